@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that building, testing, the demo and the
+# benchmarks need. Safe to run repeatedly: it only asks apt for what is
+# missing. Usage: .ci/install-deps.sh [build|test|demo|bench|fuzz|all]...
+set -euo pipefail
+
+build_pkgs="build-essential autoconf pkg-config apache2 apache2-dev libapr1-dev
+ libaprutil1-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl libssl-dev
+ zlib1g-dev"
+test_pkgs="check xmlsec1 openssl python3 python3-pytest python3-requests
+ python3-pysaml2 python3-lxml python3-xmlsec redis-server libxml2-utils
+ valgrind clang libclang-rt-14-dev"
+browser_pkgs="chromium chromium-driver python3-selenium"
+bench_pkgs="wrk memcached redis-server"
+
+want=""
+[ $# -eq 0 ] && set -- build test
+for group in "$@"; do
+    case "$group" in
+        build) want="$want $build_pkgs" ;;
+        test) want="$want $build_pkgs $test_pkgs" ;;
+        demo) want="$want $build_pkgs $test_pkgs" ;;
+        browser) want="$want $browser_pkgs" ;;
+        bench) want="$want $build_pkgs $test_pkgs $bench_pkgs" ;;
+        fuzz) want="$want $build_pkgs clang libclang-rt-14-dev" ;;
+        all) want="$want $build_pkgs $test_pkgs $browser_pkgs $bench_pkgs" ;;
+        *) echo "install-deps: unknown group '$group'" >&2; exit 2 ;;
+    esac
+done
+
+missing=""
+for p in $want; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        case " $missing " in *" $p "*) ;; *) missing="$missing $p" ;; esac
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing Debian packages:$missing" >&2
+    echo "install-deps: run as root: apt-get install -y$missing" >&2
+    exit 1
+fi
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# Debian starts these on install; tests start their own private instances.
+for svc in apache2 redis-server memcached; do
+    if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" 2>/dev/null || true; fi
+    service "$svc" stop >/dev/null 2>&1 || true
+done

@@ -1,0 +1,163 @@
+# mod_authncontext - hand-written Makefile over configure's config.mk.
+#
+#   make               build/mod_authncontext.so and build/authncontext-verify
+#   make check         every test suite (installs missing Debian packages)
+#   make demo          the module + a local IdP on loopback, to click through
+#   make install       the module plus Debian's authncontext.load/.conf
+#   make bench         tests/bench against plain httpd (see tests/bench/README.md)
+#   make fuzz FUZZ_SECONDS=60   libFuzzer targets
+#
+# Sources are picked up by pattern: src/anc_*.c is the core (no httpd
+# headers), src/httpd_*.c plus mod_authncontext.c the glue, src/cli/*.c the
+# verifier CLI, tests/unit/test_*.c the Check suites.
+
+BUILD ?= build
+PYTHON ?= /usr/bin/python3
+FUZZ_SECONDS ?= 60
+DESTDIR ?=
+
+ifneq ($(MAKECMDGOALS),clean)
+ifneq ($(MAKECMDGOALS),deps)
+include config.mk
+endif
+endif
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wno-unused-parameter -Wformat=2
+CSTD = -std=c11 -D_GNU_SOURCE
+OPT ?= -O2 -g
+SAN ?=
+CORE_CFLAGS = $(CSTD) $(OPT) $(WARN) $(SAN) -fPIC -Iinclude \
+              $(APR_CFLAGS) $(APU_CFLAGS) $(XML_CFLAGS) $(XMLSEC_CFLAGS) \
+              $(OPENSSL_CFLAGS) $(ZLIB_CFLAGS)
+CORE_LIBS = $(XMLSEC_LIBS) $(XML_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS) \
+            $(APU_LIBS) $(APR_LIBS)
+# httpd's headers are C99-ish with GNU extensions; the glue is still C11.
+GLUE_CFLAGS = $(CORE_CFLAGS) -I$(HTTPD_INCLUDEDIR) -Isrc
+
+CORE_SRC = $(sort $(wildcard src/anc_*.c))
+GLUE_SRC = mod_authncontext.c $(sort $(wildcard src/httpd_*.c))
+CLI_SRC  = $(sort $(wildcard src/cli/*.c))
+UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_SUPPORT = $(sort $(wildcard tests/unit/support_*.c))
+
+CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+GLUE_OBJ = $(GLUE_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
+
+CORE_LIB = $(BUILD)/libauthncontext.a
+MODULE   = $(BUILD)/mod_authncontext.so
+CLI      = $(BUILD)/authncontext-verify
+
+.PHONY: all deps check check-unit check-asan check-cli check-security \
+        check-integration check-valgrind demo install bench fuzz format \
+        format-check clean
+
+all: $(MODULE) $(CLI)
+
+config.mk: configure config.mk.in
+	./configure --quiet
+configure: configure.ac
+	autoconf
+
+deps:
+	bash .ci/install-deps.sh build test
+
+$(BUILD)/obj/src/anc_%.o: src/anc_%.c $(wildcard include/*.h src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -c $< -o $@
+$(BUILD)/obj/src/cli/%.o: src/cli/%.c $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -c $< -o $@
+$(BUILD)/obj/%.o: %.c $(wildcard include/*.h src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(GLUE_CFLAGS) -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+# Only the module record is exported (src/exports.map), so the core's symbols
+# cannot clash with another module's.
+$(MODULE): $(GLUE_OBJ) $(CORE_LIB) src/exports.map
+	$(CC) -shared $(SAN) -Wl,--version-script=src/exports.map -Wl,-z,relro,-z,now \
+	    -o $@ $(GLUE_OBJ) $(CORE_LIB) $(CORE_LIBS)
+
+$(CLI): $(CLI_OBJ) $(CORE_LIB)
+	$(CC) $(SAN) -o $@ $(CLI_OBJ) $(CORE_LIB) $(CORE_LIBS)
+
+$(BUILD)/unit/%: tests/unit/%.c $(UNIT_SUPPORT) $(CORE_LIB) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) $(CHECK_CFLAGS) -Itests/unit -o $@ $< $(UNIT_SUPPORT) \
+	    $(CORE_LIB) $(CORE_LIBS) $(CHECK_LIBS)
+
+# --- tests -----------------------------------------------------------------
+
+check: deps
+	$(MAKE) all
+	$(MAKE) check-unit
+	$(MAKE) check-asan
+	$(MAKE) check-cli
+	$(MAKE) check-security
+	$(MAKE) check-integration
+
+check-unit: $(UNIT_BIN) $(CLI)
+	@set -e; for t in $(UNIT_BIN); do \
+	    echo "== $$t"; ANC_TEST_DATA=$(CURDIR)/tests/data $$t; done
+
+# The unit suites again with AddressSanitizer + UndefinedBehaviorSanitizer,
+# in a separate build tree so the normal objects stay untouched.
+check-asan:
+	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" check-unit
+
+check-valgrind: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
+	    CK_FORK=no ANC_TEST_DATA=$(CURDIR)/tests/data valgrind -q --error-exitcode=1 \
+	    --leak-check=full --errors-for-leak-kinds=definite $$t; done
+
+check-cli: $(CLI)
+	cd tests && $(PYTHON) -m pytest -q -p no:cacheprovider cli
+
+check-security: all
+	cd tests && $(PYTHON) -m pytest -q -p no:cacheprovider security
+
+check-integration: all
+	cd tests && $(PYTHON) -m pytest -q -p no:cacheprovider integration
+
+# --- running the product ---------------------------------------------------
+
+demo:
+	bash .ci/install-deps.sh demo
+	$(MAKE) all
+	$(PYTHON) tests/demo/run_demo.py
+
+bench:
+	bash .ci/install-deps.sh bench
+	$(MAKE) all
+	$(PYTHON) tests/bench/run_bench.py
+
+fuzz:
+	bash .ci/install-deps.sh fuzz
+	$(MAKE) -f tests/fuzz/fuzz.mk FUZZ_SECONDS=$(FUZZ_SECONDS) run
+
+install: all
+	install -d $(DESTDIR)$(HTTPD_LIBEXECDIR) $(DESTDIR)$(HTTPD_SYSCONFDIR)/mods-available \
+	    $(DESTDIR)/usr/bin
+	install -m 0644 $(MODULE) $(DESTDIR)$(HTTPD_LIBEXECDIR)/mod_authncontext.so
+	install -m 0755 $(CLI) $(DESTDIR)/usr/bin/authncontext-verify
+	install -m 0644 conf-examples/authncontext.load conf-examples/authncontext.conf \
+	    $(DESTDIR)$(HTTPD_SYSCONFDIR)/mods-available/
+
+# --- housekeeping ------------------------------------------------------------
+
+FORMAT_FILES = mod_authncontext.c $(wildcard src/*.c src/*.h src/cli/*.c include/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c)
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf build config.mk config.log config.status autom4te.cache

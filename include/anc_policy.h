@@ -1,0 +1,83 @@
+/*
+ * anc_policy.h - authentication-context class policy.
+ *
+ * A vocabulary (levels and aliases, server-wide, read-only after config)
+ * and rules (one per Require line or AuthnContextRequest) evaluated against
+ * a session's class set. The comparisons are those of SAML core 3.3.2.2.1:
+ *   exact   - S and R share a class
+ *   minimum - some s in S, some r in R: L(s) >= L(r)
+ *   better  - some s in S is stronger than every r in R (strict reading)
+ *   maximum - some s in S, some r in R: L(s) <= L(r)
+ * Unranked classes only ever match exactly (a session class without a
+ * level never satisfies minimum/better/maximum except by being equal to a
+ * listed class under minimum/maximum). Aliases are not transitive.
+ */
+#ifndef ANC_POLICY_H
+#define ANC_POLICY_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+#include "anc_error.h"
+#include "anc_response.h"
+
+typedef enum {
+    ANC_CMP_EXACT = 0,
+    ANC_CMP_MINIMUM,
+    ANC_CMP_BETTER,
+    ANC_CMP_MAXIMUM
+} anc_comparison_t;
+
+/* "exact", "minimum", "better", "maximum" -> *cmp. Errors: ANC_E_CONFIG. */
+anc_status_t anc_comparison_parse(const char *word, anc_comparison_t *cmp);
+const char *anc_comparison_name(anc_comparison_t cmp);
+
+typedef struct anc_vocab_t anc_vocab_t;
+
+anc_vocab_t *anc_vocab_create(apr_pool_t *p);
+/* Ranks uri at level (higher is stronger). Errors: ANC_E_CONFIG when uri
+ * already has another level. */
+anc_status_t anc_vocab_add_level(anc_vocab_t *v, int level, const char *uri,
+                                 anc_error_t **err);
+/* A received `from` also counts as `to`. Errors: ANC_E_CONFIG (from == to). */
+anc_status_t anc_vocab_add_alias(anc_vocab_t *v, const char *from, const char *to,
+                                 anc_error_t **err);
+/* Returns 1 and sets *level when uri is ranked, else 0. */
+int anc_vocab_level(const anc_vocab_t *v, const char *uri, int *level);
+
+/* The session class set: every AuthnStatement's ClassRef (document order),
+ * then the values of the attributes named in class_attributes (array of
+ * const char *, may be NULL), then the alias targets of those, without
+ * duplicates. */
+apr_array_header_t *anc_policy_session_classes(apr_pool_t *p, const anc_vocab_t *v,
+                                               const anc_assertion_t *a,
+                                               const apr_array_header_t *class_attributes);
+
+typedef struct anc_class_rule_t anc_class_rule_t;
+
+/* Parses the words of `Require authnContextClassRef ...` or of
+ * `AuthnContextRequest ...`: [exact|minimum|better|maximum] URI..., or
+ * `~ REGEX`, optionally preceded by `!` (negation, as the Shibboleth SP).
+ * Errors: ANC_E_CONFIG (no URI, an unranked URI under minimum/better/
+ * maximum, a regex that does not compile), with a detail for configtest. */
+anc_status_t anc_class_rule_parse(apr_pool_t *p, const anc_vocab_t *v, int argc,
+                                  const char *const *argv, anc_class_rule_t **rule,
+                                  anc_error_t **err);
+/* Builds a rule from a comparison and a list (array of const char *). */
+anc_status_t anc_class_rule_make(apr_pool_t *p, const anc_vocab_t *v,
+                                 anc_comparison_t cmp,
+                                 const apr_array_header_t *classes,
+                                 anc_class_rule_t **rule, anc_error_t **err);
+/* 1 when the class set (array of const char *) satisfies the rule. */
+int anc_class_rule_eval(const anc_class_rule_t *rule, const anc_vocab_t *v,
+                        const apr_array_header_t *session_classes);
+anc_comparison_t anc_class_rule_comparison(const anc_class_rule_t *rule);
+/* The listed classes (array of const char *); NULL for a regex rule. */
+const apr_array_header_t *anc_class_rule_classes(const anc_class_rule_t *rule);
+
+/* Freshness: 1 when authn_instant is no older than max_age seconds at now
+ * (allowing clock_skew seconds into the future). */
+int anc_policy_fresh(apr_time_t authn_instant, int max_age, apr_time_t now,
+                     int clock_skew);
+
+#endif
