@@ -103,9 +103,16 @@ check: deps
 	$(MAKE) check-security
 	$(MAKE) check-integration
 
-check-unit: $(UNIT_BIN) $(CLI)
+# Test fixtures (keys, metadata, signed responses) are made fresh by an
+# independent signer (tests/lib/samlforge.py, python3-xmlsec), never by the
+# product's own code.
+TESTDATA = $(BUILD)/testdata
+$(TESTDATA)/manifest.tsv: $(wildcard tests/lib/*.py)
+	$(PYTHON) tests/lib/samlforge.py fixtures $(TESTDATA)
+
+check-unit: $(UNIT_BIN) $(CLI) $(TESTDATA)/manifest.tsv
 	@set -e; for t in $(UNIT_BIN); do \
-	    echo "== $$t"; ANC_TEST_DATA=$(CURDIR)/tests/data $$t; done
+	    echo "== $$t"; ANC_TEST_DATA=$(CURDIR)/$(TESTDATA) $$t; done
 
 # The unit suites again with AddressSanitizer + UndefinedBehaviorSanitizer,
 # in a separate build tree so the normal objects stay untouched.
@@ -113,9 +120,9 @@ check-asan:
 	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" check-unit
 
-check-valgrind: $(UNIT_BIN)
+check-valgrind: $(UNIT_BIN) $(TESTDATA)/manifest.tsv
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
-	    CK_FORK=no ANC_TEST_DATA=$(CURDIR)/tests/data valgrind -q --error-exitcode=1 \
+	    CK_FORK=no ANC_TEST_DATA=$(CURDIR)/$(TESTDATA) valgrind -q --error-exitcode=1 \
 	    --leak-check=full --errors-for-leak-kinds=definite $$t; done
 
 check-cli: $(CLI)
