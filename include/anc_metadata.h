@@ -74,6 +74,11 @@ const char *anc_key_cert_base64(const anc_key_t *key);
 /* The OpenSSL EVP_PKEY (borrowed; as void * so this header needs no
  * OpenSSL include). */
 void *anc_key_evp(const anc_key_t *key);
+/* The xmlsec key (an xmlSecKeyPtr, borrowed; as void * so this header needs
+ * no xmlsec include). Used to sign HTTP-POST AuthnRequests: callers that
+ * hand it to an xmlSecDSigCtx duplicate it first (xmlSecKeyDuplicate),
+ * because the context frees its signKey. Never NULL for a loaded key. */
+void *anc_key_xmlsec(const anc_key_t *key);
 
 typedef struct anc_sp_metadata_t {
     const char *entity_id;
