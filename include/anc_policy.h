@@ -58,6 +58,11 @@ typedef struct anc_class_rule_t anc_class_rule_t;
 /* Parses the words of `Require authnContextClassRef ...` or of
  * `AuthnContextRequest ...`: [exact|minimum|better|maximum] URI..., or
  * `~ REGEX`, optionally preceded by `!` (negation, as the Shibboleth SP).
+ * `!` may be a word of its own or glued to the first word (`!~`, `!URI`).
+ * A REGEX is POSIX extended and must match a whole class (it is compiled
+ * as ^(REGEX)$, as the Shibboleth SP matches whole values); exactly one
+ * word follows `~`. The comparison word is case-sensitive; a first word
+ * that is not one is the first URI (exact).
  * Errors: ANC_E_CONFIG (no URI, an unranked URI under minimum/better/
  * maximum, a regex that does not compile), with a detail for configtest. */
 anc_status_t anc_class_rule_parse(apr_pool_t *p, const anc_vocab_t *v, int argc,
@@ -76,7 +81,9 @@ anc_comparison_t anc_class_rule_comparison(const anc_class_rule_t *rule);
 const apr_array_header_t *anc_class_rule_classes(const anc_class_rule_t *rule);
 
 /* Freshness: 1 when authn_instant is no older than max_age seconds at now
- * (allowing clock_skew seconds into the future). */
+ * (allowing clock_skew seconds into the future). An instant further in the
+ * future than the skew is never fresh. max_age <= 0 means no age limit;
+ * with a limit, an unknown instant (<= 0) is not fresh. */
 int anc_policy_fresh(apr_time_t authn_instant, int max_age, apr_time_t now,
                      int clock_skew);
 
