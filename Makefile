@@ -16,10 +16,19 @@ PYTHON ?= /usr/bin/python3
 FUZZ_SECONDS ?= 60
 DESTDIR ?=
 
-ifneq ($(MAKECMDGOALS),clean)
-ifneq ($(MAKECMDGOALS),deps)
-include config.mk
+# On a fresh machine config.mk does not exist yet and neither may autoconf or
+# the -dev packages: install them (as root) and configure before reading it,
+# so that `make check` and `make demo` are the only commands one needs.
+ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
+ifeq ($(wildcard config.mk),)
+$(info make: no config.mk yet: installing build dependencies and running ./configure)
+ANC_BOOTSTRAP := $(shell bash .ci/install-deps.sh build >&2 && \
+    { test -x configure || autoconf; } && ./configure --quiet >&2 && echo ok)
+ifneq ($(ANC_BOOTSTRAP),ok)
+$(error configure failed: see the messages above)
 endif
+endif
+include config.mk
 endif
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
