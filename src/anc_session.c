@@ -1,0 +1,468 @@
+/*
+ * anc_session.c - codecs of the session and pending-request records, and
+ * random identifiers.
+ *
+ * Wire form (text, so a cache dump stays readable):
+ *   magic "ANCS1\n" (session) or "ANCR1\n" (request state), then fields:
+ *     string  's' <decimal length> ':' <bytes>     (may hold any byte but NUL)
+ *     null    'n'                                  (a NULL string)
+ *     integer 'i' ['-'] <decimal> ';'              (64-bit signed)
+ * Lists are an integer count followed by that many items. Nothing may
+ * follow the last field. The decoder trusts nothing: every length is
+ * checked against the bytes left, every count against what the remaining
+ * bytes could hold, integers against overflow, and flags against their
+ * range, because the store (a shared memcache/redis) is outside the
+ * module's control and a fuzzer drives this code.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <openssl/rand.h>
+
+#include "anc_session.h"
+
+#define SESSION_MAGIC "ANCS1\n"
+#define STATE_MAGIC "ANCR1\n"
+#define MAGIC_LEN 6
+/* No single field of a record is legitimately larger than this; a larger
+ * one means corruption (and would make the decoder allocate for nothing). */
+#define MAX_FIELD_LEN (1024 * 1024)
+#define MAX_RANDOM_BYTES 256
+
+/* ---- encoding ---------------------------------------------------------- */
+
+static void put_str(apr_pool_t *p, apr_array_header_t *out, const char *s)
+{
+    if (s == NULL) {
+        APR_ARRAY_PUSH(out, const char *) = "n";
+        return;
+    }
+    APR_ARRAY_PUSH(out, const char *) =
+        apr_psprintf(p, "s%" APR_SIZE_T_FMT ":", strlen(s));
+    APR_ARRAY_PUSH(out, const char *) = s;
+}
+
+static void put_int(apr_pool_t *p, apr_array_header_t *out, apr_int64_t v)
+{
+    APR_ARRAY_PUSH(out, const char *) = apr_psprintf(p, "i%" APR_INT64_T_FMT ";", v);
+}
+
+static void put_list(apr_pool_t *p, apr_array_header_t *out,
+                     const apr_array_header_t *list)
+{
+    int i, n = list != NULL ? list->nelts : 0;
+
+    put_int(p, out, n);
+    for (i = 0; i < n; i++) {
+        put_str(p, out, APR_ARRAY_IDX(list, i, const char *));
+    }
+}
+
+/* Every list item must be a string (a non-empty one for classes, while
+ * an attribute value may be empty): the decoder refuses
+ * anything else, so the encoder refuses to write it. */
+static int list_ok(const apr_array_header_t *list, int nonempty)
+{
+    int i;
+
+    for (i = 0; list != NULL && i < list->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(list, i, const char *);
+
+        if (s == NULL || (nonempty && *s == '\0')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void finish(apr_pool_t *p, apr_array_header_t *out, const char **buf,
+                   apr_size_t *len)
+{
+    char *s = apr_array_pstrcat(p, out, 0);
+
+    *buf = s;
+    *len = strlen(s);
+}
+
+anc_status_t anc_session_encode(apr_pool_t *p, const anc_session_t *s,
+                                const char **buf, apr_size_t *len, anc_error_t **err)
+{
+    apr_array_header_t *out;
+    int i, n;
+
+    if (s == NULL || s->id == NULL || s->idp == NULL || s->name_id.value == NULL ||
+        *s->id == '\0' || *s->idp == '\0' || *s->name_id.value == '\0') {
+        return anc_error_set(p, err, ANC_E_INPUT,
+                             "session without id, IdP or NameID cannot be stored");
+    }
+    if (!list_ok(s->classes, 1)) {
+        return anc_error_set(p, err, ANC_E_INPUT, "empty session class");
+    }
+    if (s->authn_instant < 0 || s->created < 0 || s->expires < 0) {
+        return anc_error_set(p, err, ANC_E_INPUT, "session with a negative time");
+    }
+    out = apr_array_make(p, 64, sizeof(const char *));
+    APR_ARRAY_PUSH(out, const char *) = SESSION_MAGIC;
+    put_str(p, out, s->id);
+    put_str(p, out, s->idp);
+    put_str(p, out, s->name_id.value);
+    put_str(p, out, s->name_id.format);
+    put_str(p, out, s->name_id.name_qualifier);
+    put_str(p, out, s->name_id.sp_name_qualifier);
+    put_list(p, out, s->classes);
+    put_int(p, out, s->authn_instant);
+    put_str(p, out, s->session_index);
+    put_int(p, out, s->created);
+    put_int(p, out, s->expires);
+    n = s->attributes != NULL ? s->attributes->nelts : 0;
+    put_int(p, out, n);
+    for (i = 0; i < n; i++) {
+        const anc_attribute_t *a = &APR_ARRAY_IDX(s->attributes, i, anc_attribute_t);
+
+        if (a->name == NULL || *a->name == '\0' || !list_ok(a->values, 0)) {
+            return anc_error_set(p, err, ANC_E_INPUT,
+                                 "attribute without a name or with a NULL value");
+        }
+        put_str(p, out, a->name);
+        put_str(p, out, a->name_format);
+        put_str(p, out, a->friendly_name);
+        put_list(p, out, a->values);
+    }
+    finish(p, out, buf, len);
+    return ANC_OK;
+}
+
+anc_status_t anc_request_state_encode(apr_pool_t *p, const anc_request_state_t *st,
+                                      const char **buf, apr_size_t *len,
+                                      anc_error_t **err)
+{
+    apr_array_header_t *out;
+
+    if (st == NULL || st->request_id == NULL || st->target == NULL ||
+        *st->request_id == '\0' || *st->target == '\0') {
+        return anc_error_set(p, err, ANC_E_INPUT,
+                             "request state without request id or target");
+    }
+    if ((int)st->comparison < 0 || st->comparison > ANC_CMP_MAXIMUM) {
+        return anc_error_set(p, err, ANC_E_INPUT, "request state comparison %d",
+                             (int)st->comparison);
+    }
+    if (!list_ok(st->requested_classes, 1) ||
+        (st->has_requested_context &&
+         (st->requested_classes == NULL || st->requested_classes->nelts == 0))) {
+        return anc_error_set(p, err, ANC_E_INPUT,
+                             "request state with an empty or missing class");
+    }
+    if (st->max_age < 0 || st->created < 0 || st->expires < 0) {
+        return anc_error_set(p, err, ANC_E_INPUT,
+                             "request state with a negative age or time");
+    }
+    out = apr_array_make(p, 32, sizeof(const char *));
+    APR_ARRAY_PUSH(out, const char *) = STATE_MAGIC;
+    put_str(p, out, st->request_id);
+    put_str(p, out, st->target);
+    put_str(p, out, st->idp);
+    put_str(p, out, st->browser_binding);
+    put_int(p, out, st->has_requested_context ? 1 : 0);
+    put_int(p, out, (apr_int64_t)st->comparison);
+    put_list(p, out, st->requested_classes);
+    put_int(p, out, st->force_authn ? 1 : 0);
+    put_int(p, out, st->max_age);
+    put_int(p, out, st->is_retry ? 1 : 0);
+    put_int(p, out, st->created);
+    put_int(p, out, st->expires);
+    finish(p, out, buf, len);
+    return ANC_OK;
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+typedef struct {
+    apr_pool_t *p;
+    const char *cur;
+    const char *end;
+    const char *what; /* first failure, for the error detail */
+} reader_t;
+
+static int fail(reader_t *r, const char *what)
+{
+    if (r->what == NULL) {
+        r->what = what;
+    }
+    return 0;
+}
+
+/* Reads decimal digits into *v; at least one, at most 18 before the
+ * terminator check so no overflow can happen. */
+static int read_digits(reader_t *r, apr_uint64_t *v, char term)
+{
+    apr_uint64_t acc = 0;
+    int digits = 0;
+
+    while (r->cur < r->end && *r->cur >= '0' && *r->cur <= '9') {
+        if (++digits > 18) {
+            return fail(r, "number too long");
+        }
+        acc = acc * 10 + (apr_uint64_t)(*r->cur - '0');
+        r->cur++;
+    }
+    if (digits == 0) {
+        return fail(r, "number expected");
+    }
+    if (r->cur >= r->end || *r->cur != term) {
+        return fail(r, "bad number terminator");
+    }
+    r->cur++;
+    *v = acc;
+    return 1;
+}
+
+static int get_int(reader_t *r, apr_int64_t *v)
+{
+    apr_uint64_t u;
+    int neg = 0;
+
+    if (r->cur >= r->end || *r->cur != 'i') {
+        return fail(r, "integer expected");
+    }
+    r->cur++;
+    if (r->cur < r->end && *r->cur == '-') {
+        neg = 1;
+        r->cur++;
+    }
+    if (!read_digits(r, &u, ';')) {
+        return 0;
+    }
+    *v = neg ? -(apr_int64_t)u : (apr_int64_t)u;
+    return 1;
+}
+
+static int get_int_range(reader_t *r, int *v, apr_int64_t lo, apr_int64_t hi)
+{
+    apr_int64_t x;
+
+    if (!get_int(r, &x)) {
+        return 0;
+    }
+    if (x < lo || x > hi) {
+        return fail(r, "integer out of range");
+    }
+    *v = (int)x;
+    return 1;
+}
+
+static int get_str(reader_t *r, const char **s, int required)
+{
+    apr_uint64_t n;
+
+    if (r->cur >= r->end) {
+        return fail(r, "truncated");
+    }
+    if (*r->cur == 'n') {
+        r->cur++;
+        if (required) {
+            return fail(r, "required field is null");
+        }
+        *s = NULL;
+        return 1;
+    }
+    if (*r->cur != 's') {
+        return fail(r, "string expected");
+    }
+    r->cur++;
+    if (!read_digits(r, &n, ':')) {
+        return 0;
+    }
+    if (n > MAX_FIELD_LEN || n > (apr_uint64_t)(r->end - r->cur)) {
+        return fail(r, "string length exceeds record");
+    }
+    if (memchr(r->cur, '\0', (apr_size_t)n) != NULL) {
+        return fail(r, "NUL byte in string");
+    }
+    if (required && n == 0) {
+        return fail(r, "required field is empty");
+    }
+    *s = apr_pstrmemdup(r->p, r->cur, (apr_size_t)n);
+    r->cur += n;
+    return 1;
+}
+
+/* A count can never exceed the bytes left: every item takes at least one
+ * byte. This bounds the allocation by the input size. */
+static int get_count(reader_t *r, int *n)
+{
+    apr_int64_t x;
+
+    if (!get_int(r, &x)) {
+        return 0;
+    }
+    if (x < 0 || x > (apr_int64_t)(r->end - r->cur) || x > 1000000) {
+        return fail(r, "bad count");
+    }
+    *n = (int)x;
+    return 1;
+}
+
+static int get_list(reader_t *r, apr_array_header_t **list, int nonempty)
+{
+    int i, n;
+    const char *s;
+
+    if (!get_count(r, &n)) {
+        return 0;
+    }
+    *list = apr_array_make(r->p, n > 0 ? n : 1, sizeof(const char *));
+    for (i = 0; i < n; i++) {
+        if (!get_str(r, &s, 0)) {
+            return 0;
+        }
+        if (s == NULL || (nonempty && *s == '\0')) {
+            return fail(r, "null or empty list item");
+        }
+        APR_ARRAY_PUSH(*list, const char *) = s;
+    }
+    return 1;
+}
+
+static int get_time(reader_t *r, apr_time_t *t)
+{
+    apr_int64_t x;
+
+    if (!get_int(r, &x)) {
+        return 0;
+    }
+    if (x < 0) {
+        return fail(r, "negative time");
+    }
+    *t = (apr_time_t)x;
+    return 1;
+}
+
+static int check_magic(reader_t *r, const char *buf, apr_size_t len, const char *magic)
+{
+    if (buf == NULL || len < MAGIC_LEN || memcmp(buf, magic, MAGIC_LEN) != 0) {
+        return fail(r, "bad magic");
+    }
+    r->cur = buf + MAGIC_LEN;
+    r->end = buf + len;
+    return 1;
+}
+
+static int read_session(reader_t *r, anc_session_t *s)
+{
+    int i, n;
+
+    if (!get_str(r, &s->id, 1) || !get_str(r, &s->idp, 1) ||
+        !get_str(r, &s->name_id.value, 1) || !get_str(r, &s->name_id.format, 0) ||
+        !get_str(r, &s->name_id.name_qualifier, 0) ||
+        !get_str(r, &s->name_id.sp_name_qualifier, 0) || !get_list(r, &s->classes, 1) ||
+        !get_time(r, &s->authn_instant) || !get_str(r, &s->session_index, 0) ||
+        !get_time(r, &s->created) || !get_time(r, &s->expires) || !get_count(r, &n)) {
+        return 0;
+    }
+    s->attributes = apr_array_make(r->p, n > 0 ? n : 1, sizeof(anc_attribute_t));
+    for (i = 0; i < n; i++) {
+        anc_attribute_t *a = apr_array_push(s->attributes);
+
+        if (!get_str(r, &a->name, 1) || !get_str(r, &a->name_format, 0) ||
+            !get_str(r, &a->friendly_name, 0) || !get_list(r, &a->values, 0)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+anc_status_t anc_session_decode(apr_pool_t *p, const char *buf, apr_size_t len,
+                                anc_session_t **out, anc_error_t **err)
+{
+    reader_t r = {p, NULL, NULL, NULL};
+    anc_session_t *s = apr_pcalloc(p, sizeof(*s));
+
+    if (!check_magic(&r, buf, len, SESSION_MAGIC) || !read_session(&r, s)) {
+        return anc_error_set(p, err, ANC_E_INPUT, "session record: %s", r.what);
+    }
+    if (r.cur != r.end) {
+        return anc_error_set(p, err, ANC_E_INPUT, "session record: trailing bytes");
+    }
+    *out = s;
+    return ANC_OK;
+}
+
+anc_status_t anc_request_state_decode(apr_pool_t *p, const char *buf, apr_size_t len,
+                                      anc_request_state_t **out, anc_error_t **err)
+{
+    reader_t r = {p, NULL, NULL, NULL};
+    anc_request_state_t *st = apr_pcalloc(p, sizeof(*st));
+    int cmp = 0;
+
+    if (!check_magic(&r, buf, len, STATE_MAGIC) || !get_str(&r, &st->request_id, 1) ||
+        !get_str(&r, &st->target, 1) || !get_str(&r, &st->idp, 0) ||
+        !get_str(&r, &st->browser_binding, 0) ||
+        !get_int_range(&r, &st->has_requested_context, 0, 1) ||
+        !get_int_range(&r, &cmp, ANC_CMP_EXACT, ANC_CMP_MAXIMUM) ||
+        !get_list(&r, &st->requested_classes, 1) ||
+        !get_int_range(&r, &st->force_authn, 0, 1) ||
+        !get_int_range(&r, &st->max_age, 0, APR_INT32_MAX) ||
+        !get_int_range(&r, &st->is_retry, 0, 1) || !get_time(&r, &st->created) ||
+        !get_time(&r, &st->expires)) {
+        return anc_error_set(p, err, ANC_E_INPUT, "request state: %s", r.what);
+    }
+    if (r.cur != r.end) {
+        return anc_error_set(p, err, ANC_E_INPUT, "request state: trailing bytes");
+    }
+    /* A request that asked for a context must say which classes. */
+    if (st->has_requested_context && st->requested_classes->nelts == 0) {
+        return anc_error_set(p, err, ANC_E_INPUT,
+                             "request state: requested context without classes");
+    }
+    st->comparison = (anc_comparison_t)cmp;
+    *out = st;
+    return ANC_OK;
+}
+
+/* ---- random identifiers ------------------------------------------------ */
+
+anc_status_t anc_random_hex(apr_pool_t *p, apr_size_t nbytes, const char **hex,
+                            anc_error_t **err)
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char raw[MAX_RANDOM_BYTES];
+    char *out;
+    apr_size_t i;
+
+    if (nbytes == 0 || nbytes > MAX_RANDOM_BYTES) {
+        return anc_error_set(p, err, ANC_E_INTERNAL,
+                             "random id of %" APR_SIZE_T_FMT " bytes", nbytes);
+    }
+    /* Session ids and request ids must be unpredictable: only the OpenSSL
+     * CSPRNG, and a failure is an error, never a weaker fallback. */
+    if (RAND_bytes(raw, (int)nbytes) != 1) {
+        return anc_error_set(p, err, ANC_E_INTERNAL, "RAND_bytes failed");
+    }
+    out = apr_palloc(p, 2 * nbytes + 1);
+    for (i = 0; i < nbytes; i++) {
+        out[2 * i] = digits[raw[i] >> 4];
+        out[2 * i + 1] = digits[raw[i] & 0x0f];
+    }
+    out[2 * nbytes] = '\0';
+    OPENSSL_cleanse(raw, nbytes);
+    *hex = out;
+    return ANC_OK;
+}
+
+int anc_is_hex_id(const char *s, apr_size_t nbytes)
+{
+    apr_size_t i;
+
+    if (s == NULL || nbytes == 0) {
+        return 0;
+    }
+    for (i = 0; i < 2 * nbytes; i++) {
+        char c = s[i];
+
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return 0; /* also stops at the NUL of a short string */
+        }
+    }
+    return s[2 * nbytes] == '\0';
+}
