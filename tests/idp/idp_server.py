@@ -1,0 +1,608 @@
+#!/usr/bin/python3
+"""A real SAML 2.0 IdP for the integration tests and the demo.
+
+Built on Debian's python3-pysaml2 (saml2.server.Server) and served by
+wsgiref with one thread per request, on 127.0.0.1 only.
+
+  idp_server.py --port N --state-dir D --sp-metadata F [--misbehave]
+                [--entra] [--want-signed-requests] [--sign assertion|response|both]
+                [--pid-file P] [--max-seconds S]
+
+It generates its own RSA key and certificate in the state dir, writes its
+metadata to D/idp-metadata.xml (also served at /metadata), and reads the SP's
+metadata from F (re-read whenever the file changes, so a fixture can write it
+once httpd is up). It prints "READY port=N" on stdout when it listens, stops
+on SIGTERM/SIGINT and by itself after --max-seconds.
+
+Users (see USERS): alice/alice-pw (password only), bob/bob-pw with one-time
+code 123456 (MFA when the code is given), carol/carol-pw (no second factor).
+
+Authentication: an AuthnBroker (saml2.authn_context.AuthnBroker) ranks
+PasswordProtectedTransport (10) below https://refeds.org/profile/mfa (20) and
+picks the methods that satisfy the request's RequestedAuthnContext with its
+Comparison. If the user's achieved methods satisfy none of them the answer is
+Responder/NoAuthnContext. ForceAuthn re-prompts despite an IdP session;
+IsPassive without a usable session answers Responder/NoPassive.
+
+Test hooks (loopback only; this is a test IdP):
+  GET  /log                  JSON list of events (requests received, with
+                             RequestedAuthnContext, ForceAuthn, IsPassive,
+                             signature checks; login forms shown; responses)
+  POST /control              JSON body: {"misbehave": bool, "entra": bool,
+                             "authn_age": seconds, "sign": "...",
+                             "reset_log": bool, "reset_sessions": bool}
+  GET  /unsolicited?user=U&class=C[&acs=URL][&relay=R][&age=S]
+                             IdP-initiated response (no InResponseTo)
+"""
+
+import argparse
+import base64
+import html
+import http.cookies
+import json
+import os
+import secrets
+import signal
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import zlib
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, saml, samlp
+from saml2.authn_context import AuthnBroker, authn_context_class_ref
+from saml2.config import IdPConfig
+from saml2.metadata import create_metadata_string
+from saml2.saml import NAMEID_FORMAT_UNSPECIFIED, NAME_FORMAT_URI
+from saml2.server import Server
+from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
+
+PPT = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+MFA = "https://refeds.org/profile/mfa"
+ENTRA_PASSWORD = "http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/password"
+ENTRA_MFA = "http://schemas.microsoft.com/claims/multipleauthn"
+ENTRA_AMR_ATTR = "http://schemas.microsoft.com/claims/authnmethodsreferences"
+
+USERS = {
+    "alice": {"password": "alice-pw", "otp": None,
+              "identity": {"uid": ["alice"], "mail": ["alice@example.org"],
+                           "displayName": ["Alice Password"]}},
+    "bob": {"password": "bob-pw", "otp": "123456",
+            "identity": {"uid": ["bob"], "mail": ["bob@example.org"],
+                         "displayName": ["Bob Twofactor"]}},
+    "carol": {"password": "carol-pw", "otp": None,
+              "identity": {"uid": ["carol"], "mail": ["carol@example.org"],
+                           "displayName": ["Carol Nofactor"]}},
+}
+
+LEVELS = {PPT: 10, MFA: 20}
+SESSION_COOKIE = "idp_session"
+
+
+def log(msg):
+    sys.stderr.write("idp: %s %s\n" % (time.strftime("%H:%M:%S"), msg))
+    sys.stderr.flush()
+
+
+def make_key_cert(state_dir):
+    key = os.path.join(state_dir, "idp.key")
+    cert = os.path.join(state_dir, "idp.crt")
+    if not (os.path.exists(key) and os.path.exists(cert)):
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+             "-keyout", key, "-out", cert, "-days", "30", "-subj",
+             "/CN=mod_authncontext test IdP"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            timeout=60)
+        os.chmod(key, 0o600)
+    return key, cert
+
+
+def build_broker():
+    """PPT at level 10 and REFEDS MFA at 20: minimum/better/maximum then mean
+    what SAML core 3.3.2.2.1 says, through pysaml2's own broker."""
+    broker = AuthnBroker()
+    broker.add(authn_context_class_ref(PPT), "password", 10, "")
+    broker.add(authn_context_class_ref(MFA), "password+otp", 20, "")
+    return broker
+
+
+class IdP:
+    def __init__(self, args):
+        self.args = args
+        self.state_dir = os.path.abspath(args.state_dir)
+        os.makedirs(self.state_dir, exist_ok=True)
+        self.base = "http://127.0.0.1:%d" % args.port
+        self.entity_id = args.entity_id or (self.base + "/metadata")
+        self.key, self.cert = make_key_cert(self.state_dir)
+        self.sp_md = os.path.abspath(args.sp_metadata) if args.sp_metadata else None
+        self.lock = threading.RLock()
+        self.events = []
+        self.sessions = {}      # cookie -> {user, methods, instant}
+        self.pending = {}       # key -> pending AuthnRequest info
+        self.modes = {"misbehave": args.misbehave, "entra": args.entra,
+                      "authn_age": 0, "sign": args.sign}
+        self.broker = build_broker()
+        self._server = None
+        self._sp_md_stamp = None
+        self.metadata_xml = self._config_and_metadata(with_sp=False)[1]
+        with open(os.path.join(self.state_dir, "idp-metadata.xml"), "w") as f:
+            f.write(self.metadata_xml)
+
+    # --- pysaml2 configuration --------------------------------------------
+
+    def _config_dict(self, with_sp):
+        conf = {
+            "entityid": self.entity_id,
+            "name": "mod_authncontext test IdP",
+            "key_file": self.key,
+            "cert_file": self.cert,
+            "xmlsec_binary": "/usr/bin/xmlsec1",
+            "accepted_time_diff": 60,
+            "signing_algorithm": SIG_RSA_SHA256,
+            "digest_algorithm": DIGEST_SHA256,
+            "service": {"idp": {
+                "name": "mod_authncontext test IdP",
+                "endpoints": {"single_sign_on_service": [
+                    (self.base + "/sso/redirect", BINDING_HTTP_REDIRECT),
+                    (self.base + "/sso/post", BINDING_HTTP_POST)]},
+                "policy": {"default": {
+                    "lifetime": {"minutes": 5},
+                    "attribute_restrictions": None,
+                    "name_form": NAME_FORMAT_URI}},
+                "name_id_format": [NAMEID_FORMAT_UNSPECIFIED],
+                "want_authn_requests_signed": bool(self.args.want_signed_requests),
+            }},
+        }
+        if with_sp and self.sp_md and os.path.exists(self.sp_md):
+            conf["metadata"] = {"local": [self.sp_md]}
+        return conf
+
+    def _config_and_metadata(self, with_sp):
+        conf = IdPConfig()
+        conf.load(self._config_dict(with_sp))
+        md = create_metadata_string(None, config=conf, valid=24 * 7).decode()
+        return conf, md
+
+    def server(self):
+        """The pysaml2 Server, rebuilt when the SP metadata file changes."""
+        with self.lock:
+            stamp = None
+            if self.sp_md and os.path.exists(self.sp_md):
+                st = os.stat(self.sp_md)
+                stamp = (st.st_mtime_ns, st.st_size)
+            if self._server is None or stamp != self._sp_md_stamp:
+                conf = IdPConfig()
+                conf.load(self._config_dict(with_sp=True))
+                self._server = Server(config=conf)
+                self._sp_md_stamp = stamp
+                log("loaded SP metadata %s" % (self.sp_md if stamp else "(none)"))
+            return self._server
+
+    def event(self, **kw):
+        kw["time"] = time.time()
+        with self.lock:
+            self.events.append(kw)
+
+    # --- helpers -----------------------------------------------------------
+
+    def sp_cert_pem(self, sp_entity_id):
+        srv = self.server()
+        certs = srv.metadata.certs(sp_entity_id, "spsso", "signing")
+        if not certs:
+            return None
+        body = certs[0][1] if isinstance(certs[0], tuple) else certs[0]
+        body = "".join(body.split())
+        lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+        return "-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n" % "\n".join(lines)
+
+    def verify_redirect_signature(self, raw_query, sp_entity_id):
+        """SAML bindings 3.4.4.1: the signature covers the octets of
+        SAMLRequest=..&RelayState=..&SigAlg=.. exactly as received. Verified
+        with python3-cryptography, independently of the SP's code."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+        parts = {}
+        for piece in raw_query.split("&"):
+            k, _, v = piece.partition("=")
+            parts[k] = v
+        if "Signature" not in parts or "SigAlg" not in parts:
+            return False, "unsigned"
+        signed = "SAMLRequest=" + parts.get("SAMLRequest", "")
+        if "RelayState" in parts:
+            signed += "&RelayState=" + parts["RelayState"]
+        signed += "&SigAlg=" + parts["SigAlg"]
+        alg = urllib.parse.unquote_plus(parts["SigAlg"])
+        hmap = {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256": hashes.SHA256(),
+                "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384": hashes.SHA384(),
+                "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512": hashes.SHA512()}
+        if alg not in hmap:
+            return False, "unsupported SigAlg %s" % alg
+        pem = self.sp_cert_pem(sp_entity_id)
+        if not pem:
+            return False, "no SP signing certificate in metadata"
+        cert = x509.load_pem_x509_certificate(pem.encode())
+        sig = base64.b64decode(urllib.parse.unquote_plus(parts["Signature"]))
+        try:
+            cert.public_key().verify(sig, signed.encode("ascii"),
+                                     padding.PKCS1v15(), hmap[alg])
+        except Exception as e:  # InvalidSignature
+            return False, "bad signature (%s)" % e.__class__.__name__
+        return True, alg
+
+    def acceptable_classes(self, req):
+        """Classes the request allows, through the broker; None = anything."""
+        rac = req.requested_authn_context
+        if rac is None or not rac.authn_context_class_ref:
+            return None
+        picked = self.broker.pick(rac)
+        return [self.broker[ref]["class_ref"] for _m, ref in picked]
+
+    @staticmethod
+    def achieved_classes(methods):
+        return [MFA, PPT] if "otp" in methods else [PPT]
+
+    def choose_class(self, acceptable, methods):
+        for c in self.achieved_classes(methods):   # strongest first
+            if acceptable is None or c in acceptable:
+                return c
+        return None
+
+    # --- responses ---------------------------------------------------------
+
+    def sign_flags(self):
+        s = self.modes["sign"]
+        return s in ("response", "both"), s in ("assertion", "both")
+
+    def success_response(self, user, klass, instant, in_response_to, destination,
+                         sp_entity_id):
+        srv = self.server()
+        identity = {k: list(v) for k, v in USERS[user]["identity"].items()}
+        klass_out = klass
+        if self.modes["entra"]:
+            # Entra ID: the statement says "password"; the MFA fact travels in
+            # the authnmethodsreferences attribute.
+            klass_out = ENTRA_PASSWORD
+            amr = [ENTRA_PASSWORD] + ([ENTRA_MFA] if klass == MFA else [])
+            identity[ENTRA_AMR_ATTR] = amr
+        sign_response, sign_assertion = self.sign_flags()
+        name_id = saml.NameID(format=NAMEID_FORMAT_UNSPECIFIED, text=user)
+        resp = srv.create_authn_response(
+            identity, in_response_to, destination, sp_entity_id,
+            name_id=name_id,
+            authn={"class_ref": klass_out, "authn_auth": self.entity_id,
+                   "authn_instant": int(instant)},
+            sign_response=sign_response, sign_assertion=sign_assertion,
+            sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256)
+        self.event(type="response", status="Success", user=user, klass=klass_out,
+                   in_response_to=in_response_to, destination=destination,
+                   authn_instant=int(instant))
+        return str(resp)
+
+    def error_response(self, code, msg, in_response_to, destination):
+        srv = self.server()
+        sign_response = self.modes["sign"] != "none"
+        resp = srv.create_error_response(in_response_to, destination, (code, msg),
+                                         sign=sign_response, sign_alg=SIG_RSA_SHA256,
+                                         digest_alg=DIGEST_SHA256)
+        self.event(type="response", status=code, message=msg,
+                   in_response_to=in_response_to, destination=destination)
+        return str(resp)
+
+    @staticmethod
+    def post_form(destination, saml_response, relay_state):
+        """An auto-submitting form, as an IdP sends it (HTTP-POST binding)."""
+        b64 = base64.b64encode(saml_response.encode()).decode()
+        relay = ""
+        if relay_state is not None:
+            relay = '<input type="hidden" name="RelayState" value="%s"/>' % html.escape(relay_state)
+        return ("<!DOCTYPE html><html><head><title>Continue</title></head>"
+                '<body onload="document.forms[0].submit()">'
+                '<form id="saml-post" method="post" action="%s">'
+                '<input type="hidden" name="SAMLResponse" value="%s"/>%s'
+                '<noscript><p>Press Continue to go on.</p></noscript>'
+                '<input type="submit" value="Continue"/></form></body></html>'
+                % (html.escape(destination), b64, relay))
+
+    # --- WSGI ----------------------------------------------------------------
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "/")
+        method = environ["REQUEST_METHOD"]
+        try:
+            if path == "/metadata":
+                return self.reply(start_response, "200 OK", self.metadata_xml,
+                                  "application/samlmetadata+xml")
+            if path == "/log":
+                with self.lock:
+                    body = json.dumps(self.events)
+                return self.reply(start_response, "200 OK", body, "application/json")
+            if path == "/control" and method == "POST":
+                return self.control(environ, start_response)
+            if path == "/sso/redirect" and method == "GET":
+                return self.sso(environ, start_response, BINDING_HTTP_REDIRECT)
+            if path == "/sso/post" and method == "POST":
+                return self.sso(environ, start_response, BINDING_HTTP_POST)
+            if path == "/login" and method == "POST":
+                return self.login(environ, start_response)
+            if path == "/unsolicited":
+                return self.unsolicited(environ, start_response)
+            if path == "/":
+                return self.reply(start_response, "200 OK",
+                                  "<html><body><h1>mod_authncontext test IdP</h1>"
+                                  "<p>entityID: %s</p></body></html>" % html.escape(self.entity_id))
+            return self.reply(start_response, "404 Not Found", "not found\n", "text/plain")
+        except Exception as e:  # the log says why; the test sees a 500
+            import traceback
+            log("error: %s\n%s" % (e, traceback.format_exc()))
+            self.event(type="error", path=path, error="%s: %s" % (e.__class__.__name__, e))
+            return self.reply(start_response, "500 Internal Server Error",
+                              "IdP error: %s\n" % html.escape(str(e)), "text/plain")
+
+    @staticmethod
+    def reply(start_response, status, body, ctype="text/html; charset=utf-8", headers=()):
+        data = body.encode() if isinstance(body, str) else body
+        start_response(status, [("Content-Type", ctype),
+                                ("Content-Length", str(len(data))),
+                                ("Cache-Control", "no-store")] + list(headers))
+        return [data]
+
+    @staticmethod
+    def form_fields(environ):
+        n = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(n).decode() if n else ""
+        return {k: v[0] for k, v in urllib.parse.parse_qs(body, keep_blank_values=True).items()}
+
+    def idp_session(self, environ):
+        c = http.cookies.SimpleCookie(environ.get("HTTP_COOKIE", ""))
+        if SESSION_COOKIE in c:
+            with self.lock:
+                return self.sessions.get(c[SESSION_COOKIE].value)
+        return None
+
+    def control(self, environ, start_response):
+        n = int(environ.get("CONTENT_LENGTH") or 0)
+        data = json.loads(environ["wsgi.input"].read(n) or b"{}")
+        with self.lock:
+            for k in ("misbehave", "entra", "authn_age", "sign"):
+                if k in data:
+                    self.modes[k] = data[k]
+            if data.get("reset_log"):
+                self.events = []
+            if data.get("reset_sessions"):
+                self.sessions = {}
+            body = json.dumps(self.modes)
+        return self.reply(start_response, "200 OK", body, "application/json")
+
+    def sso(self, environ, start_response, binding):
+        raw_query = environ.get("QUERY_STRING", "")
+        if binding == BINDING_HTTP_REDIRECT:
+            q = {k: v[0] for k, v in urllib.parse.parse_qs(raw_query).items()}
+        else:
+            q = self.form_fields(environ)
+        if "SAMLRequest" not in q:
+            return self.reply(start_response, "400 Bad Request", "no SAMLRequest\n", "text/plain")
+        relay = q.get("RelayState")
+        srv = self.server()
+        # Redirect-binding signatures are checked below over the raw query;
+        # POST-binding enveloped signatures by pysaml2 (xmlsec1) when wanted.
+        srv.config.setattr("idp", "want_authn_requests_signed",
+                           bool(self.args.want_signed_requests) and binding == BINDING_HTTP_POST)
+        ev = {"type": "authn_request", "binding": binding, "relay_state": relay}
+        if binding == BINDING_HTTP_REDIRECT:
+            xml = zlib.decompress(base64.b64decode(q["SAMLRequest"]), -15).decode()
+        else:
+            xml = base64.b64decode(q["SAMLRequest"]).decode()
+        ev["xml"] = xml
+        try:
+            req = srv.parse_authn_request(q["SAMLRequest"], binding).message
+        except Exception as e:
+            ev.update(valid=False, error="%s: %s" % (e.__class__.__name__, e))
+            self.event(**ev)
+            return self.reply(start_response, "400 Bad Request",
+                              "invalid AuthnRequest: %s\n" % html.escape(str(e)), "text/plain")
+        sp = req.issuer.text if req.issuer is not None else None
+        rac = req.requested_authn_context
+        ev.update(valid=True, id=req.id, issuer=sp,
+                  destination=req.destination,
+                  acs_url=req.assertion_consumer_service_url,
+                  protocol_binding=req.protocol_binding,
+                  force_authn=(req.force_authn in ("true", "1", True)),
+                  is_passive=(req.is_passive in ("true", "1", True)),
+                  comparison=(rac.comparison or "exact") if rac is not None else None,
+                  classes=[c.text.strip() for c in rac.authn_context_class_ref] if rac is not None else [])
+        if binding == BINDING_HTTP_REDIRECT:
+            ok, why = self.verify_redirect_signature(raw_query, sp)
+            ev.update(signed="Signature" in q, signature_valid=ok, signature_info=why)
+            if self.args.want_signed_requests and not ok:
+                ev["rejected"] = "unsigned or badly signed request"
+                self.event(**ev)
+                return self.reply(start_response, "403 Forbidden",
+                                  "AuthnRequest signature: %s\n" % html.escape(why), "text/plain")
+        else:
+            signed = "<ds:Signature" in xml or ":Signature" in xml
+            ev.update(signed=signed,
+                      signature_valid=bool(signed and self.args.want_signed_requests) or None)
+        self.event(**ev)
+
+        try:
+            rargs = srv.response_args(req, [BINDING_HTTP_POST])
+        except Exception as e:
+            return self.reply(start_response, "400 Bad Request",
+                              "unknown SP or ACS: %s\n" % html.escape(str(e)), "text/plain")
+        pend = {"req_id": req.id, "sp": sp, "destination": rargs["destination"],
+                "relay": relay, "acceptable": self.acceptable_classes(req),
+                "force": ev["force_authn"], "passive": ev["is_passive"],
+                "comparison": ev["comparison"], "classes": ev["classes"]}
+        return self.continue_sso(environ, start_response, pend)
+
+    def continue_sso(self, environ, start_response, pend, error=None):
+        sess = self.idp_session(environ)
+        acceptable = None if self.modes["misbehave"] else pend["acceptable"]
+        if acceptable == []:
+            # Nothing this IdP has can satisfy the request at all.
+            return self.send(start_response, pend, self.error_response(
+                samlp.STATUS_NO_AUTHN_CONTEXT, "requested context not supported",
+                pend["req_id"], pend["destination"]))
+        if sess and not pend["force"] and error is None:
+            klass = self.choose_class(acceptable, sess["methods"])
+            if klass:
+                self.event(type="sso_reuse", user=sess["user"], klass=klass)
+                return self.send(start_response, pend, self.success_response(
+                    sess["user"], klass, sess["instant"], pend["req_id"],
+                    pend["destination"], pend["sp"]))
+        if pend["passive"]:
+            return self.send(start_response, pend, self.error_response(
+                samlp.STATUS_NO_PASSIVE, "no usable session and IsPassive",
+                pend["req_id"], pend["destination"]))
+        key = secrets.token_urlsafe(16)
+        with self.lock:
+            self.pending[key] = pend
+        self.event(type="login_form", force=pend["force"],
+                   need_mfa=(acceptable is not None and PPT not in acceptable))
+        return self.reply(start_response, "200 OK", self.login_page(key, pend, error))
+
+    def login_page(self, key, pend, error):
+        wants = ""
+        if pend["classes"]:
+            wants = ("<p class=\"requested\">The service asks for: %s (%s)</p>"
+                     % (html.escape(" ".join(pend["classes"])), html.escape(pend["comparison"] or "exact")))
+        err = '<p class="error">%s</p>' % html.escape(error) if error else ""
+        return ("<!DOCTYPE html><html><head><title>Test IdP login</title></head><body>"
+                "<h1>Test IdP login</h1>%s%s"
+                '<form id="login" method="post" action="/login">'
+                '<input type="hidden" name="key" value="%s"/>'
+                '<label>Username <input type="text" id="username" name="username"/></label><br/>'
+                '<label>Password <input type="password" id="password" name="password"/></label><br/>'
+                '<label>One-time code (optional) <input type="text" id="otp" name="otp"/></label><br/>'
+                '<input type="submit" id="submit" value="Log in"/></form>'
+                "<p>Users: alice/alice-pw, bob/bob-pw (code 123456), carol/carol-pw</p>"
+                "</body></html>" % (wants, err, key))
+
+    def login(self, environ, start_response):
+        f = self.form_fields(environ)
+        with self.lock:
+            pend = self.pending.pop(f.get("key", ""), None)
+        if pend is None:
+            return self.reply(start_response, "400 Bad Request", "unknown login\n", "text/plain")
+        user = f.get("username", "")
+        u = USERS.get(user)
+        if u is None or f.get("password") != u["password"]:
+            self.event(type="login_failed", user=user)
+            key = secrets.token_urlsafe(16)
+            with self.lock:
+                self.pending[key] = pend
+            return self.reply(start_response, "200 OK",
+                              self.login_page(key, pend, "Wrong username or password."))
+        methods = ["password"]
+        otp = f.get("otp", "").strip()
+        if otp and u["otp"] and otp == u["otp"]:
+            methods.append("otp")
+        elif otp:
+            self.event(type="otp_failed", user=user)
+        instant = time.time() - float(self.modes.get("authn_age") or 0)
+        sid = secrets.token_urlsafe(16)
+        with self.lock:
+            self.sessions[sid] = {"user": user, "methods": methods, "instant": instant}
+        self.event(type="login", user=user, methods=methods)
+        cookie = ("Set-Cookie", "%s=%s; Path=/; HttpOnly" % (SESSION_COOKIE, sid))
+        acceptable = None if self.modes["misbehave"] else pend["acceptable"]
+        klass = self.choose_class(acceptable, methods)
+        if klass is None:
+            body = self.error_response(samlp.STATUS_NO_AUTHN_CONTEXT,
+                                       "the user could not satisfy the requested context",
+                                       pend["req_id"], pend["destination"])
+        else:
+            body = self.success_response(user, klass, instant, pend["req_id"],
+                                         pend["destination"], pend["sp"])
+        return self.send(start_response, pend, body, headers=[cookie])
+
+    def send(self, start_response, pend, saml_response, headers=()):
+        return self.reply(start_response, "200 OK",
+                          self.post_form(pend["destination"], saml_response, pend["relay"]),
+                          headers=headers)
+
+    def unsolicited(self, environ, start_response):
+        q = {k: v[0] for k, v in urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).items()}
+        user = q.get("user", "alice")
+        if user not in USERS:
+            return self.reply(start_response, "400 Bad Request", "unknown user\n", "text/plain")
+        klass = q.get("class", PPT)
+        srv = self.server()
+        sps = [e for e in srv.metadata.keys()]
+        sp = q.get("sp") or (sps[0] if sps else None)
+        if sp is None:
+            return self.reply(start_response, "400 Bad Request", "no SP metadata\n", "text/plain")
+        acs = q.get("acs")
+        if not acs:
+            acs = srv.metadata.assertion_consumer_service(sp, BINDING_HTTP_POST)[0]["location"]
+        instant = time.time() - float(q.get("age", 0))
+        self.event(type="unsolicited", user=user, klass=klass, acs=acs)
+        body = self.success_response(user, klass, instant, None, acs, sp)
+        return self.reply(start_response, "200 OK", self.post_form(acs, body, q.get("relay")))
+
+
+class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, fmt, *a):
+        sys.stderr.write("idp: %s %s\n" % (self.address_string(), fmt % a))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--state-dir", required=True)
+    ap.add_argument("--sp-metadata", help="SP metadata file (re-read on change)")
+    ap.add_argument("--entity-id")
+    ap.add_argument("--misbehave", action="store_true",
+                    help="ignore RequestedAuthnContext (assert what the user did)")
+    ap.add_argument("--entra", action="store_true",
+                    help="Entra ID style: MFA in the authnmethodsreferences attribute")
+    ap.add_argument("--want-signed-requests", action="store_true")
+    ap.add_argument("--sign", choices=["assertion", "response", "both"], default="assertion")
+    ap.add_argument("--pid-file")
+    ap.add_argument("--max-seconds", type=float, default=3600)
+    args = ap.parse_args(argv)
+
+    # Bind first, so the entityID and endpoints carry the real port.
+    httpd = make_server("127.0.0.1", args.port, None, server_class=ThreadingWSGIServer,
+                        handler_class=QuietHandler)
+    args.port = httpd.server_address[1]
+    idp = IdP(args)
+    httpd.set_app(idp)
+    if args.pid_file:
+        with open(args.pid_file, "w") as f:
+            f.write("%d\n" % os.getpid())
+
+    def stop(*_a):
+        threading.Thread(target=httpd.shutdown, daemon=True).start()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    timer = threading.Timer(args.max_seconds, stop)
+    timer.daemon = True
+    timer.start()
+    print("READY port=%d entityID=%s metadata=%s" % (
+        args.port, idp.entity_id, os.path.join(idp.state_dir, "idp-metadata.xml")), flush=True)
+    try:
+        httpd.serve_forever(poll_interval=0.2)
+    finally:
+        httpd.server_close()
+        if args.pid_file:
+            try:
+                os.unlink(args.pid_file)
+            except OSError:
+                pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
