@@ -209,6 +209,11 @@ static int read_digits(reader_t *r, apr_uint64_t *v, char term)
     if (digits == 0) {
         return fail(r, "number expected");
     }
+    /* One spelling per value (no leading zeros), so a record decodes to
+     * exactly one meaning and re-encodes to the same bytes. */
+    if (digits > 1 && r->cur[-digits] == '0') {
+        return fail(r, "leading zero");
+    }
     if (r->cur >= r->end || *r->cur != term) {
         return fail(r, "bad number terminator");
     }
@@ -232,6 +237,9 @@ static int get_int(reader_t *r, apr_int64_t *v)
     }
     if (!read_digits(r, &u, ';')) {
         return 0;
+    }
+    if (neg && u == 0) {
+        return fail(r, "negative zero");
     }
     *v = neg ? -(apr_int64_t)u : (apr_int64_t)u;
     return 1;

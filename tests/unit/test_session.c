@@ -1,0 +1,475 @@
+/*
+ * test_session.c - session and request-state codecs (round trip, every
+ * truncation, byte flips, hand-made corrupt records) and random ids.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "anc_session.h"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+}
+
+static apr_array_header_t *strs(int n, ...)
+{
+    apr_array_header_t *a = apr_array_make(pool, n + 1, sizeof(const char *));
+    va_list ap;
+    int i;
+
+    va_start(ap, n);
+    for (i = 0; i < n; i++) {
+        APR_ARRAY_PUSH(a, const char *) = va_arg(ap, const char *);
+    }
+    va_end(ap);
+    return a;
+}
+
+static anc_session_t *sample_session(void)
+{
+    anc_session_t *s = apr_pcalloc(pool, sizeof(*s));
+    anc_attribute_t *a;
+
+    s->id = "0123456789abcdef0123456789abcdef";
+    s->idp = "https://idp.example.org/idp";
+    s->name_id.value = "alice@example.org";
+    s->name_id.format = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+    s->name_id.name_qualifier = NULL;
+    s->name_id.sp_name_qualifier = "https://sp.example.org";
+    /* values with the codec's own delimiters and newlines in them */
+    s->classes = strs(2, "https://refeds.org/profile/mfa", "urn:x:s3:odd;i9;n");
+    s->authn_instant = APR_INT64_C(1700000000123456);
+    s->session_index = "_idx:42";
+    s->created = APR_INT64_C(1700000001000000);
+    s->expires = APR_INT64_C(1700028801000000);
+    s->attributes = apr_array_make(pool, 2, sizeof(anc_attribute_t));
+    a = apr_array_push(s->attributes);
+    a->name = "urn:oid:0.9.2342.19200300.100.1.3";
+    a->name_format = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri";
+    a->friendly_name = "mail";
+    a->values = strs(2, "alice@example.org", "a\nb s9:x");
+    a = apr_array_push(s->attributes);
+    a->name = "groups";
+    a->name_format = NULL;
+    a->friendly_name = NULL;
+    a->values = strs(3, "", "staff", "\xc3\xa9t\xc3\xa9"); /* empty and UTF-8 */
+    return s;
+}
+
+static void assert_opt_str(const char *got, const char *want)
+{
+    if (want == NULL) {
+        ck_assert_ptr_null(got);
+    }
+    else {
+        ck_assert_ptr_nonnull(got);
+        ck_assert_str_eq(got, want);
+    }
+}
+
+static void assert_list(const apr_array_header_t *got, const apr_array_header_t *want)
+{
+    int i, n = want != NULL ? want->nelts : 0;
+
+    ck_assert_ptr_nonnull(got);
+    ck_assert_int_eq(got->nelts, n);
+    for (i = 0; i < n; i++) {
+        ck_assert_str_eq(APR_ARRAY_IDX(got, i, const char *),
+                         APR_ARRAY_IDX(want, i, const char *));
+    }
+}
+
+static void assert_session_eq(const anc_session_t *a, const anc_session_t *b)
+{
+    int i;
+
+    ck_assert_str_eq(a->id, b->id);
+    ck_assert_str_eq(a->idp, b->idp);
+    ck_assert_str_eq(a->name_id.value, b->name_id.value);
+    assert_opt_str(a->name_id.format, b->name_id.format);
+    assert_opt_str(a->name_id.name_qualifier, b->name_id.name_qualifier);
+    assert_opt_str(a->name_id.sp_name_qualifier, b->name_id.sp_name_qualifier);
+    assert_list(a->classes, b->classes);
+    ck_assert(a->authn_instant == b->authn_instant);
+    assert_opt_str(a->session_index, b->session_index);
+    ck_assert(a->created == b->created);
+    ck_assert(a->expires == b->expires);
+    ck_assert_int_eq(a->attributes->nelts, b->attributes ? b->attributes->nelts : 0);
+    for (i = 0; i < a->attributes->nelts; i++) {
+        const anc_attribute_t *x = &APR_ARRAY_IDX(a->attributes, i, anc_attribute_t);
+        const anc_attribute_t *y = &APR_ARRAY_IDX(b->attributes, i, anc_attribute_t);
+
+        ck_assert_str_eq(x->name, y->name);
+        assert_opt_str(x->name_format, y->name_format);
+        assert_opt_str(x->friendly_name, y->friendly_name);
+        assert_list(x->values, y->values);
+    }
+}
+
+START_TEST(session_round_trip)
+{
+    anc_session_t *s = sample_session(), *d = NULL;
+    const char *buf = NULL, *buf2 = NULL;
+    apr_size_t len = 0, len2 = 0;
+    anc_error_t *err = NULL;
+
+    ck_assert_int_eq(anc_session_encode(pool, s, &buf, &len, &err), ANC_OK);
+    ck_assert_uint_eq(len, strlen(buf));
+    ck_assert_int_eq(anc_session_decode(pool, buf, len, &d, &err), ANC_OK);
+    assert_session_eq(d, s);
+    /* the encoding is canonical: re-encoding gives the same bytes */
+    ck_assert_int_eq(anc_session_encode(pool, d, &buf2, &len2, &err), ANC_OK);
+    ck_assert_uint_eq(len, len2);
+    ck_assert_int_eq(memcmp(buf, buf2, len), 0);
+
+    /* minimal session: no optional fields, NULL lists decode as empty */
+    s = apr_pcalloc(pool, sizeof(*s));
+    s->id = "ab";
+    s->idp = "i";
+    s->name_id.value = "n";
+    ck_assert_int_eq(anc_session_encode(pool, s, &buf, &len, &err), ANC_OK);
+    ck_assert_int_eq(anc_session_decode(pool, buf, len, &d, &err), ANC_OK);
+    ck_assert_int_eq(d->classes->nelts, 0);
+    ck_assert_int_eq(d->attributes->nelts, 0);
+    ck_assert_ptr_null(d->session_index);
+    ck_assert_ptr_null(d->name_id.format);
+}
+END_TEST
+
+START_TEST(session_encode_refuses_what_decode_would_refuse)
+{
+    anc_session_t *s = sample_session();
+    const char *buf;
+    apr_size_t len;
+    anc_error_t *err = NULL;
+
+    s->idp = NULL;
+    ck_assert_int_eq(anc_session_encode(pool, s, &buf, &len, &err), ANC_E_INPUT);
+    s = sample_session();
+    s->id = "";
+    ck_assert_int_eq(anc_session_encode(pool, s, &buf, &len, &err), ANC_E_INPUT);
+    s = sample_session();
+    APR_ARRAY_PUSH(s->classes, const char *) = "";
+    ck_assert_int_eq(anc_session_encode(pool, s, &buf, &len, &err), ANC_E_INPUT);
+    s = sample_session();
+    s->expires = -1;
+    ck_assert_int_eq(anc_session_encode(pool, s, &buf, &len, &err), ANC_E_INPUT);
+    ck_assert_int_eq(anc_session_encode(pool, NULL, &buf, &len, &err), ANC_E_INPUT);
+}
+END_TEST
+
+START_TEST(session_every_truncation_rejected)
+{
+    const char *buf;
+    apr_size_t len, cut;
+    anc_session_t *d;
+    anc_error_t *err = NULL;
+
+    ck_assert_int_eq(anc_session_encode(pool, sample_session(), &buf, &len, &err),
+                     ANC_OK);
+    for (cut = 0; cut < len; cut++) {
+        /* copy so that ASan sees any read past the given length */
+        char *copy = malloc(cut ? cut : 1);
+
+        memcpy(copy, buf, cut);
+        err = NULL;
+        ck_assert_msg(anc_session_decode(pool, copy, cut, &d, &err) == ANC_E_INPUT,
+                      "prefix of %lu bytes accepted", (unsigned long)cut);
+        ck_assert_str_eq(err->reason, "bad-input");
+        free(copy);
+    }
+    /* and one byte too many */
+    ck_assert_int_eq(anc_session_decode(pool, apr_pstrcat(pool, buf, "x", NULL), len + 1,
+                                        &d, &err),
+                     ANC_E_INPUT);
+}
+END_TEST
+
+START_TEST(session_corrupt_records)
+{
+    static const char *const bad[] = {
+        "",
+        "ANCS2\n",
+        "ANCS1",
+        "ANCS1\ns2:ab",                                 /* truncated */
+        "ANCS1\ns99:ab",                                /* length past the end */
+        "ANCS1\ns18446744073709551617:ab",              /* overflowing length */
+        "ANCS1\ns-1:ab",
+        "ANCS1\nns1:is1:n",                             /* required id is null */
+        "ANCS1\ns0:s1:is1:n",                           /* required id is empty */
+        "ANCS1\ns2:abs1:is1:nnnni999999;",              /* class count > bytes */
+        "ANCS1\ns2:abs1:is1:nnnni-1;",                  /* negative count */
+        "ANCS1\ns2:abs1:is1:nnnni1;ni0;ni0;i0;i0;",     /* null class */
+        "ANCS1\ns2:abs1:is1:nnnni0;i-5;ni0;i0;i0;",     /* negative time */
+        "ANCS1\ns2:abs1:is1:nnnni0;i0x;ni0;i0;i0;",     /* bad number */
+        "ANCS1\ns2:abs1:is1:nnnni0;i;ni0;i0;i0;",       /* empty number */
+        "ANCS1\ns2:abs1:is1:nnnni0;i0;ni0;i0;i1;ns0:nni0;", /* empty attr name */
+        "ANCS1\ns2:abs1:is1:nnnni0;i0;ni0;i0;i0;x",     /* trailing byte */
+        "ANCS1\ns2:abs1:is1:nnnnx0;i0;ni0;i0;i0;",      /* wrong tag */
+    };
+    size_t i;
+    anc_session_t *d;
+    anc_error_t *err;
+    const char *good = "ANCS1\ns2:abs1:is1:nnnni0;i0;ni0;i0;i0;";
+
+    /* the hand-made baseline is itself valid, so each row tests one defect */
+    ck_assert_int_eq(anc_session_decode(pool, good, strlen(good), &d, NULL), ANC_OK);
+    ck_assert_str_eq(d->id, "ab");
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err = NULL;
+        ck_assert_msg(anc_session_decode(pool, bad[i], strlen(bad[i]), &d, &err) ==
+                          ANC_E_INPUT,
+                      "row %u accepted", (unsigned)i);
+        ck_assert_ptr_nonnull(err);
+    }
+    /* an embedded NUL inside a string field */
+    {
+        const char nul[] = "ANCS1\ns2:a\0s1:is1:nnnni0;i0;ni0;i0;i0;";
+
+        ck_assert_int_eq(anc_session_decode(pool, nul, sizeof(nul) - 1, &d, NULL),
+                         ANC_E_INPUT);
+    }
+    ck_assert_int_eq(anc_session_decode(pool, NULL, 10, &d, NULL), ANC_E_INPUT);
+}
+END_TEST
+
+/* Flips random bytes of a valid record: decoding must either fail with
+ * ANC_E_INPUT or yield a record that re-encodes to the same bytes. */
+START_TEST(session_random_corruption)
+{
+    const char *buf;
+    apr_size_t len;
+    unsigned seed = 4242;
+    int i, ok = 0, rejected = 0;
+
+    ck_assert_int_eq(anc_session_encode(pool, sample_session(), &buf, &len, NULL),
+                     ANC_OK);
+    srand(seed);
+    printf("test_session: corruption seed %u\n", seed);
+    for (i = 0; i < 5000; i++) {
+        apr_pool_t *it;
+        char *copy = malloc(len);
+        anc_session_t *d = NULL;
+        anc_status_t rc;
+        int flips = 1 + rand() % 3, f;
+
+        apr_pool_create(&it, pool);
+        memcpy(copy, buf, len);
+        for (f = 0; f < flips; f++) {
+            copy[rand() % (int)len] = (char)(rand() % 256);
+        }
+        rc = anc_session_decode(it, copy, len, &d, NULL);
+        if (rc == ANC_OK) {
+            const char *again;
+            apr_size_t alen;
+
+            ck_assert_int_eq(anc_session_encode(it, d, &again, &alen, NULL), ANC_OK);
+            ck_assert_uint_eq(alen, len);
+            ck_assert_int_eq(memcmp(again, copy, len), 0);
+            ok++;
+        }
+        else {
+            ck_assert_int_eq(rc, ANC_E_INPUT);
+            rejected++;
+        }
+        free(copy);
+        apr_pool_destroy(it);
+    }
+    printf("test_session: %d corrupted records decoded consistently, %d rejected\n", ok,
+           rejected);
+    ck_assert_int_gt(rejected, 1000);
+}
+END_TEST
+
+static anc_request_state_t *sample_state(void)
+{
+    anc_request_state_t *st = apr_pcalloc(pool, sizeof(*st));
+
+    st->request_id = "_3f2a9c";
+    st->target = "/admin/?q=a&b=c";
+    st->idp = "https://idp.example.org/idp";
+    st->browser_binding = "feedfacefeedfacefeedfacefeedface";
+    st->has_requested_context = 1;
+    st->comparison = ANC_CMP_MINIMUM;
+    st->requested_classes = strs(2, "https://refeds.org/profile/mfa",
+                                 "urn:oasis:names:tc:SAML:2.0:ac:classes:X509");
+    st->force_authn = 1;
+    st->max_age = 300;
+    st->is_retry = 0;
+    st->created = APR_INT64_C(1700000000000000);
+    st->expires = APR_INT64_C(1700000300000000);
+    return st;
+}
+
+START_TEST(state_round_trip_and_truncation)
+{
+    anc_request_state_t *st = sample_state(), *d = NULL;
+    const char *buf;
+    apr_size_t len, cut;
+    anc_error_t *err = NULL;
+
+    ck_assert_int_eq(anc_request_state_encode(pool, st, &buf, &len, &err), ANC_OK);
+    ck_assert_int_eq(anc_request_state_decode(pool, buf, len, &d, &err), ANC_OK);
+    ck_assert_str_eq(d->request_id, st->request_id);
+    ck_assert_str_eq(d->target, st->target);
+    ck_assert_str_eq(d->idp, st->idp);
+    ck_assert_str_eq(d->browser_binding, st->browser_binding);
+    ck_assert_int_eq(d->has_requested_context, 1);
+    ck_assert_int_eq(d->comparison, ANC_CMP_MINIMUM);
+    assert_list(d->requested_classes, st->requested_classes);
+    ck_assert_int_eq(d->force_authn, 1);
+    ck_assert_int_eq(d->max_age, 300);
+    ck_assert_int_eq(d->is_retry, 0);
+    ck_assert(d->created == st->created);
+    ck_assert(d->expires == st->expires);
+
+    for (cut = 0; cut < len; cut++) {
+        char *copy = malloc(cut ? cut : 1);
+
+        memcpy(copy, buf, cut);
+        ck_assert_msg(anc_request_state_decode(pool, copy, cut, &d, NULL) == ANC_E_INPUT,
+                      "prefix of %lu bytes accepted", (unsigned long)cut);
+        free(copy);
+    }
+
+    /* a retry without context, no IdP chosen */
+    st = sample_state();
+    st->has_requested_context = 0;
+    st->requested_classes = NULL;
+    st->idp = NULL;
+    st->is_retry = 1;
+    st->force_authn = 0;
+    ck_assert_int_eq(anc_request_state_encode(pool, st, &buf, &len, &err), ANC_OK);
+    ck_assert_int_eq(anc_request_state_decode(pool, buf, len, &d, &err), ANC_OK);
+    ck_assert_ptr_null(d->idp);
+    ck_assert_int_eq(d->is_retry, 1);
+    ck_assert_int_eq(d->has_requested_context, 0);
+    ck_assert_int_eq(d->requested_classes->nelts, 0);
+}
+END_TEST
+
+START_TEST(state_corrupt_records)
+{
+    /* baseline: id, target, idp, binding, ctx, cmp, classes, force, age,
+     * retry, created, expires */
+    const char *good = "ANCR1\ns1:as1:/nni0;i0;i0;i0;i0;i0;i0;i0;";
+    static const char *const bad[] = {
+        "ANCR1\ns1:as1:/nni2;i0;i0;i0;i0;i0;i0;i0;",  /* flag out of range */
+        "ANCR1\ns1:as1:/nni0;i4;i0;i0;i0;i0;i0;i0;",  /* comparison out of range */
+        "ANCR1\ns1:as1:/nni0;i-1;i0;i0;i0;i0;i0;i0;",
+        "ANCR1\ns1:as1:/nni0;i0;i0;i0;i-1;i0;i0;i0;", /* negative max age */
+        "ANCR1\ns1:as1:/nni0;i0;i0;i0;i9999999999;i0;i0;i0;", /* age > int */
+        "ANCR1\ns1:as1:/nni1;i0;i0;i0;i0;i0;i0;i0;",  /* context, no classes */
+        "ANCR1\ns1:as1:/nni0;i0;i1;s0:i0;i0;i0;i0;i0;", /* empty class */
+        "ANCR1\nns1:/nni0;i0;i0;i0;i0;i0;i0;i0;",      /* no request id */
+        "ANCR1\ns1:ans1:nni0;i0;i0;i0;i0;i0;i0;i0;",   /* no target */
+        "ANCS1\ns1:as1:/nni0;i0;i0;i0;i0;i0;i0;i0;",  /* session magic */
+        "ANCR1\ns1:as1:/nni0;i0;i0;i0;i0;i0;i0;i0;;",
+    };
+    anc_request_state_t *d, *st;
+    const char *buf;
+    apr_size_t len;
+    size_t i;
+
+    ck_assert_int_eq(anc_request_state_decode(pool, good, strlen(good), &d, NULL),
+                     ANC_OK);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(anc_request_state_decode(pool, bad[i], strlen(bad[i]), &d, NULL) ==
+                          ANC_E_INPUT,
+                      "row %u accepted", (unsigned)i);
+    }
+    st = sample_state();
+    st->requested_classes = NULL;
+    ck_assert_int_eq(anc_request_state_encode(pool, st, &buf, &len, NULL), ANC_E_INPUT);
+    st = sample_state();
+    st->target = NULL;
+    ck_assert_int_eq(anc_request_state_encode(pool, st, &buf, &len, NULL), ANC_E_INPUT);
+    st = sample_state();
+    st->comparison = (anc_comparison_t)7;
+    ck_assert_int_eq(anc_request_state_encode(pool, st, &buf, &len, NULL), ANC_E_INPUT);
+}
+END_TEST
+
+START_TEST(random_ids)
+{
+    const char *a = NULL, *b = NULL;
+    anc_error_t *err = NULL;
+    int counts[16] = {0};
+    int i, j;
+
+    ck_assert_int_eq(anc_random_hex(pool, 16, &a, &err), ANC_OK);
+    ck_assert_int_eq(anc_random_hex(pool, 16, &b, &err), ANC_OK);
+    ck_assert_uint_eq(strlen(a), 32);
+    ck_assert(anc_is_hex_id(a, 16));
+    ck_assert_str_ne(a, b);
+    ck_assert_int_eq(anc_random_hex(pool, 0, &a, &err), ANC_E_INTERNAL);
+    ck_assert_int_eq(anc_random_hex(pool, 100000, &a, &err), ANC_E_INTERNAL);
+
+    /* crude uniformity: 2000 ids x 32 nibbles, every digit within 20% of
+     * the expected 4000 (a stuck or biased generator fails this). */
+    for (i = 0; i < 2000; i++) {
+        ck_assert_int_eq(anc_random_hex(pool, 16, &a, NULL), ANC_OK);
+        for (j = 0; j < 32; j++) {
+            counts[a[j] <= '9' ? a[j] - '0' : a[j] - 'a' + 10]++;
+        }
+    }
+    for (i = 0; i < 16; i++) {
+        ck_assert_msg(counts[i] > 3200 && counts[i] < 4800, "digit %x seen %d times", i,
+                      counts[i]);
+    }
+
+    ck_assert(!anc_is_hex_id("0123456789ABCDEF0123456789abcdef", 16)); /* upper */
+    ck_assert(!anc_is_hex_id("0123456789abcdef0123456789abcde", 16));  /* short */
+    ck_assert(!anc_is_hex_id("0123456789abcdef0123456789abcdef0", 16)); /* long */
+    ck_assert(!anc_is_hex_id("0123456789abcdef0123456789abcdeg", 16));
+    ck_assert(!anc_is_hex_id("", 16));
+    ck_assert(!anc_is_hex_id(NULL, 16));
+    ck_assert(anc_is_hex_id("00ff", 2));
+}
+END_TEST
+
+static Suite *session_suite(void)
+{
+    Suite *s = suite_create("session");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, session_round_trip);
+    tcase_add_test(tc, session_encode_refuses_what_decode_would_refuse);
+    tcase_add_test(tc, session_every_truncation_rejected);
+    tcase_add_test(tc, session_corrupt_records);
+    tcase_add_test(tc, session_random_corruption);
+    tcase_add_test(tc, state_round_trip_and_truncation);
+    tcase_add_test(tc, state_corrupt_records);
+    tcase_add_test(tc, random_ids);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    apr_initialize();
+    sr = srunner_create(session_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
