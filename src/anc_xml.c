@@ -1,0 +1,400 @@
+/*
+ * anc_xml.c - safe libxml2 parsing, ID registration, namespace-aware lookups.
+ *
+ * The parser runs with the options that keep libxml2 from ever reading
+ * anything but the given bytes (NONET, no NOENT/DTDLOAD/DTDATTR/XINCLUDE),
+ * and a SAX hook stops it at the first DOCTYPE, before any entity
+ * declaration is even read: SAML messages have no use for a DTD, and DTDs
+ * are the root of XXE and entity-expansion ("billion laughs") attacks.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/SAX2.h>
+#include <libxml/valid.h>
+
+#include "anc_xml.h"
+
+typedef struct parse_guard_t {
+    int saw_dtd;
+    int too_deep;
+    int max_depth;
+    startElementNsSAX2Func start_element;
+} parse_guard_t;
+
+static apr_status_t free_doc(void *data)
+{
+    xmlFreeDoc((xmlDocPtr)data);
+    return APR_SUCCESS;
+}
+
+static void guard_internal_subset(void *ctx, const xmlChar *name,
+                                  const xmlChar *external_id,
+                                  const xmlChar *system_id)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    parse_guard_t *g = ctxt->_private;
+
+    (void)name;
+    (void)external_id;
+    (void)system_id;
+    g->saw_dtd = 1;
+    xmlStopParser(ctxt);
+}
+
+/* Depth is checked while parsing so a deep document costs nothing more
+ * than reading it up to the cap. */
+static void guard_start_element(void *ctx, const xmlChar *localname,
+                                const xmlChar *prefix, const xmlChar *uri,
+                                int nb_namespaces, const xmlChar **namespaces,
+                                int nb_attributes, int nb_defaulted,
+                                const xmlChar **attributes)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    parse_guard_t *g = ctxt->_private;
+
+    if (ctxt->nameNr > g->max_depth) {
+        g->too_deep = 1;
+        xmlStopParser(ctxt);
+        return;
+    }
+    g->start_element(ctx, localname, prefix, uri, nb_namespaces, namespaces,
+                     nb_attributes, nb_defaulted, attributes);
+}
+
+static int is_saml_ns(const xmlNode *node)
+{
+    return node->ns != NULL && node->ns->href != NULL
+           && (strcmp((const char *)node->ns->href, ANC_NS_SAMLP) == 0
+               || strcmp((const char *)node->ns->href, ANC_NS_SAML) == 0);
+}
+
+static int is_id_attr(const xmlAttr *a)
+{
+    if (a->ns == NULL) {
+        return strcmp((const char *)a->name, "ID") == 0
+               || strcmp((const char *)a->name, "Id") == 0;
+    }
+    return strcmp((const char *)a->name, "id") == 0 && a->ns->href != NULL
+           && strcmp((const char *)a->ns->href,
+                     "http://www.w3.org/XML/1998/namespace") == 0;
+}
+
+/* One pass over the tree: depth (defence in depth after the SAX check),
+ * uniqueness of every ID-like attribute, registration of SAML IDs. A
+ * duplicate ID is how signature wrapping makes "#id" point at one element
+ * while the application reads another (XML Signature best practices 4.3). */
+static anc_status_t walk_ids(apr_pool_t *p, xmlDocPtr doc, int max_depth,
+                             anc_error_t **err)
+{
+    apr_hash_t *seen = apr_hash_make(p);
+    xmlNodePtr node = xmlDocGetRootElement(doc);
+    int depth = 1;
+
+    while (node != NULL) {
+        if (node->type == XML_ELEMENT_NODE) {
+            xmlAttrPtr a;
+
+            if (depth > max_depth) {
+                return anc_error_set(p, err, ANC_E_XML_DEPTH,
+                                     "nesting deeper than %d", max_depth);
+            }
+            for (a = node->properties; a != NULL; a = a->next) {
+                xmlChar *v;
+                const char *val;
+
+                if (!is_id_attr(a)) {
+                    continue;
+                }
+                v = xmlNodeListGetString(doc, a->children, 1);
+                val = apr_pstrdup(p, v != NULL ? (const char *)v : "");
+                xmlFree(v);
+                if (apr_hash_get(seen, val, APR_HASH_KEY_STRING) != NULL) {
+                    return anc_error_set(p, err, ANC_E_DUPLICATE_ID,
+                                         "ID '%s' appears twice", val);
+                }
+                apr_hash_set(seen, val, APR_HASH_KEY_STRING, val);
+                if (a->ns == NULL && strcmp((const char *)a->name, "ID") == 0
+                    && is_saml_ns(node) && xmlGetID(doc, BAD_CAST val) == NULL) {
+                    if (xmlAddID(NULL, doc, BAD_CAST val, a) == NULL) {
+                        return anc_error_set(p, err, ANC_E_INTERNAL,
+                                             "cannot register ID '%s'", val);
+                    }
+                }
+            }
+            if (node->children != NULL) {
+                node = node->children;
+                depth++;
+                continue;
+            }
+        }
+        while (node != NULL && node->next == NULL) {
+            node = node->parent;
+            depth--;
+            if (node == NULL || node->type == XML_DOCUMENT_NODE) {
+                node = NULL;
+                break;
+            }
+        }
+        if (node != NULL) {
+            node = node->next;
+        }
+    }
+    return ANC_OK;
+}
+
+anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,
+                           apr_size_t max_size, int max_depth, xmlDocPtr *doc,
+                           anc_error_t **err)
+{
+    xmlParserCtxtPtr ctxt;
+    parse_guard_t guard;
+    xmlDocPtr d;
+    anc_status_t rv;
+    /* No XML_PARSE_NOENT (entity substitution), DTDLOAD, DTDATTR, DTDVALID
+     * or XINCLUDE; NONET as a second lock on network access. Errors are
+     * reported through the return value, never printed. */
+    const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
+
+    *doc = NULL;
+    if (data == NULL || len == 0) {
+        return anc_error_set(p, err, ANC_E_INPUT, "empty document");
+    }
+    if (max_size != 0 && len > max_size) {
+        return anc_error_set(p, err, ANC_E_TOO_LARGE,
+                             "document of %" APR_SIZE_T_FMT " bytes over the cap",
+                             len);
+    }
+    if (len > (apr_size_t)INT32_MAX) {
+        return anc_error_set(p, err, ANC_E_TOO_LARGE, "document too large");
+    }
+    ctxt = xmlNewParserCtxt();
+    if (ctxt == NULL) {
+        return anc_error_set(p, err, ANC_E_INTERNAL, "xmlNewParserCtxt failed");
+    }
+    memset(&guard, 0, sizeof(guard));
+    guard.max_depth = max_depth > 0 ? max_depth : 64;
+    guard.start_element = ctxt->sax->startElementNs;
+    ctxt->sax->internalSubset = guard_internal_subset;
+    ctxt->sax->externalSubset = guard_internal_subset;
+    ctxt->sax->startElementNs = guard_start_element;
+    ctxt->_private = &guard;
+
+    d = xmlCtxtReadMemory(ctxt, data, (int)len, NULL, NULL, options);
+    if (guard.saw_dtd || guard.too_deep || d == NULL) {
+        const xmlError *e = xmlCtxtGetLastError(ctxt);
+        char *msg = (e != NULL && e->message != NULL)
+                        ? apr_pstrdup(p, e->message) : "not well-formed";
+        int line = e != NULL ? e->line : 0;
+        size_t ml = strlen(msg);
+
+        if (ml > 0 && msg[ml - 1] == '\n') {
+            msg[ml - 1] = '\0';
+        }
+        if (d != NULL) {
+            xmlFreeDoc(d);
+        }
+        xmlFreeParserCtxt(ctxt);
+        if (guard.saw_dtd) {
+            return anc_error_set(p, err, ANC_E_XML_DTD,
+                                 "DOCTYPE declarations are not allowed");
+        }
+        if (guard.too_deep) {
+            return anc_error_set(p, err, ANC_E_XML_DEPTH,
+                                 "nesting deeper than %d", guard.max_depth);
+        }
+        return anc_error_set(p, err, ANC_E_XML_PARSE, "line %d: %s", line, msg);
+    }
+    xmlFreeParserCtxt(ctxt);
+    apr_pool_cleanup_register(p, d, free_doc, apr_pool_cleanup_null);
+    /* Belt and braces: a document that still ended up with a DTD node. */
+    if (d->intSubset != NULL || d->extSubset != NULL) {
+        return anc_error_set(p, err, ANC_E_XML_DTD,
+                             "DOCTYPE declarations are not allowed");
+    }
+    if (xmlDocGetRootElement(d) == NULL) {
+        return anc_error_set(p, err, ANC_E_XML_PARSE, "no root element");
+    }
+    rv = walk_ids(p, d, guard.max_depth, err);
+    if (rv != ANC_OK) {
+        return rv;
+    }
+    *doc = d;
+    return ANC_OK;
+}
+
+int anc_xml_is(const xmlNode *node, const char *ns, const char *name)
+{
+    return node != NULL && node->type == XML_ELEMENT_NODE && node->ns != NULL
+           && node->ns->href != NULL
+           && strcmp((const char *)node->ns->href, ns) == 0
+           && strcmp((const char *)node->name, name) == 0;
+}
+
+xmlNodePtr anc_xml_first_elem(const xmlNode *parent)
+{
+    xmlNodePtr c;
+
+    if (parent == NULL) {
+        return NULL;
+    }
+    for (c = parent->children; c != NULL; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+xmlNodePtr anc_xml_next_elem(const xmlNode *node)
+{
+    xmlNodePtr c;
+
+    for (c = node->next; c != NULL; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+xmlNodePtr anc_xml_child(const xmlNode *parent, const char *ns, const char *name)
+{
+    xmlNodePtr c;
+
+    if (parent == NULL) {
+        return NULL;
+    }
+    for (c = parent->children; c != NULL; c = c->next) {
+        if (anc_xml_is(c, ns, name)) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+int anc_xml_child_count(const xmlNode *parent, const char *ns, const char *name)
+{
+    xmlNodePtr c;
+    int n = 0;
+
+    if (parent == NULL) {
+        return 0;
+    }
+    for (c = parent->children; c != NULL; c = c->next) {
+        if (anc_xml_is(c, ns, name)) {
+            n++;
+        }
+    }
+    return n;
+}
+
+xmlNodePtr anc_xml_next(const xmlNode *node, const char *ns, const char *name)
+{
+    xmlNodePtr c;
+
+    for (c = node->next; c != NULL; c = c->next) {
+        if (anc_xml_is(c, ns, name)) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+const char *anc_xml_attr(apr_pool_t *p, const xmlNode *node, const char *name)
+{
+    xmlChar *v = xmlGetNoNsProp(node, BAD_CAST name);
+    const char *s;
+
+    if (v == NULL) {
+        return NULL;
+    }
+    s = apr_pstrdup(p, (const char *)v);
+    xmlFree(v);
+    return s;
+}
+
+const char *anc_xml_text(apr_pool_t *p, const xmlNode *node)
+{
+    xmlChar *v = xmlNodeGetContent(node);
+    const char *s;
+
+    if (v == NULL) {
+        return "";
+    }
+    s = apr_pstrdup(p, (const char *)v);
+    xmlFree(v);
+    return s;
+}
+
+static int is_xml_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+const char *anc_xml_collapse(apr_pool_t *p, const char *s)
+{
+    char *out = apr_palloc(p, strlen(s) + 1);
+    char *o = out;
+    int pending_space = 0;
+
+    for (; *s != '\0'; s++) {
+        if (is_xml_space(*s)) {
+            pending_space = (o != out);
+            continue;
+        }
+        if (pending_space) {
+            *o++ = ' ';
+            pending_space = 0;
+        }
+        *o++ = *s;
+    }
+    *o = '\0';
+    return out;
+}
+
+typedef struct disjoint_ctx_t {
+    xmlDocPtr other;
+    const char *clash;
+} disjoint_ctx_t;
+
+static void check_id_clash(void *payload, void *data, const xmlChar *name)
+{
+    disjoint_ctx_t *c = data;
+
+    (void)payload;
+    if (c->clash == NULL && xmlGetID(c->other, name) != NULL) {
+        c->clash = (const char *)name;
+    }
+}
+
+anc_status_t anc_xml_ids_disjoint(apr_pool_t *p, xmlDocPtr a, xmlDocPtr b,
+                                  anc_error_t **err)
+{
+    disjoint_ctx_t c;
+
+    c.other = a;
+    c.clash = NULL;
+    if (b->ids != NULL) {
+        xmlHashScan((xmlHashTablePtr)b->ids, check_id_clash, &c);
+    }
+    if (c.clash != NULL) {
+        return anc_error_set(p, err, ANC_E_DUPLICATE_ID,
+                             "ID '%s' appears twice", c.clash);
+    }
+    return ANC_OK;
+}
+
+int anc_xml_depth(const xmlNode *node)
+{
+    int d = 0;
+
+    for (; node != NULL && node->type == XML_ELEMENT_NODE; node = node->parent) {
+        d++;
+    }
+    return d;
+}
