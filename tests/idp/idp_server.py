@@ -30,6 +30,7 @@ Test hooks (loopback only; this is a test IdP):
                              signature checks; login forms shown; responses)
   POST /control              JSON body: {"misbehave": bool, "entra": bool,
                              "authn_age": seconds, "sign": "...",
+                             "want_signed_requests": bool,
                              "reset_log": bool, "reset_sessions": bool}
   GET  /unsolicited?user=U&class=C[&acs=URL][&relay=R][&age=S]
                              IdP-initiated response (no InResponseTo)
@@ -124,7 +125,8 @@ class IdP:
         self.sessions = {}      # cookie -> {user, methods, instant}
         self.pending = {}       # key -> pending AuthnRequest info
         self.modes = {"misbehave": args.misbehave, "entra": args.entra,
-                      "authn_age": 0, "sign": args.sign}
+                      "authn_age": 0, "sign": args.sign,
+                      "want_signed_requests": bool(args.want_signed_requests)}
         self.broker = build_broker()
         self._server = None
         self._sp_md_stamp = None
@@ -154,12 +156,24 @@ class IdP:
                     "attribute_restrictions": None,
                     "name_form": NAME_FORMAT_URI}},
                 "name_id_format": [NAMEID_FORMAT_UNSPECIFIED],
-                "want_authn_requests_signed": bool(self.args.want_signed_requests),
+                "want_authn_requests_signed": bool(self.modes["want_signed_requests"])
+                if hasattr(self, "modes") else bool(self.args.want_signed_requests),
             }},
         }
-        if with_sp and self.sp_md and os.path.exists(self.sp_md):
-            conf["metadata"] = {"local": [self.sp_md]}
+        if with_sp:
+            files = self.sp_md_files()
+            if files:
+                conf["metadata"] = {"local": files}
         return conf
+
+    def sp_md_files(self):
+        """--sp-metadata is a file or a directory of *.xml files (one per SP)."""
+        if not self.sp_md:
+            return []
+        if os.path.isdir(self.sp_md):
+            return sorted(os.path.join(self.sp_md, f) for f in os.listdir(self.sp_md)
+                          if f.endswith(".xml"))
+        return [self.sp_md] if os.path.exists(self.sp_md) else []
 
     def _config_and_metadata(self, with_sp):
         conf = IdPConfig()
@@ -170,16 +184,17 @@ class IdP:
     def server(self):
         """The pysaml2 Server, rebuilt when the SP metadata file changes."""
         with self.lock:
-            stamp = None
-            if self.sp_md and os.path.exists(self.sp_md):
-                st = os.stat(self.sp_md)
-                stamp = (st.st_mtime_ns, st.st_size)
+            stamp = []
+            for f in self.sp_md_files():
+                st = os.stat(f)
+                stamp.append((f, st.st_mtime_ns, st.st_size))
+            stamp = tuple(stamp)
             if self._server is None or stamp != self._sp_md_stamp:
                 conf = IdPConfig()
                 conf.load(self._config_dict(with_sp=True))
                 self._server = Server(config=conf)
                 self._sp_md_stamp = stamp
-                log("loaded SP metadata %s" % (self.sp_md if stamp else "(none)"))
+                log("loaded SP metadata %s" % ([x[0] for x in stamp] or "(none)"))
             return self._server
 
     def event(self, **kw):
@@ -368,7 +383,7 @@ class IdP:
         n = int(environ.get("CONTENT_LENGTH") or 0)
         data = json.loads(environ["wsgi.input"].read(n) or b"{}")
         with self.lock:
-            for k in ("misbehave", "entra", "authn_age", "sign"):
+            for k in ("misbehave", "entra", "authn_age", "sign", "want_signed_requests"):
                 if k in data:
                     self.modes[k] = data[k]
             if data.get("reset_log"):
@@ -391,7 +406,7 @@ class IdP:
         # Redirect-binding signatures are checked below over the raw query;
         # POST-binding enveloped signatures by pysaml2 (xmlsec1) when wanted.
         srv.config.setattr("idp", "want_authn_requests_signed",
-                           bool(self.args.want_signed_requests) and binding == BINDING_HTTP_POST)
+                           bool(self.modes["want_signed_requests"]) and binding == BINDING_HTTP_POST)
         ev = {"type": "authn_request", "binding": binding, "relay_state": relay}
         if binding == BINDING_HTTP_REDIRECT:
             xml = zlib.decompress(base64.b64decode(q["SAMLRequest"]), -15).decode()
@@ -418,7 +433,7 @@ class IdP:
         if binding == BINDING_HTTP_REDIRECT:
             ok, why = self.verify_redirect_signature(raw_query, sp)
             ev.update(signed="Signature" in q, signature_valid=ok, signature_info=why)
-            if self.args.want_signed_requests and not ok:
+            if self.modes["want_signed_requests"] and not ok:
                 ev["rejected"] = "unsigned or badly signed request"
                 self.event(**ev)
                 return self.reply(start_response, "403 Forbidden",
@@ -426,7 +441,7 @@ class IdP:
         else:
             signed = "<ds:Signature" in xml or ":Signature" in xml
             ev.update(signed=signed,
-                      signature_valid=bool(signed and self.args.want_signed_requests) or None)
+                      signature_valid=bool(signed and self.modes["want_signed_requests"]) or None)
         self.event(**ev)
 
         try:
