@@ -29,6 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static anc_verifier_t *verifier;
 static anc_sp_config_t sp;
 static apr_time_t fixed_now;
+static int verbose;
 
 /* Every InResponseTo is an outstanding request: the binding to a request
  * is policy, and refusing here would hide the code after it. */
@@ -63,6 +64,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     sp.require_signed_assertion = 0;
     sp.max_response_size = 0;
     sp.clock_skew = -1;
+    verbose = getenv("ANC_FUZZ_VERBOSE") != NULL;
     key_path = getenv("ANC_FUZZ_SP_KEY");
     if (key_path != NULL && *key_path != '\0') {
         anc_key_t *key = NULL;
@@ -113,6 +115,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (result->verdict == ANC_VERDICT_REJECT && result->error == NULL)
         abort();
+    /* ANC_FUZZ_VERBOSE=1 prints each verdict, to check by hand that valid
+     * seeds are accepted under the fixed clock (else the fuzzer would only
+     * ever see the rejection paths). */
+    if (verbose)
+        fprintf(stderr, "verdict %d %s\n", (int)result->verdict,
+                result->error != NULL ? result->error->reason : "-");
 
     free(copy);
     apr_pool_destroy(p);
