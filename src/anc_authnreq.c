@@ -821,7 +821,8 @@ static anc_status_t sign_enveloped(apr_pool_t *p, const char *xml, const anc_key
 
     /* XML-DSig core 6.6.4 / SAML core 5.4: enveloped signature, exclusive
      * C14N (5.4.3), one Reference to the root's ID (5.4.2). */
-    sig = xmlSecTmplSignatureCreate(doc, xmlSecTransformExclC14NId, sig_id, NULL);
+    sig = xmlSecTmplSignatureCreateNsPref(doc, xmlSecTransformExclC14NId, sig_id, NULL,
+                                          BAD_CAST "ds");
     if (sig == NULL) {
         return anc_error_set(p, err, ANC_E_INTERNAL, "signature template failed");
     }
