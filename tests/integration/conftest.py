@@ -26,7 +26,7 @@ from client import Browser  # noqa: E402
 TEMPLATES = os.path.join(HERE, "templates")
 ERROR_CGI = os.path.join(REPO, "conf-examples", "auth-error.cgi")
 
-PAGES = ["public", "private", "mfa", "both", "admin", "admin-post", "retry", "retry-mfa",
+PAGES = ["public", "private", "mfa", "both", "expr", "admin", "admin-post", "retry", "retry-mfa",
          "fresh", "maxage", "minimum-ppt", "exact-ppt", "passive"]
 
 

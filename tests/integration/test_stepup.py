@@ -1,0 +1,217 @@
+"""Issue 5: RequestedAuthnContext, step-up, freshness, error redirect, retry
+without context, unsolicited responses, no loops, signed requests."""
+
+import json
+import re
+import urllib.parse
+
+import pytest
+from lxml import etree
+
+from client import Browser, decode_redirect_request
+from helpers import (MFA, NO_AUTHN_CONTEXT, NO_PASSIVE, PPT, RESPONDER, browser_for,
+                     classes_of, error_redirect, idp_hops, is_redirect_to, login, page_of,
+                     variables)
+
+pytestmark = pytest.mark.issue5
+
+SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
+SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
+
+
+def test_step_up_password_to_mfa(sp, idp):
+    b = login(sp, "bob")                     # password only
+    assert classes_of(variables(b, sp)) == [PPT]
+    idp.control(reset_log=True)
+    b.set_credentials("bob", "bob-pw", "123456")
+    n = len(b.hops)
+    r = b.get(sp.url("/admin/"))
+    assert r.status_code == 200 and page_of(r) == "admin", (r.status_code, b.hops[n:])
+    # The AuthnRequest as sent (decoded from the redirect) ...
+    first = b.hops[n]
+    assert first[2] == 302 and first[3].startswith(idp.base + "/sso/redirect?"), b.hops[n:]
+    xml, _q = decode_redirect_request(first[3])
+    doc = etree.fromstring(xml.encode())
+    rac = doc.find("{%s}RequestedAuthnContext" % SAMLP)
+    assert rac is not None, xml
+    assert rac.get("Comparison", "exact") == "exact"
+    assert [c.text.strip() for c in rac.findall("{%s}AuthnContextClassRef" % SAML)] == [MFA]
+    assert doc.get("ForceAuthn") in (None, "false")
+    # ... and as the IdP understood it: it asked for the second factor.
+    reqs = idp.events("authn_request")
+    assert len(reqs) == 1 and reqs[0]["comparison"] == "exact" and reqs[0]["classes"] == [MFA]
+    forms = idp.events("login_form")
+    assert len(forms) == 1 and forms[0]["need_mfa"] is True
+    assert [e["klass"] for e in idp.events("response")] == [MFA]
+    # The new session carries MFA everywhere.
+    assert classes_of(variables(b, sp)) == [MFA]
+    assert b.get(sp.url("/mfa/")).status_code == 200
+
+
+def test_step_up_keeps_old_session_until_new_one_arrives(sp, idp):
+    b = login(sp, "alice")
+    r = b.get(sp.url("/admin/"), follow=False)
+    assert is_redirect_to(r, idp.base + "/sso/"), (r.status_code, r.headers)
+    # The user abandons the IdP page: the password session still works.
+    r = b.get(sp.url("/private/vars"), follow=False)
+    assert r.status_code == 200 and json.loads(r.text)["REMOTE_USER"] == "alice"
+
+
+def test_mfa_session_not_stepped_up(sp, idp):
+    b = login(sp, "bob", otp="123456")
+    idp.control(reset_log=True)
+    n = len(b.hops)
+    r = b.get(sp.url("/admin/"))
+    assert r.status_code == 200 and page_of(r) == "admin"
+    assert not idp_hops(b, idp, n) and not idp.events("authn_request")
+
+
+def test_no_authn_context_goes_to_error_url(sp, idp):
+    b = browser_for("carol")                 # carol has no second factor
+    r, q, loc = error_redirect(b, sp.url("/admin/"), sp)
+    assert q.get("errorType") == "saml-status", q
+    assert q.get("statusCode") == RESPONDER, q
+    assert q.get("statusCode2") == NO_AUTHN_CONTEXT, q
+    assert MFA in q.get("requestedContext", "").split(), q
+    assert q.get("entityID") == idp.entity_id, q
+    assert q.get("eventType") == "Login", q
+    assert q.get("requestURL", "").endswith("/admin/"), q
+    assert q.get("now"), q
+    assert "statusMessage" in q and "could not satisfy" in q["statusMessage"], q
+    # Values are URL-encoded in the Location (no raw ':' '/' inside values).
+    assert "requestedContext=https%3A%2F%2Frefeds.org%2Fprofile%2Fmfa" in loc, loc
+    # The sample error script explains it in plain words, with a retry link.
+    r = b.get(loc)
+    assert "needs multi-factor authentication" in r.text, r.text[:500]
+    assert re.search(r'<a id="retry" href="[^"]*/admin/"', r.text), r.text[-600:]
+    # No session was opened by an error response.
+    r = b.get(sp.url("/admin/vars"), follow=False)
+    assert r.status_code != 200
+
+
+def test_passive_without_idp_session_goes_to_error_url(sp, idp):
+    b = browser_for("alice")
+    r, q, _loc = error_redirect(b, sp.url("/passive/"), sp)
+    assert q.get("errorType") == "saml-status" and q.get("statusCode2") == NO_PASSIVE, q
+    req = idp.events("authn_request")
+    assert req and req[0]["is_passive"] is True
+    assert not idp.events("login_form")
+
+
+def test_retry_without_context_lands_on_lower_class(sp, idp):
+    b = browser_for("carol")
+    r = b.get(sp.url("/retry/vars"))
+    assert r.status_code == 200, (r.status_code, b.hops)
+    env = json.loads(r.text)
+    assert env["REMOTE_USER"] == "carol" and classes_of(env) == [PPT]
+    reqs = idp.events("authn_request")
+    assert [x["classes"] for x in reqs] == [[MFA], []], reqs
+    statuses = [e["status"] for e in idp.events("response")]
+    assert statuses == [NO_AUTHN_CONTEXT, "Success"], statuses
+
+
+def test_retry_without_context_still_enforced_by_require(sp, idp):
+    b = browser_for("carol")
+    r = b.get(sp.url("/retry-mfa/"), max_hops=20)
+    assert r.status_code == 403, (r.status_code, b.hops)
+    reqs = idp.events("authn_request")
+    assert len(reqs) <= 2, "more than one retry: %s" % [x["classes"] for x in reqs]
+
+
+def test_freshness_forces_reauthentication(sp, idp):
+    idp.control(authn_age=3600)              # the IdP reports a login an hour ago
+    b = login(sp, "alice")
+    idp.control(authn_age=0, reset_log=True)
+    n = len(b.hops)
+    r = b.get(sp.url("/fresh/"))
+    assert r.status_code == 200 and page_of(r) == "fresh", (r.status_code, b.hops[n:])
+    reqs = idp.events("authn_request")
+    assert len(reqs) == 1 and reqs[0]["force_authn"] is True, reqs
+    assert b.login_forms == 2, "ForceAuthn must re-prompt despite the IdP session"
+    # Now fresh: no further trip to the IdP.
+    n = len(b.hops)
+    assert b.get(sp.url("/fresh/")).status_code == 200
+    assert not idp_hops(b, idp, n)
+
+
+def test_hand_made_request_without_context_does_not_open_mfa(sp, idp):
+    # A login started without any RequestedAuthnContext (the login endpoint
+    # with a target inside the MFA location) yields a password session.
+    b = browser_for("alice")
+    r = b.get(sp.url("/saml/login?target=/mfa/"))
+    assert r.status_code == 403, (r.status_code, b.hops)
+    reqs = idp.events("authn_request")
+    assert reqs and reqs[0]["classes"] == []
+
+
+@pytest.fixture(scope="module")
+def unsol_sp(sp_factory):
+    return sp_factory("unsol", unsolicited="On")
+
+
+def _unsolicited(b, idp, sp, klass, user="alice"):
+    r = b.get(idp.base + "/unsolicited?" + urllib.parse.urlencode(
+        {"user": user, "class": klass, "sp": sp.entity_id}), follow=False)
+    assert r.status_code == 200, r.text[:300]
+    return b.follow(r, login=False)
+
+
+def test_unsolicited_password_response_does_not_open_mfa(unsol_sp, idp):
+    b = Browser()
+    _unsolicited(b, idp, unsol_sp, PPT)
+    env = variables(b, unsol_sp)             # the unsolicited login is accepted ...
+    assert env["REMOTE_USER"] == "alice" and classes_of(env) == [PPT]
+    assert b.get(unsol_sp.url("/mfa/"), follow=False).status_code == 403   # ... but not for MFA
+    r = b.get(unsol_sp.url("/admin/"), follow=False)
+    assert is_redirect_to(r, idp.base + "/sso/"), (r.status_code, r.headers)
+    unsol_sp.check_log()
+
+
+def test_unsolicited_mfa_response_opens_mfa(unsol_sp, idp):
+    b = Browser()
+    _unsolicited(b, idp, unsol_sp, MFA, user="bob")
+    r = b.get(unsol_sp.url("/mfa/"), follow=False)
+    assert r.status_code == 200 and page_of(r) == "mfa"
+
+
+def test_misbehaving_idp_insufficient_context_no_loop(sp, idp):
+    idp.control(misbehave=True)              # ignores RequestedAuthnContext
+    b = browser_for("alice")
+    r, q, _loc = error_redirect(b, sp.url("/admin/"), sp)
+    assert q.get("errorType") == "insufficient-context", q
+    assert MFA in q.get("requestedContext", "").split(), q
+    assert q.get("requestURL", "").endswith("/admin/"), q
+    assert len(idp.events("authn_request")) == 1, "the SP asked again: a loop"
+    assert len(b.hops) <= 8, b.hops
+    # And no session with the insufficient class was opened for /admin.
+    r = b.get(sp.url("/admin/"), follow=False)
+    assert r.status_code != 200
+
+
+def test_misbehaving_idp_with_existing_session_no_loop(sp, idp):
+    b = login(sp, "alice")
+    idp.control(misbehave=True, reset_log=True)
+    r, q, _loc = error_redirect(b, sp.url("/admin/"), sp)
+    assert q.get("errorType") == "insufficient-context", q
+    assert len(idp.events("authn_request")) == 1
+
+
+def test_signed_redirect_requests_verify_at_idp(sp, idp):
+    idp.control(want_signed_requests=True)
+    b = browser_for("alice")
+    r = b.get(sp.url("/private/"))
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    req = idp.events("authn_request")
+    assert req and req[0]["signed"] is True and req[0]["signature_valid"] is True, req
+    assert req[0]["signature_info"] == "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+
+
+def test_signed_post_requests_verify_at_idp(sp, idp):
+    idp.control(want_signed_requests=True)
+    b = browser_for("bob", otp="123456")
+    r = b.get(sp.url("/admin-post/"))
+    assert r.status_code == 200 and page_of(r) == "admin-post", (r.status_code, b.hops)
+    req = idp.events("authn_request")
+    assert req and req[0]["binding"].endswith("HTTP-POST"), req
+    assert req[0]["valid"] and req[0]["signed"] and req[0]["classes"] == [MFA], req
+    assert b.saml_requests and b.saml_requests[0][0] == idp.base + "/sso/post"
