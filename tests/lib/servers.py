@@ -221,8 +221,8 @@ class IdPServer:
 
 # --- httpd ---------------------------------------------------------------------
 
-BASE_MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "unixd", "mime",
-                "alias", "dir", "env", "cgid", "log_config", "setenvif", "headers",
+BASE_MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "mime",
+                "alias", "dir", "env", "cgid", "setenvif", "headers",
                 "proxy", "proxy_http", "socache_shmcb", "socache_redis", "rewrite"]
 
 
