@@ -27,6 +27,7 @@
 #include <zlib.h>
 
 #include "anc_authnreq.h"
+#include "anc_response.h" /* anc_time_format */
 
 #define NS_SAMLP "urn:oasis:names:tc:SAML:2.0:protocol"
 #define NS_SAML "urn:oasis:names:tc:SAML:2.0:assertion"
@@ -57,16 +58,6 @@ static apr_status_t dsig_ctx_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-/* xs:dateTime in UTC with 'Z', no fraction (SAML core 1.3.3). */
-static const char *format_instant(apr_pool_t *p, apr_time_t t)
-{
-    apr_time_exp_t tm;
-
-    apr_time_exp_gmt(&tm, t);
-    return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 static int utf8_ok(const char *s)
 {
     return s == NULL || xmlCheckUTF8((const xmlChar *)s);
@@ -87,11 +78,10 @@ const char *anc_url_encode(apr_pool_t *p, const char *s)
         unsigned char c = (unsigned char)s[i];
 
         /* RFC 3986 2.3: unreserved characters are never encoded. */
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
             out[o++] = (char)c;
-        }
-        else {
+        } else {
             out[o++] = '%';
             out[o++] = hexd[c >> 4];
             out[o++] = hexd[c & 0x0f];
@@ -112,22 +102,50 @@ const char *anc_html_escape(apr_pool_t *p, const char *s)
     }
     for (c = s; *c; c++) {
         switch (*c) {
-        case '&': n += 5; break;
-        case '<': case '>': n += 4; break;
-        case '"': n += 6; break;
-        case '\'': n += 5; break;
-        default: n += 1; break;
+            case '&':
+                n += 5;
+                break;
+            case '<':
+            case '>':
+                n += 4;
+                break;
+            case '"':
+                n += 6;
+                break;
+            case '\'':
+                n += 5;
+                break;
+            default:
+                n += 1;
+                break;
         }
     }
     out = o = apr_palloc(p, n + 1);
     for (c = s; *c; c++) {
         switch (*c) {
-        case '&': memcpy(o, "&amp;", 5); o += 5; break;
-        case '<': memcpy(o, "&lt;", 4); o += 4; break;
-        case '>': memcpy(o, "&gt;", 4); o += 4; break;
-        case '"': memcpy(o, "&quot;", 6); o += 6; break;
-        case '\'': memcpy(o, "&#39;", 5); o += 5; break;
-        default: *o++ = *c; break;
+            case '&':
+                memcpy(o, "&amp;", 5);
+                o += 5;
+                break;
+            case '<':
+                memcpy(o, "&lt;", 4);
+                o += 4;
+                break;
+            case '>':
+                memcpy(o, "&gt;", 4);
+                o += 4;
+                break;
+            case '"':
+                memcpy(o, "&quot;", 6);
+                o += 6;
+                break;
+            case '\'':
+                memcpy(o, "&#39;", 5);
+                o += 5;
+                break;
+            default:
+                *o++ = *c;
+                break;
         }
     }
     *o = '\0';
@@ -144,11 +162,16 @@ static const char *b64_encode(apr_pool_t *p, const unsigned char *data, apr_size
 
 static int b64_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
     return -1;
 }
 
@@ -201,8 +224,8 @@ static int b64_decode_strict(apr_pool_t *p, const char *in, apr_size_t n,
 
 /* ---- the AuthnRequest --------------------------------------------------- */
 
-anc_status_t anc_authnreq_xml(apr_pool_t *p, const anc_authnreq_t *req,
-                              const char **xml, anc_error_t **err)
+anc_status_t anc_authnreq_xml(apr_pool_t *p, const anc_authnreq_t *req, const char **xml,
+                              anc_error_t **err)
 {
     xmlDocPtr doc;
     xmlNodePtr root, node, rac;
@@ -210,10 +233,9 @@ anc_status_t anc_authnreq_xml(apr_pool_t *p, const anc_authnreq_t *req,
     xmlBufferPtr buf;
     int i;
 
-    if (req == NULL || req->id == NULL || *req->id == '\0' ||
-        req->destination == NULL || *req->destination == '\0' ||
-        req->acs_url == NULL || *req->acs_url == '\0' || req->issuer == NULL ||
-        *req->issuer == '\0') {
+    if (req == NULL || req->id == NULL || *req->id == '\0' || req->destination == NULL ||
+        *req->destination == '\0' || req->acs_url == NULL || *req->acs_url == '\0' ||
+        req->issuer == NULL || *req->issuer == '\0') {
         return anc_error_set(p, err, ANC_E_CONFIG,
                              "AuthnRequest needs an ID, a Destination, an ACS URL "
                              "and an Issuer");
@@ -250,7 +272,7 @@ anc_status_t anc_authnreq_xml(apr_pool_t *p, const anc_authnreq_t *req,
     xmlNewProp(root, BAD_CAST "ID", BAD_CAST req->id);
     xmlNewProp(root, BAD_CAST "Version", BAD_CAST "2.0");
     xmlNewProp(root, BAD_CAST "IssueInstant",
-               BAD_CAST format_instant(p, req->issue_instant));
+               BAD_CAST anc_time_format(p, req->issue_instant)); /* UTC, core 1.3.3 */
     xmlNewProp(root, BAD_CAST "Destination", BAD_CAST req->destination);
     if (req->force_authn) {
         xmlNewProp(root, BAD_CAST "ForceAuthn", BAD_CAST "true");
@@ -293,8 +315,8 @@ anc_status_t anc_authnreq_xml(apr_pool_t *p, const anc_authnreq_t *req,
                 return anc_error_set(p, err, ANC_E_CONFIG,
                                      "empty or non-UTF-8 class URI");
             }
-            if (xmlNewTextChild(rac, saml, BAD_CAST "AuthnContextClassRef",
-                                BAD_CAST c) == NULL) {
+            if (xmlNewTextChild(rac, saml, BAD_CAST "AuthnContextClassRef", BAD_CAST c) ==
+                NULL) {
                 return anc_error_set(p, err, ANC_E_INTERNAL, "xmlNewTextChild failed");
             }
         }
@@ -344,8 +366,8 @@ static anc_status_t deflate_raw(apr_pool_t *p, const char *in, apr_size_t len,
     int rc;
 
     memset(&zs, 0, sizeof(zs));
-    if (deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, -15, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) !=
+        Z_OK) {
         return anc_error_set(p, err, ANC_E_INTERNAL, "deflateInit2 failed");
     }
     bound = deflateBound(&zs, (uLong)len);
@@ -409,10 +431,9 @@ static anc_status_t check_relay_state(apr_pool_t *p, const char *relay_state,
     return ANC_OK;
 }
 
-anc_status_t anc_redirect_encode(apr_pool_t *p, const char *destination,
-                                 const char *xml, const char *relay_state,
-                                 const anc_key_t *sign_key, const char *sig_alg,
-                                 const char **url, anc_error_t **err)
+anc_status_t anc_redirect_encode(apr_pool_t *p, const char *destination, const char *xml,
+                                 const char *relay_state, const anc_key_t *sign_key,
+                                 const char *sig_alg, const char **url, anc_error_t **err)
 {
     unsigned char *deflated = NULL;
     apr_size_t dlen = 0;
@@ -446,11 +467,11 @@ anc_status_t anc_redirect_encode(apr_pool_t *p, const char *destination,
     }
     /* Bindings 3.4.4.1: SAMLRequest=value&RelayState=value&SigAlg=value,
      * each URL-encoded, and the signature over exactly these octets. */
-    query = apr_pstrcat(p, "SAMLRequest=",
-                        anc_url_encode(p, b64_encode(p, deflated, dlen)), NULL);
+    query = apr_pstrcat(
+        p, "SAMLRequest=", anc_url_encode(p, b64_encode(p, deflated, dlen)), NULL);
     if (relay_state != NULL && *relay_state != '\0') {
-        query = apr_pstrcat(p, query, "&RelayState=", anc_url_encode(p, relay_state),
-                            NULL);
+        query =
+            apr_pstrcat(p, query, "&RelayState=", anc_url_encode(p, relay_state), NULL);
     }
     if (sign_key != NULL) {
         query = apr_pstrcat(p, query, "&SigAlg=", anc_url_encode(p, sig_alg), NULL);
@@ -460,16 +481,18 @@ anc_status_t anc_redirect_encode(apr_pool_t *p, const char *destination,
         }
         query = apr_pstrcat(p, query, "&Signature=", anc_url_encode(p, sig), NULL);
     }
-    *url = apr_pstrcat(p, destination, strchr(destination, '?') ? "&" : "?", query,
-                       NULL);
+    *url = apr_pstrcat(p, destination, strchr(destination, '?') ? "&" : "?", query, NULL);
     return ANC_OK;
 }
 
 static int hexval(char c)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
@@ -484,8 +507,7 @@ static int url_decode(apr_pool_t *p, const char *s, apr_size_t n, char **out,
     for (i = 0; i < n; i++) {
         if (s[i] == '+') {
             o[k++] = ' ';
-        }
-        else if (s[i] == '%') {
+        } else if (s[i] == '%') {
             int hi, lo;
 
             if (i + 2 >= n) {
@@ -498,8 +520,7 @@ static int url_decode(apr_pool_t *p, const char *s, apr_size_t n, char **out,
             }
             o[k++] = (char)(hi * 16 + lo);
             i += 2;
-        }
-        else {
+        } else {
             o[k++] = s[i];
         }
     }
@@ -520,9 +541,9 @@ static const char *const qparam_names[Q__N] = {
     "SAMLRequest", "SAMLResponse", "RelayState", "SigAlg", "Signature",
 };
 
-static anc_status_t inflate_capped(apr_pool_t *p, const unsigned char *in,
-                                   apr_size_t len, apr_size_t max, char **out,
-                                   apr_size_t *out_len, anc_error_t **err)
+static anc_status_t inflate_capped(apr_pool_t *p, const unsigned char *in, apr_size_t len,
+                                   apr_size_t max, char **out, apr_size_t *out_len,
+                                   anc_error_t **err)
 {
     z_stream zs;
     apr_size_t cap = 8192, used = 0;
@@ -549,8 +570,7 @@ static anc_status_t inflate_capped(apr_pool_t *p, const unsigned char *in,
             if (ncap <= cap) {
                 inflateEnd(&zs);
                 return anc_error_set(p, err, ANC_E_TOO_LARGE,
-                                     "inflated message over %" APR_SIZE_T_FMT
-                                     " bytes",
+                                     "inflated message over %" APR_SIZE_T_FMT " bytes",
                                      max);
             }
             nbuf = apr_palloc(p, ncap);
@@ -646,8 +666,8 @@ static anc_status_t verify_query_sig(apr_pool_t *p, const qparam_t *q, int msg_i
 }
 
 anc_status_t anc_redirect_decode(apr_pool_t *p, const char *query, apr_size_t max,
-                                 const anc_key_t *verify_key,
-                                 anc_redirect_msg_t **msg, anc_error_t **err)
+                                 const anc_key_t *verify_key, anc_redirect_msg_t **msg,
+                                 anc_error_t **err)
 {
     qparam_t q[Q__N];
     const char *cur, *end;
@@ -776,16 +796,13 @@ static anc_status_t sign_enveloped(apr_pool_t *p, const char *xml, const anc_key
     if (sig_alg == NULL || strcmp(sig_alg, ANC_SIG_RSA_SHA256) == 0) {
         sig_id = xmlSecTransformRsaSha256Id;
         digest_id = xmlSecTransformSha256Id;
-    }
-    else if (strcmp(sig_alg, ANC_SIG_RSA_SHA384) == 0) {
+    } else if (strcmp(sig_alg, ANC_SIG_RSA_SHA384) == 0) {
         sig_id = xmlSecTransformRsaSha384Id;
         digest_id = xmlSecTransformSha384Id;
-    }
-    else if (strcmp(sig_alg, ANC_SIG_RSA_SHA512) == 0) {
+    } else if (strcmp(sig_alg, ANC_SIG_RSA_SHA512) == 0) {
         sig_id = xmlSecTransformRsaSha512Id;
         digest_id = xmlSecTransformSha512Id;
-    }
-    else {
+    } else {
         return anc_error_set(p, err, ANC_E_CONFIG, "unsupported signature algorithm %s",
                              sig_alg);
     }
@@ -839,11 +856,9 @@ static anc_status_t sign_enveloped(apr_pool_t *p, const char *xml, const anc_key
     }
     if (issuer != NULL) {
         xmlAddNextSibling(issuer, sig);
-    }
-    else if (root->children != NULL) {
+    } else if (root->children != NULL) {
         xmlAddPrevSibling(root->children, sig);
-    }
-    else {
+    } else {
         xmlAddChild(root, sig);
     }
     ref = xmlSecTmplSignatureAddReference(sig, digest_id, NULL, BAD_CAST ref_uri, NULL);
@@ -872,7 +887,8 @@ static anc_status_t sign_enveloped(apr_pool_t *p, const char *xml, const anc_key
     if (cert != NULL) {
         xmlNsPtr ds = xmlSearchNsByHref(doc, sig, BAD_CAST NS_DS);
         xmlNodePtr ki = xmlNewChild(sig, ds, BAD_CAST "KeyInfo", NULL);
-        xmlNodePtr xd = ki != NULL ? xmlNewChild(ki, ds, BAD_CAST "X509Data", NULL) : NULL;
+        xmlNodePtr xd =
+            ki != NULL ? xmlNewChild(ki, ds, BAD_CAST "X509Data", NULL) : NULL;
 
         if (xd == NULL ||
             xmlNewTextChild(xd, ds, BAD_CAST "X509Certificate", BAD_CAST cert) == NULL) {
@@ -893,17 +909,17 @@ static anc_status_t sign_enveloped(apr_pool_t *p, const char *xml, const anc_key
     return ANC_OK;
 }
 
-anc_status_t anc_post_form(apr_pool_t *p, const char *destination,
-                           const char *xml, const char *relay_state,
-                           const anc_key_t *sign_key, const char *sig_alg,
-                           const char **html, anc_error_t **err)
+anc_status_t anc_post_form(apr_pool_t *p, const char *destination, const char *xml,
+                           const char *relay_state, const anc_key_t *sign_key,
+                           const char *sig_alg, const char **html, anc_error_t **err)
 {
     const char *msg = xml;
     const char *rs_input = "";
     anc_status_t rc;
 
     if (destination == NULL || *destination == '\0' || xml == NULL || *xml == '\0') {
-        return anc_error_set(p, err, ANC_E_CONFIG, "POST needs a destination and a message");
+        return anc_error_set(p, err, ANC_E_CONFIG,
+                             "POST needs a destination and a message");
     }
     if ((rc = check_relay_state(p, relay_state, err)) != ANC_OK) {
         return rc;

@@ -97,8 +97,7 @@ anc_status_t anc_vocab_add_level(anc_vocab_t *v, int level, const char *uri,
             return ANC_OK; /* repeated line: harmless */
         }
         return anc_error_set(v->pool, err, ANC_E_CONFIG,
-                             "class %s already has level %d (not %d)", uri, *old,
-                             level);
+                             "class %s already has level %d (not %d)", uri, *old, level);
     }
     slot = apr_palloc(v->pool, sizeof(*slot));
     *slot = level;
@@ -116,8 +115,7 @@ anc_status_t anc_vocab_add_alias(anc_vocab_t *v, const char *from, const char *t
         return anc_error_set(v->pool, err, ANC_E_CONFIG, "empty class URI in alias");
     }
     if (strcmp(from, to) == 0) {
-        return anc_error_set(v->pool, err, ANC_E_CONFIG,
-                             "alias of %s to itself", from);
+        return anc_error_set(v->pool, err, ANC_E_CONFIG, "alias of %s to itself", from);
     }
     for (i = 0; i < v->aliases->nelts; i++) {
         a = &APR_ARRAY_IDX(v->aliases, i, anc_alias_t);
@@ -274,8 +272,7 @@ static anc_status_t compile_regex(apr_pool_t *p, const char *pattern, regex_t **
 }
 
 anc_status_t anc_class_rule_make(apr_pool_t *p, const anc_vocab_t *v,
-                                 anc_comparison_t cmp,
-                                 const apr_array_header_t *classes,
+                                 anc_comparison_t cmp, const apr_array_header_t *classes,
                                  anc_class_rule_t **rule, anc_error_t **err)
 {
     anc_class_rule_t *r;
@@ -334,8 +331,7 @@ anc_status_t anc_class_rule_parse(apr_pool_t *p, const anc_vocab_t *v, int argc,
         if (first[1] == '\0') {
             i = 1;
             first = i < argc ? argv[i] : NULL;
-        }
-        else {
+        } else {
             first = first + 1;
         }
     }
@@ -416,8 +412,7 @@ static int eval_listed(const anc_class_rule_t *rule, const anc_vocab_t *v,
             if (strcmp(sc, rc) == 0) {
                 return 1; /* equal satisfies exact, minimum and maximum */
             }
-            if (rule->cmp == ANC_CMP_EXACT || !s_ranked ||
-                !anc_vocab_level(v, rc, &lr)) {
+            if (rule->cmp == ANC_CMP_EXACT || !s_ranked || !anc_vocab_level(v, rc, &lr)) {
                 continue;
             }
             if (rule->cmp == ANC_CMP_MINIMUM && ls >= lr) {

@@ -84,8 +84,8 @@ static void finish(apr_pool_t *p, apr_array_header_t *out, const char **buf,
     *len = strlen(s);
 }
 
-anc_status_t anc_session_encode(apr_pool_t *p, const anc_session_t *s,
-                                const char **buf, apr_size_t *len, anc_error_t **err)
+anc_status_t anc_session_encode(apr_pool_t *p, const anc_session_t *s, const char **buf,
+                                apr_size_t *len, anc_error_t **err)
 {
     apr_array_header_t *out;
     int i, n;

@@ -30,13 +30,13 @@
 #define SCHEMA_DIR "/usr/lib/python3/dist-packages/saml2/data/schemas"
 #define PYTHON "/usr/bin/python3"
 
-static apr_pool_t *pool;      /* per test */
-static apr_pool_t *gpool;     /* process-wide: keys, library init */
+static apr_pool_t *pool;  /* per test */
+static apr_pool_t *gpool; /* process-wide: keys, library init */
 static char tmpdir[256];
-static const char *checker;   /* tests/unit/authnreq_check.py */
-static anc_key_t *sp_key;     /* private key + certificate */
-static anc_key_t *other_key;  /* an unrelated key pair */
-static anc_key_t *sp_pub;     /* the SP certificate as a public key */
+static const char *checker;  /* tests/unit/authnreq_check.py */
+static anc_key_t *sp_key;    /* private key + certificate */
+static anc_key_t *other_key; /* an unrelated key pair */
+static anc_key_t *sp_pub;    /* the SP certificate as a public key */
 
 static const char *path(const char *name)
 {
@@ -197,7 +197,8 @@ START_TEST(xml_matches_schema_and_content)
     ck_assert_ptr_nonnull(doc);
     root = xmlDocGetRootElement(doc);
     ck_assert_str_eq((const char *)root->name, "AuthnRequest");
-    ck_assert_str_eq((const char *)root->ns->href, "urn:oasis:names:tc:SAML:2.0:protocol");
+    ck_assert_str_eq((const char *)root->ns->href,
+                     "urn:oasis:names:tc:SAML:2.0:protocol");
     ck_assert_str_eq(attr(root, "ID"), r.id);
     ck_assert_str_eq(attr(root, "Version"), "2.0");
     ck_assert_str_eq(attr(root, "IssueInstant"), "2023-11-14T22:13:20Z");
@@ -232,9 +233,10 @@ START_TEST(xml_matches_schema_and_content)
     xmlFreeDoc(doc);
 
     /* the validator is not a rubber stamp: a broken request fails it */
-    write_file(path("bad.xml"), "<samlp:AuthnRequest xmlns:samlp=\""
-                                "urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_a\" "
-                                "IssueInstant=\"2023-11-14T22:13:20Z\"/>",
+    write_file(path("bad.xml"),
+               "<samlp:AuthnRequest xmlns:samlp=\""
+               "urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_a\" "
+               "IssueInstant=\"2023-11-14T22:13:20Z\"/>",
                strlen("<samlp:AuthnRequest xmlns:samlp=\""
                       "urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_a\" "
                       "IssueInstant=\"2023-11-14T22:13:20Z\"/>"));
@@ -262,8 +264,9 @@ START_TEST(xml_without_context_and_errors)
         r = sample_request();
         r.comparison = (anc_comparison_t)cmp;
         ck_assert_int_eq(anc_authnreq_xml(pool, &r, &xml, &err), ANC_OK);
-        ck_assert_ptr_nonnull(strstr(xml, apr_psprintf(pool, "Comparison=\"%s\"",
-                                                       anc_comparison_name(r.comparison))));
+        ck_assert_ptr_nonnull(
+            strstr(xml, apr_psprintf(pool, "Comparison=\"%s\"",
+                                     anc_comparison_name(r.comparison))));
         write_file(path("req.xml"), xml, strlen(xml));
         ck_assert_int_eq(schema_valid(path("req.xml")), 0);
     }
@@ -325,9 +328,9 @@ START_TEST(redirect_unsigned_round_trip)
     ck_assert_ptr_null(m->sig_alg);
 
     /* independent: Python's zlib inflates the same XML */
-    ck_assert_str_eq(capture(apr_psprintf(pool, PYTHON " %s redirect '%s' %s", checker,
-                                          url, tmpdir)),
-                     "unsigned\n");
+    ck_assert_str_eq(
+        capture(apr_psprintf(pool, PYTHON " %s redirect '%s' %s", checker, url, tmpdir)),
+        "unsigned\n");
     ck_assert_str_eq(read_file(path("inflated.xml"), &len), xml);
 
     /* a destination with a query of its own gets '&' */
@@ -343,9 +346,9 @@ START_TEST(redirect_unsigned_round_trip)
                                          "678901234567890123456789012345678901",
                                          NULL, NULL, &url, &err),
                      ANC_E_CONFIG);
-    ck_assert_int_eq(anc_redirect_encode(pool, "https://idp/sso#f", xml, NULL, NULL, NULL,
-                                         &url, &err),
-                     ANC_E_CONFIG);
+    ck_assert_int_eq(
+        anc_redirect_encode(pool, "https://idp/sso#f", xml, NULL, NULL, NULL, &url, &err),
+        ANC_E_CONFIG);
 }
 END_TEST
 
@@ -366,19 +369,20 @@ START_TEST(redirect_signature_verified_by_openssl)
         ck_assert_int_eq(anc_redirect_encode(pool, "https://idp.example.org/sso?t=1", xml,
                                              "state-42", sp_key, algs[i], &url, &err),
                          ANC_OK);
-        digest = capture(apr_psprintf(pool, PYTHON " %s redirect '%s' %s", checker, url,
-                                      tmpdir));
+        digest = capture(
+            apr_psprintf(pool, PYTHON " %s redirect '%s' %s", checker, url, tmpdir));
         ck_assert_str_eq(digest, names[i]);
         ck_assert_str_eq(read_file(path("inflated.xml"), NULL), xml);
         /* the signed octets are exactly the query up to &Signature= */
         signed_octets = read_file(path("signed.txt"), NULL);
         ck_assert(strncmp(signed_octets, "SAMLRequest=", 12) == 0);
         ck_assert_ptr_nonnull(strstr(signed_octets, "&RelayState=state-42&SigAlg="));
-        ck_assert_int_eq(run(apr_psprintf(pool,
-                                          "openssl dgst -%.6s -verify %s/pub.pem "
-                                          "-signature %s/sig.bin %s/signed.txt >/dev/null",
-                                          names[i], tmpdir, tmpdir, tmpdir)),
-                         0);
+        ck_assert_int_eq(
+            run(apr_psprintf(pool,
+                             "openssl dgst -%.6s -verify %s/pub.pem "
+                             "-signature %s/sig.bin %s/signed.txt >/dev/null",
+                             names[i], tmpdir, tmpdir, tmpdir)),
+            0);
         /* a changed octet fails the same independent check */
         signed_octets[strlen(signed_octets) - 1] ^= 1;
         write_file(path("signed.txt"), signed_octets, strlen(signed_octets));
@@ -389,9 +393,8 @@ START_TEST(redirect_signature_verified_by_openssl)
                                           names[i], tmpdir, tmpdir, tmpdir)),
                          0);
         /* and our decoder accepts it with the SP certificate */
-        ck_assert_int_eq(anc_redirect_decode(pool, strchr(url, '?') + 1, 0, sp_pub, &m,
-                                             &err),
-                         ANC_OK);
+        ck_assert_int_eq(
+            anc_redirect_decode(pool, strchr(url, '?') + 1, 0, sp_pub, &m, &err), ANC_OK);
         ck_assert_str_eq(m->sig_alg, algs[i]);
         ck_assert_str_eq(m->relay_state, "state-42");
         ck_assert_str_eq(m->xml, xml);
@@ -434,21 +437,21 @@ START_TEST(redirect_decode_signature_checks)
     /* parameters in another order: the signed octets are rebuilt in the
      * order the binding fixes, from the raw received values */
     req = apr_pstrndup(pool, q, (apr_size_t)(strchr(q, '&') - q));
-    relay = apr_pstrndup(pool, strstr(q, "RelayState="),
-                         (apr_size_t)(strchr(strstr(q, "RelayState="), '&') -
-                                      strstr(q, "RelayState=")));
-    sigalg = apr_pstrndup(pool, strstr(q, "SigAlg="),
-                          (apr_size_t)(strchr(strstr(q, "SigAlg="), '&') -
-                                       strstr(q, "SigAlg=")));
+    relay = apr_pstrndup(
+        pool, strstr(q, "RelayState="),
+        (apr_size_t)(strchr(strstr(q, "RelayState="), '&') - strstr(q, "RelayState=")));
+    sigalg = apr_pstrndup(
+        pool, strstr(q, "SigAlg="),
+        (apr_size_t)(strchr(strstr(q, "SigAlg="), '&') - strstr(q, "SigAlg=")));
     sig = strstr(q, "Signature=");
-    reordered = apr_pstrcat(pool, "foo=bar&", sig, "&", relay, "&", sigalg, "&", req,
-                            NULL);
+    reordered =
+        apr_pstrcat(pool, "foo=bar&", sig, "&", relay, "&", sigalg, "&", req, NULL);
     ck_assert_int_eq(anc_redirect_decode(pool, reordered, 0, sp_pub, &m, &err), ANC_OK);
 
     /* unsigned with a key: missing */
-    ck_assert_int_eq(anc_redirect_encode(pool, "https://idp/sso", xml, "abc", NULL, NULL,
-                                         &url, &err),
-                     ANC_OK);
+    ck_assert_int_eq(
+        anc_redirect_encode(pool, "https://idp/sso", xml, "abc", NULL, NULL, &url, &err),
+        ANC_OK);
     ck_assert_int_eq(anc_redirect_decode(pool, query_of(url), 0, sp_pub, &m, &err),
                      ANC_E_SIG_MISSING);
     /* SHA-1 is not on the allow-list */
@@ -501,8 +504,8 @@ static const char *deflate_param(const char *data, apr_size_t len, const char *t
 START_TEST(redirect_decode_strict)
 {
     const char *xml = sample_xml();
-    const char *good = apr_pstrcat(pool, "SAMLRequest=",
-                                   deflate_param(xml, strlen(xml), NULL), NULL);
+    const char *good =
+        apr_pstrcat(pool, "SAMLRequest=", deflate_param(xml, strlen(xml), NULL), NULL);
     anc_redirect_msg_t *m = NULL;
     anc_error_t *err = NULL;
     char *bomb;
@@ -513,7 +516,7 @@ START_TEST(redirect_decode_strict)
         anc_status_t want;
     } rows[] = {
         {"", ANC_E_BINDING},
-        {"RelayState=x", ANC_E_BINDING},                         /* no message */
+        {"RelayState=x", ANC_E_BINDING},                           /* no message */
         {apr_pstrcat(pool, good, "&", good, NULL), ANC_E_BINDING}, /* duplicate */
         {apr_pstrcat(pool, good, "&RelayState=a&RelayState=b", NULL), ANC_E_BINDING},
         {apr_pstrcat(pool, good, "&SAMLResponse=AAAA", NULL), ANC_E_BINDING},
@@ -524,16 +527,17 @@ START_TEST(redirect_decode_strict)
         {apr_pstrcat(pool, good, "&RelayState=%2", NULL), ANC_E_BINDING},
         {apr_pstrcat(pool, good, "&RelayState=a%00b", NULL), ANC_E_BINDING},
         {"SAMLRequest=not*base64", ANC_E_BINDING},
-        {"SAMLRequest=QUJD", ANC_E_BINDING},                     /* "ABC": not deflate */
-        {"SAMLRequest=QUJ", ANC_E_BINDING},                      /* bad length */
-        {"SAMLRequest=Q%3D%3DQ", ANC_E_BINDING},                 /* inner padding */
-        {apr_pstrcat(pool, "SAMLRequest=",
-                     deflate_param(xml, strlen(xml), "junk"), NULL), ANC_E_BINDING},
-        {apr_pstrcat(pool, "SAMLRequest=",
-                     deflate_param(xml, strlen(xml) / 2, NULL), NULL), ANC_OK},
+        {"SAMLRequest=QUJD", ANC_E_BINDING},     /* "ABC": not deflate */
+        {"SAMLRequest=QUJ", ANC_E_BINDING},      /* bad length */
+        {"SAMLRequest=Q%3D%3DQ", ANC_E_BINDING}, /* inner padding */
+        {apr_pstrcat(pool, "SAMLRequest=", deflate_param(xml, strlen(xml), "junk"), NULL),
+         ANC_E_BINDING},
+        {apr_pstrcat(pool, "SAMLRequest=", deflate_param(xml, strlen(xml) / 2, NULL),
+                     NULL),
+         ANC_OK},
         {apr_pstrcat(pool, "SAMLRequest=", deflate_param("a\0b", 3, NULL), NULL),
-         ANC_E_BINDING},                                          /* NUL in XML */
-        {apr_pstrcat(pool, "?", good, "&x=1", NULL), ANC_OK},  /* unknown ignored */
+         ANC_E_BINDING},                                      /* NUL in XML */
+        {apr_pstrcat(pool, "?", good, "&x=1", NULL), ANC_OK}, /* unknown ignored */
     };
     size_t i;
     char *truncated;
@@ -577,19 +581,20 @@ START_TEST(redirect_decode_strict)
     ck_assert_int_eq(anc_redirect_decode(pool, bomb_q, 0, NULL, &m, &err),
                      ANC_E_TOO_LARGE);
     /* the cap is exact: xml_len == max passes, max - 1 does not */
-    ck_assert_int_eq(anc_redirect_decode(pool, good, strlen(xml), NULL, &m, &err), ANC_OK);
+    ck_assert_int_eq(anc_redirect_decode(pool, good, strlen(xml), NULL, &m, &err),
+                     ANC_OK);
     ck_assert_int_eq(anc_redirect_decode(pool, good, strlen(xml) - 1, NULL, &m, &err),
                      ANC_E_TOO_LARGE);
     /* a bare value without a name is malformed */
-    ck_assert_int_eq(anc_redirect_decode(pool, good + strlen("SAMLRequest="), 0, NULL, &m,
-                                         &err),
-                     ANC_E_BINDING);
+    ck_assert_int_eq(
+        anc_redirect_decode(pool, good + strlen("SAMLRequest="), 0, NULL, &m, &err),
+        ANC_E_BINDING);
     /* SAMLResponse is accepted as the message too */
-    ck_assert_int_eq(anc_redirect_decode(pool,
-                                         apr_pstrcat(pool, "SAMLResponse=",
-                                                     good + strlen("SAMLRequest="), NULL),
-                                         0, NULL, &m, &err),
-                     ANC_OK);
+    ck_assert_int_eq(
+        anc_redirect_decode(
+            pool, apr_pstrcat(pool, "SAMLResponse=", good + strlen("SAMLRequest="), NULL),
+            0, NULL, &m, &err),
+        ANC_OK);
     ck_assert_str_eq(m->param, "SAMLResponse");
 }
 END_TEST
@@ -612,8 +617,8 @@ START_TEST(post_form_signed_verified_by_xmlsec1)
                      ANC_OK);
     ck_assert_ptr_null(strstr(html, "rs<\"")); /* escaped */
     write_file(path("form.html"), html, strlen(html));
-    facts = capture(apr_psprintf(pool, PYTHON " %s post %s %s", checker,
-                                 path("form.html"), tmpdir));
+    facts = capture(
+        apr_psprintf(pool, PYTHON " %s post %s %s", checker, path("form.html"), tmpdir));
     ck_assert_str_eq(facts, apr_pstrcat(pool, "action=", r.destination,
                                         "\nrelaystate=rs<\"'&>\nnoscript-submit=1\n"
                                         "onload=document.forms[0].submit()\n",
@@ -650,8 +655,8 @@ START_TEST(post_form_signed_verified_by_xmlsec1)
     n = next_elem(n->next);
     ck_assert_str_eq((const char *)n->name, "Signature");
     xmlFreeDoc(doc);
-    ck_assert_ptr_nonnull(strstr(signed_xml, apr_pstrcat(pool, "URI=\"#", r.id, "\"",
-                                                         NULL)));
+    ck_assert_ptr_nonnull(
+        strstr(signed_xml, apr_pstrcat(pool, "URI=\"#", r.id, "\"", NULL)));
     ck_assert_ptr_nonnull(strstr(signed_xml, "http://www.w3.org/2001/10/xml-exc-c14n#"));
     ck_assert_ptr_nonnull(
         strstr(signed_xml, "http://www.w3.org/2000/09/xmldsig#enveloped-signature"));
@@ -677,13 +682,13 @@ START_TEST(post_form_unsigned_and_escaping)
     const char *xml = sample_xml(), *html = NULL, *facts;
     anc_error_t *err = NULL;
 
-    ck_assert_int_eq(anc_post_form(pool, "https://idp/sso", xml, NULL, NULL, NULL, &html,
-                                   &err),
-                     ANC_OK);
+    ck_assert_int_eq(
+        anc_post_form(pool, "https://idp/sso", xml, NULL, NULL, NULL, &html, &err),
+        ANC_OK);
     ck_assert_ptr_null(strstr(html, "RelayState"));
     write_file(path("form.html"), html, strlen(html));
-    facts = capture(apr_psprintf(pool, PYTHON " %s post %s %s", checker,
-                                 path("form.html"), tmpdir));
+    facts = capture(
+        apr_psprintf(pool, PYTHON " %s post %s %s", checker, path("form.html"), tmpdir));
     ck_assert_ptr_nonnull(strstr(facts, "relaystate=<absent>\n"));
     ck_assert_str_eq(read_file(path("request.xml"), NULL), xml);
     ck_assert_int_eq(anc_post_form(pool, "https://idp/sso", xml,
@@ -745,20 +750,19 @@ static int make_fixtures(void)
     if (f == NULL) {
         return -1;
     }
-    fprintf(f,
-            "<?xml version=\"1.0\"?>\n"
-            "<catalog xmlns=\"urn:oasis:names:tc:entity:xmlns:xml:catalog\">\n"
-            "<system systemId=\"http://www.w3.org/TR/2002/REC-xmldsig-core-20020212/"
-            "xmldsig-core-schema.xsd\" uri=\"file://" SCHEMA_DIR
-            "/xmldsig-core-schema.xsd\"/>\n"
-            "<uri name=\"http://www.w3.org/TR/2002/REC-xmldsig-core-20020212/"
-            "xmldsig-core-schema.xsd\" uri=\"file://" SCHEMA_DIR
-            "/xmldsig-core-schema.xsd\"/>\n"
-            "<system systemId=\"http://www.w3.org/TR/2002/REC-xmlenc-core-20021210/"
-            "xenc-schema.xsd\" uri=\"file://" SCHEMA_DIR "/xenc-schema.xsd\"/>\n"
-            "<uri name=\"http://www.w3.org/TR/2002/REC-xmlenc-core-20021210/"
-            "xenc-schema.xsd\" uri=\"file://" SCHEMA_DIR "/xenc-schema.xsd\"/>\n"
-            "</catalog>\n");
+    fprintf(f, "<?xml version=\"1.0\"?>\n"
+               "<catalog xmlns=\"urn:oasis:names:tc:entity:xmlns:xml:catalog\">\n"
+               "<system systemId=\"http://www.w3.org/TR/2002/REC-xmldsig-core-20020212/"
+               "xmldsig-core-schema.xsd\" uri=\"file://" SCHEMA_DIR
+               "/xmldsig-core-schema.xsd\"/>\n"
+               "<uri name=\"http://www.w3.org/TR/2002/REC-xmldsig-core-20020212/"
+               "xmldsig-core-schema.xsd\" uri=\"file://" SCHEMA_DIR
+               "/xmldsig-core-schema.xsd\"/>\n"
+               "<system systemId=\"http://www.w3.org/TR/2002/REC-xmlenc-core-20021210/"
+               "xenc-schema.xsd\" uri=\"file://" SCHEMA_DIR "/xenc-schema.xsd\"/>\n"
+               "<uri name=\"http://www.w3.org/TR/2002/REC-xmlenc-core-20021210/"
+               "xenc-schema.xsd\" uri=\"file://" SCHEMA_DIR "/xenc-schema.xsd\"/>\n"
+               "</catalog>\n");
     fclose(f);
     return 0;
 }
@@ -788,10 +792,11 @@ int main(void)
     }
     checker = getenv("ANC_AUTHNREQ_CHECKER");
     if (checker == NULL) {
-        checker = slash ? apr_pstrcat(gpool, apr_pstrndup(gpool, here,
-                                                          (apr_size_t)(slash - here)),
-                                      "/authnreq_check.py", NULL)
-                        : "authnreq_check.py";
+        checker = slash
+                      ? apr_pstrcat(gpool,
+                                    apr_pstrndup(gpool, here, (apr_size_t)(slash - here)),
+                                    "/authnreq_check.py", NULL)
+                      : "authnreq_check.py";
     }
     snprintf(tmpdir, sizeof(tmpdir), "%s/anc-authnreq-XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");

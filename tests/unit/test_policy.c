@@ -62,8 +62,8 @@ static anc_status_t parse(const anc_vocab_t *v, const char *rule_text,
 {
     apr_array_header_t *w = words(rule_text);
     anc_error_t *err = NULL;
-    anc_status_t rc = anc_class_rule_parse(pool, v, w->nelts,
-                                           (const char *const *)w->elts, rule, &err);
+    anc_status_t rc =
+        anc_class_rule_parse(pool, v, w->nelts, (const char *const *)w->elts, rule, &err);
 
     if (rc != ANC_OK) {
         ck_assert_ptr_nonnull(err);
@@ -102,15 +102,15 @@ START_TEST(exact_table)
         {"urn:ppt", "urn:ppt", 1},
         {"exact urn:ppt", "urn:ppt", 1},
         {"exact urn:ppt", "urn:pw", 0},
-        {"exact urn:ppt", "urn:sc", 0},        /* stronger is not equal */
-        {"exact urn:mfa", "urn:x509", 0},      /* a tie is not equal */
-        {"exact urn:kerb", "urn:kerb", 1},     /* unranked matches itself */
+        {"exact urn:ppt", "urn:sc", 0},    /* stronger is not equal */
+        {"exact urn:mfa", "urn:x509", 0},  /* a tie is not equal */
+        {"exact urn:kerb", "urn:kerb", 1}, /* unranked matches itself */
         {"exact urn:kerb", "urn:otp", 0},
         {"exact urn:ppt", "", 0},
         {"exact urn:ppt", "urn:pw urn:ppt", 1}, /* any class of the set */
         {"exact urn:mfa urn:kerb", "urn:kerb", 1},
         {"exact urn:mfa urn:kerb", "urn:pw urn:otp", 0},
-        {"exact urn:ppt", "urn:PPT", 0},       /* case-sensitive */
+        {"exact urn:ppt", "urn:PPT", 0}, /* case-sensitive */
     };
     run_table(rows, sizeof(rows) / sizeof(rows[0]));
 }
@@ -123,12 +123,12 @@ START_TEST(minimum_table)
         {"minimum urn:ppt", "urn:ppt", 1},
         {"minimum urn:ppt", "urn:x509", 1},
         {"minimum urn:ppt", "urn:sc", 1},
-        {"minimum urn:ppt", "urn:kerb", 0},          /* unranked never ordered */
+        {"minimum urn:ppt", "urn:kerb", 0}, /* unranked never ordered */
         {"minimum urn:ppt", "urn:kerb urn:pw", 0},
         {"minimum urn:ppt", "urn:kerb urn:x509", 1},
-        {"minimum urn:x509", "urn:mfa", 1},           /* tie counts */
+        {"minimum urn:x509", "urn:mfa", 1}, /* tie counts */
         {"minimum urn:x509", "urn:ppt", 0},
-        {"minimum urn:ppt urn:sc", "urn:ppt", 1},     /* some r suffices */
+        {"minimum urn:ppt urn:sc", "urn:ppt", 1}, /* some r suffices */
         {"minimum urn:ppt urn:sc", "urn:pw", 0},
         {"minimum urn:sc", "urn:mfa urn:x509", 0},
         {"minimum urn:pw", "", 0},
@@ -140,18 +140,18 @@ END_TEST
 START_TEST(better_table)
 {
     static const row_t rows[] = {
-        {"better urn:ppt", "urn:ppt", 0},             /* equal is not better */
+        {"better urn:ppt", "urn:ppt", 0}, /* equal is not better */
         {"better urn:ppt", "urn:pw", 0},
         {"better urn:ppt", "urn:x509", 1},
         {"better urn:ppt", "urn:mfa", 1},
-        {"better urn:x509", "urn:mfa", 0},            /* a tie is not stronger */
+        {"better urn:x509", "urn:mfa", 0}, /* a tie is not stronger */
         {"better urn:x509", "urn:sc", 1},
-        {"better urn:pw urn:x509", "urn:ppt", 0},     /* strict: every r */
+        {"better urn:pw urn:x509", "urn:ppt", 0}, /* strict: every r */
         {"better urn:pw urn:x509", "urn:mfa", 0},
         {"better urn:pw urn:x509", "urn:sc", 1},
         {"better urn:pw", "urn:kerb", 0},
         {"better urn:pw", "urn:kerb urn:ppt", 1},
-        {"better urn:sc", "urn:sc urn:mfa", 0},       /* nothing above the top */
+        {"better urn:sc", "urn:sc urn:mfa", 0}, /* nothing above the top */
     };
     run_table(rows, sizeof(rows) / sizeof(rows[0]));
 }
@@ -164,10 +164,10 @@ START_TEST(maximum_table)
         {"maximum urn:ppt", "urn:ppt", 1},
         {"maximum urn:ppt", "urn:x509", 0},
         {"maximum urn:ppt", "urn:kerb", 0},
-        {"maximum urn:x509", "urn:mfa", 1},           /* tie counts */
-        {"maximum urn:pw urn:x509", "urn:mfa", 1},    /* some r suffices */
+        {"maximum urn:x509", "urn:mfa", 1},        /* tie counts */
+        {"maximum urn:pw urn:x509", "urn:mfa", 1}, /* some r suffices */
         {"maximum urn:pw urn:x509", "urn:sc", 0},
-        {"maximum urn:pw", "urn:sc urn:pw", 1},       /* some s suffices */
+        {"maximum urn:pw", "urn:sc urn:pw", 1}, /* some s suffices */
         {"maximum urn:pw", "", 0},
     };
     run_table(rows, sizeof(rows) / sizeof(rows[0]));
@@ -179,11 +179,11 @@ START_TEST(regex_and_negation_table)
     static const row_t rows[] = {
         {"~ urn:(x509|mfa)", "urn:mfa", 1},
         {"~ urn:(x509|mfa)", "urn:pw urn:x509", 1},
-        {"~ urn:(x509|mfa)", "urn:mfa2", 0},          /* anchored at the end */
-        {"~ urn:(x509|mfa)", "xurn:mfa", 0},          /* and at the start */
+        {"~ urn:(x509|mfa)", "urn:mfa2", 0}, /* anchored at the end */
+        {"~ urn:(x509|mfa)", "xurn:mfa", 0}, /* and at the start */
         {"~ urn:.*", "urn:anything", 1},
         {"~ urn:.*", "", 0},
-        {"~ a|urn:pw", "urn:pw", 1},                   /* ^(a|b)$, not ^a|b$ */
+        {"~ a|urn:pw", "urn:pw", 1}, /* ^(a|b)$, not ^a|b$ */
         {"~ a|urn:pw", "xa", 0},
         {"! ~ urn:pw", "urn:pw", 0},
         {"! ~ urn:pw", "urn:ppt", 1},
@@ -205,15 +205,15 @@ START_TEST(parse_errors)
     anc_vocab_t *v = ladder();
     anc_class_rule_t *rule = NULL;
     static const char *const bad[] = {
-        "minimum urn:kerb",          /* unranked under an ordering */
+        "minimum urn:kerb", /* unranked under an ordering */
         "better urn:ppt urn:kerb",
         "maximum urn:otp",
-        "minimum",                   /* no URI */
+        "minimum", /* no URI */
         "exact",
         "!",
         "~",
         "~ (unclosed",
-        "~ a b",                     /* one regex only */
+        "~ a b", /* one regex only */
         "! ~",
     };
     size_t i;
@@ -256,14 +256,14 @@ START_TEST(rule_make_matches_parse)
     anc_class_rule_t *made = NULL;
     anc_error_t *err = NULL;
 
-    ck_assert_int_eq(anc_class_rule_make(pool, v, ANC_CMP_MINIMUM, words("urn:x509"),
-                                         &made, &err),
-                     ANC_OK);
+    ck_assert_int_eq(
+        anc_class_rule_make(pool, v, ANC_CMP_MINIMUM, words("urn:x509"), &made, &err),
+        ANC_OK);
     ck_assert_int_eq(anc_class_rule_eval(made, v, words("urn:mfa")), 1);
     ck_assert_int_eq(anc_class_rule_eval(made, v, words("urn:ppt")), 0);
-    ck_assert_int_eq(anc_class_rule_make(pool, v, ANC_CMP_BETTER, words("urn:kerb"),
-                                         &made, &err),
-                     ANC_E_CONFIG);
+    ck_assert_int_eq(
+        anc_class_rule_make(pool, v, ANC_CMP_BETTER, words("urn:kerb"), &made, &err),
+        ANC_E_CONFIG);
     ck_assert_int_eq(anc_class_rule_make(pool, v, ANC_CMP_EXACT,
                                          apr_array_make(pool, 1, sizeof(char *)), &made,
                                          &err),
@@ -304,7 +304,8 @@ static void assert_set(const apr_array_header_t *got, const char *want_spaced)
 }
 
 #define MS_MFA "http://schemas.microsoft.com/claims/multipleauthn"
-#define MS_PWD "http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/password"
+#define MS_PWD                                                                           \
+    "http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/password"
 #define REFEDS_MFA "https://refeds.org/profile/mfa"
 #define AMR "http://schemas.microsoft.com/claims/authnmethodsreferences"
 #define PPT "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
@@ -336,8 +337,8 @@ START_TEST(session_classes_statements_attributes_aliases)
     push_attr(a.attributes, "urn:other", "urn:o1");
 
     set = anc_policy_session_classes(pool, v, &a, attr_names);
-    assert_set(set, PPT " urn:second " MS_PWD " " MS_MFA " urn:o1 urn:ppt-alias "
-                    REFEDS_MFA);
+    assert_set(set,
+               PPT " urn:second " MS_PWD " " MS_MFA " urn:o1 urn:ppt-alias " REFEDS_MFA);
 
     /* Alias makes the MFA location open; the class itself was never sent. */
     ck_assert_int_eq(parse(v, "exact " REFEDS_MFA, &rule), ANC_OK);
@@ -479,8 +480,8 @@ START_TEST(randomized_against_reference)
         /* R: 1..4 distinct classes, ranked ones only under an ordering */
         k = 1 + rnd_below(4);
         for (i = 0; i < k; i++) {
-            int pick = cmp == ANC_CMP_EXACT ? rnd_below(UNIVERSE)
-                                            : ranked[rnd_below(nranked)];
+            int pick =
+                cmp == ANC_CMP_EXACT ? rnd_below(UNIVERSE) : ranked[rnd_below(nranked)];
             int dup = 0, j;
 
             for (j = 0; j < nr; j++) {

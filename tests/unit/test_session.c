@@ -73,8 +73,7 @@ static void assert_opt_str(const char *got, const char *want)
 {
     if (want == NULL) {
         ck_assert_ptr_null(got);
-    }
-    else {
+    } else {
         ck_assert_ptr_nonnull(got);
         ck_assert_str_eq(got, want);
     }
@@ -192,9 +191,9 @@ START_TEST(session_every_truncation_rejected)
         free(copy);
     }
     /* and one byte too many */
-    ck_assert_int_eq(anc_session_decode(pool, apr_pstrcat(pool, buf, "x", NULL), len + 1,
-                                        &d, &err),
-                     ANC_E_INPUT);
+    ck_assert_int_eq(
+        anc_session_decode(pool, apr_pstrcat(pool, buf, "x", NULL), len + 1, &d, &err),
+        ANC_E_INPUT);
 }
 END_TEST
 
@@ -204,21 +203,21 @@ START_TEST(session_corrupt_records)
         "",
         "ANCS2\n",
         "ANCS1",
-        "ANCS1\ns2:ab",                                 /* truncated */
-        "ANCS1\ns99:ab",                                /* length past the end */
-        "ANCS1\ns18446744073709551617:ab",              /* overflowing length */
+        "ANCS1\ns2:ab",                    /* truncated */
+        "ANCS1\ns99:ab",                   /* length past the end */
+        "ANCS1\ns18446744073709551617:ab", /* overflowing length */
         "ANCS1\ns-1:ab",
-        "ANCS1\nns1:is1:n",                             /* required id is null */
-        "ANCS1\ns0:s1:is1:n",                           /* required id is empty */
-        "ANCS1\ns2:abs1:is1:nnnni999999;",              /* class count > bytes */
-        "ANCS1\ns2:abs1:is1:nnnni-1;",                  /* negative count */
-        "ANCS1\ns2:abs1:is1:nnnni1;ni0;ni0;i0;i0;",     /* null class */
-        "ANCS1\ns2:abs1:is1:nnnni0;i-5;ni0;i0;i0;",     /* negative time */
-        "ANCS1\ns2:abs1:is1:nnnni0;i0x;ni0;i0;i0;",     /* bad number */
-        "ANCS1\ns2:abs1:is1:nnnni0;i;ni0;i0;i0;",       /* empty number */
+        "ANCS1\nns1:is1:n",                                 /* required id is null */
+        "ANCS1\ns0:s1:is1:n",                               /* required id is empty */
+        "ANCS1\ns2:abs1:is1:nnnni999999;",                  /* class count > bytes */
+        "ANCS1\ns2:abs1:is1:nnnni-1;",                      /* negative count */
+        "ANCS1\ns2:abs1:is1:nnnni1;ni0;ni0;i0;i0;",         /* null class */
+        "ANCS1\ns2:abs1:is1:nnnni0;i-5;ni0;i0;i0;",         /* negative time */
+        "ANCS1\ns2:abs1:is1:nnnni0;i0x;ni0;i0;i0;",         /* bad number */
+        "ANCS1\ns2:abs1:is1:nnnni0;i;ni0;i0;i0;",           /* empty number */
         "ANCS1\ns2:abs1:is1:nnnni0;i0;ni0;i0;i1;ns0:nni0;", /* empty attr name */
-        "ANCS1\ns2:abs1:is1:nnnni0;i0;ni0;i0;i0;x",     /* trailing byte */
-        "ANCS1\ns2:abs1:is1:nnnnx0;i0;ni0;i0;i0;",      /* wrong tag */
+        "ANCS1\ns2:abs1:is1:nnnni0;i0;ni0;i0;i0;x",         /* trailing byte */
+        "ANCS1\ns2:abs1:is1:nnnnx0;i0;ni0;i0;i0;",          /* wrong tag */
     };
     size_t i;
     anc_session_t *d;
@@ -280,8 +279,7 @@ START_TEST(session_random_corruption)
             ck_assert_uint_eq(alen, len);
             ck_assert_int_eq(memcmp(again, copy, len), 0);
             ok++;
-        }
-        else {
+        } else {
             ck_assert_int_eq(rc, ANC_E_INPUT);
             rejected++;
         }
@@ -367,16 +365,16 @@ START_TEST(state_corrupt_records)
      * retry, created, expires */
     const char *good = "ANCR1\ns1:as1:/nni0;i0;i0;i0;i0;i0;i0;i0;";
     static const char *const bad[] = {
-        "ANCR1\ns1:as1:/nni2;i0;i0;i0;i0;i0;i0;i0;",  /* flag out of range */
-        "ANCR1\ns1:as1:/nni0;i4;i0;i0;i0;i0;i0;i0;",  /* comparison out of range */
+        "ANCR1\ns1:as1:/nni2;i0;i0;i0;i0;i0;i0;i0;", /* flag out of range */
+        "ANCR1\ns1:as1:/nni0;i4;i0;i0;i0;i0;i0;i0;", /* comparison out of range */
         "ANCR1\ns1:as1:/nni0;i-1;i0;i0;i0;i0;i0;i0;",
-        "ANCR1\ns1:as1:/nni0;i0;i0;i0;i-1;i0;i0;i0;", /* negative max age */
+        "ANCR1\ns1:as1:/nni0;i0;i0;i0;i-1;i0;i0;i0;",         /* negative max age */
         "ANCR1\ns1:as1:/nni0;i0;i0;i0;i9999999999;i0;i0;i0;", /* age > int */
-        "ANCR1\ns1:as1:/nni1;i0;i0;i0;i0;i0;i0;i0;",  /* context, no classes */
-        "ANCR1\ns1:as1:/nni0;i0;i1;s0:i0;i0;i0;i0;i0;", /* empty class */
-        "ANCR1\nns1:/nni0;i0;i0;i0;i0;i0;i0;i0;",      /* no request id */
-        "ANCR1\ns1:ans1:nni0;i0;i0;i0;i0;i0;i0;i0;",   /* no target */
-        "ANCS1\ns1:as1:/nni0;i0;i0;i0;i0;i0;i0;i0;",  /* session magic */
+        "ANCR1\ns1:as1:/nni1;i0;i0;i0;i0;i0;i0;i0;",          /* context, no classes */
+        "ANCR1\ns1:as1:/nni0;i0;i1;s0:i0;i0;i0;i0;i0;",       /* empty class */
+        "ANCR1\nns1:/nni0;i0;i0;i0;i0;i0;i0;i0;",             /* no request id */
+        "ANCR1\ns1:ans1:nni0;i0;i0;i0;i0;i0;i0;i0;",          /* no target */
+        "ANCS1\ns1:as1:/nni0;i0;i0;i0;i0;i0;i0;i0;",          /* session magic */
         "ANCR1\ns1:as1:/nni0;i0;i0;i0;i0;i0;i0;i0;;",
     };
     anc_request_state_t *d, *st;
@@ -431,8 +429,8 @@ START_TEST(random_ids)
                       counts[i]);
     }
 
-    ck_assert(!anc_is_hex_id("0123456789ABCDEF0123456789abcdef", 16)); /* upper */
-    ck_assert(!anc_is_hex_id("0123456789abcdef0123456789abcde", 16));  /* short */
+    ck_assert(!anc_is_hex_id("0123456789ABCDEF0123456789abcdef", 16));  /* upper */
+    ck_assert(!anc_is_hex_id("0123456789abcdef0123456789abcde", 16));   /* short */
     ck_assert(!anc_is_hex_id("0123456789abcdef0123456789abcdef0", 16)); /* long */
     ck_assert(!anc_is_hex_id("0123456789abcdef0123456789abcdeg", 16));
     ck_assert(!anc_is_hex_id("", 16));
