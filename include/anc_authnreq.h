@@ -44,7 +44,10 @@ anc_status_t anc_authnreq_xml(apr_pool_t *p, const anc_authnreq_t *req,
 
 /* The full redirect URL: destination + ('?' or '&') + SAMLRequest=...
  * [&RelayState=...][&SigAlg=...&Signature=...]. sign_key NULL = unsigned.
- * sig_alg one of ANC_SIG_RSA_SHA*. Errors: ANC_E_CONFIG, ANC_E_INTERNAL. */
+ * sig_alg one of ANC_SIG_RSA_SHA* (NULL = RSA-SHA256); the key must be RSA.
+ * relay_state NULL or "" = none. Errors: ANC_E_CONFIG (destination with a
+ * '#', RelayState over 80 bytes (bindings 3.4.3), unknown sig_alg, non-RSA
+ * key), ANC_E_INTERNAL. */
 anc_status_t anc_redirect_encode(apr_pool_t *p, const char *destination,
                                  const char *xml, const char *relay_state,
                                  const anc_key_t *sign_key, const char *sig_alg,
@@ -52,16 +55,28 @@ anc_status_t anc_redirect_encode(apr_pool_t *p, const char *destination,
 
 /* An HTML page that POSTs SAMLRequest (enveloped-signed when sign_key is
  * given) and RelayState to destination, auto-submitting with a script and
- * with a visible button when scripts are off. Values HTML-escaped. */
+ * with a visible button when scripts are off. Values HTML-escaped. The
+ * signature: sig_alg (NULL = RSA-SHA256), exclusive C14N, one Reference to
+ * the root's ID, placed after saml:Issuer, the certificate in KeyInfo when
+ * the key has one. The auto-submit is an inline onload handler: a site
+ * with a strict Content-Security-Policy must allow it. Errors:
+ * ANC_E_CONFIG (RelayState over 80 bytes, unknown sig_alg, XML that does
+ * not parse or has no ID), ANC_E_INTERNAL. */
 anc_status_t anc_post_form(apr_pool_t *p, const char *destination,
                            const char *xml, const char *relay_state,
                            const anc_key_t *sign_key, const char *sig_alg,
                            const char **html, anc_error_t **err);
 
 /* Decodes a Redirect-binding query string (SAMLRequest or SAMLResponse,
- * RelayState, SigAlg, Signature). The inflated XML is capped at max bytes.
- * When verify_key is given, the signature is required and checked over the
- * exact octets of the query. Errors: ANC_E_BINDING, ANC_E_TOO_LARGE,
+ * RelayState, SigAlg, Signature). The inflated XML is capped at max bytes
+ * (0 = 262144). When verify_key is given, the signature is required and
+ * checked over the exact octets of the query (the raw received values, in
+ * the order bindings 3.4.4.1 fixes); only RSA-SHA256/384/512 are allowed.
+ * A leading '?' is skipped; unknown parameters are ignored; a repeated
+ * known parameter, both or neither of SAMLRequest/SAMLResponse, SigAlg
+ * without Signature (or the reverse), bad %-escapes, %00, non-strict
+ * base64, bad or trailing DEFLATE data, or a NUL in the XML give
+ * ANC_E_BINDING. Errors: ANC_E_BINDING, ANC_E_TOO_LARGE,
  * ANC_E_SIG_MISSING, ANC_E_SIG_INVALID, ANC_E_SIG_ALGORITHM. */
 typedef struct anc_redirect_msg_t {
     const char *param;              /* "SAMLRequest" or "SAMLResponse" */

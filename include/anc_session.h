@@ -41,8 +41,16 @@ typedef struct anc_request_state_t {
     apr_time_t expires;
 } anc_request_state_t;
 
-/* Codecs: a compact, length-prefixed text form. Decoding checks every
- * length and field; garbage gives ANC_E_INPUT, never a crash. */
+/* Codecs: a compact, length-prefixed text form (format in
+ * src/anc_session.c). Decoding checks every length and field; garbage
+ * gives ANC_E_INPUT, never a crash. Required (non-NULL, non-empty): the
+ * session's id, idp, name_id.value and attribute names; the state's
+ * request_id and target. Classes are non-empty strings; attribute values
+ * may be empty; times and max_age are >= 0; a state with
+ * has_requested_context has at least one class. The encoders refuse
+ * (ANC_E_INPUT) what the decoders would refuse, and NULL lists decode as
+ * empty arrays. The form is canonical: decode then encode gives the same
+ * bytes. */
 anc_status_t anc_session_encode(apr_pool_t *p, const anc_session_t *s,
                                 const char **buf, apr_size_t *len, anc_error_t **err);
 anc_status_t anc_session_decode(apr_pool_t *p, const char *buf, apr_size_t len,
@@ -54,7 +62,7 @@ anc_status_t anc_request_state_decode(apr_pool_t *p, const char *buf, apr_size_t
                                       anc_request_state_t **st, anc_error_t **err);
 
 /* nbytes random bytes from the OpenSSL CSPRNG, as lowercase hex (2*nbytes
- * chars). Errors: ANC_E_INTERNAL. */
+ * chars). Errors: ANC_E_INTERNAL (RAND_bytes failed, nbytes 0 or > 256). */
 anc_status_t anc_random_hex(apr_pool_t *p, apr_size_t nbytes, const char **hex,
                             anc_error_t **err);
 /* 1 when s is exactly 2*nbytes lowercase hex chars (cookie validation). */
