@@ -1,0 +1,267 @@
+/*
+ * test_xml.c - the safe parser and helpers of src/anc_xml.c: DOCTYPE and
+ * entities refused, depth and size caps, duplicate IDs, invalid UTF-8,
+ * namespace-aware lookups, whole text content, anyURI collapse.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <libxml/tree.h>
+#include <libxml/valid.h>
+
+#include "../../src/anc_xml.h"
+#include "anc_init.h"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    anc_error_t *err = NULL;
+
+    apr_pool_create(&pool, NULL);
+    ck_assert_int_eq(anc_lib_init(pool, &err), ANC_OK);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+}
+
+static anc_status_t parse(const char *xml, xmlDocPtr *doc, anc_error_t **err)
+{
+    return anc_xml_parse(pool, xml, strlen(xml), 0, 64, doc, err);
+}
+
+#define SAMLP "xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\""
+#define SAML "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\""
+
+START_TEST(test_well_formed)
+{
+    xmlDocPtr doc;
+    anc_error_t *err = NULL;
+
+    ck_assert_int_eq(parse("<?xml version=\"1.0\" encoding=\"UTF-8\"?><samlp:Response "
+                           SAMLP " ID=\"r1\"/>", &doc, &err), ANC_OK);
+    ck_assert_ptr_nonnull(doc);
+    ck_assert(anc_xml_is(xmlDocGetRootElement(doc), ANC_NS_SAMLP, "Response"));
+}
+END_TEST
+
+START_TEST(test_doctype_refused)
+{
+    static const char *const bad[] = {
+        "<!DOCTYPE r><r/>",
+        "<!DOCTYPE r [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;&a;\">]><r>&b;</r>",
+        "<!DOCTYPE r SYSTEM \"file:///etc/passwd\"><r/>",
+        "<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/hostname\">]><r>&x;</r>",
+        "<!DOCTYPE r PUBLIC \"-//x//y\" \"http://127.0.0.1:1/x.dtd\"><r/>",
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE r [<!ATTLIST r ID ID #IMPLIED>]><r ID=\"a\"/>",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        xmlDocPtr doc = (xmlDocPtr)1;
+        anc_error_t *err = NULL;
+
+        ck_assert_msg(parse(bad[i], &doc, &err) == ANC_E_XML_DTD, "case %zu", i);
+        ck_assert_ptr_null(doc);
+        ck_assert_str_eq(err->reason, "xml-dtd");
+    }
+}
+END_TEST
+
+START_TEST(test_entities_and_garbage)
+{
+    xmlDocPtr doc;
+    anc_error_t *err = NULL;
+
+    /* an undeclared entity is not well-formed without a DTD */
+    ck_assert_int_eq(parse("<r>&xxe;</r>", &doc, &err), ANC_E_XML_PARSE);
+    ck_assert_int_eq(parse("<r><a></r>", &doc, &err), ANC_E_XML_PARSE);
+    ck_assert_int_eq(parse("not xml", &doc, &err), ANC_E_XML_PARSE);
+    ck_assert_int_eq(parse("<r/><r/>", &doc, &err), ANC_E_XML_PARSE);
+    /* invalid UTF-8 (a lone continuation byte, an overlong form) */
+    ck_assert_int_eq(parse("<r>\x80</r>", &doc, &err), ANC_E_XML_PARSE);
+    ck_assert_int_eq(parse("<r a=\"\xc0\xaf\"/>", &doc, &err), ANC_E_XML_PARSE);
+    ck_assert_str_eq(err->reason, "xml-parse");
+    ck_assert_int_eq(anc_xml_parse(pool, "", 0, 0, 64, &doc, &err), ANC_E_INPUT);
+    ck_assert_int_eq(anc_xml_parse(pool, "<r>12345</r>", 12, 8, 64, &doc, &err),
+                     ANC_E_TOO_LARGE);
+    /* predefined and character references are fine */
+    ck_assert_int_eq(parse("<r>a&amp;b&#x41;</r>", &doc, &err), ANC_OK);
+    ck_assert_str_eq(anc_xml_text(pool, xmlDocGetRootElement(doc)), "a&bA");
+}
+END_TEST
+
+static char *nested(int depth)
+{
+    char *s = apr_palloc(pool, (apr_size_t)depth * 7 + 1);
+    char *o = s;
+    int i;
+
+    for (i = 0; i < depth; i++) {
+        memcpy(o, "<a>", 3);
+        o += 3;
+    }
+    for (i = 0; i < depth; i++) {
+        memcpy(o, "</a>", 4);
+        o += 4;
+    }
+    *o = '\0';
+    return s;
+}
+
+START_TEST(test_depth)
+{
+    xmlDocPtr doc;
+    anc_error_t *err = NULL;
+
+    ck_assert_int_eq(parse(nested(64), &doc, &err), ANC_OK);
+    ck_assert_int_eq(parse(nested(65), &doc, &err), ANC_E_XML_DEPTH);
+    ck_assert_str_eq(err->reason, "xml-too-deep");
+    /* far past libxml2's own limit: stopped by the cap, not by libxml2 */
+    ck_assert_int_eq(parse(nested(20000), &doc, &err), ANC_E_XML_DEPTH);
+    ck_assert_int_eq(anc_xml_parse(pool, nested(5), strlen(nested(5)), 0, 4, &doc, &err),
+                     ANC_E_XML_DEPTH);
+}
+END_TEST
+
+START_TEST(test_ids)
+{
+    xmlDocPtr doc;
+    xmlAttrPtr id;
+    anc_error_t *err = NULL;
+
+    ck_assert_int_eq(parse("<samlp:Response " SAMLP " " SAML " ID=\"r1\">"
+                           "<saml:Assertion ID=\"a1\"/><x:Foo xmlns:x=\"urn:x\" ID=\"f1\"/>"
+                           "</samlp:Response>", &doc, &err), ANC_OK);
+    /* SAML elements' IDs are registered; a foreign element's is not, so a
+     * "#f1" reference cannot resolve to it */
+    id = xmlGetID(doc, BAD_CAST "a1");
+    ck_assert_ptr_nonnull(id);
+    ck_assert(anc_xml_is(id->parent, ANC_NS_SAML, "Assertion"));
+    ck_assert_ptr_nonnull(xmlGetID(doc, BAD_CAST "r1"));
+    ck_assert_ptr_null(xmlGetID(doc, BAD_CAST "f1"));
+
+    ck_assert_int_eq(parse("<samlp:Response " SAMLP " " SAML " ID=\"r1\">"
+                           "<saml:Assertion ID=\"r1\"/></samlp:Response>", &doc, &err),
+                     ANC_E_DUPLICATE_ID);
+    ck_assert_str_eq(err->reason, "duplicate-id");
+    /* anywhere in the document, under any name of ID attribute */
+    ck_assert_int_eq(parse("<samlp:Response " SAMLP " ID=\"r1\"><samlp:Extensions>"
+                           "<x:Foo xmlns:x=\"urn:x\" Id=\"r1\"/></samlp:Extensions>"
+                           "</samlp:Response>", &doc, &err), ANC_E_DUPLICATE_ID);
+    ck_assert_int_eq(parse("<r><a xml:id=\"z\"/><b ID=\"z\"/></r>", &doc, &err),
+                     ANC_E_DUPLICATE_ID);
+}
+END_TEST
+
+START_TEST(test_ids_disjoint)
+{
+    xmlDocPtr a, b, c;
+    anc_error_t *err = NULL;
+
+    ck_assert_int_eq(parse("<samlp:Response " SAMLP " ID=\"r1\"/>", &a, &err), ANC_OK);
+    ck_assert_int_eq(parse("<saml:Assertion " SAML " ID=\"x1\"/>", &b, &err), ANC_OK);
+    ck_assert_int_eq(parse("<saml:Assertion " SAML " ID=\"r1\"/>", &c, &err), ANC_OK);
+    ck_assert_int_eq(anc_xml_ids_disjoint(pool, a, b, &err), ANC_OK);
+    ck_assert_int_eq(anc_xml_ids_disjoint(pool, a, c, &err), ANC_E_DUPLICATE_ID);
+}
+END_TEST
+
+START_TEST(test_namespaces)
+{
+    xmlDocPtr doc;
+    xmlNodePtr root, c;
+    anc_error_t *err = NULL;
+
+    /* prefixes prove nothing: "saml:" bound to another URI is not SAML, and
+     * a default namespace is as good as a prefix */
+    ck_assert_int_eq(parse("<Response xmlns=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
+                           "Version=\"2.0\"><saml:Issuer xmlns:saml=\"urn:evil\">e"
+                           "</saml:Issuer><i:Issuer xmlns:i=\"urn:oasis:names:tc:SAML:2.0:"
+                           "assertion\">good</i:Issuer><Status/><Status/></Response>",
+                           &doc, &err),
+                     ANC_OK);
+    root = xmlDocGetRootElement(doc);
+    ck_assert(anc_xml_is(root, ANC_NS_SAMLP, "Response"));
+    ck_assert(!anc_xml_is(root, ANC_NS_SAML, "Response"));
+    c = anc_xml_child(root, ANC_NS_SAML, "Issuer");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(anc_xml_text(pool, c), "good");
+    ck_assert_int_eq(anc_xml_child_count(root, ANC_NS_SAML, "Issuer"), 1);
+    ck_assert_int_eq(anc_xml_child_count(root, ANC_NS_SAMLP, "Status"), 2);
+    ck_assert_ptr_nonnull(anc_xml_next(anc_xml_child(root, ANC_NS_SAMLP, "Status"),
+                                       ANC_NS_SAMLP, "Status"));
+    ck_assert_str_eq(anc_xml_attr(pool, root, "Version"), "2.0");
+    ck_assert_ptr_null(anc_xml_attr(pool, root, "ID"));
+    ck_assert_int_eq(anc_xml_depth(c), 2);
+    ck_assert_ptr_eq(anc_xml_first_elem(root), anc_xml_child(root, "urn:evil", "Issuer"));
+    ck_assert_ptr_eq(anc_xml_next_elem(anc_xml_first_elem(root)), c);
+}
+END_TEST
+
+START_TEST(test_whole_text)
+{
+    xmlDocPtr doc;
+    xmlNodePtr root;
+    anc_error_t *err = NULL;
+
+    /* the comment-truncation trick (Duo, 2018): the value is all the text */
+    ck_assert_int_eq(parse("<n>admin@evil.example<!-- c -->.good.example<![CDATA[!]]>"
+                           "</n>", &doc, &err), ANC_OK);
+    root = xmlDocGetRootElement(doc);
+    ck_assert_str_eq(anc_xml_text(pool, root), "admin@evil.example.good.example!");
+    ck_assert_int_eq(parse("<n/>", &doc, &err), ANC_OK);
+    ck_assert_str_eq(anc_xml_text(pool, xmlDocGetRootElement(doc)), "");
+}
+END_TEST
+
+START_TEST(test_collapse)
+{
+    ck_assert_str_eq(anc_xml_collapse(pool, "  https://refeds.org/profile/mfa \n"),
+                     "https://refeds.org/profile/mfa");
+    ck_assert_str_eq(anc_xml_collapse(pool, "\t a \r\n\t b  "), "a b");
+    ck_assert_str_eq(anc_xml_collapse(pool, ""), "");
+    ck_assert_str_eq(anc_xml_collapse(pool, " \n "), "");
+    /* not XML whitespace: kept (comparison stays exact) */
+    ck_assert_str_eq(anc_xml_collapse(pool, "\xc2\xa0x"), "\xc2\xa0x");
+    ck_assert_str_eq(anc_xml_collapse(pool, "Urn:X"), "Urn:X");
+}
+END_TEST
+
+static Suite *xml_suite(void)
+{
+    Suite *s = suite_create("xml");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_well_formed);
+    tcase_add_test(tc, test_doctype_refused);
+    tcase_add_test(tc, test_entities_and_garbage);
+    tcase_add_test(tc, test_depth);
+    tcase_add_test(tc, test_ids);
+    tcase_add_test(tc, test_ids_disjoint);
+    tcase_add_test(tc, test_namespaces);
+    tcase_add_test(tc, test_whole_text);
+    tcase_add_test(tc, test_collapse);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    apr_initialize();
+    sr = srunner_create(xml_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
