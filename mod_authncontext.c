@@ -1,34 +1,47 @@
 /*
  * mod_authncontext.c - httpd glue: the module record and hook registration.
- * The behaviour lives in src/httpd_*.c (glue) and src/anc_*.c (core).
+ * The behaviour lives in src/httpd_*.c (glue) and src/anc_*.c (core):
+ *   httpd_config.c     directives, create/merge, start-up hooks
+ *   httpd_endpoints.c  PATH/acs, login, logout, metadata (quick_handler)
+ *   httpd_authn.c      AuthType SAML: session, r->user, variables, step-up
+ *   httpd_authz.c      Require authnContextClassRef / authnContextMaxAge
+ *   httpd_stepup.c     note_auth_failure: step-up or 403
+ *   httpd_login.c      AuthnRequests, bindings, cookies
+ *   httpd_error.c      error redirect / page
+ *   httpd_store.c      sessions, requests, replay over ap_socache
  */
 #include "httpd.h"
 #include "http_config.h"
-#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
 
-#include "anc_init.h"
-
-static int authncontext_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                                    apr_pool_t *ptemp, server_rec *s)
-{
-    anc_error_t *err = NULL;
-
-    if (anc_lib_init(s->process->pool, &err) != ANC_OK) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "AH: authncontext: %s: %s",
-                     err->reason, err->detail ? err->detail : "");
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    return OK;
-}
+#include "httpd_config.h"
+#include "httpd_glue.h"
 
 static void authncontext_register_hooks(apr_pool_t *p)
 {
-    ap_hook_post_config(authncontext_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_config(anc_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(anc_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(anc_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(anc_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* endpoints before mod_cache and friends; they must answer even inside
+     * a protected <Location> */
+    ap_hook_quick_handler(anc_quick_handler, NULL, NULL, APR_HOOK_FIRST);
+    /* anti-spoofing: before any authn/authz or handler sees the headers */
+    ap_hook_header_parser(anc_header_parser, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_check_authn(anc_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_note_auth_failure(anc_note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
+    anc_register_authz_providers(p);
 }
 
 AP_DECLARE_MODULE(authncontext) = {
     STANDARD20_MODULE_STUFF,
-    NULL, NULL, NULL, NULL, NULL,
+    anc_create_dir_config,
+    anc_merge_dir_config,
+    anc_create_server_config,
+    anc_merge_server_config,
+    anc_cmds,
     authncontext_register_hooks,
     AP_MODULE_FLAG_NONE
 };

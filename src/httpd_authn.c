@@ -1,0 +1,298 @@
+/*
+ * httpd_authn.c - the check_authn hook of AuthType SAML: one cache read per
+ * request (no XML), r->user, the request variables, and the decision to
+ * log in (no session) or step up (a session too weak or too old for this
+ * location's AuthnContextRequest / AuthnContextMaxAge).
+ *
+ * Incoming headers that look like ours (AUTHN_CONTEXT_*, Shib-*,
+ * REMOTE_USER, in any case and with '-' or '_') are removed from every
+ * request first, whatever AuthnContextExportHeaders says: a back end must
+ * never see a value the client made up.
+ */
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "apr_strings.h"
+#include "apr_lib.h"
+
+#include "httpd_glue.h"
+
+APLOG_USE_MODULE(authncontext);
+
+anc_req_note_t *anc_note_get(request_rec *r)
+{
+    request_rec *m = r;
+    anc_req_note_t *n;
+
+    /* Subrequests and internal redirects share the main request's note
+     * only through their own authn run; look at this request first. */
+    n = ap_get_module_config(m->request_config, &authncontext_module);
+    return n;
+}
+
+int anc_is_saml(request_rec *r)
+{
+    const char *t = ap_auth_type(r);
+
+    return t && !strcasecmp(t, "SAML");
+}
+
+/* ---------------------------------------------------------------------- */
+/* anti-spoofing                                                           */
+
+static int header_is_ours(const char *name)
+{
+    static const char *const prefixes[] = {"AUTHN_CONTEXT_", "SHIB_", NULL};
+    char norm[64];
+    apr_size_t i;
+
+    for (i = 0; name[i] && i < sizeof(norm) - 1; i++) {
+        norm[i] = name[i] == '-' ? '_' : (char)apr_toupper(name[i]);
+    }
+    norm[i] = '\0';
+    if (!strcmp(norm, "REMOTE_USER")) {
+        return 1;
+    }
+    for (i = 0; prefixes[i]; i++) {
+        if (!strncmp(norm, prefixes[i], strlen(prefixes[i]))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int anc_header_parser(request_rec *r)
+{
+    const apr_array_header_t *h = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)h->elts;
+    apr_array_header_t *drop = NULL;
+    int i;
+
+    for (i = 0; i < h->nelts; i++) {
+        if (e[i].key && header_is_ours(e[i].key)) {
+            if (!drop) {
+                drop = apr_array_make(r->pool, 4, sizeof(const char *));
+            }
+            APR_ARRAY_PUSH(drop, const char *) = e[i].key;
+        }
+    }
+    for (i = 0; drop && i < drop->nelts; i++) {
+        const char *k = APR_ARRAY_IDX(drop, i, const char *);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "authncontext: authn: removed incoming header %s", k);
+        apr_table_unset(r->headers_in, k);
+    }
+    return DECLINED;
+}
+
+/* ---------------------------------------------------------------------- */
+/* variables                                                               */
+
+/* AUTHN_CONTEXT_ATTR_<name>: letters and digits kept (upper case), every
+ * other byte '_'. For URI-named attributes the FriendlyName is nicer. */
+static const char *attr_var_name(apr_pool_t *p, const anc_attribute_t *a)
+{
+    const char *src = a->friendly_name && *a->friendly_name ? a->friendly_name : a->name;
+    char *n = apr_pstrcat(p, "AUTHN_CONTEXT_ATTR_", src, NULL);
+    char *q;
+
+    for (q = n + 19; *q; q++) {
+        *q = apr_isalnum(*q) ? (char)apr_toupper(*q) : '_';
+    }
+    return n;
+}
+
+static void set_var(request_rec *r, int export_headers, const char *name,
+                    const char *value)
+{
+    if (!value) {
+        return;
+    }
+    apr_table_setn(r->subprocess_env, name, value);
+    if (export_headers) {
+        apr_table_setn(r->headers_in, name, value);
+    }
+}
+
+static const char *attr_values(apr_pool_t *p, const anc_attribute_t *a)
+{
+    /* several values: ';'-separated, as the Shibboleth SP does */
+    return a->values && a->values->nelts ? apr_array_pstrcat(p, a->values, ';') : "";
+}
+
+static const char *user_from_session(request_rec *r, const anc_dir_cfg_t *d,
+                                     const anc_session_t *s)
+{
+    int i;
+
+    if (d->user_attribute && s->attributes) {
+        for (i = 0; i < s->attributes->nelts; i++) {
+            const anc_attribute_t *a = &APR_ARRAY_IDX(s->attributes, i, anc_attribute_t);
+            if ((!strcmp(a->name, d->user_attribute)
+                 || (a->friendly_name && !strcmp(a->friendly_name, d->user_attribute)))
+                && a->values && a->values->nelts
+                && *APR_ARRAY_IDX(a->values, 0, const char *)) {
+                return APR_ARRAY_IDX(a->values, 0, const char *);
+            }
+        }
+        return NULL;
+    }
+    return s->name_id.value;
+}
+
+static void set_variables(request_rec *r, const anc_dir_cfg_t *d, const anc_session_t *s)
+{
+    int ex = anc_dir_flag(d->export_headers, 0);
+    const char *classes = s->classes && s->classes->nelts
+                              ? apr_array_pstrcat(r->pool, s->classes, ' ')
+                              : "";
+    const char *instant = s->authn_instant ? anc_time_format(r->pool, s->authn_instant)
+                                           : NULL;
+    int i;
+
+    set_var(r, ex, "AUTHN_CONTEXT_CLASS", classes);
+    set_var(r, ex, "AUTHN_CONTEXT_INSTANT", instant);
+    set_var(r, ex, "AUTHN_CONTEXT_IDP", s->idp);
+    set_var(r, ex, "AUTHN_CONTEXT_SESSION_INDEX", s->session_index);
+    set_var(r, ex, "AUTHN_CONTEXT_NAMEID", s->name_id.value);
+    set_var(r, ex, "AUTHN_CONTEXT_NAMEID_FORMAT", s->name_id.format);
+    set_var(r, ex, "AUTHN_CONTEXT_EXPIRES", anc_time_format(r->pool, s->expires));
+    /* aliases for applications written for the Shibboleth SP */
+    set_var(r, ex, "Shib-AuthnContext-Class", classes);
+    set_var(r, ex, "Shib-Authentication-Instant", instant);
+    set_var(r, ex, "Shib-Identity-Provider", s->idp);
+    set_var(r, ex, "Shib-Session-Index", s->session_index);
+    for (i = 0; s->attributes && i < s->attributes->nelts; i++) {
+        const anc_attribute_t *a = &APR_ARRAY_IDX(s->attributes, i, anc_attribute_t);
+        const char *name = attr_var_name(r->pool, a);
+        const char *prev = apr_table_get(r->subprocess_env, name);
+        const char *val = attr_values(r->pool, a);
+        set_var(r, ex, name, prev ? apr_pstrcat(r->pool, prev, ";", val, NULL) : val);
+    }
+    if (ex && r->user) {
+        apr_table_setn(r->headers_in, "REMOTE_USER", r->user);
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* the location's policy                                                   */
+
+int anc_session_meets_dir(request_rec *r, const anc_dir_cfg_t *d, const anc_session_t *s,
+                          int *stale)
+{
+    const anc_srv_cfg_t *c = anc_srv(r->server);
+    int ok = 1;
+
+    *stale = 0;
+    if (d->request_set == 1 && d->request_rule
+        && !anc_class_rule_eval(d->request_rule, anc_srv_vocab(c), s->classes)) {
+        ok = 0;
+    }
+    if (d->max_age > 0
+        && !anc_policy_fresh(s->authn_instant, d->max_age, r->request_time,
+                             anc_srv_clock_skew(c))) {
+        *stale = 1;
+        ok = 0;
+    }
+    return ok;
+}
+
+static int start_login(request_rec *r, const anc_dir_cfg_t *d, int stale, const char *why)
+{
+    anc_login_t l;
+    int rc;
+
+    if (r->main) {
+        /* a subrequest only asks "would this be allowed?" */
+        return HTTP_UNAUTHORIZED;
+    }
+    if (anc_dir_flag(d->unauth_action, ANC_UNAUTH_REDIRECT) == ANC_UNAUTH_401) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "authncontext: authn: %s; answering 401 "
+                      "(AuthnContextUnauthenticatedAction 401)", why);
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate", "SAML");
+        return HTTP_UNAUTHORIZED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "authncontext: authn: %s; sending the "
+                  "browser to the IdP", why);
+    anc_login_from_dir(r, d, anc_request_target(r), stale, &l);
+    rc = anc_login_send(r, &l, HTTP_MOVED_TEMPORARILY);
+    /* a POST-binding page was written: the request is complete */
+    return rc == OK ? DONE : rc;
+}
+
+int anc_check_authn(request_rec *r)
+{
+    const anc_srv_cfg_t *c = anc_srv(r->server);
+    const anc_dir_cfg_t *d;
+    const char *sid, *user;
+    anc_session_t *s = NULL;
+    anc_req_note_t *note;
+    anc_status_t st;
+    int stale = 0;
+
+    if (!anc_is_saml(r)) {
+        return DECLINED;
+    }
+    d = anc_dir(r);
+    if (!anc_srv_enabled(c)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "authncontext: authn: failed reason=%s detail=AuthType SAML but "
+                      "this server has no AuthnContextSPEntityID/"
+                      "AuthnContextIdPMetadataFile", anc_reason(ANC_E_CONFIG));
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    sid = anc_cookie_get(r, anc_srv_cookie_name(c));
+    if (!sid || !anc_is_hex_id(sid, 16)) {
+        return start_login(r, d, 0, "no session");
+    }
+    st = anc_store_session_load(r, sid, &s);
+    if (st == ANC_E_CACHE) {
+        /* logged by the store; fail closed */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "authncontext: authn: failed reason=%s detail=session store "
+                      "unavailable; answering 503", anc_reason(ANC_E_CACHE));
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (st != ANC_OK) {
+        return start_login(r, d, 0, "session unknown or expired");
+    }
+    user = user_from_session(r, d, s);
+    if (!user || !*user) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "authncontext: authn: failed reason=%s detail=attribute %s "
+                      "(AuthnContextUserAttribute) is not in the session",
+                      anc_reason(ANC_E_CONFIG), d->user_attribute ? d->user_attribute
+                                                                  : "NameID");
+        return HTTP_FORBIDDEN;
+    }
+    r->user = apr_pstrdup(r->pool, user);
+    r->ap_auth_type = "SAML";
+    note = apr_pcalloc(r->pool, sizeof(*note));
+    note->session = s;
+    ap_set_module_config(r->request_config, &authncontext_module, note);
+    set_variables(r, d, s);
+
+    if (!anc_session_meets_dir(r, d, s, &stale)) {
+        /* With "MFA with retry", a session that came from the retry has
+         * already been offered the context: let Require decide. */
+        if (anc_dir_flag(d->retry_without_context, 0)) {
+            int marked = anc_store_retry_marked(r, s->id);
+            if (marked < 0) {
+                return HTTP_SERVICE_UNAVAILABLE;
+            }
+            if (marked && !stale) {
+                return OK;
+            }
+        }
+        return start_login(r, d, stale,
+                           stale ? "session older than AuthnContextMaxAge"
+                                 : "session does not meet AuthnContextRequest (step-up)");
+    }
+    return OK;
+}

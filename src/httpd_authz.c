@@ -1,0 +1,163 @@
+/*
+ * httpd_authz.c - the authorization providers
+ *   Require authnContextClassRef [exact|minimum|better|maximum] URI...
+ *   Require authnContextClassRef [!] ~ REGEX      (the Shibboleth SP's form)
+ *   Require authnContextMaxAge SECONDS
+ * The require line is parsed once, when the configuration is read (errors
+ * fail configtest). Evaluation uses the session the authn hook left on the
+ * request (never a second cache read, never a header). Without a user the
+ * answer is AUTHZ_DENIED_NO_USER so that httpd authenticates first.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_request.h"
+#include "mod_auth.h"
+#include "ap_provider.h"
+#include "apr_strings.h"
+#include "apr_lib.h"
+
+#include "httpd_glue.h"
+
+APLOG_USE_MODULE(authncontext);
+
+typedef struct maxage_rule_t {
+    int seconds;
+} maxage_rule_t;
+
+static const char *split_words(cmd_parms *cmd, const char *line, int *argc,
+                               const char ***argv)
+{
+    apr_array_header_t *words = apr_array_make(cmd->temp_pool, 4, sizeof(const char *));
+    const char *p = line;
+    char *w;
+
+    /* quotes arrive verbatim: ap_getword_conf removes them */
+    while (*(w = ap_getword_conf(cmd->pool, &p)) != '\0') {
+        APR_ARRAY_PUSH(words, const char *) = w;
+    }
+    *argc = words->nelts;
+    *argv = (const char **)words->elts;
+    return NULL;
+}
+
+static const char *classref_parse(cmd_parms *cmd, const char *require_line,
+                                  const void **parsed)
+{
+    anc_class_rule_t *rule = NULL;
+    anc_error_t *err = NULL;
+    const char **argv = NULL;
+    int argc = 0;
+
+    split_words(cmd, require_line, &argc, &argv);
+    if (argc < 1) {
+        return "Require authnContextClassRef needs at least one class URI "
+               "(or '~ REGEX')";
+    }
+    if (anc_class_rule_parse(cmd->pool, anc_vocab_for_cmd(cmd), argc, argv, &rule, &err)
+        != ANC_OK) {
+        return apr_psprintf(cmd->pool, "Require authnContextClassRef %s: %s",
+                            require_line,
+                            err && err->detail ? err->detail : "invalid rule");
+    }
+    *parsed = rule;
+    return NULL;
+}
+
+static anc_session_t *session_of(request_rec *r)
+{
+    anc_req_note_t *n = anc_note_get(r);
+
+    return n ? n->session : NULL;
+}
+
+static authz_status classref_check(request_rec *r, const char *require_line,
+                                   const void *parsed)
+{
+    const anc_class_rule_t *rule = parsed;
+    anc_session_t *s;
+
+    if (!r->user) {
+        return AUTHZ_DENIED_NO_USER;
+    }
+    if (!(s = session_of(r))) {
+        /* a user from another authn module: no SAML session to judge */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "authncontext: authz: no SAML session on this request");
+        return AUTHZ_DENIED_NO_USER;
+    }
+    if (anc_class_rule_eval(rule, anc_srv_vocab(anc_srv(r->server)), s->classes)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "authncontext: authz: authnContextClassRef %s granted",
+                      require_line);
+        return AUTHZ_GRANTED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "authncontext: authz: denied reason=%s detail=authnContextClassRef %s; "
+                  "session has %s", anc_reason(ANC_E_POLICY), require_line,
+                  s->classes && s->classes->nelts
+                      ? apr_array_pstrcat(r->pool, s->classes, ' ') : "(no class)");
+    return AUTHZ_DENIED;
+}
+
+static const char *maxage_parse(cmd_parms *cmd, const char *require_line,
+                                const void **parsed)
+{
+    maxage_rule_t *m = apr_pcalloc(cmd->pool, sizeof(*m));
+    const char **argv = NULL;
+    char *end = NULL;
+    long v;
+    int argc = 0;
+
+    split_words(cmd, require_line, &argc, &argv);
+    if (argc != 1) {
+        return "Require authnContextMaxAge takes exactly one number of seconds";
+    }
+    v = strtol(argv[0], &end, 10);
+    if (!apr_isdigit(argv[0][0]) || *end || v < 1 || v > 31536000) {
+        return apr_psprintf(cmd->pool, "Require authnContextMaxAge: '%s' is not a "
+                            "number of seconds (1..31536000)", argv[0]);
+    }
+    m->seconds = (int)v;
+    *parsed = m;
+    return NULL;
+}
+
+static authz_status maxage_check(request_rec *r, const char *require_line,
+                                 const void *parsed)
+{
+    const maxage_rule_t *m = parsed;
+    anc_session_t *s;
+
+    if (!r->user) {
+        return AUTHZ_DENIED_NO_USER;
+    }
+    if (!(s = session_of(r))) {
+        return AUTHZ_DENIED_NO_USER;
+    }
+    if (anc_policy_fresh(s->authn_instant, m->seconds, r->request_time,
+                         anc_srv_clock_skew(anc_srv(r->server)))) {
+        return AUTHZ_GRANTED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "authncontext: authz: denied reason=%s detail=authnContextMaxAge %d; "
+                  "AuthnInstant %s", anc_reason(ANC_E_POLICY), m->seconds,
+                  anc_time_format(r->pool, s->authn_instant));
+    return AUTHZ_DENIED;
+}
+
+static const authz_provider classref_provider = {classref_check, classref_parse};
+static const authz_provider maxage_provider = {maxage_check, maxage_parse};
+
+void anc_register_authz_providers(apr_pool_t *p)
+{
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "authnContextClassRef",
+                              AUTHZ_PROVIDER_VERSION, &classref_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "authnContextMaxAge",
+                              AUTHZ_PROVIDER_VERSION, &maxage_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+}

@@ -1,0 +1,1035 @@
+/*
+ * httpd_config.c - server and directory configuration of mod_authncontext.
+ *
+ * Directives validate their value when the configuration is read, so a
+ * mistake fails `apachectl configtest`. Files (IdP metadata, SP key and
+ * certificate) are loaded in the check_config hook, which httpd runs after
+ * the virtual hosts are merged and before a configtest exits, so an
+ * unreadable metadata file or an IdP without a key also fails configtest.
+ * The session caches are initialised in post_config (which runs twice at
+ * start-up) and their mutexes reattached in child_init.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "ap_provider.h"
+#include "ap_socache.h"
+#include "util_mutex.h"
+#include "apr_strings.h"
+#include "apr_lib.h"
+#include "apr_hash.h"
+
+#include "anc_init.h"
+#include "anc_authnreq.h"
+#include "httpd_config.h"
+
+APLOG_USE_MODULE(authncontext);
+
+#define MAIN_SERVER_KEY "authncontext:main-server-config"
+
+/* ---------------------------------------------------------------------- */
+/* create / merge                                                          */
+
+void *anc_create_server_config(apr_pool_t *p, server_rec *s)
+{
+    anc_srv_cfg_t *c = apr_pcalloc(p, sizeof(*c));
+
+    /* pointers are NULL (unset) by calloc */
+    c->session_lifetime = ANC_UNSET;
+    c->clock_skew = ANC_UNSET;
+    c->allow_unsolicited = ANC_UNSET;
+    c->allow_sha1 = ANC_UNSET;
+    c->require_signed_assertion = ANC_UNSET;
+    c->max_response_size = ANC_UNSET;
+    c->cookie_secure = ANC_UNSET;
+    if (!s->is_virtual) {
+        /* Remembered for the configuration's lifetime (the pool is pconf)
+         * so that rules in virtual hosts see the main server's levels. */
+        apr_pool_userdata_set(c, MAIN_SERVER_KEY, NULL, p);
+    }
+    return c;
+}
+
+#define MERGE_PTR(f) m->f = add->f ? add->f : base->f
+#define MERGE_INT(f) m->f = add->f != ANC_UNSET ? add->f : base->f
+
+void *anc_merge_server_config(apr_pool_t *p, void *basev, void *addv)
+{
+    const anc_srv_cfg_t *base = basev, *add = addv;
+    anc_srv_cfg_t *m = apr_pcalloc(p, sizeof(*m));
+
+    MERGE_PTR(sp_entity_id);
+    MERGE_PTR(spkey);
+    MERGE_PTR(idps);
+    MERGE_PTR(endpoint);
+    MERGE_PTR(cache);
+    MERGE_INT(session_lifetime);
+    MERGE_INT(clock_skew);
+    MERGE_INT(allow_unsolicited);
+    MERGE_INT(allow_sha1);
+    MERGE_INT(require_signed_assertion);
+    MERGE_INT(max_response_size);
+    MERGE_PTR(cookie_name);
+    MERGE_INT(cookie_secure);
+    MERGE_PTR(cookie_samesite);
+    /* A virtual host with its own levels or aliases has a vocabulary that
+     * already holds the main server's (replayed when it was created). */
+    MERGE_PTR(levels);
+    MERGE_PTR(aliases);
+    MERGE_PTR(vocab);
+    MERGE_PTR(class_attributes);
+    MERGE_PTR(error_hosts);
+    return m;
+}
+
+void *anc_create_dir_config(apr_pool_t *p, char *dir)
+{
+    anc_dir_cfg_t *d = apr_pcalloc(p, sizeof(*d));
+
+    /* pointers are NULL (unset) by calloc */
+    d->request_set = ANC_UNSET;
+    d->max_age = ANC_UNSET;
+    d->force_authn = ANC_UNSET;
+    d->passive = ANC_UNSET;
+    d->retry_without_context = ANC_UNSET;
+    d->request_binding = ANC_UNSET;
+    d->sign_requests = ANC_UNSET;
+    d->export_headers = ANC_UNSET;
+    d->unauth_action = ANC_UNSET;
+    return d;
+}
+
+void *anc_merge_dir_config(apr_pool_t *p, void *basev, void *addv)
+{
+    const anc_dir_cfg_t *base = basev, *add = addv;
+    anc_dir_cfg_t *m = apr_pcalloc(p, sizeof(*m));
+
+    MERGE_PTR(idp);
+    if (add->request_set != ANC_UNSET) {
+        m->request_set = add->request_set;
+        m->request_rule = add->request_rule;
+        m->request_words = add->request_words;
+    }
+    else {
+        m->request_set = base->request_set;
+        m->request_rule = base->request_rule;
+        m->request_words = base->request_words;
+    }
+    MERGE_INT(max_age);
+    MERGE_INT(force_authn);
+    MERGE_INT(passive);
+    MERGE_PTR(error_url);
+    MERGE_INT(retry_without_context);
+    MERGE_INT(request_binding);
+    MERGE_INT(sign_requests);
+    MERGE_PTR(sig_alg);
+    MERGE_INT(export_headers);
+    MERGE_INT(unauth_action);
+    MERGE_PTR(user_attribute);
+    return m;
+}
+
+/* ---------------------------------------------------------------------- */
+/* accessors                                                               */
+
+anc_srv_cfg_t *anc_srv(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &authncontext_module);
+}
+
+anc_dir_cfg_t *anc_dir(const request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &authncontext_module);
+}
+
+int anc_srv_enabled(const anc_srv_cfg_t *c)
+{
+    return c->sp_entity_id && c->idps && c->idps->trust && c->cache
+           && c->cache->initialised;
+}
+
+const char *anc_srv_endpoint(const anc_srv_cfg_t *c)
+{
+    return c->endpoint ? c->endpoint : ANC_DEFAULT_ENDPOINT;
+}
+
+int anc_srv_session_lifetime(const anc_srv_cfg_t *c)
+{
+    return c->session_lifetime != ANC_UNSET ? c->session_lifetime
+                                            : ANC_DEFAULT_SESSION_LIFETIME;
+}
+
+int anc_srv_clock_skew(const anc_srv_cfg_t *c)
+{
+    return c->clock_skew != ANC_UNSET ? c->clock_skew : ANC_DEFAULT_CLOCK_SKEW;
+}
+
+const char *anc_srv_cookie_name(const anc_srv_cfg_t *c)
+{
+    return c->cookie_name ? c->cookie_name : ANC_DEFAULT_COOKIE_NAME;
+}
+
+int anc_srv_cookie_secure(const anc_srv_cfg_t *c)
+{
+    return c->cookie_secure != ANC_UNSET ? c->cookie_secure : 1;
+}
+
+const char *anc_srv_cookie_samesite(const anc_srv_cfg_t *c)
+{
+    return c->cookie_samesite ? c->cookie_samesite : ANC_DEFAULT_SAMESITE;
+}
+
+apr_size_t anc_srv_max_response_size(const anc_srv_cfg_t *c)
+{
+    return c->max_response_size != ANC_UNSET ? (apr_size_t)c->max_response_size
+                                             : ANC_DEFAULT_MAX_RESPONSE_SIZE;
+}
+
+const anc_key_t *anc_srv_key(const anc_srv_cfg_t *c)
+{
+    return c->spkey ? c->spkey->key : NULL;
+}
+
+const anc_vocab_t *anc_srv_vocab(const anc_srv_cfg_t *c)
+{
+    return c->vocab;
+}
+
+int anc_dir_flag(int v, int dflt)
+{
+    return v != ANC_UNSET ? v : dflt;
+}
+
+int anc_dir_sign_requests(const anc_dir_cfg_t *d, const anc_srv_cfg_t *c)
+{
+    /* default On when an SP key is configured */
+    return d->sign_requests != ANC_UNSET ? d->sign_requests : anc_srv_key(c) != NULL;
+}
+
+const char *anc_dir_sig_alg(const anc_dir_cfg_t *d)
+{
+    return d->sig_alg ? d->sig_alg : ANC_SIG_RSA_SHA256;
+}
+
+/* ---------------------------------------------------------------------- */
+/* directive helpers                                                       */
+
+static anc_srv_cfg_t *cmd_srv(cmd_parms *cmd)
+{
+    return anc_srv(cmd->server);
+}
+
+static const char *parse_int(cmd_parms *cmd, const char *arg, long min, long max,
+                             int *out)
+{
+    char *end = NULL;
+    long v;
+
+    if (!*arg || !(apr_isdigit(*arg) || *arg == '-')) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number", cmd->cmd->name, arg);
+    }
+    v = strtol(arg, &end, 10);
+    if (*end != '\0') {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number", cmd->cmd->name, arg);
+    }
+    if (v < min || v > max) {
+        return apr_psprintf(cmd->pool, "%s: %s is out of range (%ld..%ld)",
+                            cmd->cmd->name, arg, min, max);
+    }
+    *out = (int)v;
+    return NULL;
+}
+
+/* An absolute URI with a scheme, as SAML entityIDs and classes are
+ * (xs:anyURI; URNs included): no whitespace, no control characters. */
+static int looks_like_uri(const char *s)
+{
+    const char *p = s;
+
+    if (!apr_isalpha(*p)) {
+        return 0;
+    }
+    while (apr_isalnum(*p) || *p == '+' || *p == '-' || *p == '.') {
+        p++;
+    }
+    if (*p != ':' || p[1] == '\0') {
+        return 0;
+    }
+    for (p = s; *p; p++) {
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static const char *file_arg(cmd_parms *cmd, const char *arg, const char **out)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+
+    if (!path || !*arg) {
+        return apr_psprintf(cmd->pool, "%s: invalid path '%s'", cmd->cmd->name, arg);
+    }
+    *out = path;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* server directives                                                       */
+
+static const char *set_sp_entity_id(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    if (!looks_like_uri(arg)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not an absolute URI",
+                            cmd->cmd->name, arg);
+    }
+    cmd_srv(cmd)->sp_entity_id = arg;
+    return NULL;
+}
+
+static anc_spkey_t *srv_spkey(cmd_parms *cmd)
+{
+    anc_srv_cfg_t *c = cmd_srv(cmd);
+
+    if (!c->spkey) {
+        c->spkey = apr_pcalloc(cmd->pool, sizeof(*c->spkey));
+    }
+    return c->spkey;
+}
+
+static const char *set_sp_key_file(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    return file_arg(cmd, arg, &srv_spkey(cmd)->key_file);
+}
+
+static const char *set_sp_cert_file(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    return file_arg(cmd, arg, &srv_spkey(cmd)->cert_file);
+}
+
+static const char *add_idp_metadata(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    anc_srv_cfg_t *c = cmd_srv(cmd);
+    const char *path = NULL, *msg;
+
+    if ((msg = file_arg(cmd, arg, &path)) != NULL) {
+        return msg;
+    }
+    if (!c->idps) {
+        c->idps = apr_pcalloc(cmd->pool, sizeof(*c->idps));
+        c->idps->files = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(c->idps->files, const char *) = path;
+    return NULL;
+}
+
+static const char *set_endpoint(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    char *e = apr_pstrdup(cmd->pool, arg);
+    apr_size_t n = strlen(e);
+    const char *p;
+
+    while (n > 1 && e[n - 1] == '/') {
+        e[--n] = '\0';
+    }
+    if (e[0] != '/' || n < 2) {
+        return apr_psprintf(cmd->pool, "%s: '%s' must be a local path such as /saml",
+                            cmd->cmd->name, arg);
+    }
+    for (p = e; *p; p++) {
+        if (!apr_isgraph(*p) || *p == '?' || *p == '#' || *p == '%') {
+            return apr_psprintf(cmd->pool, "%s: '%s' must be a plain path (no "
+                                "query, fragment or escapes)", cmd->cmd->name, arg);
+        }
+    }
+    cmd_srv(cmd)->endpoint = e;
+    return NULL;
+}
+
+/* PROVIDER[:ARGS], as mod_ssl's SSLSessionCache: the provider must be
+ * loaded (LoadModule socache_..._module) and must accept ARGS. */
+static const char *set_session_cache(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    anc_srv_cfg_t *c = cmd_srv(cmd);
+    anc_cache_t *cache = apr_pcalloc(cmd->pool, sizeof(*cache));
+    const char *colon = strchr(arg, ':');
+    const char *name = colon ? apr_pstrmemdup(cmd->pool, arg, colon - arg) : arg;
+    const char *args = colon ? colon + 1 : NULL;
+    const char *msg;
+
+    cache->spec = arg;
+    cache->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                                         AP_SOCACHE_PROVIDER_VERSION);
+    if (!cache->provider) {
+        return apr_psprintf(cmd->pool, "%s: unknown session cache provider '%s' "
+                            "(is mod_socache_%s loaded before this line?)",
+                            cmd->cmd->name, name, name);
+    }
+    msg = cache->provider->create(&cache->instance, args, cmd->temp_pool, cmd->pool);
+    if (msg) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, msg);
+    }
+    c->cache = cache;
+    return NULL;
+}
+
+static const char *set_session_lifetime(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    return parse_int(cmd, arg, 60, 31536000, &cmd_srv(cmd)->session_lifetime);
+}
+
+static const char *set_clock_skew(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    return parse_int(cmd, arg, 0, 3600, &cmd_srv(cmd)->clock_skew);
+}
+
+static const char *set_max_response_size(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    return parse_int(cmd, arg, 1024, 16 * 1024 * 1024, &cmd_srv(cmd)->max_response_size);
+}
+
+static const char *set_srv_flag(cmd_parms *cmd, void *dummy, int on)
+{
+    anc_srv_cfg_t *c = cmd_srv(cmd);
+    int *field = (int *)((char *)c + (apr_size_t)cmd->info);
+
+    *field = on ? 1 : 0;
+    return NULL;
+}
+
+static const char *set_cookie_name(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *p;
+
+    /* RFC 6265 cookie-name is an RFC 7230 token; keep it simple. */
+    for (p = arg; *p; p++) {
+        if (!apr_isalnum(*p) && *p != '_' && *p != '-' && *p != '.') {
+            return apr_psprintf(cmd->pool, "%s: '%s' may only hold letters, digits, "
+                                "'_', '-' and '.'", cmd->cmd->name, arg);
+        }
+    }
+    if (!*arg || strlen(arg) > 64) {
+        return apr_psprintf(cmd->pool, "%s: invalid name '%s'", cmd->cmd->name, arg);
+    }
+    cmd_srv(cmd)->cookie_name = arg;
+    return NULL;
+}
+
+static const char *set_cookie_samesite(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    static const char *const values[] = {"Lax", "Strict", "None", NULL};
+    int i;
+
+    for (i = 0; values[i]; i++) {
+        if (!strcasecmp(arg, values[i])) {
+            cmd_srv(cmd)->cookie_samesite = values[i];
+            return NULL;
+        }
+    }
+    return apr_psprintf(cmd->pool, "%s: '%s' must be Lax, Strict or None",
+                        cmd->cmd->name, arg);
+}
+
+/* Called before a vocabulary change of cmd->server: a virtual host gets its
+ * own vocabulary, starting from the main server's lines read so far. */
+static anc_srv_cfg_t *main_srv_cfg(cmd_parms *cmd)
+{
+    void *main_cfg = NULL;
+
+    apr_pool_userdata_get(&main_cfg, MAIN_SERVER_KEY, cmd->pool);
+    return main_cfg;
+}
+
+static const char *own_vocab(cmd_parms *cmd, anc_srv_cfg_t *c)
+{
+    anc_srv_cfg_t *mc;
+    anc_error_t *err = NULL;
+    int i;
+
+    if (c->vocab) {
+        return NULL;
+    }
+    c->vocab = anc_vocab_create(cmd->pool);
+    c->levels = apr_array_make(cmd->pool, 8, sizeof(anc_level_t));
+    c->aliases = apr_array_make(cmd->pool, 4, sizeof(anc_alias_t));
+    mc = main_srv_cfg(cmd);
+    if (!cmd->server->is_virtual || !mc || !mc->vocab) {
+        return NULL;
+    }
+    for (i = 0; i < mc->levels->nelts; i++) {
+        const anc_level_t *l = &APR_ARRAY_IDX(mc->levels, i, anc_level_t);
+        if (anc_vocab_add_level(c->vocab, l->level, l->uri, &err) != ANC_OK) {
+            return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err->detail);
+        }
+        APR_ARRAY_PUSH(c->levels, anc_level_t) = *l;
+    }
+    for (i = 0; i < mc->aliases->nelts; i++) {
+        const anc_alias_t *a = &APR_ARRAY_IDX(mc->aliases, i, anc_alias_t);
+        if (anc_vocab_add_alias(c->vocab, a->from, a->to, &err) != ANC_OK) {
+            return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err->detail);
+        }
+        APR_ARRAY_PUSH(c->aliases, anc_alias_t) = *a;
+    }
+    return NULL;
+}
+
+const anc_vocab_t *anc_vocab_for_cmd(cmd_parms *cmd)
+{
+    anc_srv_cfg_t *c = cmd_srv(cmd), *mc;
+
+    if (c->vocab) {
+        return c->vocab;
+    }
+    mc = main_srv_cfg(cmd);
+    if (mc && mc->vocab) {
+        return mc->vocab;
+    }
+    return anc_vocab_create(cmd->temp_pool);
+}
+
+static const char *add_class_level(cmd_parms *cmd, void *dummy, int argc,
+                                   char *const argv[])
+{
+    anc_srv_cfg_t *c = cmd_srv(cmd);
+    anc_error_t *err = NULL;
+    const char *msg;
+    int level, i;
+
+    if (argc < 2) {
+        return apr_psprintf(cmd->pool, "%s needs a level and at least one class URI",
+                            cmd->cmd->name);
+    }
+    if ((msg = parse_int(cmd, argv[0], -1000000, 1000000, &level)) != NULL) {
+        return msg;
+    }
+    if ((msg = own_vocab(cmd, c)) != NULL) {
+        return msg;
+    }
+    for (i = 1; i < argc; i++) {
+        anc_level_t *l;
+        if (!looks_like_uri(argv[i])) {
+            return apr_psprintf(cmd->pool, "%s: '%s' is not an absolute URI",
+                                cmd->cmd->name, argv[i]);
+        }
+        if (anc_vocab_add_level(c->vocab, level, argv[i], &err) != ANC_OK) {
+            return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name,
+                                err && err->detail ? err->detail : argv[i]);
+        }
+        l = apr_array_push(c->levels);
+        l->level = level;
+        l->uri = argv[i];
+    }
+    return NULL;
+}
+
+static const char *add_class_alias(cmd_parms *cmd, void *dummy, const char *from,
+                                   const char *to)
+{
+    anc_srv_cfg_t *c = cmd_srv(cmd);
+    anc_error_t *err = NULL;
+    anc_alias_t *a;
+    const char *msg;
+
+    if (!looks_like_uri(from) || !looks_like_uri(to)) {
+        return apr_psprintf(cmd->pool, "%s: both FROM and TO must be absolute URIs",
+                            cmd->cmd->name);
+    }
+    if ((msg = own_vocab(cmd, c)) != NULL) {
+        return msg;
+    }
+    if (anc_vocab_add_alias(c->vocab, from, to, &err) != ANC_OK) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name,
+                            err && err->detail ? err->detail : from);
+    }
+    a = apr_array_push(c->aliases);
+    a->from = from;
+    a->to = to;
+    return NULL;
+}
+
+static const char *add_string_list(cmd_parms *cmd, apr_array_header_t **list,
+                                   const char *arg)
+{
+    if (!*arg) {
+        return apr_psprintf(cmd->pool, "%s: empty value", cmd->cmd->name);
+    }
+    if (!*list) {
+        *list = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(*list, const char *) = arg;
+    return NULL;
+}
+
+static const char *add_class_attribute(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    return add_string_list(cmd, &cmd_srv(cmd)->class_attributes, arg);
+}
+
+static const char *add_error_host(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *p;
+    char *lower = apr_pstrdup(cmd->pool, arg);
+
+    for (p = arg; *p; p++) {
+        if (!apr_isalnum(*p) && *p != '-' && *p != '.' && *p != ':' && *p != '['
+            && *p != ']') {
+            return apr_psprintf(cmd->pool, "%s: '%s' is not a host name (no scheme, "
+                                "no path)", cmd->cmd->name, arg);
+        }
+    }
+    ap_str_tolower(lower);
+    return add_string_list(cmd, &cmd_srv(cmd)->error_hosts, lower);
+}
+
+/* ---------------------------------------------------------------------- */
+/* directory directives                                                    */
+
+static const char *set_dir_idp(cmd_parms *cmd, void *dv, const char *arg)
+{
+    if (!looks_like_uri(arg)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not an absolute URI",
+                            cmd->cmd->name, arg);
+    }
+    ((anc_dir_cfg_t *)dv)->idp = arg;
+    return NULL;
+}
+
+static const char *set_dir_request(cmd_parms *cmd, void *dv, int argc,
+                                   char *const argv[])
+{
+    anc_dir_cfg_t *d = dv;
+    anc_error_t *err = NULL;
+    anc_class_rule_t *rule = NULL;
+    int i;
+
+    if (argc == 1 && (!strcasecmp(argv[0], "Off") || !strcasecmp(argv[0], "none"))) {
+        d->request_set = 0;
+        d->request_rule = NULL;
+        d->request_words = NULL;
+        return NULL;
+    }
+    if (argc < 1) {
+        return apr_psprintf(cmd->pool, "%s needs at least one class URI", cmd->cmd->name);
+    }
+    /* What is sent to the IdP is a comparison and a list: the regex and
+     * negation forms of Require make no AuthnRequest. */
+    if (argv[0][0] == '!' || argv[0][0] == '~') {
+        return apr_psprintf(cmd->pool, "%s: '~' and '!' are only for Require "
+                            "authnContextClassRef; list the classes to request",
+                            cmd->cmd->name);
+    }
+    for (i = 0; i < argc; i++) {
+        if (i == 0 && anc_comparison_parse(argv[0], &(anc_comparison_t){0}) == ANC_OK) {
+            continue;
+        }
+        if (!looks_like_uri(argv[i])) {
+            return apr_psprintf(cmd->pool, "%s: '%s' is neither exact|minimum|better|"
+                                "maximum nor an absolute class URI",
+                                cmd->cmd->name, argv[i]);
+        }
+    }
+    if (anc_class_rule_parse(cmd->pool, anc_vocab_for_cmd(cmd), argc,
+                             (const char *const *)argv, &rule, &err) != ANC_OK) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name,
+                            err && err->detail ? err->detail : "invalid rule");
+    }
+    d->request_set = 1;
+    d->request_rule = rule;
+    d->request_words = argv[0];
+    for (i = 1; i < argc; i++) {
+        d->request_words = apr_pstrcat(cmd->pool, d->request_words, " ", argv[i], NULL);
+    }
+    return NULL;
+}
+
+static const char *set_dir_max_age(cmd_parms *cmd, void *dv, const char *arg)
+{
+    if (!strcasecmp(arg, "Off")) {
+        ((anc_dir_cfg_t *)dv)->max_age = 0;
+        return NULL;
+    }
+    return parse_int(cmd, arg, 0, 31536000, &((anc_dir_cfg_t *)dv)->max_age);
+}
+
+static const char *set_dir_flag(cmd_parms *cmd, void *dv, int on)
+{
+    int *field = (int *)((char *)dv + (apr_size_t)cmd->info);
+
+    *field = on ? 1 : 0;
+    return NULL;
+}
+
+static const char *set_dir_error_url(cmd_parms *cmd, void *dv, const char *arg)
+{
+    apr_uri_t u;
+
+    if (arg[0] == '/' && arg[1] != '/' && arg[1] != '\\') {
+        ((anc_dir_cfg_t *)dv)->error_url = arg;
+        return NULL;
+    }
+    if (apr_uri_parse(cmd->pool, arg, &u) != APR_SUCCESS || !u.scheme || !u.hostname
+        || (strcasecmp(u.scheme, "https") && strcasecmp(u.scheme, "http"))) {
+        return apr_psprintf(cmd->pool, "%s: '%s' must be a local path (/...) or an "
+                            "http(s) URL", cmd->cmd->name, arg);
+    }
+    ((anc_dir_cfg_t *)dv)->error_url = arg;
+    return NULL;
+}
+
+static const char *set_dir_binding(cmd_parms *cmd, void *dv, const char *arg)
+{
+    anc_dir_cfg_t *d = dv;
+
+    if (!strcasecmp(arg, "Redirect") || !strcmp(arg, ANC_BINDING_REDIRECT)) {
+        d->request_binding = ANC_BINDING_IS_REDIRECT;
+    }
+    else if (!strcasecmp(arg, "POST") || !strcmp(arg, ANC_BINDING_POST)) {
+        d->request_binding = ANC_BINDING_IS_POST;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' must be Redirect or POST",
+                            cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+static const char *set_dir_sig_alg(cmd_parms *cmd, void *dv, const char *arg)
+{
+    static const struct {
+        const char *name;
+        const char *uri;
+    } algs[] = {{"rsa-sha256", ANC_SIG_RSA_SHA256},
+                {"rsa-sha384", ANC_SIG_RSA_SHA384},
+                {"rsa-sha512", ANC_SIG_RSA_SHA512},
+                {NULL, NULL}};
+    int i;
+
+    for (i = 0; algs[i].name; i++) {
+        if (!strcasecmp(arg, algs[i].name) || !strcmp(arg, algs[i].uri)) {
+            ((anc_dir_cfg_t *)dv)->sig_alg = algs[i].uri;
+            return NULL;
+        }
+    }
+    return apr_psprintf(cmd->pool, "%s: '%s' must be rsa-sha256, rsa-sha384 or "
+                        "rsa-sha512 (or the algorithm URI)", cmd->cmd->name, arg);
+}
+
+static const char *set_dir_unauth(cmd_parms *cmd, void *dv, const char *arg)
+{
+    anc_dir_cfg_t *d = dv;
+
+    if (!strcasecmp(arg, "redirect") || !strcasecmp(arg, "login")) {
+        d->unauth_action = ANC_UNAUTH_REDIRECT;
+    }
+    else if (!strcmp(arg, "401")) {
+        d->unauth_action = ANC_UNAUTH_401;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' must be redirect or 401",
+                            cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+static const char *set_dir_user_attribute(cmd_parms *cmd, void *dv, const char *arg)
+{
+    if (!*arg) {
+        return apr_psprintf(cmd->pool, "%s: empty attribute name", cmd->cmd->name);
+    }
+    ((anc_dir_cfg_t *)dv)->user_attribute = arg;
+    return NULL;
+}
+
+#define SRV_OFF(f) ((void *)APR_OFFSETOF(anc_srv_cfg_t, f))
+#define DIR_OFF(f) ((void *)APR_OFFSETOF(anc_dir_cfg_t, f))
+#define DIR_WHERE (RSRC_CONF | ACCESS_CONF | OR_AUTHCFG)
+
+const command_rec anc_cmds[] = {
+    AP_INIT_TAKE1("AuthnContextSPEntityID", set_sp_entity_id, NULL, RSRC_CONF,
+                  "The SP's entityID (the Audience accepted in assertions)"),
+    AP_INIT_TAKE1("AuthnContextSPKeyFile", set_sp_key_file, NULL, RSRC_CONF,
+                  "The SP's private key (PEM): request signing, decryption"),
+    AP_INIT_TAKE1("AuthnContextSPCertFile", set_sp_cert_file, NULL, RSRC_CONF,
+                  "The SP's certificate (PEM), published in the SP metadata"),
+    AP_INIT_ITERATE("AuthnContextIdPMetadataFile", add_idp_metadata, NULL, RSRC_CONF,
+                    "IdP metadata file(s); repeatable"),
+    AP_INIT_TAKE1("AuthnContextEndpoint", set_endpoint, NULL, RSRC_CONF,
+                  "Path of the SP endpoints (acs, login, logout, metadata); "
+                  "default /saml"),
+    AP_INIT_TAKE1("AuthnContextSessionCache", set_session_cache, NULL, RSRC_CONF,
+                  "ap_socache provider[:args] for sessions, requests and replay; "
+                  "default shmcb"),
+    AP_INIT_TAKE1("AuthnContextSessionLifetime", set_session_lifetime, NULL, RSRC_CONF,
+                  "Session lifetime in seconds (default 28800)"),
+    AP_INIT_TAKE1("AuthnContextClockSkew", set_clock_skew, NULL, RSRC_CONF,
+                  "Allowed clock skew in seconds (default 180)"),
+    AP_INIT_FLAG("AuthnContextAllowUnsolicited", set_srv_flag,
+                 SRV_OFF(allow_unsolicited), RSRC_CONF,
+                 "Accept IdP-initiated responses (default Off)"),
+    AP_INIT_FLAG("AuthnContextAllowSHA1", set_srv_flag, SRV_OFF(allow_sha1), RSRC_CONF,
+                 "Accept SHA-1 signatures and digests (default Off)"),
+    AP_INIT_FLAG("AuthnContextRequireSignedAssertion", set_srv_flag,
+                 SRV_OFF(require_signed_assertion), RSRC_CONF,
+                 "The Assertion itself must be signed (default Off)"),
+    AP_INIT_TAKE1("AuthnContextMaxResponseSize", set_max_response_size, NULL,
+                  RSRC_CONF, "Largest accepted Response in bytes (default 262144)"),
+    AP_INIT_TAKE1("AuthnContextCookieName", set_cookie_name, NULL, RSRC_CONF,
+                  "Session cookie name (default authncontext_session)"),
+    AP_INIT_FLAG("AuthnContextCookieSecure", set_srv_flag, SRV_OFF(cookie_secure),
+                 RSRC_CONF, "Mark cookies Secure (default On)"),
+    AP_INIT_TAKE1("AuthnContextCookieSameSite", set_cookie_samesite, NULL, RSRC_CONF,
+                  "SameSite of the session cookie: Lax (default), Strict or None"),
+    AP_INIT_TAKE_ARGV("AuthnContextClassLevel", add_class_level, NULL, RSRC_CONF,
+                      "LEVEL URI...: rank classes (higher is stronger)"),
+    AP_INIT_TAKE2("AuthnContextClassAlias", add_class_alias, NULL, RSRC_CONF,
+                  "FROM TO: a received FROM class also counts as TO"),
+    AP_INIT_ITERATE("AuthnContextClassAttribute", add_class_attribute, NULL, RSRC_CONF,
+                    "Attribute name(s) whose values are also session classes"),
+    AP_INIT_ITERATE("AuthnContextErrorHosts", add_error_host, NULL, RSRC_CONF,
+                    "Host names an absolute AuthnContextErrorURL may point at"),
+
+    AP_INIT_TAKE1("AuthnContextIdP", set_dir_idp, NULL, DIR_WHERE,
+                  "entityID of the IdP to use here"),
+    AP_INIT_TAKE_ARGV("AuthnContextRequest", set_dir_request, NULL, DIR_WHERE,
+                      "[exact|minimum|better|maximum] URI...: RequestedAuthnContext "
+                      "and the policy a session must meet here (else step-up)"),
+    AP_INIT_TAKE1("AuthnContextMaxAge", set_dir_max_age, NULL, DIR_WHERE,
+                  "Seconds since AuthnInstant beyond which ForceAuthn re-login"),
+    AP_INIT_FLAG("AuthnContextForceAuthn", set_dir_flag, DIR_OFF(force_authn),
+                 DIR_WHERE, "Send ForceAuthn=\"true\""),
+    AP_INIT_FLAG("AuthnContextPassive", set_dir_flag, DIR_OFF(passive), DIR_WHERE,
+                 "Send IsPassive=\"true\""),
+    AP_INIT_TAKE1("AuthnContextErrorURL", set_dir_error_url, NULL, DIR_WHERE,
+                  "Where IdP errors and context failures are redirected"),
+    AP_INIT_FLAG("AuthnContextRetryWithoutContext", set_dir_flag,
+                 DIR_OFF(retry_without_context), DIR_WHERE,
+                 "On NoAuthnContext, retry once without RequestedAuthnContext"),
+    AP_INIT_TAKE1("AuthnContextRequestBinding", set_dir_binding, NULL, DIR_WHERE,
+                  "Redirect (default) or POST"),
+    AP_INIT_FLAG("AuthnContextSignRequests", set_dir_flag, DIR_OFF(sign_requests),
+                 DIR_WHERE, "Sign AuthnRequests (default On with an SP key)"),
+    AP_INIT_TAKE1("AuthnContextSignatureAlgorithm", set_dir_sig_alg, NULL, DIR_WHERE,
+                  "rsa-sha256 (default), rsa-sha384 or rsa-sha512"),
+    AP_INIT_FLAG("AuthnContextExportHeaders", set_dir_flag, DIR_OFF(export_headers),
+                 DIR_WHERE, "Copy the variables into request headers"),
+    AP_INIT_TAKE1("AuthnContextUnauthenticatedAction", set_dir_unauth, NULL,
+                  DIR_WHERE, "redirect (default: login at the IdP) or 401"),
+    AP_INIT_TAKE1("AuthnContextUserAttribute", set_dir_user_attribute, NULL,
+                  DIR_WHERE, "Attribute (Name or FriendlyName) used as REMOTE_USER "
+                  "instead of the NameID"),
+    {NULL}};
+
+/* ---------------------------------------------------------------------- */
+/* start-up                                                                */
+
+int anc_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    anc_error_t *err = NULL;
+
+    /* The libraries must be up before check_config loads keys; the process
+     * pool outlives every configuration generation. */
+    if (anc_lib_init(apr_pool_parent_get(pconf) ? apr_pool_parent_get(pconf) : pconf,
+                     &err) != ANC_OK) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, NULL,
+                     "authncontext: init: failed reason=%s detail=%s",
+                     err ? err->reason : "internal",
+                     err && err->detail ? err->detail : "");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (ap_mutex_register(pconf, ANC_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0)
+        != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+static int config_fail(server_rec *s, const char *what, const char *detail)
+{
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                 "authncontext: config: %s%s%s (server %s:%u)", what,
+                 detail ? ": " : "", detail ? detail : "",
+                 s->server_hostname ? s->server_hostname : "(main)",
+                 (unsigned)s->port);
+    return !OK;
+}
+
+static int load_idps(apr_pool_t *pconf, server_rec *s, anc_idps_t *idps)
+{
+    anc_error_t *err = NULL;
+    int i;
+
+    idps->trust = anc_trust_create(pconf);
+    for (i = 0; i < idps->files->nelts; i++) {
+        const char *f = APR_ARRAY_IDX(idps->files, i, const char *);
+        if (anc_trust_load_file(idps->trust, f, &err) != ANC_OK) {
+            idps->trust = NULL;
+            return config_fail(s, apr_psprintf(pconf, "AuthnContextIdPMetadataFile %s "
+                                               "rejected reason=%s", f,
+                                               err ? err->reason : "metadata-invalid"),
+                               err ? err->detail : NULL);
+        }
+    }
+    if (anc_trust_count(idps->trust) < 1) {
+        idps->trust = NULL;
+        return config_fail(s, "AuthnContextIdPMetadataFile: no IdP found", NULL);
+    }
+    return OK;
+}
+
+static int load_spkey(apr_pool_t *pconf, server_rec *s, anc_spkey_t *k)
+{
+    anc_error_t *err = NULL;
+
+    if (!k->key_file) {
+        return config_fail(s, "AuthnContextSPCertFile is set without "
+                           "AuthnContextSPKeyFile", NULL);
+    }
+    if (anc_key_load_private(pconf, k->key_file, k->cert_file, &k->key, &err)
+        != ANC_OK) {
+        k->key = NULL;
+        return config_fail(s, apr_psprintf(pconf, "AuthnContextSPKeyFile %s / "
+                                           "AuthnContextSPCertFile %s rejected "
+                                           "reason=%s", k->key_file,
+                                           k->cert_file ? k->cert_file : "(none)",
+                                           err ? err->reason : "key-invalid"),
+                           err ? err->detail : NULL);
+    }
+    return OK;
+}
+
+int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                     server_rec *s)
+{
+    anc_cache_t *default_cache = NULL;
+    apr_hash_t *named = apr_hash_make(ptemp);
+    int ncache = 0;
+    server_rec *vs;
+
+    for (vs = s; vs; vs = vs->next) {
+        anc_srv_cfg_t *c = anc_srv(vs);
+
+        if (!c->vocab) {
+            c->vocab = anc_vocab_create(pconf);
+        }
+        if (!c->sp_entity_id && !c->idps) {
+            continue; /* module not used by this server */
+        }
+        if (!c->sp_entity_id) {
+            return config_fail(vs, "AuthnContextIdPMetadataFile is set but "
+                               "AuthnContextSPEntityID is not", NULL);
+        }
+        if (!c->idps) {
+            return config_fail(vs, "AuthnContextSPEntityID is set but no "
+                               "AuthnContextIdPMetadataFile", NULL);
+        }
+        if (!c->idps->trust && load_idps(pconf, vs, c->idps) != OK) {
+            return !OK;
+        }
+        if (c->spkey && !c->spkey->key && load_spkey(pconf, vs, c->spkey) != OK) {
+            return !OK;
+        }
+        if (!c->cache) {
+            if (!default_cache) {
+                default_cache = apr_pcalloc(pconf, sizeof(*default_cache));
+                default_cache->spec = "shmcb";
+                default_cache->provider = ap_lookup_provider(
+                    AP_SOCACHE_PROVIDER_GROUP, "shmcb", AP_SOCACHE_PROVIDER_VERSION);
+                if (!default_cache->provider) {
+                    return config_fail(vs, "no AuthnContextSessionCache and the "
+                                       "default 'shmcb' is not loaded", "add LoadModule "
+                                       "socache_shmcb_module or set "
+                                       "AuthnContextSessionCache");
+                }
+                const char *msg = default_cache->provider->create(
+                    &default_cache->instance, NULL, ptemp, pconf);
+                if (msg) {
+                    return config_fail(vs, "AuthnContextSessionCache shmcb", msg);
+                }
+            }
+            c->cache = default_cache;
+        }
+        if (!apr_hash_get(named, &c->cache, sizeof(c->cache))) {
+            c->cache->ns = ncache ? apr_psprintf(pconf, "authncontext%d", ncache)
+                                  : "authncontext";
+            ncache++;
+            apr_hash_set(named, apr_pmemdup(ptemp, &c->cache, sizeof(c->cache)),
+                         sizeof(c->cache), c->cache);
+        }
+    }
+    return OK;
+}
+
+static apr_status_t cache_destroy(void *data)
+{
+    anc_cache_t *c = data;
+
+    if (c->initialised && c->provider && c->instance) {
+        c->provider->destroy(c->instance, c->server);
+    }
+    c->initialised = 0;
+    return APR_SUCCESS;
+}
+
+int anc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                    server_rec *s)
+{
+    struct ap_socache_hints hints = {34, 2048, 600 * APR_USEC_PER_SEC};
+    server_rec *vs;
+
+    for (vs = s; vs; vs = vs->next) {
+        anc_srv_cfg_t *c = anc_srv(vs);
+        anc_cache_t *cache = c->cache;
+        apr_status_t rv;
+
+        if (!c->sp_entity_id || !cache || cache->initialised) {
+            continue;
+        }
+        if (cache->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+            rv = ap_global_mutex_create(&cache->mutex, NULL, ANC_MUTEX_TYPE, cache->ns,
+                                        vs, pconf, 0);
+            if (rv != APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs,
+                             "authncontext: cache: cannot create the mutex of %s",
+                             cache->spec);
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+        rv = cache->provider->init(cache->instance, cache->ns, &hints, vs, pconf);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs,
+                         "authncontext: cache: cannot initialise %s", cache->spec);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        cache->initialised = 1;
+        cache->server = vs;
+        apr_pool_cleanup_register(pconf, cache, cache_destroy, apr_pool_cleanup_null);
+    }
+    return OK;
+}
+
+void anc_child_init(apr_pool_t *p, server_rec *s)
+{
+    apr_hash_t *done = apr_hash_make(p);
+    server_rec *vs;
+
+    for (vs = s; vs; vs = vs->next) {
+        anc_cache_t *cache = anc_srv(vs)->cache;
+        apr_status_t rv;
+
+        if (!cache || !cache->mutex || apr_hash_get(done, &cache, sizeof(cache))) {
+            continue;
+        }
+        apr_hash_set(done, apr_pmemdup(p, &cache, sizeof(cache)), sizeof(cache), cache);
+        rv = apr_global_mutex_child_init(&cache->mutex,
+                                         apr_global_mutex_lockfile(cache->mutex), p);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs,
+                         "authncontext: cache: cannot reattach the mutex of %s",
+                         cache->spec);
+        }
+    }
+}

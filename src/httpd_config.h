@@ -1,0 +1,151 @@
+/*
+ * httpd_config.h - the module's configuration: server and directory records,
+ * their create/merge functions, the directive table, and the start-up hooks
+ * that turn configured paths into loaded keys, trust stores and caches.
+ *
+ * Every field has an UNSET sentinel (ANC_UNSET for ints, NULL for
+ * pointers) and the merge functions handle every field explicitly; the
+ * effective value (default applied) is read through the accessors below.
+ */
+#ifndef HTTPD_CONFIG_H
+#define HTTPD_CONFIG_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "ap_socache.h"
+#include "apr_global_mutex.h"
+
+#include "anc_metadata.h"
+#include "anc_policy.h"
+
+extern module AP_MODULE_DECLARE_DATA authncontext_module;
+
+#define ANC_UNSET (-1)
+
+#define ANC_DEFAULT_ENDPOINT "/saml"
+#define ANC_DEFAULT_SESSION_LIFETIME 28800
+#define ANC_DEFAULT_COOKIE_NAME "authncontext_session"
+#define ANC_DEFAULT_SAMESITE "Lax"
+#define ANC_MUTEX_TYPE "authncontext-cache"
+
+/* IdP trust: the metadata files of one server and the store built from
+ * them in check_config. Shared by the virtual hosts that do not set their
+ * own files. */
+typedef struct anc_idps_t {
+    apr_array_header_t *files; /* const char *, absolute */
+    anc_trust_t *trust;        /* NULL until loaded */
+} anc_idps_t;
+
+/* The SP's key pair (request signing, decryption, SP metadata). */
+typedef struct anc_spkey_t {
+    const char *key_file; /* absolute, or NULL */
+    const char *cert_file;
+    anc_key_t *key;       /* NULL until loaded */
+} anc_spkey_t;
+
+/* One ap_socache instance (sessions, pending requests, replay). Shared by
+ * the virtual hosts that do not set AuthnContextSessionCache. */
+typedef struct anc_cache_t {
+    const char *spec;                       /* as configured, for logs */
+    const ap_socache_provider_t *provider;
+    ap_socache_instance_t *instance;
+    apr_global_mutex_t *mutex;              /* only when not MT/MP safe */
+    const char *ns;                         /* socache namespace */
+    int initialised;
+    server_rec *server;                     /* the one it was initialised for */
+} anc_cache_t;
+
+typedef struct anc_level_t {
+    int level;
+    const char *uri;
+} anc_level_t;
+
+typedef struct anc_alias_t {
+    const char *from;
+    const char *to;
+} anc_alias_t;
+
+typedef struct anc_srv_cfg_t {
+    const char *sp_entity_id;
+    anc_spkey_t *spkey;
+    anc_idps_t *idps;
+    const char *endpoint;
+    anc_cache_t *cache;
+    int session_lifetime;
+    int clock_skew;
+    int allow_unsolicited;
+    int allow_sha1;
+    int require_signed_assertion;
+    int max_response_size;
+    const char *cookie_name;
+    int cookie_secure;
+    const char *cookie_samesite;
+    /* policy vocabulary: raw lines (replayed into a virtual host's own
+     * vocabulary) and the built vocabulary */
+    apr_array_header_t *levels;          /* anc_level_t */
+    apr_array_header_t *aliases;         /* anc_alias_t */
+    anc_vocab_t *vocab;
+    apr_array_header_t *class_attributes; /* const char * */
+    apr_array_header_t *error_hosts;      /* const char *, lower case */
+} anc_srv_cfg_t;
+
+#define ANC_BINDING_IS_REDIRECT 0
+#define ANC_BINDING_IS_POST 1
+#define ANC_UNAUTH_REDIRECT 0
+#define ANC_UNAUTH_401 1
+
+typedef struct anc_dir_cfg_t {
+    const char *idp;
+    int request_set;                 /* ANC_UNSET, 0 (Off), 1 (rule) */
+    anc_class_rule_t *request_rule;
+    const char *request_words;       /* the line, for logs */
+    int max_age;
+    int force_authn;
+    int passive;
+    const char *error_url;
+    int retry_without_context;
+    int request_binding;
+    int sign_requests;
+    const char *sig_alg;
+    int export_headers;
+    int unauth_action;
+    const char *user_attribute;
+} anc_dir_cfg_t;
+
+void *anc_create_server_config(apr_pool_t *p, server_rec *s);
+void *anc_merge_server_config(apr_pool_t *p, void *basev, void *addv);
+void *anc_create_dir_config(apr_pool_t *p, char *dir);
+void *anc_merge_dir_config(apr_pool_t *p, void *basev, void *addv);
+extern const command_rec anc_cmds[];
+
+/* Start-up hooks (registered by mod_authncontext.c). */
+int anc_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
+int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                     server_rec *s);
+int anc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                    server_rec *s);
+void anc_child_init(apr_pool_t *p, server_rec *s);
+
+/* The vocabulary to validate a rule against while the configuration is
+ * read (the server's own, else the main server's, else an empty one). */
+const anc_vocab_t *anc_vocab_for_cmd(cmd_parms *cmd);
+
+/* Accessors: effective values with defaults applied. */
+anc_srv_cfg_t *anc_srv(const server_rec *s);
+anc_dir_cfg_t *anc_dir(const request_rec *r);
+int anc_srv_enabled(const anc_srv_cfg_t *c); /* entityID and IdPs loaded */
+const char *anc_srv_endpoint(const anc_srv_cfg_t *c);
+int anc_srv_session_lifetime(const anc_srv_cfg_t *c);
+int anc_srv_clock_skew(const anc_srv_cfg_t *c);
+const char *anc_srv_cookie_name(const anc_srv_cfg_t *c);
+int anc_srv_cookie_secure(const anc_srv_cfg_t *c);
+const char *anc_srv_cookie_samesite(const anc_srv_cfg_t *c);
+apr_size_t anc_srv_max_response_size(const anc_srv_cfg_t *c);
+const anc_key_t *anc_srv_key(const anc_srv_cfg_t *c);
+const anc_vocab_t *anc_srv_vocab(const anc_srv_cfg_t *c);
+
+int anc_dir_flag(int v, int dflt);
+int anc_dir_sign_requests(const anc_dir_cfg_t *d, const anc_srv_cfg_t *c);
+const char *anc_dir_sig_alg(const anc_dir_cfg_t *d);
+
+#endif

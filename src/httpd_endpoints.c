@@ -1,0 +1,648 @@
+/*
+ * httpd_endpoints.c - the SP endpoints under AuthnContextEndpoint:
+ *   POST PATH/acs       the Assertion Consumer Service (HTTP-POST binding)
+ *   GET  PATH/login     ?target=/local/url[&idp=entityID]
+ *   GET  PATH/logout    ?return=/local/url
+ *   GET  PATH/metadata  the SP's metadata
+ *        PATH/forbidden the 403 answer step-up uses instead of a 401
+ * They are served from the quick_handler, keyed on the server's endpoint
+ * path, so they work even inside a protected <Location>. The path is
+ * compared as sent (no decoding, no normalisation): anything else falls
+ * through to httpd.
+ */
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "apr_strings.h"
+
+#include "anc_authnreq.h"
+#include "anc_metadata.h"
+#include "anc_response.h"
+#include "httpd_glue.h"
+
+APLOG_USE_MODULE(authncontext);
+
+#define NS_NO_AUTHN_CONTEXT "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext"
+
+/* ---------------------------------------------------------------------- */
+/* form and query parsing                                                  */
+
+typedef struct form_t {
+    const char *saml_response;
+    const char *relay_state;
+    int n_response;
+    int n_relay;
+} form_t;
+
+static char *form_decode(apr_pool_t *p, const char *s, apr_size_t n)
+{
+    char *v = apr_pstrmemdup(p, s, n);
+
+    if (ap_unescape_urlencoded(v) != OK) {
+        return NULL;
+    }
+    return v;
+}
+
+/* Strict application/x-www-form-urlencoded: a field twice is an error (an
+ * attacker's second SAMLResponse must not win by position). */
+static int form_parse(apr_pool_t *p, const char *body, apr_size_t len, form_t *f)
+{
+    const char *s = body, *end = body + len;
+
+    memset(f, 0, sizeof(*f));
+    while (s < end) {
+        const char *amp = memchr(s, '&', (apr_size_t)(end - s));
+        const char *fe = amp ? amp : end;
+        const char *eq = memchr(s, '=', (apr_size_t)(fe - s));
+        const char *name, *value;
+
+        if (fe == s) {
+            s = fe + 1;
+            continue;
+        }
+        name = form_decode(p, s, (apr_size_t)((eq ? eq : fe) - s));
+        value = eq ? form_decode(p, eq + 1, (apr_size_t)(fe - eq - 1)) : "";
+        if (!name || !value) {
+            return 0;
+        }
+        if (!strcmp(name, "SAMLResponse")) {
+            f->saml_response = value;
+            f->n_response++;
+        }
+        else if (!strcmp(name, "RelayState")) {
+            f->relay_state = value;
+            f->n_relay++;
+        }
+        s = fe + 1;
+    }
+    return f->n_response <= 1 && f->n_relay <= 1;
+}
+
+/* The value of a query parameter; *count tells how often it appears. */
+static const char *query_param(request_rec *r, const char *name, int *count)
+{
+    const char *q = r->args, *found = NULL;
+    apr_size_t nlen = strlen(name);
+
+    *count = 0;
+    while (q && *q) {
+        const char *amp = strchr(q, '&');
+        apr_size_t flen = amp ? (apr_size_t)(amp - q) : strlen(q);
+        if (flen > nlen && !strncmp(q, name, nlen) && q[nlen] == '=') {
+            found = form_decode(r->pool, q + nlen + 1, flen - nlen - 1);
+            (*count)++;
+        }
+        q = amp ? amp + 1 : NULL;
+    }
+    return found;
+}
+
+static int read_body(request_rec *r, apr_size_t cap, char **body, apr_size_t *len)
+{
+    apr_size_t n = 0;
+    char *buf;
+    int rc;
+
+    if ((rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK) {
+        return rc;
+    }
+    if (r->remaining > (apr_off_t)cap) {
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    buf = apr_palloc(r->pool, cap + 1);
+    if (ap_should_client_block(r)) {
+        long got;
+        while ((got = ap_get_client_block(r, buf + n, cap + 1 - n)) > 0) {
+            n += (apr_size_t)got;
+            if (n > cap) {
+                return HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
+        }
+        if (got < 0) {
+            return HTTP_BAD_REQUEST;
+        }
+    }
+    buf[n] = '\0';
+    *body = buf;
+    *len = n;
+    return OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* ACS                                                                     */
+
+typedef struct acs_ctx_t {
+    request_rec *r;
+    const char *browser_binding;   /* cookie value, or NULL */
+    anc_pending_t *pending;        /* the request answered, once known */
+} acs_ctx_t;
+
+/* The verifier's InResponseTo check: a request we sent, not yet answered,
+ * from this browser (the binding cookie set when it was sent). */
+static anc_status_t acs_lookup(void *vctx, const char *in_response_to,
+                               apr_pool_t *scratch, anc_error_t **err)
+{
+    acs_ctx_t *ctx = vctx;
+    anc_pending_t *pd = NULL;
+    anc_status_t st = anc_store_pending_load(ctx->r, in_response_to, &pd);
+
+    if (st == ANC_E_CACHE) {
+        return anc_error_set(scratch, err, ANC_E_CACHE, "request store unavailable");
+    }
+    if (st != ANC_OK) {
+        return anc_error_set(scratch, err, ANC_E_IN_RESPONSE_TO,
+                             "no outstanding request with this ID");
+    }
+    if (!ctx->browser_binding || !pd->st->browser_binding
+        || strcmp(ctx->browser_binding, pd->st->browser_binding) != 0) {
+        return anc_error_set(scratch, err, ANC_E_IN_RESPONSE_TO,
+                             "request was started by another browser (binding cookie "
+                             "missing or different)");
+    }
+    ctx->pending = pd;
+    return ANC_OK;
+}
+
+/* The pending request named by RelayState (for IdP errors and rejects
+ * without a usable InResponseTo), bound to this browser; NULL otherwise. */
+static anc_pending_t *pending_from_relay(acs_ctx_t *ctx, const char *relay_state)
+{
+    anc_error_t *err = NULL;
+
+    if (ctx->pending) {
+        return ctx->pending;
+    }
+    if (relay_state && acs_lookup(ctx, relay_state, ctx->r->pool, &err) == ANC_OK) {
+        return ctx->pending;
+    }
+    return NULL;
+}
+
+static const char *joined(apr_pool_t *p, const apr_array_header_t *a)
+{
+    return a && a->nelts ? apr_array_pstrcat(p, a, ' ') : NULL;
+}
+
+static const char *requested_text(request_rec *r, const anc_pending_t *pd)
+{
+    if (!pd || !pd->st->has_requested_context) {
+        return NULL;
+    }
+    return apr_pstrcat(r->pool, anc_comparison_name(pd->st->comparison), " ",
+                       joined(r->pool, pd->st->requested_classes), NULL);
+}
+
+static const char *error_url_for(request_rec *r, const anc_pending_t *pd)
+{
+    if (pd && pd->error_url) {
+        return pd->error_url;
+    }
+    /* the server-level AuthnContextErrorURL (endpoints have no location) */
+    return anc_dir(r)->error_url;
+}
+
+static int acs_reject(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
+                      anc_status_t code, const char *detail)
+{
+    anc_pending_t *pd = ctx->pending;
+    anc_error_facts_t f;
+    int status;
+
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  "authncontext: acs: rejected reason=%s detail=%s", anc_reason(code),
+                  detail ? detail : "");
+    if (code == ANC_E_CACHE) {
+        return anc_simple_page(r, HTTP_SERVICE_UNAVAILABLE, "Service unavailable",
+                               "The session store is not available. Please try "
+                               "again later.");
+    }
+    status = code == ANC_E_TOO_LARGE ? HTTP_REQUEST_ENTITY_TOO_LARGE : HTTP_BAD_REQUEST;
+    if (!pd && code != ANC_E_IN_RESPONSE_TO) {
+        pd = pending_from_relay(ctx, relay_state);
+    }
+    if (pd) {
+        anc_store_pending_delete(r, pd->st->request_id);
+    }
+    memset(&f, 0, sizeof(f));
+    f.error_type = "invalid-response";
+    f.error_text = anc_reason(code);
+    f.relay_state = relay_state;
+    f.request_url = pd ? pd->st->target : NULL;
+    f.requested_context = requested_text(r, pd);
+    return anc_error_respond(r, error_url_for(r, pd), &f, status);
+}
+
+static int acs_idp_error(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
+                         const anc_idp_status_t *status)
+{
+    anc_pending_t *pd = ctx->pending ? ctx->pending
+                                     : pending_from_relay(ctx, status->in_response_to
+                                                                   ? status->in_response_to
+                                                                   : relay_state);
+    anc_error_facts_t f;
+
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                  "authncontext: acs: IdP error idp=%s status=%s status2=%s message=%s",
+                  status->idp ? status->idp : "-", status->status_code,
+                  status->status_code2 ? status->status_code2 : "-",
+                  status->status_message ? status->status_message : "-");
+    if (pd) {
+        anc_store_pending_delete(r, pd->st->request_id);
+    }
+    /* The "MFA with retry" pattern: once, without RequestedAuthnContext. */
+    if (pd && pd->retry_without_context && pd->st->has_requested_context
+        && !pd->st->is_retry && status->status_code2
+        && !strcmp(status->status_code2, NS_NO_AUTHN_CONTEXT)) {
+        anc_login_t l;
+
+        memset(&l, 0, sizeof(l));
+        l.target = pd->st->target;
+        l.idp = pd->st->idp;
+        l.force_authn = pd->st->force_authn;
+        l.passive = pd->passive;
+        l.max_age = pd->st->max_age;
+        l.is_retry = 1;
+        l.retry_without_context = 1;
+        l.binding = pd->binding;
+        l.sign = pd->sign;
+        l.sig_alg = pd->sig_alg;
+        l.error_url = pd->error_url;
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "authncontext: acs: NoAuthnContext; retrying without "
+                      "RequestedAuthnContext for %s", pd->st->target);
+        return anc_login_send(r, &l, HTTP_SEE_OTHER);
+    }
+    memset(&f, 0, sizeof(f));
+    f.error_type = "saml-status";
+    f.status_code = status->status_code;
+    f.status_code2 = status->status_code2;
+    f.status_message = status->status_message;
+    f.entity_id = status->idp;
+    f.relay_state = relay_state;
+    f.request_url = pd ? pd->st->target : NULL;
+    f.requested_context = requested_text(r, pd);
+    return anc_error_respond(r, error_url_for(r, pd), &f, HTTP_FORBIDDEN);
+}
+
+static int acs_insufficient(request_rec *r, const anc_pending_t *pd,
+                            const anc_assertion_t *a, const char *relay_state,
+                            const char *detail)
+{
+    anc_error_facts_t f;
+
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  "authncontext: acs: rejected reason=%s detail=%s",
+                  anc_reason(ANC_E_POLICY), detail);
+    anc_store_pending_delete(r, pd->st->request_id);
+    memset(&f, 0, sizeof(f));
+    f.error_type = "insufficient-context";
+    f.error_text = detail;
+    f.entity_id = a->idp;
+    f.relay_state = relay_state;
+    f.request_url = pd->st->target;
+    f.requested_context = requested_text(r, pd);
+    return anc_error_respond(r, error_url_for(r, pd), &f, HTTP_FORBIDDEN);
+}
+
+static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
+                      const anc_assertion_t *a)
+{
+    const anc_srv_cfg_t *c = anc_srv(r->server);
+    const anc_vocab_t *vocab = anc_srv_vocab(c);
+    anc_pending_t *pd = ctx->pending;
+    anc_session_t *s;
+    anc_error_t *err = NULL;
+    apr_array_header_t *classes;
+    const char *sid = NULL, *old, *target;
+    apr_time_t now = apr_time_now();
+    int skew = anc_srv_clock_skew(c);
+
+    if (a->in_response_to && !pd) {
+        /* the verifier looked it up; look again (it was not kept) */
+        if (acs_lookup(ctx, a->in_response_to, r->pool, &err) != ANC_OK) {
+            return acs_reject(r, ctx, relay_state, err->code, err->detail);
+        }
+        pd = ctx->pending;
+    }
+    if (pd && pd->st->idp && strcmp(pd->st->idp, a->idp) != 0) {
+        return acs_reject(r, ctx, relay_state, ANC_E_ISSUER,
+                          apr_psprintf(r->pool, "request went to %s, answer from %s",
+                                       pd->st->idp, a->idp));
+    }
+    classes = anc_policy_session_classes(r->pool, vocab, a, c->class_attributes);
+
+    /* An answer to a request with RequestedAuthnContext must itself
+     * satisfy it (SAML core 3.3.2.2.1): a weaker class goes to the error
+     * page, never into a new step-up (no loop). */
+    if (pd && pd->st->has_requested_context) {
+        anc_class_rule_t *rule = NULL;
+        if (anc_class_rule_make(r->pool, vocab, pd->st->comparison,
+                                pd->st->requested_classes, &rule, &err) != ANC_OK
+            || !anc_class_rule_eval(rule, vocab, classes)) {
+            return acs_insufficient(r, pd, a, relay_state,
+                                    apr_psprintf(r->pool, "requested %s, got %s",
+                                                 requested_text(r, pd),
+                                                 joined(r->pool, classes)
+                                                     ? joined(r->pool, classes)
+                                                     : "(no class)"));
+        }
+    }
+    if (pd && pd->st->force_authn
+        && a->authn_instant < pd->st->created - apr_time_from_sec(skew)) {
+        return acs_insufficient(r, pd, a, relay_state,
+                                apr_psprintf(r->pool, "ForceAuthn was requested but "
+                                             "AuthnInstant %s predates the request",
+                                             a->authn_instant_text
+                                                 ? a->authn_instant_text : "?"));
+    }
+    if (pd && pd->st->max_age > 0
+        && !anc_policy_fresh(a->authn_instant, pd->st->max_age, now, skew)) {
+        return acs_insufficient(r, pd, a, relay_state,
+                                apr_psprintf(r->pool, "AuthnInstant %s is older than "
+                                             "%d seconds",
+                                             a->authn_instant_text
+                                                 ? a->authn_instant_text : "?",
+                                             pd->st->max_age));
+    }
+
+    if (anc_random_hex(r->pool, 16, &sid, &err) != ANC_OK) {
+        return acs_reject(r, ctx, relay_state, ANC_E_INTERNAL, "no random session id");
+    }
+    s = apr_pcalloc(r->pool, sizeof(*s));
+    s->id = sid;
+    s->idp = a->idp;
+    s->name_id = a->name_id;
+    s->classes = classes;
+    s->authn_instant = a->authn_instant;
+    s->session_index = a->session_index;
+    s->created = now;
+    s->expires = now + apr_time_from_sec(anc_srv_session_lifetime(c));
+    if (a->session_not_on_or_after && a->session_not_on_or_after < s->expires) {
+        s->expires = a->session_not_on_or_after;
+    }
+    s->attributes = a->attributes ? a->attributes
+                                  : apr_array_make(r->pool, 1, sizeof(anc_attribute_t));
+    if (s->expires <= now) {
+        return acs_reject(r, ctx, relay_state, ANC_E_EXPIRED,
+                          "SessionNotOnOrAfter has passed");
+    }
+    if (anc_store_session_save(r, s) != ANC_OK) {
+        return acs_reject(r, ctx, relay_state, ANC_E_CACHE, "cannot store the session");
+    }
+    if (pd && pd->st->is_retry) {
+        anc_store_retry_mark(r, s);
+    }
+    /* A step-up replaces the old session only now that the new one exists. */
+    old = anc_cookie_get(r, anc_srv_cookie_name(c));
+    if (old && anc_is_hex_id(old, 16)) {
+        anc_store_session_delete(r, old);
+    }
+    if (pd) {
+        anc_store_pending_delete(r, pd->st->request_id);
+        target = pd->st->target;
+    }
+    else {
+        target = anc_is_local_url(relay_state) ? relay_state : "/";
+    }
+    anc_cookie_set(r, anc_srv_cookie_name(c), sid, "/", -1, anc_srv_cookie_samesite(c));
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool, target, r));
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "authncontext: acs: session opened idp=%s classes=%s %s target=%s",
+                  a->idp, joined(r->pool, classes) ? joined(r->pool, classes) : "-",
+                  pd ? (pd->st->is_retry ? "retry" : "solicited") : "unsolicited", target);
+    return HTTP_SEE_OTHER;
+}
+
+static int handle_acs(request_rec *r)
+{
+    const anc_srv_cfg_t *c = anc_srv(r->server);
+    apr_size_t max = anc_srv_max_response_size(c), len = 0;
+    const char *ctype = apr_table_get(r->headers_in, "Content-Type");
+    anc_sp_config_t *sp;
+    anc_verifier_t *v = NULL;
+    anc_verify_input_t in;
+    anc_verify_result_t *res = NULL;
+    anc_error_t *err = NULL;
+    acs_ctx_t ctx;
+    form_t form;
+    char *body = NULL;
+    int rc;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.r = r;
+    if (r->method_number != M_POST) {
+        apr_table_setn(r->err_headers_out, "Allow", "POST");
+        return anc_simple_page(r, HTTP_METHOD_NOT_ALLOWED, "Method not allowed",
+                               "The assertion consumer service only accepts POST.");
+    }
+    if (!ctype || strncasecmp(ctype, "application/x-www-form-urlencoded", 33) != 0) {
+        return acs_reject(r, &ctx, NULL, ANC_E_BINDING,
+                          "Content-Type is not application/x-www-form-urlencoded");
+    }
+    /* base64 grows the XML by 4/3 and URL-encoding may triple a few
+     * characters; the decoded size is capped again by the verifier. */
+    rc = read_body(r, max * 2 + 8192, &body, &len);
+    if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        return acs_reject(r, &ctx, NULL, ANC_E_TOO_LARGE,
+                          apr_psprintf(r->pool, "body over %" APR_SIZE_T_FMT " bytes",
+                                       max * 2 + 8192));
+    }
+    if (rc != OK) {
+        return acs_reject(r, &ctx, NULL, ANC_E_INPUT, "cannot read the request body");
+    }
+    if (!form_parse(r->pool, body, len, &form)) {
+        return acs_reject(r, &ctx, NULL, ANC_E_INPUT,
+                          "malformed form, or SAMLResponse/RelayState given twice");
+    }
+    if (!form.saml_response || !*form.saml_response) {
+        return acs_reject(r, &ctx, form.relay_state, ANC_E_INPUT, "no SAMLResponse");
+    }
+    ctx.browser_binding = anc_cookie_get(r, anc_binding_cookie_name(r));
+
+    sp = apr_pcalloc(r->pool, sizeof(*sp));
+    sp->entity_id = c->sp_entity_id;
+    sp->acs_url = ap_construct_url(r->pool, apr_pstrcat(r->pool, anc_srv_endpoint(c),
+                                                        "/acs", NULL), r);
+    sp->sp_key = anc_srv_key(c);
+    sp->allow_unsolicited = anc_dir_flag(c->allow_unsolicited, 0);
+    sp->allow_sha1 = anc_dir_flag(c->allow_sha1, 0);
+    sp->require_signed_assertion = anc_dir_flag(c->require_signed_assertion, 0);
+    sp->max_response_size = max;
+    sp->clock_skew = anc_srv_clock_skew(c);
+    if (anc_verifier_create(r->pool, sp, c->idps->trust, &v, &err) != ANC_OK) {
+        return acs_reject(r, &ctx, form.relay_state, err->code, err->detail);
+    }
+    memset(&in, 0, sizeof(in));
+    in.data = form.saml_response;
+    in.len = strlen(form.saml_response);
+    in.now = apr_time_now();
+    in.request_lookup = acs_lookup;
+    in.request_lookup_ctx = &ctx;
+    in.replay = anc_store_replay(r);
+    in.expected_idp = NULL; /* the pending request's IdP is checked after */
+
+    anc_response_verify(r->pool, v, &in, &res);
+    switch (res->verdict) {
+    case ANC_VERDICT_ACCEPT:
+        return acs_accept(r, &ctx, form.relay_state, res->assertion);
+    case ANC_VERDICT_IDP_ERROR:
+        return acs_idp_error(r, &ctx, form.relay_state, res->status);
+    default:
+        return acs_reject(r, &ctx, form.relay_state,
+                          res->error ? res->error->code : ANC_E_INTERNAL,
+                          res->error ? res->error->detail : NULL);
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* login, logout, metadata, forbidden                                      */
+
+static int handle_login(request_rec *r)
+{
+    const anc_srv_cfg_t *c = anc_srv(r->server);
+    const char *target, *idp, *path;
+    request_rec *rr;
+    anc_login_t l;
+    int n = 0, ni = 0, rc;
+
+    if (r->method_number != M_GET) {
+        apr_table_setn(r->err_headers_out, "Allow", "GET, HEAD");
+        return anc_simple_page(r, HTTP_METHOD_NOT_ALLOWED, "Method not allowed",
+                               "Use GET for the login endpoint.");
+    }
+    target = query_param(r, "target", &n);
+    idp = query_param(r, "idp", &ni);
+    if (n > 1 || ni > 1 || (n == 1 && !anc_is_local_url(target))) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "authncontext: login: rejected reason=%s detail=target must be one "
+                      "local URL", anc_reason(ANC_E_INPUT));
+        return anc_simple_page(r, HTTP_BAD_REQUEST, "Bad request",
+                               "The target must be a local URL such as /app/.");
+    }
+    if (!target) {
+        target = "/";
+    }
+    if (idp && !anc_trust_find(c->idps->trust, idp)) {
+        return anc_simple_page(r, HTTP_BAD_REQUEST, "Bad request",
+                               "Unknown identity provider.");
+    }
+    /* The request the target's location would send: its
+     * AuthnContextRequest, ForceAuthn, binding, error URL. */
+    path = apr_pstrmemdup(r->pool, target, strcspn(target, "?#"));
+    rr = ap_sub_req_lookup_uri(path, r, NULL);
+    anc_login_from_dir(r, anc_dir(rr), target, 0, &l);
+    if (idp) {
+        l.idp = idp;
+    }
+    rc = anc_login_send(r, &l, HTTP_MOVED_TEMPORARILY);
+    ap_destroy_sub_req(rr);
+    return rc;
+}
+
+static int handle_logout(request_rec *r)
+{
+    const anc_srv_cfg_t *c = anc_srv(r->server);
+    const char *sid = anc_cookie_get(r, anc_srv_cookie_name(c));
+    const char *ret;
+    int n = 0;
+
+    ret = query_param(r, "return", &n);
+    if (n != 1 || !anc_is_local_url(ret)) {
+        if (n) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "authncontext: logout: return URL is not local; using /");
+        }
+        ret = "/";
+    }
+    if (sid && anc_is_hex_id(sid, 16)
+        && anc_store_session_delete(r, sid) == ANC_E_CACHE) {
+        return anc_simple_page(r, HTTP_SERVICE_UNAVAILABLE, "Service unavailable",
+                               "The session store is not available. Please try "
+                               "again later.");
+    }
+    anc_cookie_set(r, anc_srv_cookie_name(c), "", "/", 0, anc_srv_cookie_samesite(c));
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool, ret, r));
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "authncontext: logout: session ended");
+    return HTTP_MOVED_TEMPORARILY;
+}
+
+static int handle_metadata(request_rec *r)
+{
+    const anc_srv_cfg_t *c = anc_srv(r->server);
+    anc_sp_metadata_t md;
+    anc_error_t *err = NULL;
+    const char *xml = NULL;
+
+    if (r->method_number != M_GET) {
+        apr_table_setn(r->err_headers_out, "Allow", "GET, HEAD");
+        return anc_simple_page(r, HTTP_METHOD_NOT_ALLOWED, "Method not allowed",
+                               "Use GET for the metadata endpoint.");
+    }
+    memset(&md, 0, sizeof(md));
+    md.entity_id = c->sp_entity_id;
+    md.acs_url = ap_construct_url(r->pool, apr_pstrcat(r->pool, anc_srv_endpoint(c),
+                                                       "/acs", NULL), r);
+    md.cert = anc_srv_key(c) && anc_key_cert_base64(anc_srv_key(c)) ? anc_srv_key(c)
+                                                                    : NULL;
+    md.authn_requests_signed = anc_srv_key(c) != NULL;
+    md.want_assertions_signed = anc_dir_flag(c->require_signed_assertion, 0);
+    if (anc_sp_metadata_build(r->pool, &md, &xml, &err) != ANC_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "authncontext: metadata: failed reason=%s detail=%s",
+                      err ? err->reason : "internal", err && err->detail ? err->detail : "");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ap_set_content_type(r, "application/samlmetadata+xml");
+    ap_rputs(xml, r);
+    return OK;
+}
+
+int anc_quick_handler(request_rec *r, int lookup)
+{
+    const anc_srv_cfg_t *c = anc_srv(r->server);
+    const char *path = r->parsed_uri.path, *ep, *rest;
+    apr_size_t eplen;
+
+    if (lookup || !c->sp_entity_id || !path) {
+        return DECLINED;
+    }
+    ep = anc_srv_endpoint(c);
+    eplen = strlen(ep);
+    if (strncmp(path, ep, eplen) != 0 || path[eplen] != '/') {
+        return DECLINED;
+    }
+    rest = path + eplen + 1;
+    if (!strcmp(rest, ANC_FORBIDDEN_PATH + 1)) {
+        /* the answer for an authenticated user a Require denies (see
+         * httpd_stepup.c): a 403, not a 401 that would invite a login */
+        return anc_simple_page(r, HTTP_FORBIDDEN, "Forbidden",
+                               "You are signed in, but your sign-in does not give "
+                               "access to this page.");
+    }
+    if (!anc_srv_enabled(c)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "authncontext: endpoint: module not initialised for this server");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!strcmp(rest, "acs")) {
+        return handle_acs(r);
+    }
+    if (!strcmp(rest, "login")) {
+        return handle_login(r);
+    }
+    if (!strcmp(rest, "logout")) {
+        return handle_logout(r);
+    }
+    if (!strcmp(rest, "metadata")) {
+        return handle_metadata(r);
+    }
+    return DECLINED;
+}

@@ -1,0 +1,142 @@
+/*
+ * httpd_glue.h - what the glue files share: the session store over
+ * ap_socache, pending requests, login/step-up, error answers, cookies and
+ * the per-request note the authn hook leaves for the authz providers.
+ */
+#ifndef HTTPD_GLUE_H
+#define HTTPD_GLUE_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+#include "anc_error.h"
+#include "anc_policy.h"
+#include "anc_replay.h"
+#include "anc_response.h"
+#include "anc_session.h"
+#include "httpd_config.h"
+
+/* ---- httpd_store.c: sessions "s:<id>", requests "r:<id>", replay "a:<id>",
+ * retry markers "x:<session id>". Every cache error is ANC_E_CACHE (the
+ * caller fails closed, logs once). */
+
+/* ANC_OK and *s, ANC_E_INPUT when there is no (valid, unexpired) session,
+ * ANC_E_CACHE when the store cannot answer. */
+anc_status_t anc_store_session_load(request_rec *r, const char *sid, anc_session_t **s);
+anc_status_t anc_store_session_save(request_rec *r, const anc_session_t *s);
+anc_status_t anc_store_session_delete(request_rec *r, const char *sid);
+/* A marker that a session came from a retry without RequestedAuthnContext,
+ * so the location that asked for the context does not ask again (no loop). */
+anc_status_t anc_store_retry_mark(request_rec *r, const anc_session_t *s);
+/* 1 marked, 0 not, -1 cache error */
+int anc_store_retry_marked(request_rec *r, const char *sid);
+
+/* A pending AuthnRequest: the core's record plus what the glue needs to
+ * finish or retry the login for the location that started it. */
+typedef struct anc_pending_t {
+    anc_request_state_t *st;
+    int retry_without_context;
+    int binding;          /* ANC_BINDING_IS_* */
+    int sign;
+    int passive;
+    const char *sig_alg;
+    const char *error_url; /* the location's AuthnContextErrorURL or NULL */
+} anc_pending_t;
+
+anc_status_t anc_store_pending_save(request_rec *r, const anc_pending_t *pd);
+/* ANC_OK, ANC_E_IN_RESPONSE_TO (unknown, expired, garbage), ANC_E_CACHE. */
+anc_status_t anc_store_pending_load(request_rec *r, const char *request_id,
+                                    anc_pending_t **pd);
+anc_status_t anc_store_pending_delete(request_rec *r, const char *request_id);
+/* The replay cache of the verifier, over the same socache. */
+anc_replay_cache_t *anc_store_replay(request_rec *r);
+
+/* ---- httpd_login.c */
+typedef struct anc_login_t {
+    const char *target;       /* local URL to come back to */
+    const char *idp;          /* entityID, NULL = the only/first IdP */
+    int has_context;
+    anc_comparison_t comparison;
+    const apr_array_header_t *classes;
+    int force_authn;
+    int passive;
+    int max_age;
+    int is_retry;
+    int retry_without_context;
+    int binding;
+    int sign;
+    const char *sig_alg;
+    const char *error_url;
+} anc_login_t;
+
+/* Fills l from a location's configuration (AuthnContextRequest, MaxAge,
+ * ForceAuthn, ...). force: the session is too old (ForceAuthn). */
+void anc_login_from_dir(request_rec *r, const anc_dir_cfg_t *d, const char *target,
+                        int force, anc_login_t *l);
+/* Builds and stores the request, sets the browser-binding cookie in
+ * r->err_headers_out, and gives either *url (Redirect binding) or *html
+ * (POST binding). Returns OK or an HTTP status (logged once). */
+int anc_login_prepare(request_rec *r, const anc_login_t *l, const char **url,
+                      const char **html);
+/* prepare + answer from a handler: 302/303 with Location, or the POST
+ * form page. Returns what a handler returns. */
+int anc_login_send(request_rec *r, const anc_login_t *l, int redirect_status);
+/* The URL the browser asked for, as a local target (path + query). */
+const char *anc_request_target(request_rec *r);
+/* 1 when u is a local URL ("/x", not "//x", no scheme, no CR/LF). */
+int anc_is_local_url(const char *u);
+
+/* ---- cookies (httpd_login.c) */
+const char *anc_cookie_get(request_rec *r, const char *name);
+void anc_cookie_set(request_rec *r, const char *name, const char *value,
+                    const char *path, int max_age, const char *samesite);
+const char *anc_binding_cookie_name(request_rec *r);
+
+/* ---- httpd_error.c */
+typedef struct anc_error_facts_t {
+    const char *error_type;    /* saml-status | insufficient-context |
+                                  invalid-response | session-expired */
+    const char *error_text;
+    const char *status_code;
+    const char *status_code2;
+    const char *status_message;
+    const char *entity_id;
+    const char *relay_state;
+    const char *request_url;
+    const char *requested_context;
+} anc_error_facts_t;
+
+/* Redirects to error_url (when set and allowed) with the Shibboleth SP's
+ * parameters, else answers the built-in page with page_status. Returns
+ * what a handler returns. */
+int anc_error_respond(request_rec *r, const char *error_url,
+                      const anc_error_facts_t *f, int page_status);
+/* A plain HTML page with a status (400, 403, 405, 413, 500, 503). */
+int anc_simple_page(request_rec *r, int status, const char *title, const char *text);
+
+/* ---- httpd_authn.c */
+/* What the authn hook leaves on r->request_config for the providers. */
+typedef struct anc_req_note_t {
+    anc_session_t *session;
+} anc_req_note_t;
+
+anc_req_note_t *anc_note_get(request_rec *r);
+int anc_is_saml(request_rec *r);
+int anc_check_authn(request_rec *r);
+int anc_header_parser(request_rec *r);
+/* 1 when the session meets the location's AuthnContextRequest and
+ * AuthnContextMaxAge; *stale set when only freshness fails. */
+int anc_session_meets_dir(request_rec *r, const anc_dir_cfg_t *d, const anc_session_t *s,
+                          int *stale);
+
+/* ---- httpd_authz.c */
+void anc_register_authz_providers(apr_pool_t *p);
+
+/* ---- httpd_stepup.c */
+int anc_note_auth_failure(request_rec *r, const char *auth_type);
+
+/* ---- httpd_endpoints.c */
+int anc_quick_handler(request_rec *r, int lookup);
+#define ANC_FORBIDDEN_PATH "/forbidden"
+
+#endif

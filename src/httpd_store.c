@@ -1,0 +1,411 @@
+/*
+ * httpd_store.c - sessions, pending AuthnRequests, replay records and retry
+ * markers in one ap_socache instance.
+ *
+ * Keys: "s:<session id>", "r:<request id>", "a:<assertion id>",
+ * "x:<session id>". Values are the core's codecs (anc_session.h); a
+ * pending request is prefixed with a short glue header (what the location
+ * wanted, so the ACS can finish or retry the login). Providers that are
+ * not safe across processes/threads (shmcb) are used under the global
+ * mutex. Any store error is ANC_E_CACHE: the callers fail closed.
+ */
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_strings.h"
+
+#include "httpd_glue.h"
+
+APLOG_USE_MODULE(authncontext);
+
+#define STORE_MAX_VALUE 65536
+#define PENDING_MAGIC "ANCP1 "
+
+static anc_cache_t *cache_of(request_rec *r)
+{
+    anc_cache_t *c = anc_srv(r->server)->cache;
+
+    return c && c->initialised ? c : NULL;
+}
+
+static void lock(request_rec *r, anc_cache_t *c)
+{
+    if (c->mutex) {
+        apr_status_t rv = apr_global_mutex_lock(c->mutex);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                          "authncontext: cache: cannot lock the mutex");
+        }
+    }
+}
+
+static void unlock(anc_cache_t *c)
+{
+    if (c->mutex) {
+        apr_global_mutex_unlock(c->mutex);
+    }
+}
+
+/* Unlocked primitives; APR_NOTFOUND passes through. */
+static apr_status_t raw_get(request_rec *r, anc_cache_t *c, const char *key,
+                            char **val, unsigned int *len)
+{
+    unsigned char *buf = apr_palloc(r->pool, STORE_MAX_VALUE + 1);
+    unsigned int n = STORE_MAX_VALUE;
+    apr_status_t rv;
+
+    rv = c->provider->retrieve(c->instance, r->server, (const unsigned char *)key,
+                               (unsigned int)strlen(key), buf, &n, r->pool);
+    if (rv == APR_SUCCESS) {
+        buf[n] = '\0';
+        *val = (char *)buf;
+        *len = n;
+    }
+    return rv;
+}
+
+static apr_status_t raw_put(request_rec *r, anc_cache_t *c, const char *key,
+                            const char *val, apr_size_t len, apr_time_t expiry)
+{
+    if (len > STORE_MAX_VALUE) {
+        return APR_ENOSPC;
+    }
+    return c->provider->store(c->instance, r->server, (const unsigned char *)key,
+                              (unsigned int)strlen(key), expiry,
+                              (unsigned char *)apr_pmemdup(r->pool, val, len ? len : 1),
+                              (unsigned int)len, r->pool);
+}
+
+static void log_cache_error(request_rec *r, anc_cache_t *c, apr_status_t rv,
+                            const char *op, const char *key)
+{
+    /* key prefixes only: ids are bearer secrets */
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                  "authncontext: cache: %s failed reason=%s cache=%s key=%.2s...", op,
+                  anc_reason(ANC_E_CACHE), c ? c->spec : "(none)", key);
+}
+
+static anc_status_t store_get(request_rec *r, const char *key, char **val,
+                              unsigned int *len, int *found)
+{
+    anc_cache_t *c = cache_of(r);
+    apr_status_t rv;
+
+    *found = 0;
+    if (!c) {
+        log_cache_error(r, c, APR_EINIT, "retrieve", key);
+        return ANC_E_CACHE;
+    }
+    lock(r, c);
+    rv = raw_get(r, c, key, val, len);
+    unlock(c);
+    if (rv == APR_NOTFOUND) {
+        return ANC_OK;
+    }
+    if (rv != APR_SUCCESS) {
+        log_cache_error(r, c, rv, "retrieve", key);
+        return ANC_E_CACHE;
+    }
+    *found = 1;
+    return ANC_OK;
+}
+
+static anc_status_t store_put(request_rec *r, const char *key, const char *val,
+                              apr_size_t len, apr_time_t expiry)
+{
+    anc_cache_t *c = cache_of(r);
+    apr_status_t rv;
+
+    if (!c) {
+        log_cache_error(r, c, APR_EINIT, "store", key);
+        return ANC_E_CACHE;
+    }
+    lock(r, c);
+    rv = raw_put(r, c, key, val, len, expiry);
+    unlock(c);
+    if (rv != APR_SUCCESS) {
+        log_cache_error(r, c, rv, "store", key);
+        return ANC_E_CACHE;
+    }
+    return ANC_OK;
+}
+
+static anc_status_t store_del(request_rec *r, const char *key)
+{
+    anc_cache_t *c = cache_of(r);
+    apr_status_t rv;
+
+    if (!c) {
+        log_cache_error(r, c, APR_EINIT, "remove", key);
+        return ANC_E_CACHE;
+    }
+    lock(r, c);
+    rv = c->provider->remove(c->instance, r->server, (const unsigned char *)key,
+                             (unsigned int)strlen(key), r->pool);
+    unlock(c);
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+        log_cache_error(r, c, rv, "remove", key);
+        return ANC_E_CACHE;
+    }
+    return ANC_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* sessions                                                                */
+
+anc_status_t anc_store_session_load(request_rec *r, const char *sid, anc_session_t **s)
+{
+    anc_error_t *err = NULL;
+    char *val = NULL;
+    unsigned int len = 0;
+    int found = 0;
+    anc_status_t st;
+
+    *s = NULL;
+    if (!anc_is_hex_id(sid, 16)) {
+        return ANC_E_INPUT;
+    }
+    st = store_get(r, apr_pstrcat(r->pool, "s:", sid, NULL), &val, &len, &found);
+    if (st != ANC_OK) {
+        return st;
+    }
+    if (!found) {
+        return ANC_E_INPUT;
+    }
+    if (anc_session_decode(r->pool, val, len, s, &err) != ANC_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "authncontext: session: undecodable record reason=%s detail=%s",
+                      err ? err->reason : "bad-input",
+                      err && err->detail ? err->detail : "");
+        *s = NULL;
+        return ANC_E_INPUT;
+    }
+    if (!(*s)->id || strcmp((*s)->id, sid) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "authncontext: session: record id does not match its key");
+        *s = NULL;
+        return ANC_E_INPUT;
+    }
+    if ((*s)->expires <= apr_time_now()) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "authncontext: session: expired");
+        *s = NULL;
+        return ANC_E_INPUT;
+    }
+    return ANC_OK;
+}
+
+anc_status_t anc_store_session_save(request_rec *r, const anc_session_t *s)
+{
+    anc_error_t *err = NULL;
+    const char *buf = NULL;
+    apr_size_t len = 0;
+
+    if (anc_session_encode(r->pool, s, &buf, &len, &err) != ANC_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "authncontext: session: cannot encode reason=%s detail=%s",
+                      err ? err->reason : "internal", err && err->detail ? err->detail : "");
+        return ANC_E_INTERNAL;
+    }
+    return store_put(r, apr_pstrcat(r->pool, "s:", s->id, NULL), buf, len, s->expires);
+}
+
+anc_status_t anc_store_session_delete(request_rec *r, const char *sid)
+{
+    if (!anc_is_hex_id(sid, 16)) {
+        return ANC_OK;
+    }
+    store_del(r, apr_pstrcat(r->pool, "x:", sid, NULL));
+    return store_del(r, apr_pstrcat(r->pool, "s:", sid, NULL));
+}
+
+anc_status_t anc_store_retry_mark(request_rec *r, const anc_session_t *s)
+{
+    return store_put(r, apr_pstrcat(r->pool, "x:", s->id, NULL), "1", 1, s->expires);
+}
+
+int anc_store_retry_marked(request_rec *r, const char *sid)
+{
+    char *val = NULL;
+    unsigned int len = 0;
+    int found = 0;
+
+    if (store_get(r, apr_pstrcat(r->pool, "x:", sid, NULL), &val, &len, &found)
+        != ANC_OK) {
+        return -1;
+    }
+    return found;
+}
+
+/* ---------------------------------------------------------------------- */
+/* pending requests                                                        */
+
+/* Our request IDs are "_" + 32 lowercase hex; anything else is unknown
+ * without touching the store. */
+static int is_request_id(const char *id)
+{
+    return id && id[0] == '_' && anc_is_hex_id(id + 1, 16);
+}
+
+anc_status_t anc_store_pending_save(request_rec *r, const anc_pending_t *pd)
+{
+    anc_error_t *err = NULL;
+    const char *buf = NULL, *head;
+    apr_size_t len = 0;
+    const char *eu = pd->error_url ? pd->error_url : "";
+
+    if (anc_request_state_encode(r->pool, pd->st, &buf, &len, &err) != ANC_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "authncontext: login: cannot encode request state reason=%s "
+                      "detail=%s", err ? err->reason : "internal",
+                      err && err->detail ? err->detail : "");
+        return ANC_E_INTERNAL;
+    }
+    /* header: flags, signature algorithm, error URL (length-prefixed) */
+    head = apr_psprintf(r->pool, PENDING_MAGIC "%d %d %d %d %s %" APR_SIZE_T_FMT "\n%s",
+                        pd->retry_without_context ? 1 : 0, pd->binding,
+                        pd->sign ? 1 : 0, pd->passive ? 1 : 0,
+                        pd->sig_alg ? pd->sig_alg : "-", strlen(eu), eu);
+    return store_put(r, apr_pstrcat(r->pool, "r:", pd->st->request_id, NULL),
+                     apr_pstrcat(r->pool, head, apr_pstrmemdup(r->pool, buf, len), NULL),
+                     strlen(head) + len, pd->st->expires);
+}
+
+static anc_status_t pending_parse(request_rec *r, char *val, unsigned int len,
+                                  anc_pending_t *pd)
+{
+    anc_error_t *err = NULL;
+    char alg[256];
+    int retry, binding, sign, passive, used = 0;
+    unsigned long eulen;
+    char *nl;
+
+    if (len < sizeof(PENDING_MAGIC) || memcmp(val, PENDING_MAGIC, strlen(PENDING_MAGIC))) {
+        return ANC_E_INPUT;
+    }
+    nl = memchr(val, '\n', len);
+    if (!nl) {
+        return ANC_E_INPUT;
+    }
+    *nl = '\0';
+    if (sscanf(val + strlen(PENDING_MAGIC), "%d %d %d %d %255s %lu%n", &retry, &binding,
+               &sign, &passive, alg, &eulen, &used) != 6
+        || val[strlen(PENDING_MAGIC) + used] != '\0'
+        || eulen > (unsigned long)(len - (nl + 1 - val))) {
+        return ANC_E_INPUT;
+    }
+    pd->retry_without_context = retry == 1;
+    pd->binding = binding == ANC_BINDING_IS_POST ? ANC_BINDING_IS_POST
+                                                 : ANC_BINDING_IS_REDIRECT;
+    pd->sign = sign == 1;
+    pd->passive = passive == 1;
+    pd->sig_alg = strcmp(alg, "-") ? apr_pstrdup(r->pool, alg) : NULL;
+    pd->error_url = eulen ? apr_pstrmemdup(r->pool, nl + 1, eulen) : NULL;
+    {
+        const char *state = nl + 1 + eulen;
+        apr_size_t state_len = len - (apr_size_t)(state - val);
+        return anc_request_state_decode(r->pool, state, state_len, &pd->st, &err);
+    }
+}
+
+anc_status_t anc_store_pending_load(request_rec *r, const char *request_id,
+                                    anc_pending_t **out)
+{
+    anc_pending_t *pd;
+    char *val = NULL;
+    unsigned int len = 0;
+    int found = 0;
+    anc_status_t st;
+
+    *out = NULL;
+    if (!is_request_id(request_id)) {
+        return ANC_E_IN_RESPONSE_TO;
+    }
+    st = store_get(r, apr_pstrcat(r->pool, "r:", request_id, NULL), &val, &len, &found);
+    if (st != ANC_OK) {
+        return st;
+    }
+    if (!found) {
+        return ANC_E_IN_RESPONSE_TO;
+    }
+    pd = apr_pcalloc(r->pool, sizeof(*pd));
+    if (pending_parse(r, val, len, pd) != ANC_OK || !pd->st || !pd->st->request_id
+        || strcmp(pd->st->request_id, request_id) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "authncontext: acs: undecodable pending request record");
+        return ANC_E_IN_RESPONSE_TO;
+    }
+    if (pd->st->expires && pd->st->expires <= apr_time_now()) {
+        return ANC_E_IN_RESPONSE_TO;
+    }
+    *out = pd;
+    return ANC_OK;
+}
+
+anc_status_t anc_store_pending_delete(request_rec *r, const char *request_id)
+{
+    if (!is_request_id(request_id)) {
+        return ANC_OK;
+    }
+    return store_del(r, apr_pstrcat(r->pool, "r:", request_id, NULL));
+}
+
+/* ---------------------------------------------------------------------- */
+/* replay                                                                  */
+
+static anc_status_t replay_check_and_insert(void *ctx, const char *id, apr_time_t expires,
+                                            apr_time_t now, apr_pool_t *scratch,
+                                            anc_error_t **err)
+{
+    request_rec *r = ctx;
+    anc_cache_t *c = cache_of(r);
+    const char *key;
+    char *val = NULL;
+    unsigned int len = 0;
+    apr_status_t rv;
+
+    if (!c) {
+        return anc_error_set(scratch, err, ANC_E_CACHE, "no session cache");
+    }
+    if (!id || !*id || strlen(id) > 256) {
+        return anc_error_set(scratch, err, ANC_E_REPLAY, "unusable assertion ID");
+    }
+    key = apr_pstrcat(r->pool, "a:", id, NULL);
+    if (expires <= now) {
+        expires = now + apr_time_from_sec(60);
+    }
+    /* Keep the record a little past the horizon: the verifier allows
+     * clock skew on NotOnOrAfter. */
+    expires += apr_time_from_sec(anc_srv_clock_skew(anc_srv(r->server)));
+    /* Atomic under the mutex for shmcb; for networked stores (redis,
+     * memcache) two servers may race in the instant between the read and
+     * the write; the window is one round trip. */
+    lock(r, c);
+    rv = raw_get(r, c, key, &val, &len);
+    if (rv == APR_SUCCESS) {
+        unlock(c);
+        return anc_error_set(scratch, err, ANC_E_REPLAY, "assertion ID already used");
+    }
+    if (rv != APR_NOTFOUND) {
+        unlock(c);
+        log_cache_error(r, c, rv, "retrieve", key);
+        return anc_error_set(scratch, err, ANC_E_CACHE, "replay cache read failed");
+    }
+    rv = raw_put(r, c, key, "1", 1, expires);
+    unlock(c);
+    if (rv != APR_SUCCESS) {
+        log_cache_error(r, c, rv, "store", key);
+        return anc_error_set(scratch, err, ANC_E_CACHE, "replay cache write failed");
+    }
+    return ANC_OK;
+}
+
+anc_replay_cache_t *anc_store_replay(request_rec *r)
+{
+    anc_replay_cache_t *rc = apr_pcalloc(r->pool, sizeof(*rc));
+
+    rc->check_and_insert = replay_check_and_insert;
+    rc->ctx = r;
+    return rc;
+}
