@@ -284,6 +284,7 @@ class Httpd:
         self.name = name
         self.port = port or free_port()
         self.root = root or tempfile.mkdtemp(prefix="anc-%s-" % name, dir="/tmp")
+        os.makedirs(self.root, exist_ok=True)
         os.chmod(self.root, 0o755)
         for d in ("htdocs", "cgi-bin", "logs", "run", "conf"):
             os.makedirs(os.path.join(self.root, d), exist_ok=True)
