@@ -1,0 +1,366 @@
+/*
+ * test_metadata.c - the trust store (EntityDescriptor, EntitiesDescriptor,
+ * nested groups, bad inputs), key loading, and SP metadata generation
+ * validated against OASIS saml-schema-metadata-2.0.xsd with xmllint.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_file_io.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "anc_init.h"
+#include "anc_metadata.h"
+#include "support_fixtures.h"
+
+#define SCHEMAS "/usr/lib/python3/dist-packages/saml2/data/schemas"
+#define MD_NS "urn:oasis:names:tc:SAML:2.0:metadata"
+#define DS_NS "http://www.w3.org/2000/09/xmldsig#"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    anc_error_t *err = NULL;
+
+    apr_pool_create(&pool, NULL);
+    ck_assert_int_eq(anc_lib_init(pool, &err), ANC_OK);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+}
+
+/* The IdP certificate as samlforge wrote it into its metadata. */
+static const char *idp_cert_b64(void)
+{
+    const char *md = fx_read(pool, "idp-metadata.xml", NULL);
+    const char *s = strstr(md, "<ds:X509Certificate>");
+    const char *e = strstr(md, "</ds:X509Certificate>");
+
+    ck_assert_ptr_nonnull(s);
+    ck_assert_ptr_nonnull(e);
+    s += strlen("<ds:X509Certificate>");
+    return apr_pstrmemdup(pool, s, (apr_size_t)(e - s));
+}
+
+static const char *entity(const char *id, const char *use_attr, const char *cert,
+                          const char *extra_attrs)
+{
+    return apr_psprintf(pool,
+                        "<md:EntityDescriptor entityID=\"%s\">"
+                        "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:x "
+                        "urn:oasis:names:tc:SAML:2.0:protocol\"%s>"
+                        "<md:KeyDescriptor%s><ds:KeyInfo><ds:X509Data>"
+                        "<ds:X509Certificate>\n%s\n</ds:X509Certificate>"
+                        "</ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+                        "<md:SingleLogoutService Binding=\"" ANC_BINDING_REDIRECT "\""
+                        " Location=\"https://%s.example/slo\"/>"
+                        "<md:SingleSignOnService Binding=\"" ANC_BINDING_POST "\""
+                        " Location=\"https://%s.example/post\"/>"
+                        "<md:SingleSignOnService Binding=\"" ANC_BINDING_REDIRECT "\""
+                        " Location=\"https://%s.example/redirect\"/>"
+                        "</md:IDPSSODescriptor></md:EntityDescriptor>",
+                        id, extra_attrs, use_attr, cert, id, id, id);
+}
+
+static const char *doc(const char *root_name, const char *body)
+{
+    return apr_psprintf(pool, "<md:%s xmlns:md=\"" MD_NS "\" xmlns:ds=\"" DS_NS "\">%s</md:%s>",
+                        root_name, body, root_name);
+}
+
+static anc_status_t load(anc_trust_t *t, const char *xml, anc_error_t **err)
+{
+    return anc_trust_load_memory(t, xml, strlen(xml), err);
+}
+
+START_TEST(test_fixture_files)
+{
+    anc_trust_t *t = anc_trust_create(pool);
+    anc_error_t *err = NULL;
+    const anc_idp_t *idp;
+
+    ck_assert_int_eq(anc_trust_load_file(t, fx_path(pool, "idp-metadata.xml"), &err),
+                     ANC_OK);
+    ck_assert_int_eq(anc_trust_count(t), 1);
+    idp = anc_trust_first(t);
+    ck_assert_str_eq(idp->entity_id, "https://idp.example.org/idp");
+    ck_assert_int_eq(idp->signing_keys->nelts, 1);
+    ck_assert_ptr_nonnull(anc_idp_sso_location(idp, ANC_BINDING_REDIRECT));
+    ck_assert_ptr_eq(anc_trust_find(t, "https://idp.example.org/idp"), idp);
+    ck_assert_ptr_null(anc_trust_find(t, "https://idp.example.org/idp "));
+
+    /* the EntitiesDescriptor (RSA and EC IdPs) into a fresh store */
+    t = anc_trust_create(pool);
+    ck_assert_int_eq(anc_trust_load_file(t, fx_path(pool, "metadata-all.xml"), &err),
+                     ANC_OK);
+    ck_assert_int_eq(anc_trust_count(t), 2);
+    ck_assert_int_eq(anc_trust_idps(t)->nelts, 2);
+    idp = anc_trust_find(t, "https://idp2.example.org/idp");
+    ck_assert_ptr_nonnull(idp);
+    ck_assert_int_eq(idp->signing_keys->nelts, 1);
+    ck_assert_ptr_nonnull(anc_key_evp(APR_ARRAY_IDX(idp->signing_keys, 0, anc_key_t *)));
+    ck_assert_int_eq(idp->slo_endpoints->nelts, 1);
+    /* loading the same IdP again is a configuration error */
+    ck_assert_int_eq(anc_trust_load_file(t, fx_path(pool, "idp-metadata.xml"), &err),
+                     ANC_E_METADATA);
+    ck_assert_int_eq(anc_trust_load_file(t, fx_path(pool, "no-such-file.xml"), &err),
+                     ANC_E_INPUT);
+    ck_assert_str_eq(err->reason, "bad-input");
+}
+END_TEST
+
+START_TEST(test_nested_and_fields)
+{
+    anc_trust_t *t = anc_trust_create(pool);
+    anc_error_t *err = NULL;
+    const char *cert = idp_cert_b64();
+    const anc_idp_t *idp;
+    const char *xml;
+
+    /* nested EntitiesDescriptor; an SP entity and a SAML 1.1-only IdP are
+     * skipped; no use attribute means signing too */
+    xml = doc("EntitiesDescriptor",
+              apr_pstrcat(pool, entity("a", "", cert, " WantAuthnRequestsSigned=\"true\""),
+                          "<md:EntitiesDescriptor>",
+                          entity("b", " use=\"signing\"", cert, ""),
+                          "<md:EntityDescriptor entityID=\"sp\"><md:SPSSODescriptor "
+                          "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:"
+                          "protocol\"/></md:EntityDescriptor>"
+                          "<md:EntityDescriptor entityID=\"old\"><md:IDPSSODescriptor "
+                          "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:1.1:"
+                          "protocol\"/></md:EntityDescriptor>",
+                          "</md:EntitiesDescriptor>", NULL));
+    ck_assert_int_eq(load(t, xml, &err), ANC_OK);
+    ck_assert_int_eq(anc_trust_count(t), 2);
+    idp = anc_trust_find(t, "a");
+    ck_assert_int_eq(idp->want_authn_requests_signed, 1);
+    ck_assert_str_eq(anc_idp_sso_location(idp, ANC_BINDING_POST), "https://a.example/post");
+    ck_assert_str_eq(anc_idp_sso_location(idp, ANC_BINDING_REDIRECT),
+                     "https://a.example/redirect");
+    ck_assert_ptr_null(anc_idp_sso_location(idp, "urn:other"));
+    ck_assert_int_eq(idp->sso_endpoints->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(idp->slo_endpoints, 0, anc_endpoint_t).location,
+                     "https://a.example/slo");
+    ck_assert_int_eq(anc_trust_find(t, "b")->want_authn_requests_signed, 0);
+    ck_assert_ptr_null(anc_trust_find(t, "sp"));
+    ck_assert_ptr_null(anc_trust_find(t, "old"));
+    /* the key read from metadata is the certificate samlforge made */
+    ck_assert_str_eq(anc_key_cert_base64(APR_ARRAY_IDX(idp->signing_keys, 0, anc_key_t *)),
+                     cert);
+}
+END_TEST
+
+START_TEST(test_bad_metadata)
+{
+    const char *cert = idp_cert_b64();
+    struct {
+        const char *xml;
+        anc_status_t want;
+    } cases[] = {
+        {doc("EntityDescriptor", ""), ANC_E_METADATA}, /* no entityID */
+        {doc("EntitiesDescriptor", entity("a", " use=\"encryption\"", cert, "")),
+         ANC_E_METADATA},
+        {doc("EntitiesDescriptor", entity("a", "", "AAAA", "")), ANC_E_KEY},
+        {doc("EntitiesDescriptor", entity("a", "", "!!notbase64", "")), ANC_E_KEY},
+        {doc("EntitiesDescriptor", entity("a", "", "", "")), ANC_E_KEY},
+        {doc("EntitiesDescriptor", apr_pstrcat(pool, entity("a", "", cert, ""),
+                                               entity("a", "", cert, ""), NULL)),
+         ANC_E_METADATA},
+        {doc("EntitiesDescriptor", ""), ANC_E_METADATA},
+        {doc("SPSSODescriptor", ""), ANC_E_METADATA},
+        {"<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><x>&e;</x>", ANC_E_XML_DTD},
+        {"<md:EntityDescriptor", ANC_E_XML_PARSE},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        anc_trust_t *t = anc_trust_create(pool);
+        anc_error_t *err = NULL;
+        anc_status_t rv = load(t, cases[i].xml, &err);
+
+        ck_assert_msg(rv == cases[i].want, "case %zu: got %s (%s)", i, anc_reason(rv),
+                      err != NULL && err->detail ? err->detail : "");
+        ck_assert_ptr_nonnull(err);
+        ck_assert_int_eq(err->code, rv);
+    }
+}
+END_TEST
+
+static const char *write_der_cert(const char *pem_path)
+{
+    char *out = apr_pstrdup(pool, "/tmp/anc-der-XXXXXX");
+    int fd = mkstemp(out);
+    FILE *in = fopen(pem_path, "r");
+    FILE *o;
+    X509 *x;
+
+    ck_assert_int_ge(fd, 0);
+
+    ck_assert_ptr_nonnull(in);
+    x = PEM_read_X509(in, NULL, NULL, NULL);
+    fclose(in);
+    ck_assert_ptr_nonnull(x);
+    o = fdopen(fd, "wb");
+    ck_assert_ptr_nonnull(o);
+    ck_assert_int_eq(i2d_X509_fp(o, x), 1);
+    fclose(o);
+    X509_free(x);
+    return out;
+}
+
+START_TEST(test_keys)
+{
+    anc_key_t *k;
+    anc_error_t *err = NULL;
+    const char *sp_key = fx_path(pool, fx_setting(pool, "sp_key"));
+    const char *sp_cert = fx_path(pool, fx_setting(pool, "sp_cert"));
+    const char *idp_cert = fx_path(pool, fx_setting(pool, "idp_cert"));
+    const char *der;
+
+    ck_assert_int_eq(anc_key_load_private(pool, sp_key, sp_cert, &k, &err), ANC_OK);
+    ck_assert_ptr_nonnull(anc_key_evp(k));
+    ck_assert_ptr_nonnull(anc_key_xmlsec(k));
+    ck_assert_ptr_nonnull(anc_key_cert_base64(k));
+    ck_assert_int_eq(anc_key_load_private(pool, sp_key, NULL, &k, &err), ANC_OK);
+    ck_assert_ptr_null(anc_key_cert_base64(k));
+    /* certificate of another key */
+    ck_assert_int_eq(anc_key_load_private(pool, sp_key, idp_cert, &k, &err), ANC_E_KEY);
+    ck_assert_str_eq(err->reason, "key-invalid");
+    /* a certificate is not a private key; missing files */
+    ck_assert_int_eq(anc_key_load_private(pool, sp_cert, NULL, &k, &err), ANC_E_KEY);
+    ck_assert_int_eq(anc_key_load_private(pool, "/nonexistent", NULL, &k, &err), ANC_E_KEY);
+    ck_assert_int_eq(anc_key_load_cert(pool, "/nonexistent", &k, &err), ANC_E_KEY);
+    ck_assert_int_eq(anc_key_load_cert(pool, sp_key, &k, &err), ANC_E_KEY);
+    /* PEM and DER certificates give the same key */
+    ck_assert_int_eq(anc_key_load_cert(pool, idp_cert, &k, &err), ANC_OK);
+    ck_assert_str_eq(anc_key_cert_base64(k), idp_cert_b64());
+    der = write_der_cert(idp_cert);
+    ck_assert_int_eq(anc_key_load_cert(pool, der, &k, &err), ANC_OK);
+    ck_assert_str_eq(anc_key_cert_base64(k), idp_cert_b64());
+    unlink(der);
+}
+END_TEST
+
+/* xmllint with a catalog mapping the W3C schema URLs to the local copies,
+ * so validation never touches the network. */
+static int validate(const char *xml)
+{
+    char dir[] = "/tmp/anc-md-XXXXXX";
+    const char *md_path, *cat_path, *cmd;
+    FILE *f;
+    int rc;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    md_path = apr_pstrcat(pool, dir, "/sp.xml", NULL);
+    cat_path = apr_pstrcat(pool, dir, "/catalog.xml", NULL);
+    f = fopen(md_path, "w");
+    fputs(xml, f);
+    fclose(f);
+    f = fopen(cat_path, "w");
+    fputs("<catalog xmlns=\"urn:oasis:names:tc:entity:xmlns:xml:catalog\">\n"
+          "<system systemId=\"http://www.w3.org/TR/2002/REC-xmldsig-core-20020212/"
+          "xmldsig-core-schema.xsd\" uri=\"file://" SCHEMAS "/xmldsig-core-schema.xsd\"/>\n"
+          "<system systemId=\"http://www.w3.org/TR/2002/REC-xmlenc-core-20021210/"
+          "xenc-schema.xsd\" uri=\"file://" SCHEMAS "/xenc-schema.xsd\"/>\n"
+          "<system systemId=\"http://www.w3.org/2001/xml.xsd\" uri=\"file://" SCHEMAS
+          "/xml.xsd\"/>\n"
+          "<uri name=\"http://www.w3.org/TR/2002/REC-xmldsig-core-20020212/"
+          "xmldsig-core-schema.xsd\" uri=\"file://" SCHEMAS "/xmldsig-core-schema.xsd\"/>\n"
+          "<uri name=\"http://www.w3.org/TR/2002/REC-xmlenc-core-20021210/xenc-schema.xsd\""
+          " uri=\"file://" SCHEMAS "/xenc-schema.xsd\"/>\n"
+          "<uri name=\"http://www.w3.org/2001/xml.xsd\" uri=\"file://" SCHEMAS
+          "/xml.xsd\"/>\n</catalog>\n", f);
+    fclose(f);
+    cmd = apr_psprintf(pool, "XML_CATALOG_FILES='%s' xmllint --nonet --noout --schema "
+                       SCHEMAS "/saml-schema-metadata-2.0.xsd '%s' 2>'%s/err'",
+                       cat_path, md_path, dir);
+    rc = system(cmd);
+    if (rc != 0) {
+        fprintf(stderr, "%s\n", fx_read(pool, apr_pstrcat(pool, dir, "/err", NULL), NULL));
+    }
+    unlink(md_path);
+    unlink(cat_path);
+    unlink(apr_pstrcat(pool, dir, "/err", NULL));
+    rmdir(dir);
+    return rc;
+}
+
+START_TEST(test_sp_metadata)
+{
+    anc_sp_metadata_t sp;
+    anc_key_t *k;
+    anc_error_t *err = NULL;
+    const char *xml;
+    anc_trust_t *t = anc_trust_create(pool);
+
+    memset(&sp, 0, sizeof(sp));
+    ck_assert_int_eq(anc_sp_metadata_build(pool, &sp, &xml, &err), ANC_E_CONFIG);
+    sp.entity_id = "https://sp.example.org/sp?a=1&b=<2>";
+    sp.acs_url = "https://sp.example.org/saml/acs";
+    ck_assert_int_eq(anc_sp_metadata_build(pool, &sp, &xml, &err), ANC_OK);
+    ck_assert_ptr_nonnull(strstr(xml, "entityID=\"https://sp.example.org/sp?a=1&amp;b=&lt;2&gt;\""));
+    ck_assert_ptr_null(strstr(xml, "KeyDescriptor"));
+    ck_assert_int_eq(validate(xml), 0);
+
+    ck_assert_int_eq(anc_key_load_private(pool, fx_path(pool, fx_setting(pool, "sp_key")),
+                                          fx_path(pool, fx_setting(pool, "sp_cert")), &k,
+                                          &err),
+                     ANC_OK);
+    sp.cert = k;
+    sp.slo_url = "https://sp.example.org/saml/logout";
+    sp.authn_requests_signed = 1;
+    sp.want_assertions_signed = 1;
+    ck_assert_int_eq(anc_sp_metadata_build(pool, &sp, &xml, &err), ANC_OK);
+    ck_assert_ptr_nonnull(strstr(xml, "use=\"signing\""));
+    ck_assert_ptr_nonnull(strstr(xml, "use=\"encryption\""));
+    ck_assert_ptr_nonnull(strstr(xml, anc_key_cert_base64(k)));
+    ck_assert_ptr_nonnull(strstr(xml, "AuthnRequestsSigned=\"true\""));
+    ck_assert_ptr_nonnull(strstr(xml, "https://sp.example.org/saml/logout"));
+    ck_assert_ptr_nonnull(strstr(xml, "index=\"0\""));
+    ck_assert_int_eq(validate(xml), 0);
+    /* our own parser reads it back; it is not an IdP, so nothing trusted */
+    ck_assert_int_eq(anc_trust_load_memory(t, xml, strlen(xml), &err), ANC_E_METADATA);
+    /* a broken document is caught by the validation (the test can fail) */
+    ck_assert_int_ne(validate(apr_pstrcat(pool, "<md:EntityDescriptor xmlns:md=\"" MD_NS
+                                          "\"/>", NULL)), 0);
+}
+END_TEST
+
+static Suite *metadata_suite(void)
+{
+    Suite *s = suite_create("metadata");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_fixture_files);
+    tcase_add_test(tc, test_nested_and_fields);
+    tcase_add_test(tc, test_bad_metadata);
+    tcase_add_test(tc, test_keys);
+    tcase_add_test(tc, test_sp_metadata);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    apr_initialize();
+    sr = srunner_create(metadata_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
