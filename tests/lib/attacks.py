@@ -760,6 +760,15 @@ def encrypted_to_other_key(signed, ctx):
     return _out(root)
 
 
+def encrypted_rsa_1_5(signed, ctx):
+    """Key transport with RSA PKCS#1 v1.5 (Bleichenbacher padding oracle):
+    the product decrypts RSA-OAEP only, by design."""
+    root = ctx.tree()
+    sf.sign(root, "assertion", ctx.idp)
+    sf.encrypt_assertion(root, ctx.sp_cert_pem, "rsa-1_5", "aes128-cbc")
+    return _out(root)
+
+
 def encrypted_tampered(data_alg):
     def build(signed, ctx):
         root = ctx.tree()
@@ -953,6 +962,8 @@ ATTACKS = [
     _a("subject-confirmation-holder-of-key", subject_confirmation_hok,
        ("subject-confirmation",)),
     _a("encrypted-to-other-key", encrypted_to_other_key, ("decrypt-failed",),
+       options={"sp_key": True}),
+    _a("encrypted-rsa-1_5-key-transport", encrypted_rsa_1_5, ("decrypt-failed",),
        options={"sp_key": True}),
     _a("encrypted-tampered-cbc", encrypted_tampered("aes128-cbc"), ("decrypt-failed",),
        options={"sp_key": True}),

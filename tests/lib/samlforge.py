@@ -962,6 +962,13 @@ def make_fixtures(outdir, now):
         sign(r, "assertion", idp)
         encrypt_assertion(r, cert, kt, da)
         fx.rej(name, r, reason, flags=flags)
+    # RSA PKCS#1 v1.5 key transport is refused by design (a padding oracle,
+    # see src/anc_decrypt.c): the product decrypts RSA-OAEP only
+    name = "decrypt-failed-rsa-1_5"
+    r = fx.resp(name)
+    sign(r, "assertion", idp)
+    encrypt_assertion(r, sp.cert_pem, "rsa-1_5", "aes128-cbc")
+    fx.rej(name, r, "decrypt-failed", flags=SPK)
     for da in ("aes128-cbc", "aes256-gcm"):
         name = "decrypt-failed-tampered-%s" % da
         r = fx.resp(name)
