@@ -830,10 +830,12 @@ int anc_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     anc_error_t *err = NULL;
 
-    /* The libraries must be up before check_config loads keys; the process
-     * pool outlives every configuration generation. */
-    if (anc_lib_init(apr_pool_parent_get(pconf) ? apr_pool_parent_get(pconf) : pconf,
-                     &err) != ANC_OK) {
+    /* The libraries must be up before check_config loads keys. Their
+     * shutdown is tied to pconf, not the process pool: this module is a DSO
+     * that mod_so unloads when pconf is cleared, and a cleanup left on the
+     * process pool would call into unmapped code at exit. The next
+     * generation (restart) loads the module and starts them again. */
+    if (anc_lib_init(pconf, &err) != ANC_OK) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, NULL,
                      "authncontext: init: failed reason=%s detail=%s",
                      err ? err->reason : "internal",
