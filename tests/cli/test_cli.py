@@ -364,3 +364,32 @@ def test_help_exits_0(cli):
     r = cli.run(["--help"], parse=False)
     assert r.rc == 0
     assert b"--idp-metadata" in r.stdout
+
+
+def test_stderr_silent_when_verifying(cli, fixtures):
+    """stderr is for usage and configuration errors; verdicts, rejections
+    included, go to stdout only (DESIGN: the core never logs, so library
+    diagnostics such as xmlsec's error lines must not leak out either)."""
+    out, fx, settings = fixtures
+    ls = [l for l in manifest_lines(out) if l[5] == "-" and l[3] != "-"]
+    r = cli.run(sf_args(out, settings, [l[3] for l in ls], ls[0][4])
+                + [out / l[0] for l in ls])
+    assert len(r.records) == len(ls)
+    assert r.stderr == "", r.stderr[:2000]
+
+
+def test_idp_error_answers_the_request(cli, fixtures, tmp_path):
+    """An IdP error status is the answer to its AuthnRequest: a later
+    assertion for the same request is refused (each request answered once)."""
+    out, fx, settings = fixtures
+    now = settings["now"]
+    idp = sf.KeyPair.read(str(out / settings["idp_key"]), str(out / settings["idp_cert"]))
+    e = sf.build_response(sf.parse_time(now), in_response_to="_req-E", status=sf.RESPONDER,
+                          status2=sf.NO_AUTHN_CONTEXT, include_assertion=False)
+    sf.sign(e, "response", idp)
+    (tmp_path / "e.xml").write_bytes(sf.to_bytes(e))
+    (tmp_path / "a.xml").write_bytes(_fresh(settings, out, now, in_response_to="_req-E"))
+    r = cli.run(sf_args(out, settings, ["_req-E"], now) + [tmp_path / "e.xml", tmp_path / "a.xml"])
+    assert [x["verdict"] for x in r.records] == ["idp-error", "reject"], r
+    assert r.records[0]["in_response_to"] == "_req-E"
+    assert r.records[1]["reason"] == "in-response-to-unknown"
