@@ -15,7 +15,10 @@
 #include <apr_strings.h>
 #include <libxml/tree.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <xmlsec/keys.h>
@@ -202,15 +205,11 @@ anc_trust_t *anc_trust_create(apr_pool_t *p)
     return t;
 }
 
-static anc_status_t cert_from_base64(apr_pool_t *p, apr_pool_t *tmp, const char *text,
-                                     anc_key_t **key, anc_error_t **err)
+/* base64 text (XML whitespace allowed) to bytes in tmp; 0 length on error. */
+static int decode_b64(apr_pool_t *tmp, const char *text, unsigned char **out)
 {
     char *clean = apr_palloc(tmp, strlen(text) + 1);
     char *o = clean;
-    unsigned char *der;
-    const unsigned char *q;
-    int len;
-    X509 *cert;
 
     for (; *text != '\0'; text++) {
         if (*text != ' ' && *text != '\t' && *text != '\r' && *text != '\n') {
@@ -219,17 +218,79 @@ static anc_status_t cert_from_base64(apr_pool_t *p, apr_pool_t *tmp, const char 
     }
     *o = '\0';
     if (*clean == '\0') {
-        return anc_error_set(p, err, ANC_E_KEY, "empty X509Certificate");
+        return 0;
     }
-    der = apr_palloc(tmp, (apr_size_t)apr_base64_decode_len(clean));
-    len = apr_base64_decode_binary(der, clean);
+    *out = apr_palloc(tmp, (apr_size_t)apr_base64_decode_len(clean));
+    return apr_base64_decode_binary(*out, clean);
+}
+
+static anc_status_t cert_from_base64(apr_pool_t *p, apr_pool_t *tmp, const char *text,
+                                     anc_key_t **key, anc_error_t **err)
+{
+    unsigned char *der = NULL;
+    const unsigned char *q;
+    int len = decode_b64(tmp, text, &der);
+    X509 *cert;
+
+    if (len <= 0) {
+        return anc_error_set(p, err, ANC_E_KEY, "empty or invalid X509Certificate");
+    }
     q = der;
-    cert = len > 0 ? d2i_X509(NULL, &q, len) : NULL;
+    cert = d2i_X509(NULL, &q, len);
     if (cert == NULL || q != der + len) {
         X509_free(cert);
         return anc_error_set(p, err, ANC_E_KEY, "X509Certificate does not parse");
     }
     return key_from_cert(p, cert, key, err);
+}
+
+/* ds:RSAKeyValue (XML Signature core 4.4.2.2): Modulus and Exponent as
+ * base64 CryptoBinary. */
+static anc_status_t key_from_rsa_value(apr_pool_t *p, apr_pool_t *tmp, xmlNodePtr rkv,
+                                       anc_key_t **key, anc_error_t **err)
+{
+    xmlNodePtr mod = anc_xml_child(rkv, ANC_NS_DS, "Modulus");
+    xmlNodePtr exp = anc_xml_child(rkv, ANC_NS_DS, "Exponent");
+    unsigned char *nb = NULL, *eb = NULL;
+    int nl, el;
+    BIGNUM *n = NULL, *e = NULL;
+    OSSL_PARAM_BLD *bld = NULL;
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY *evp = NULL;
+
+    nl = mod != NULL ? decode_b64(tmp, anc_xml_text(tmp, mod), &nb) : 0;
+    el = exp != NULL ? decode_b64(tmp, anc_xml_text(tmp, exp), &eb) : 0;
+    if (nl <= 0 || el <= 0) {
+        return anc_error_set(p, err, ANC_E_KEY, "RSAKeyValue without Modulus/Exponent");
+    }
+    n = BN_bin2bn(nb, nl, NULL);
+    e = BN_bin2bn(eb, el, NULL);
+    bld = OSSL_PARAM_BLD_new();
+    if (n != NULL && e != NULL && bld != NULL
+        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n)
+        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e)) {
+        params = OSSL_PARAM_BLD_to_param(bld);
+        ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+        if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0
+            || EVP_PKEY_fromdata(ctx, &evp, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+            evp = NULL;
+        }
+    }
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(n);
+    BN_free(e);
+    /* a toy modulus is no trust anchor */
+    if (evp != NULL && EVP_PKEY_get_bits(evp) < 2048) {
+        EVP_PKEY_free(evp);
+        return anc_error_set(p, err, ANC_E_KEY, "RSAKeyValue shorter than 2048 bits");
+    }
+    if (evp == NULL) {
+        return anc_error_set(p, err, ANC_E_KEY, "RSAKeyValue does not make a key");
+    }
+    return anc_key_wrap(p, evp, NULL, 0, key, err);
 }
 
 static int supports_saml2(const char *enumeration)
@@ -333,6 +394,21 @@ static anc_status_t load_entity(anc_trust_t *trust, apr_pool_t *tmp, xmlNodePtr 
                 }
                 APR_ARRAY_PUSH(idp->signing_keys, anc_key_t *) = key;
             }
+        }
+        for (xd = anc_xml_child(ki, ANC_NS_DS, "KeyValue"); xd != NULL;
+             xd = anc_xml_next(xd, ANC_NS_DS, "KeyValue")) {
+            xmlNodePtr rkv = anc_xml_child(xd, ANC_NS_DS, "RSAKeyValue");
+            anc_key_t *key;
+            anc_status_t rv;
+
+            if (rkv == NULL) {
+                continue; /* DSA/EC KeyValue: not supported, never trusted */
+            }
+            rv = key_from_rsa_value(p, tmp, rkv, &key, err);
+            if (rv != ANC_OK) {
+                return rv;
+            }
+            APR_ARRAY_PUSH(idp->signing_keys, anc_key_t *) = key;
         }
     }
     if (idp->signing_keys->nelts == 0) {

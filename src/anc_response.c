@@ -209,7 +209,7 @@ static anc_status_t verify_sig(verify_ctx_t *c, xmlNodePtr elem, xmlNodePtr sig)
 static anc_status_t check_envelope(verify_ctx_t *c, const char **issuer_out)
 {
     xmlNodePtr r = c->response;
-    const char *version, *issue_instant;
+    const char *version;
     xmlNodePtr issuer;
     apr_time_t t;
     int present;
@@ -227,8 +227,6 @@ static anc_status_t check_envelope(verify_ctx_t *c, const char **issuer_out)
     if (c->response_id == NULL || *c->response_id == '\0') {
         return fail(c, ANC_E_XML_SCHEMA, "Response without ID");
     }
-    issue_instant = anc_xml_attr(c->p, r, "IssueInstant");
-    (void)issue_instant;
     rv = time_attr(c, r, "IssueInstant", 1, &t, &present);
     if (rv != ANC_OK) {
         return rv;

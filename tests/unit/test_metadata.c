@@ -9,14 +9,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <apr_base64.h>
 #include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "anc_init.h"
 #include "anc_metadata.h"
+#include "anc_response.h"
 #include "support_fixtures.h"
 
 #define SCHEMAS "/usr/lib/python3/dist-packages/saml2/data/schemas"
@@ -335,6 +341,84 @@ START_TEST(test_sp_metadata)
 }
 END_TEST
 
+static const char *bn_b64(const EVP_PKEY *k, const char *name)
+{
+    BIGNUM *bn = NULL;
+    unsigned char *bin;
+    char *out;
+    int n;
+
+    ck_assert_int_eq(EVP_PKEY_get_bn_param(k, name, &bn), 1);
+    n = BN_num_bytes(bn);
+    bin = apr_palloc(pool, (apr_size_t)n);
+    BN_bn2bin(bn, bin);
+    BN_free(bn);
+    out = apr_palloc(pool, (apr_size_t)apr_base64_encode_len(n));
+    apr_base64_encode(out, (const char *)bin, n);
+    return out;
+}
+
+static const char *rsa_key_value_md(const EVP_PKEY *k)
+{
+    return apr_psprintf(pool,
+                            "<md:EntityDescriptor xmlns:md=\"" MD_NS "\" xmlns:ds=\""
+                            DS_NS "\" entityID=\"https://idp.example.org/idp\">"
+                            "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:"
+                            "names:tc:SAML:2.0:protocol\"><md:KeyDescriptor><ds:KeyInfo>"
+                            "<ds:KeyValue><ds:RSAKeyValue><ds:Modulus>%s</ds:Modulus>"
+                            "<ds:Exponent>%s</ds:Exponent></ds:RSAKeyValue></ds:KeyValue>"
+                            "</ds:KeyInfo></md:KeyDescriptor></md:IDPSSODescriptor>"
+                            "</md:EntityDescriptor>",
+                            bn_b64(k, OSSL_PKEY_PARAM_RSA_N),
+                            bn_b64(k, OSSL_PKEY_PARAM_RSA_E));
+}
+
+/* A bare ds:RSAKeyValue in metadata is a trusted key: fixture 00 (signed
+ * by the IdP key) verifies with the store built from it alone. */
+START_TEST(test_rsa_key_value)
+{
+    anc_trust_t *t = anc_trust_create(pool);
+    anc_error_t *err = NULL;
+    anc_key_t *cert_key;
+    anc_sp_config_t sp;
+    anc_verifier_t *v;
+    anc_verify_input_t in;
+    anc_verify_result_t *r;
+    EVP_PKEY *small;
+    const char *xml;
+
+    ck_assert_int_eq(anc_key_load_cert(pool, fx_path(pool, fx_setting(pool, "idp_cert")),
+                                       &cert_key, &err),
+                     ANC_OK);
+    xml = rsa_key_value_md(anc_key_evp(cert_key));
+    ck_assert_msg(anc_trust_load_memory(t, xml, strlen(xml), &err) == ANC_OK, "%s",
+                  err != NULL ? err->detail : "");
+    ck_assert_int_eq(anc_trust_first(t)->signing_keys->nelts, 1);
+
+    memset(&sp, 0, sizeof(sp));
+    sp.entity_id = fx_setting(pool, "sp_entity_id");
+    sp.acs_url = fx_setting(pool, "acs_url");
+    sp.clock_skew = -1;
+    ck_assert_int_eq(anc_verifier_create(pool, &sp, t, &v, &err), ANC_OK);
+    memset(&in, 0, sizeof(in));
+    in.data = fx_read(pool, "responses/00-ok-response-signed.xml", &in.len);
+    ck_assert_int_eq(anc_time_parse(fx_setting(pool, "now"), &in.now), ANC_OK);
+    in.request_lookup = fx_lookup_one;
+    in.request_lookup_ctx = "_req-ok-response-signed";
+    anc_response_verify(pool, v, &in, &r);
+    ck_assert_msg(r->verdict == ANC_VERDICT_ACCEPT, "%s",
+                  r->error != NULL ? r->error->detail : "");
+
+    /* a short RSA key is refused as a trust anchor */
+    small = EVP_RSA_gen(1024);
+    ck_assert_ptr_nonnull(small);
+    xml = rsa_key_value_md(small);
+    t = anc_trust_create(pool);
+    ck_assert_int_eq(anc_trust_load_memory(t, xml, strlen(xml), &err), ANC_E_KEY);
+    EVP_PKEY_free(small);
+}
+END_TEST
+
 static Suite *metadata_suite(void)
 {
     Suite *s = suite_create("metadata");
@@ -347,6 +431,7 @@ static Suite *metadata_suite(void)
     tcase_add_test(tc, test_bad_metadata);
     tcase_add_test(tc, test_keys);
     tcase_add_test(tc, test_sp_metadata);
+    tcase_add_test(tc, test_rsa_key_value);
     suite_add_tcase(s, tc);
     return s;
 }
