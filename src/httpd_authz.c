@@ -49,13 +49,17 @@ static const char *classref_parse(cmd_parms *cmd, const char *require_line,
 {
     anc_class_rule_t *rule = NULL;
     anc_error_t *err = NULL;
-    const char **argv = NULL;
+    const char **argv = NULL, *msg;
     int argc = 0;
 
     split_words(cmd, require_line, &argc, &argv);
     if (argc < 1) {
         return "Require authnContextClassRef needs at least one class URI "
                "(or '~ REGEX')";
+    }
+    if ((msg = anc_check_class_words(cmd->pool, argc, argv)) != NULL) {
+        return apr_psprintf(cmd->pool, "Require authnContextClassRef %s: %s",
+                            require_line, msg);
     }
     if (anc_class_rule_parse(cmd->pool, anc_vocab_for_cmd(cmd), argc, argv, &rule, &err)
         != ANC_OK) {

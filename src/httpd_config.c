@@ -267,6 +267,47 @@ static int looks_like_uri(const char *s)
     return 1;
 }
 
+const char *anc_check_class_words(apr_pool_t *p, int argc, const char *const *argv)
+{
+    anc_comparison_t cmp;
+    const char *w0;
+    int i = 0, j;
+
+    if (argc < 1) {
+        return NULL;
+    }
+    w0 = argv[0];
+    if (w0[0] == '!') {
+        if (w0[1]) {
+            w0++;
+        }
+        else if (argc > 1) {
+            w0 = argv[i = 1];
+        }
+        else {
+            return "nothing after '!'";
+        }
+    }
+    if (!strcmp(w0, "~")) {
+        return NULL; /* the regex is checked by compiling it */
+    }
+    if (anc_comparison_parse(w0, &cmp) == ANC_OK) {
+        if (i + 1 >= argc) {
+            return apr_psprintf(p, "no class URI after '%s'", w0);
+        }
+    }
+    else if (!looks_like_uri(w0)) {
+        return apr_psprintf(p, "'%s' is neither exact|minimum|better|maximum nor an "
+                            "absolute class URI", w0);
+    }
+    for (j = i + 1; j < argc; j++) {
+        if (!looks_like_uri(argv[j])) {
+            return apr_psprintf(p, "'%s' is not an absolute class URI", argv[j]);
+        }
+    }
+    return NULL;
+}
+
 static const char *file_arg(cmd_parms *cmd, const char *arg, const char **out)
 {
     const char *path = ap_server_root_relative(cmd->pool, arg);
@@ -604,6 +645,7 @@ static const char *set_dir_request(cmd_parms *cmd, void *dv, int argc,
     anc_dir_cfg_t *d = dv;
     anc_error_t *err = NULL;
     anc_class_rule_t *rule = NULL;
+    const char *msg;
     int i;
 
     if (argc == 1 && (!strcasecmp(argv[0], "Off") || !strcasecmp(argv[0], "none"))) {
@@ -622,15 +664,8 @@ static const char *set_dir_request(cmd_parms *cmd, void *dv, int argc,
                             "authnContextClassRef; list the classes to request",
                             cmd->cmd->name);
     }
-    for (i = 0; i < argc; i++) {
-        if (i == 0 && anc_comparison_parse(argv[0], &(anc_comparison_t){0}) == ANC_OK) {
-            continue;
-        }
-        if (!looks_like_uri(argv[i])) {
-            return apr_psprintf(cmd->pool, "%s: '%s' is neither exact|minimum|better|"
-                                "maximum nor an absolute class URI",
-                                cmd->cmd->name, argv[i]);
-        }
+    if ((msg = anc_check_class_words(cmd->pool, argc, (const char *const *)argv))) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, msg);
     }
     if (anc_class_rule_parse(cmd->pool, anc_vocab_for_cmd(cmd), argc,
                              (const char *const *)argv, &rule, &err) != ANC_OK) {

@@ -130,6 +130,10 @@ void anc_child_init(apr_pool_t *p, server_rec *s);
  * read (the server's own, else the main server's, else an empty one). */
 const anc_vocab_t *anc_vocab_for_cmd(cmd_parms *cmd);
 
+/* NULL when the words of a class rule are a known comparison and absolute
+ * URIs (or '!' / '~ REGEX'), else a message for configtest. */
+const char *anc_check_class_words(apr_pool_t *p, int argc, const char *const *argv);
+
 /* Accessors: effective values with defaults applied. */
 anc_srv_cfg_t *anc_srv(const server_rec *s);
 anc_dir_cfg_t *anc_dir(const request_rec *r);
