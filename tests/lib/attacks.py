@@ -741,6 +741,15 @@ def answer_same_request(signed, ctx):
     return ctx.response()
 
 
+def in_response_to_rewritten(signed, ctx):
+    """An Assertion-signed response answering somebody else's request
+    (SubjectConfirmationData InResponseTo is signed) whose unsigned Response
+    InResponseTo the attacker rewrote to a request the SP has outstanding."""
+    root = ctx.tree(sc_in_response_to="_req-of-the-victim")
+    sf.sign(root, "assertion", ctx.idp)
+    return _out(root)
+
+
 def unsolicited(signed, ctx):
     return ctx.response(in_response_to=None)
 
@@ -954,6 +963,8 @@ ATTACKS = [
     _a("in-response-to-unknown", in_response_to_unknown, ("in-response-to-unknown",)),
     _a("in-response-to-used-twice", answer_same_request, ("in-response-to-unknown",),
        prime=(same,)),
+    _a("in-response-to-rewritten-unsigned-response", in_response_to_rewritten,
+       ("in-response-to-unknown",), base="assertion"),
     _a("in-response-to-other-browser", same, ("in-response-to-unknown",),
        transports=("http",)),
     _a("unsolicited-disallowed", unsolicited, ("unsolicited-disallowed",)),
