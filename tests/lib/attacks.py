@@ -797,29 +797,35 @@ def _classes(rec):
 
 
 def check_comment_nameid(rec, ctx):
+    """NameID reported whole: alice@example.org.evil.example"""
     assert rec["name_id"]["value"] == COMMENT_NAME, rec["name_id"]
 
 
 def check_comment_class(rec, ctx):
+    """class reported whole (MFA URI + '#not-really'), not the MFA URI"""
     assert _classes(rec) == [COMMENT_CLASS], _classes(rec)
     assert sf.MFA not in _classes(rec)
 
 
 def check_comment_class_two(rec, ctx):
+    """both classes whole, in document order"""
     assert _classes(rec) == [COMMENT_CLASS, sf.PPT], _classes(rec)
 
 
 def check_char_refs(rec, ctx):
+    """decoded whole text: alice@example.org and the MFA URI"""
     assert rec["name_id"]["value"] == GOOD_NAME
     assert _classes(rec) == [sf.MFA]
 
 
 def check_whitespace(rec, ctx):
+    """class trimmed to exactly the MFA URI"""
     assert _classes(rec) == [sf.MFA]
 
 
 def check_lookalike(kind):
     def check(rec, ctx):
+        """class reported exactly as signed, not equal to the MFA URI"""
         # reported exactly as signed (after XML-whitespace collapse only):
         # a policy comparing it with the MFA URI must see a different value
         assert _classes(rec) == [LOOKALIKES[kind]], _classes(rec)
@@ -828,11 +834,13 @@ def check_lookalike(kind):
 
 
 def check_declref_only(rec, ctx):
+    """no class reported; decl_ref is the MFA URI"""
     assert _classes(rec) == []
     assert rec["authn_context_decl_ref"] == sf.MFA
 
 
 def check_attribute_only(rec, ctx):
+    """classes are [PasswordProtectedTransport] only"""
     assert _classes(rec) == [sf.PPT]
 
 
