@@ -20,6 +20,7 @@
 #define SAML_VERSION "2.0"
 #define STATUS_SUCCESS "urn:oasis:names:tc:SAML:2.0:status:Success"
 #define CM_BEARER "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+#define NAMEID_ENTITY "urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
 
 struct anc_verifier_t {
     const anc_sp_config_t *sp;
@@ -203,6 +204,18 @@ static anc_status_t verify_sig(verify_ctx_t *c, xmlNodePtr elem, xmlNodePtr sig)
                            &c->err);
 }
 
+/* SAML profiles 4.1.4.2 (and 4.1.4.1 for the Response): an Issuer with a
+ * Format must use the entity format; anything else names no IdP. */
+static anc_status_t check_issuer_format(verify_ctx_t *c, xmlNodePtr issuer)
+{
+    const char *fmt = anc_xml_attr(c->p, issuer, "Format");
+
+    if (fmt != NULL && strcmp(fmt, NAMEID_ENTITY) != 0) {
+        return fail(c, ANC_E_ISSUER, "Issuer Format %s is not the entity format", fmt);
+    }
+    return ANC_OK;
+}
+
 /* ---- Response envelope ---------------------------------------------------- */
 
 /* SAML core 3.2.2 (StatusResponseType), 2.2.5 (Issuer). */
@@ -236,6 +249,9 @@ static anc_status_t check_envelope(verify_ctx_t *c, const char **issuer_out)
         return fail(c, ANC_E_XML_SCHEMA, "Response needs one Status and at most one Issuer");
     }
     issuer = anc_xml_child(r, ANC_NS_SAML, "Issuer");
+    if (issuer != NULL && check_issuer_format(c, issuer) != ANC_OK) {
+        return c->err->code;
+    }
     *issuer_out = issuer != NULL ? anc_xml_collapse(c->p, anc_xml_text(c->p, issuer))
                                  : NULL;
     c->in_response_to = anc_xml_attr(c->p, r, "InResponseTo");
@@ -608,6 +624,10 @@ static anc_status_t check_assertion(verify_ctx_t *c, xmlNodePtr a, anc_assertion
     issuer = anc_xml_child(a, ANC_NS_SAML, "Issuer");
     if (issuer == NULL || anc_xml_child_count(a, ANC_NS_SAML, "Issuer") != 1) {
         return fail(c, ANC_E_XML_SCHEMA, "Assertion without one Issuer");
+    }
+    rv = check_issuer_format(c, issuer);
+    if (rv != ANC_OK) {
+        return rv;
     }
     iss = anc_xml_collapse(c->p, anc_xml_text(c->p, issuer));
     if (strcmp(iss, c->idp->entity_id) != 0) {

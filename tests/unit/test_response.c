@@ -392,6 +392,37 @@ START_TEST(test_tampering_detected)
 }
 END_TEST
 
+/* Unsigned parts of a Response around a signed Assertion are still
+ * checked: Issuer format, Destination, Status. */
+START_TEST(test_unsigned_envelope_checked)
+{
+    const fx_case_t *c = find_case("01-ok-assertion-signed");
+    const char *xml = fx_read(pool, c->file, NULL);
+    anc_verify_result_t *r;
+
+    r = verify_text(c, replace1(xml, "<saml:Issuer>",
+                                "<saml:Issuer Format=\"urn:oasis:names:tc:SAML:2.0:"
+                                "nameid-format:persistent\">"), NULL);
+    ck_assert_str_eq(reason_of(r), "issuer-mismatch");
+    r = verify_text(c, replace1(xml, "<saml:Issuer>",
+                                "<saml:Issuer Format=\"urn:oasis:names:tc:SAML:2.0:"
+                                "nameid-format:entity\">"), NULL);
+    ck_assert_msg(r->verdict == ANC_VERDICT_ACCEPT, "%s", reason_of(r));
+    r = verify_text(c, replace1(xml, "Destination=\"https://sp.example.org/saml/acs\"",
+                                "Destination=\"https://sp.example.org/saml/acs/\""), NULL);
+    ck_assert_str_eq(reason_of(r), "destination-mismatch");
+    /* unsigned and without Destination is allowed (bindings 3.5.5.2) */
+    r = verify_text(c, replace1(xml, "Destination=\"https://sp.example.org/saml/acs\"", ""),
+                    NULL);
+    ck_assert_msg(r->verdict == ANC_VERDICT_ACCEPT, "%s", reason_of(r));
+    r = verify_text(c, replace1(xml, "Version=\"2.0\"", "Version=\"1.1\""), NULL);
+    ck_assert_str_eq(reason_of(r), "bad-version");
+    /* the Status decides even when the Assertion is fine */
+    r = verify_text(c, replace1(xml, "status:Success", "status:Responder"), NULL);
+    ck_assert_str_eq(reason_of(r), "status-with-assertion");
+}
+END_TEST
+
 static anc_status_t lookup_down(void *ctx, const char *id, apr_pool_t *scratch,
                                 anc_error_t **err)
 {
@@ -542,6 +573,7 @@ static Suite *response_suite(void)
     tcase_add_test(tc, test_wrapping_assertion_in_extensions);
     tcase_add_test(tc, test_wrapping_response_in_extensions);
     tcase_add_test(tc, test_tampering_detected);
+    tcase_add_test(tc, test_unsigned_envelope_checked);
     tcase_add_test(tc, test_fail_closed);
     tcase_add_test(tc, test_replay_and_time_window);
     tcase_add_test(tc, test_decode);
