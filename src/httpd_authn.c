@@ -253,10 +253,7 @@ int anc_check_authn(request_rec *r)
     }
     st = anc_store_session_load(r, sid, &s);
     if (st == ANC_E_CACHE) {
-        /* logged by the store; fail closed */
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "authncontext: authn: failed reason=%s detail=session store "
-                      "unavailable; answering 503", anc_reason(ANC_E_CACHE));
+        /* logged once by the store (reason=cache-unavailable); fail closed */
         return HTTP_SERVICE_UNAVAILABLE;
     }
     if (st != ANC_OK) {

@@ -78,6 +78,13 @@ static apr_status_t raw_put(request_rec *r, anc_cache_t *c, const char *key,
                               (unsigned int)len, r->pool);
 }
 
+/* A networked store (redis, memcache) keeps connections per thread; after
+ * the server restarts, the first use of a stale connection fails and the
+ * client library reconnects. One retry hides that; a store that is really
+ * down fails twice and the caller fails closed. */
+#define RETRYABLE(c, rv) (!(c)->mutex && (rv) != APR_SUCCESS && (rv) != APR_NOTFOUND)
+#define RETRIES 3
+
 static void log_cache_error(request_rec *r, anc_cache_t *c, apr_status_t rv,
                             const char *op, const char *key)
 {
@@ -101,6 +108,18 @@ static anc_status_t store_get(request_rec *r, const char *key, char **val,
     lock(r, c);
     rv = raw_get(r, c, key, val, len);
     unlock(c);
+    if (RETRYABLE(c, rv)) {
+        /* apr_redis answers NOTFOUND once it has marked the server dead:
+         * after an error that is not an answer, so it stays an error */
+        apr_status_t first = rv;
+        int i;
+        for (i = 0; i < RETRIES && RETRYABLE(c, rv); i++) {
+            rv = raw_get(r, c, key, val, len);
+        }
+        if (rv == APR_NOTFOUND) {
+            rv = first;
+        }
+    }
     if (rv == APR_NOTFOUND) {
         return ANC_OK;
     }
@@ -125,6 +144,9 @@ static anc_status_t store_put(request_rec *r, const char *key, const char *val,
     lock(r, c);
     rv = raw_put(r, c, key, val, len, expiry);
     unlock(c);
+    for (int i = 0; i < RETRIES && RETRYABLE(c, rv); i++) {
+        rv = raw_put(r, c, key, val, len, expiry);
+    }
     if (rv != APR_SUCCESS) {
         log_cache_error(r, c, rv, "store", key);
         return ANC_E_CACHE;
@@ -145,6 +167,10 @@ static anc_status_t store_del(request_rec *r, const char *key)
     rv = c->provider->remove(c->instance, r->server, (const unsigned char *)key,
                              (unsigned int)strlen(key), r->pool);
     unlock(c);
+    for (int i = 0; i < RETRIES && RETRYABLE(c, rv); i++) {
+        rv = c->provider->remove(c->instance, r->server, (const unsigned char *)key,
+                                 (unsigned int)strlen(key), r->pool);
+    }
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
         log_cache_error(r, c, rv, "remove", key);
         return ANC_E_CACHE;
@@ -383,6 +409,15 @@ static anc_status_t replay_check_and_insert(void *ctx, const char *id, apr_time_
      * the write; the window is one round trip. */
     lock(r, c);
     rv = raw_get(r, c, key, &val, &len);
+    if (RETRYABLE(c, rv)) {
+        apr_status_t first = rv;
+        for (int i = 0; i < RETRIES && RETRYABLE(c, rv); i++) {
+            rv = raw_get(r, c, key, &val, &len);
+        }
+        if (rv == APR_NOTFOUND) {
+            rv = first;
+        }
+    }
     if (rv == APR_SUCCESS) {
         unlock(c);
         return anc_error_set(scratch, err, ANC_E_REPLAY, "assertion ID already used");
@@ -393,6 +428,9 @@ static anc_status_t replay_check_and_insert(void *ctx, const char *id, apr_time_
         return anc_error_set(scratch, err, ANC_E_CACHE, "replay cache read failed");
     }
     rv = raw_put(r, c, key, "1", 1, expires);
+    for (int i = 0; i < RETRIES && RETRYABLE(c, rv); i++) {
+        rv = raw_put(r, c, key, "1", 1, expires);
+    }
     unlock(c);
     if (rv != APR_SUCCESS) {
         log_cache_error(r, c, rv, "store", key);
