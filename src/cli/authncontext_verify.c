@@ -126,8 +126,8 @@ static size_t utf8_valid_len(const unsigned char *s, size_t n)
         }
         cp = (cp << 6) | (s[i] & 0x3f);
     }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
-        || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
         return 0;
     }
     return len;
@@ -153,40 +153,40 @@ static void json_str(FILE *out, const char *s)
         size_t l;
 
         switch (c) {
-        case '"':
-            fputs("\\\"", out);
-            break;
-        case '\\':
-            fputs("\\\\", out);
-            break;
-        case '\n':
-            fputs("\\n", out);
-            break;
-        case '\r':
-            fputs("\\r", out);
-            break;
-        case '\t':
-            fputs("\\t", out);
-            break;
-        case '\b':
-            fputs("\\b", out);
-            break;
-        case '\f':
-            fputs("\\f", out);
-            break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                fprintf(out, "\\u%04x", c);
-            } else if (c < 0x80) {
-                putc((int)c, out);
-            } else if ((l = utf8_valid_len(p, n)) > 0) {
-                fwrite(p, 1, l, out);
-                p += l;
-                n -= l;
-                continue;
-            } else {
-                fputs("\\ufffd", out);
-            }
+            case '"':
+                fputs("\\\"", out);
+                break;
+            case '\\':
+                fputs("\\\\", out);
+                break;
+            case '\n':
+                fputs("\\n", out);
+                break;
+            case '\r':
+                fputs("\\r", out);
+                break;
+            case '\t':
+                fputs("\\t", out);
+                break;
+            case '\b':
+                fputs("\\b", out);
+                break;
+            case '\f':
+                fputs("\\f", out);
+                break;
+            default:
+                if (c < 0x20 || c == 0x7f) {
+                    fprintf(out, "\\u%04x", c);
+                } else if (c < 0x80) {
+                    putc((int)c, out);
+                } else if ((l = utf8_valid_len(p, n)) > 0) {
+                    fwrite(p, 1, l, out);
+                    p += l;
+                    n -= l;
+                    continue;
+                } else {
+                    fputs("\\ufffd", out);
+                }
         }
         p++;
         n--;
@@ -285,8 +285,8 @@ static void print_accept(FILE *out, apr_pool_t *p, const anc_assertion_t *a, int
 /* Reads a whole file ("-" = stdin) into p, reading at most cap + 1 bytes so
  * a huge file cannot exhaust memory: *too_big tells the caller the input is
  * over the cap. Returns 0 or errno. */
-static int read_input(apr_pool_t *p, const char *path, apr_size_t cap,
-                      char **data, apr_size_t *len, int *too_big)
+static int read_input(apr_pool_t *p, const char *path, apr_size_t cap, char **data,
+                      apr_size_t *len, int *too_big)
 {
     FILE *f;
     char *buf;
@@ -358,8 +358,8 @@ typedef struct options_t {
     const char *sp_key;
     const char *sp_cert;
     const char *now;
-    long clock_skew;               /* -1 = default */
-    long long max_size;            /* 0 = default */
+    long clock_skew;    /* -1 = default */
+    long long max_size; /* 0 = default */
     int allow_unsolicited;
     int allow_sha1;
     int require_signed_assertion;
@@ -458,59 +458,60 @@ static int parse_options(apr_pool_t *p, int argc, char **argv, options_t *o)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
         switch (c) {
-        case OPT_METADATA:
-            APR_ARRAY_PUSH(o->metadata, const char *) = optarg;
-            break;
-        case OPT_SP_ENTITY_ID:
-            o->sp_entity_id = optarg;
-            break;
-        case OPT_ACS_URL:
-            o->acs_url = optarg;
-            break;
-        case OPT_REQUEST_ID:
-            if (*optarg == '\0') {
-                return usage_error("empty --request-id", NULL);
-            }
-            APR_ARRAY_PUSH(o->requests, const char *) = optarg;
-            break;
-        case OPT_ALLOW_UNSOLICITED:
-            o->allow_unsolicited = 1;
-            break;
-        case OPT_SP_KEY:
-            o->sp_key = optarg;
-            break;
-        case OPT_SP_CERT:
-            o->sp_cert = optarg;
-            break;
-        case OPT_NOW:
-            o->now = optarg;
-            break;
-        case OPT_CLOCK_SKEW:
-            /* a day at most: a larger skew is a mistake, not a setting */
-            if ((v = parse_number(optarg, 0, 86400)) < 0) {
-                return usage_error("--clock-skew wants whole seconds in 0..86400", optarg);
-            }
-            o->clock_skew = (long)v;
-            break;
-        case OPT_ALLOW_SHA1:
-            o->allow_sha1 = 1;
-            break;
-        case OPT_REQUIRE_SIGNED_ASSERTION:
-            o->require_signed_assertion = 1;
-            break;
-        case OPT_MAX_SIZE:
-            if ((v = parse_number(optarg, 1, 1LL << 30)) < 0) {
-                return usage_error("--max-size wants bytes in 1..1073741824", optarg);
-            }
-            o->max_size = v;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            exit(EXIT_ACCEPT);
-        case ':':
-            return usage_error("option needs a value", argv[optind - 1]);
-        default:
-            return usage_error("unknown option", argv[optind - 1]);
+            case OPT_METADATA:
+                APR_ARRAY_PUSH(o->metadata, const char *) = optarg;
+                break;
+            case OPT_SP_ENTITY_ID:
+                o->sp_entity_id = optarg;
+                break;
+            case OPT_ACS_URL:
+                o->acs_url = optarg;
+                break;
+            case OPT_REQUEST_ID:
+                if (*optarg == '\0') {
+                    return usage_error("empty --request-id", NULL);
+                }
+                APR_ARRAY_PUSH(o->requests, const char *) = optarg;
+                break;
+            case OPT_ALLOW_UNSOLICITED:
+                o->allow_unsolicited = 1;
+                break;
+            case OPT_SP_KEY:
+                o->sp_key = optarg;
+                break;
+            case OPT_SP_CERT:
+                o->sp_cert = optarg;
+                break;
+            case OPT_NOW:
+                o->now = optarg;
+                break;
+            case OPT_CLOCK_SKEW:
+                /* a day at most: a larger skew is a mistake, not a setting */
+                if ((v = parse_number(optarg, 0, 86400)) < 0) {
+                    return usage_error("--clock-skew wants whole seconds in 0..86400",
+                                       optarg);
+                }
+                o->clock_skew = (long)v;
+                break;
+            case OPT_ALLOW_SHA1:
+                o->allow_sha1 = 1;
+                break;
+            case OPT_REQUIRE_SIGNED_ASSERTION:
+                o->require_signed_assertion = 1;
+                break;
+            case OPT_MAX_SIZE:
+                if ((v = parse_number(optarg, 1, 1LL << 30)) < 0) {
+                    return usage_error("--max-size wants bytes in 1..1073741824", optarg);
+                }
+                o->max_size = v;
+                break;
+            case 'h':
+                fputs(usage_text, stdout);
+                exit(EXIT_ACCEPT);
+            case ':':
+                return usage_error("option needs a value", argv[optind - 1]);
+            default:
+                return usage_error("unknown option", argv[optind - 1]);
         }
     }
     if (o->metadata->nelts == 0) {
@@ -564,8 +565,8 @@ static int run(apr_pool_t *pool, int argc, char **argv)
             return config_error("cannot load IdP metadata", path, err);
         }
     }
-    if (o.sp_key != NULL
-        && anc_key_load_private(pool, o.sp_key, o.sp_cert, &sp_key, &err) != ANC_OK) {
+    if (o.sp_key != NULL &&
+        anc_key_load_private(pool, o.sp_key, o.sp_cert, &sp_key, &err) != ANC_OK) {
         return config_error("cannot load SP key", o.sp_key, err);
     }
 
@@ -632,12 +633,13 @@ static int run(apr_pool_t *pool, int argc, char **argv)
             in.request_lookup_ctx = &rq;
             in.replay = replay;
             anc_response_verify(fp, verifier, &in, &res);
-            if (res != NULL && res->verdict == ANC_VERDICT_ACCEPT && res->assertion != NULL) {
+            if (res != NULL && res->verdict == ANC_VERDICT_ACCEPT &&
+                res->assertion != NULL) {
                 json_field(stdout, "verdict", "accept", &first);
                 print_accept(stdout, fp, res->assertion, &first);
                 request_consume(&rq, res->assertion->in_response_to);
-            } else if (res != NULL && res->verdict == ANC_VERDICT_IDP_ERROR
-                       && res->status != NULL) {
+            } else if (res != NULL && res->verdict == ANC_VERDICT_IDP_ERROR &&
+                       res->status != NULL) {
                 json_field(stdout, "verdict", "idp-error", &first);
                 json_field(stdout, "status_code", res->status->status_code, &first);
                 json_field(stdout, "status_code2", res->status->status_code2, &first);
@@ -653,7 +655,8 @@ static int run(apr_pool_t *pool, int argc, char **argv)
                 json_field(stdout, "reason",
                            re != NULL ? re->reason : anc_reason(ANC_E_INTERNAL), &first);
                 json_field(stdout, "detail",
-                           re != NULL ? re->detail : "verifier returned no result", &first);
+                           re != NULL ? re->detail : "verifier returned no result",
+                           &first);
                 rejected++;
             }
         }
@@ -675,8 +678,8 @@ int main(int argc, char **argv)
     apr_pool_t *pool;
     int rc;
 
-    if (apr_app_initialize(&argc, (const char *const **)&argv, NULL) != APR_SUCCESS
-        || apr_pool_create(&pool, NULL) != APR_SUCCESS) {
+    if (apr_app_initialize(&argc, (const char *const **)&argv, NULL) != APR_SUCCESS ||
+        apr_pool_create(&pool, NULL) != APR_SUCCESS) {
         fputs("authncontext-verify: APR initialisation failed\n", stderr);
         return EXIT_USAGE;
     }
