@@ -79,6 +79,10 @@ int anc_class_rule_eval(const anc_class_rule_t *rule, const anc_vocab_t *v,
 anc_comparison_t anc_class_rule_comparison(const anc_class_rule_t *rule);
 /* The listed classes (array of const char *); NULL for a regex rule. */
 const apr_array_header_t *anc_class_rule_classes(const anc_class_rule_t *rule);
+/* 1 when the rule was written with a leading `!`. AuthnContextRequest
+ * cannot ask an IdP for "not X" or for a regex: the glue refuses a rule
+ * for which this is 1 or anc_class_rule_classes() is NULL. */
+int anc_class_rule_negated(const anc_class_rule_t *rule);
 
 /* Freshness: 1 when authn_instant is no older than max_age seconds at now
  * (allowing clock_skew seconds into the future). An instant further in the

@@ -465,6 +465,11 @@ const apr_array_header_t *anc_class_rule_classes(const anc_class_rule_t *rule)
     return rule->is_regex ? NULL : rule->classes;
 }
 
+int anc_class_rule_negated(const anc_class_rule_t *rule)
+{
+    return rule->negate;
+}
+
 int anc_policy_fresh(apr_time_t authn_instant, int max_age, apr_time_t now,
                      int clock_skew)
 {

@@ -233,8 +233,14 @@ START_TEST(parse_errors)
     ck_assert_int_eq(anc_class_rule_comparison(rule), ANC_CMP_BETTER);
     ck_assert_str_eq(APR_ARRAY_IDX(anc_class_rule_classes(rule), 1, const char *),
                      "urn:ppt");
+    ck_assert_int_eq(anc_class_rule_negated(rule), 0);
     ck_assert_int_eq(parse(v, "~ urn:.*", &rule), ANC_OK);
     ck_assert_ptr_null(anc_class_rule_classes(rule));
+    ck_assert_int_eq(parse(v, "! ~ urn:.*", &rule), ANC_OK);
+    ck_assert_int_eq(anc_class_rule_negated(rule), 1);
+    ck_assert_int_eq(parse(v, "!maximum urn:pw", &rule), ANC_OK);
+    ck_assert_int_eq(anc_class_rule_negated(rule), 1);
+    ck_assert_int_eq(anc_class_rule_comparison(rule), ANC_CMP_MAXIMUM);
 
     ck_assert_int_eq(anc_comparison_parse("maximum", &cmp), ANC_OK);
     ck_assert_int_eq(cmp, ANC_CMP_MAXIMUM);
