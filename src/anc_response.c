@@ -94,7 +94,9 @@ anc_status_t anc_response_decode(apr_pool_t *p, const char *data, apr_size_t len
     if (data == NULL || i == len) {
         return anc_error_set(p, err, ANC_E_INPUT, "empty SAMLResponse");
     }
-    if (data[i] == '<') {
+    /* raw XML, possibly behind a UTF-8 byte order mark */
+    if (data[i] == '<'
+        || (len - i >= 4 && memcmp(data + i, "\xef\xbb\xbf<", 4) == 0)) {
         if (len - i > max) {
             return anc_error_set(p, err, ANC_E_TOO_LARGE,
                                  "%" APR_SIZE_T_FMT " bytes over the cap of %"

@@ -524,6 +524,9 @@ START_TEST(test_decode)
                      ANC_OK);
     ck_assert_int_eq(len, 17);
     ck_assert_int_eq(memcmp(out, "<samlp:Response/>", 17), 0);
+    ck_assert_int_eq(anc_response_decode(pool, "\xef\xbb\xbf<a/>", 7, 0, &out, &len, &err),
+                     ANC_OK);
+    ck_assert_int_eq(len, 7);
     /* line-wrapped base64 as some IdPs post it */
     ck_assert_int_eq(anc_response_decode(pool, "PGEv\r\nPg==\n", 11, 0, &out, &len, &err),
                      ANC_OK);
