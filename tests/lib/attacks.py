@@ -55,7 +55,8 @@ class AttackContext:
 
     def __init__(self, idp, attacker, sp_cert_pem, now=None, request_id="_req-attack",
                  sp_entity_id=sf.SP_ENTITY_ID, acs_url=sf.ACS_URL,
-                 idp_entity_id=sf.IDP_ENTITY_ID, extra_request_ids=()):
+                 idp_entity_id=sf.IDP_ENTITY_ID, extra_request_ids=(),
+                 canary_url="http://127.0.0.1:9/"):
         self.idp = idp
         self.attacker = attacker
         self.sp_cert_pem = sp_cert_pem
@@ -66,6 +67,9 @@ class AttackContext:
         self.sp_entity_id = sp_entity_id
         self.acs_url = acs_url
         self.idp_entity_id = idp_entity_id
+        # a loopback URL the runner watches: the SP must never fetch
+        # anything a message names (DTDs, entities, XIncludes, keys, data)
+        self.canary_url = canary_url
 
     def tree(self, **kw):
         kw.setdefault("in_response_to", self.request_id)
@@ -598,12 +602,13 @@ def doctype_external_entity(signed, ctx):
 
 def doctype_external_dtd(signed, ctx):
     return (b'<?xml version="1.0"?>\n<!DOCTYPE samlp:Response SYSTEM '
-            b'"http://127.0.0.1:9/evil.dtd">' + _body(signed))
+            b'"' + ctx.canary_url.encode() + b'evil.dtd">' + _body(signed))
 
 
 def doctype_parameter_entity(signed, ctx):
     return (b'<?xml version="1.0"?>\n<!DOCTYPE samlp:Response [\n'
-            b'<!ENTITY % pe SYSTEM "http://127.0.0.1:9/x.dtd"> %pe;]>' + _body(signed))
+            b'<!ENTITY % pe SYSTEM "' + ctx.canary_url.encode() + b'pe.dtd"> %pe;]>'
+            + _body(signed))
 
 
 def billion_laughs(signed, ctx):
@@ -614,6 +619,50 @@ def billion_laughs(signed, ctx):
     body = _body(signed).replace(b">alice@example.org<", b">&lol9;<")
     return (b'<?xml version="1.0"?>\n<!DOCTYPE samlp:Response [\n' + b"\n".join(decl)
             + b"]>" + body)
+
+
+def external_entity_http(signed, ctx):
+    body = _body(signed).replace(b">alice@example.org<", b">&xxe;<")
+    return (b'<?xml version="1.0"?>\n<!DOCTYPE samlp:Response [\n<!ENTITY xxe SYSTEM "'
+            + ctx.canary_url.encode() + b'entity">]>' + body)
+
+
+def xinclude_http(signed, ctx):
+    root = _parse(signed)
+    ext = _insert_extensions(root, [])
+    xi = "http://www.w3.org/2001/XInclude"
+    inc = etree.SubElement(ext, "{%s}include" % xi, nsmap={"xi": xi})
+    inc.set("href", ctx.canary_url + "xinclude")
+    return _out(root)
+
+
+def keyinfo_retrieval_method(signed, ctx):
+    """A valid signature by the trusted key whose KeyInfo points at a key
+    on the network (KeyInfo is outside SignedInfo, so adding it keeps the
+    signature valid). Keys come from metadata only: nothing is fetched and
+    the response is accepted."""
+    root = ctx.tree()
+    sig = sf.sign_element(root, ctx.idp, include_cert=False)
+    ki = etree.SubElement(sig, _q(NS_DS, "KeyInfo"))
+    rm = etree.SubElement(ki, _q(NS_DS, "RetrievalMethod"))
+    rm.set("URI", ctx.canary_url + "key.crt")
+    rm.set("Type", "http://www.w3.org/2000/09/xmldsig#rawX509Certificate")
+    return _out(root)
+
+
+def reference_external_uri(signed, ctx):
+    """The Reference URI names a network document (changed after signing,
+    so SignedInfo no longer matches either)."""
+    root = _parse(signed)
+    ref = root.find("%s/%s/%s" % (_q(NS_DS, "Signature"), _q(NS_DS, "SignedInfo"),
+                                  _q(NS_DS, "Reference")))
+    ref.set("URI", ctx.canary_url + "signed-document")
+    return _out(root)
+
+
+def check_keyinfo_ignored(rec, ctx):
+    """accepted with the metadata key; the KeyInfo URL is never fetched"""
+    assert rec["name_id"]["value"] == GOOD_NAME
 
 
 def xinclude(signed, ctx):
@@ -938,6 +987,12 @@ ATTACKS = [
     _a("parameter-entity", doctype_parameter_entity, ("xml-dtd",)),
     _a("billion-laughs", billion_laughs, ("xml-dtd",)),
     _a("xinclude", xinclude, ("signature-invalid",)),
+    _a("xinclude-http-in-extensions", xinclude_http, ("signature-invalid",)),
+    _a("external-entity-http", external_entity_http, ("xml-dtd",)),
+    _a("keyinfo-retrieval-method", keyinfo_retrieval_method, verdict="accept",
+       check=check_keyinfo_ignored),
+    _a("reference-external-uri", reference_external_uri,
+       ("signature-reference", "signature-invalid")),
     _a("deep-nesting-100", deep_nesting(100), ("xml-too-deep",)),
     # libxml2's own cap (256 without XML_PARSE_HUGE) may fire before the
     # verifier's 64 when it checks depth after parsing

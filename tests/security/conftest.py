@@ -35,3 +35,46 @@ class Keys:
 @pytest.fixture(scope="session")
 def keys(tmp_path_factory):
     return Keys(tmp_path_factory.mktemp("attack-keys"))
+
+
+class Canary:
+    """A TCP listener on a free loopback port that counts connections: the
+    verifier must never fetch what a message names. Closed at teardown."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.url = "http://127.0.0.1:%d/" % self.port
+        self.hits = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        import socket
+        while not self._stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.hits += 1
+            c.close()
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+
+@pytest.fixture(scope="session")
+def canary():
+    c = Canary()
+    yield c
+    c.close()

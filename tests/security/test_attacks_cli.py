@@ -19,9 +19,10 @@ import samlforge as sf
 CLI_ATTACKS = [a for a in A.ATTACKS if "cli" in a.transports]
 
 
-def make_ctx(keys):
+def make_ctx(keys, canary=None):
+    kw = {"canary_url": canary.url} if canary is not None else {}
     return A.AttackContext(keys.idp, keys.attacker, keys.sp.cert_pem,
-                           now=sf.utcnow(), request_id="_req-" + uuid.uuid4().hex)
+                           now=sf.utcnow(), request_id="_req-" + uuid.uuid4().hex, **kw)
 
 
 def run_values(cli, keys, ctx, values, raw_last=False, **opts):
@@ -63,8 +64,9 @@ def test_base_responses_are_accepted(cli, keys, kind):
 
 
 @pytest.mark.parametrize("attack", CLI_ATTACKS, ids=[a.name for a in CLI_ATTACKS])
-def test_attack(cli, keys, attack):
-    ctx = make_ctx(keys)
+def test_attack(cli, keys, canary, attack):
+    ctx = make_ctx(keys, canary)
+    hits = canary.hits
     base = ctx.base(attack.base)
     primes = attack.prime_values(ctx, base)
     value = attack.value(ctx, base)
@@ -82,3 +84,19 @@ def test_attack(cli, keys, attack):
         assert rec["verdict"] == "accept", rec
         attack.check(rec, ctx)
         assert r.rc == 0
+    # nothing named in the message was fetched (the listener is on loopback)
+    assert canary.hits == hits, "the verifier connected to %s" % canary.url
+
+
+def test_canary_detects_a_fetch(canary):
+    """The network canary works: a real fetch is counted (so 'no hits' in
+    the attack tests means nothing was fetched, not a deaf listener)."""
+    import socket
+    import time
+    before = canary.hits
+    with socket.create_connection(("127.0.0.1", canary.port), timeout=5):
+        pass
+    deadline = time.time() + 5
+    while canary.hits == before and time.time() < deadline:
+        time.sleep(0.05)
+    assert canary.hits == before + 1
