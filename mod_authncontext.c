@@ -27,8 +27,9 @@ static void authncontext_register_hooks(apr_pool_t *p)
     /* endpoints before mod_cache and friends; they must answer even inside
      * a protected <Location> */
     ap_hook_quick_handler(anc_quick_handler, NULL, NULL, APR_HOOK_FIRST);
-    /* anti-spoofing: before any authn/authz or handler sees the headers */
-    ap_hook_header_parser(anc_header_parser, NULL, NULL, APR_HOOK_FIRST);
+    /* anti-spoofing: as soon as the request is read, before mod_rewrite,
+     * authn/authz or any handler sees the headers */
+    ap_hook_post_read_request(anc_strip_headers, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_check_authn(anc_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_note_auth_failure(anc_note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);

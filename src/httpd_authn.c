@@ -66,7 +66,7 @@ static int header_is_ours(const char *name)
     return 0;
 }
 
-int anc_header_parser(request_rec *r)
+int anc_strip_headers(request_rec *r)
 {
     const apr_array_header_t *h = apr_table_elts(r->headers_in);
     const apr_table_entry_t *e = (const apr_table_entry_t *)h->elts;

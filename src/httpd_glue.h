@@ -123,7 +123,7 @@ typedef struct anc_req_note_t {
 anc_req_note_t *anc_note_get(request_rec *r);
 int anc_is_saml(request_rec *r);
 int anc_check_authn(request_rec *r);
-int anc_header_parser(request_rec *r);
+int anc_strip_headers(request_rec *r);
 /* 1 when the session meets the location's AuthnContextRequest and
  * AuthnContextMaxAge; *stale set when only freshness fails. */
 int anc_session_meets_dir(request_rec *r, const anc_dir_cfg_t *d, const anc_session_t *s,
