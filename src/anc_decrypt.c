@@ -101,13 +101,13 @@ static int decrypt_content(apr_pool_t *p, xmlNodePtr ed, const content_algo_t *a
     if (ctx == NULL) {
         return 0;
     }
-    if (xmlSecPtrListAdd(&ctx->transformCtx.enabledTransforms, (void *)algo->klass())
-        < 0) {
+    if (xmlSecPtrListAdd(&ctx->transformCtx.enabledTransforms, (void *)algo->klass()) <
+        0) {
         xmlSecEncCtxDestroy(ctx);
         return 0;
     }
-    ctx->encKey = xmlSecKeyReadMemory(xmlSecKeyDataAesId, key_bytes,
-                                      (xmlSecSize)algo->key_bytes);
+    ctx->encKey =
+        xmlSecKeyReadMemory(xmlSecKeyDataAesId, key_bytes, (xmlSecSize)algo->key_bytes);
     if (ctx->encKey != NULL) {
         buf = xmlSecEncCtxDecryptToBuffer(ctx, ed);
         if (buf != NULL && xmlSecBufferGetSize(buf) > 0) {
@@ -121,8 +121,8 @@ static int decrypt_content(apr_pool_t *p, xmlNodePtr ed, const content_algo_t *a
 }
 
 anc_status_t anc_decrypt_element(apr_pool_t *p, xmlNodePtr enc, const anc_key_t *sp_key,
-                                 apr_size_t max_size, int max_depth,
-                                 xmlNodePtr *out, anc_error_t **err)
+                                 apr_size_t max_size, int max_depth, xmlNodePtr *out,
+                                 anc_error_t **err)
 {
     xmlNodePtr ed, ki, ek;
     xmlNodePtr candidates[8];
@@ -145,7 +145,8 @@ anc_status_t anc_decrypt_element(apr_pool_t *p, xmlNodePtr enc, const anc_key_t 
     }
     type = anc_xml_attr(p, ed, "Type");
     if (type != NULL && strcmp(type, XENC_TYPE_ELEMENT) != 0) {
-        return anc_error_set(p, err, ANC_E_DECRYPT, "EncryptedData is not of Type Element");
+        return anc_error_set(p, err, ANC_E_DECRYPT,
+                             "EncryptedData is not of Type Element");
     }
     algo = find_content_algo(p, ed);
     if (algo == NULL) {
@@ -164,8 +165,8 @@ anc_status_t anc_decrypt_element(apr_pool_t *p, xmlNodePtr enc, const anc_key_t 
     for (i = 0; i < n && key_bytes == NULL; i++) {
         unwrap_key(p, candidates[i], sp_key, algo->key_bytes, &key_bytes);
     }
-    if (key_bytes == NULL
-        || !decrypt_content(p, ed, algo, key_bytes, &plain, &plain_len)) {
+    if (key_bytes == NULL ||
+        !decrypt_content(p, ed, algo, key_bytes, &plain, &plain_len)) {
         return anc_error_set(p, err, ANC_E_DECRYPT, "cannot decrypt the assertion");
     }
     /* The plaintext gets the same parser and limits as the Response; its

@@ -57,8 +57,8 @@ static const char *href_of(xmlSecTransformId (*klass)(void))
 
 static int is_c14n(const char *alg)
 {
-    return strcmp(alg, (const char *)xmlSecTransformExclC14NId->href) == 0
-           || strcmp(alg, (const char *)xmlSecTransformExclC14NWithCommentsId->href) == 0;
+    return strcmp(alg, (const char *)xmlSecTransformExclC14NId->href) == 0 ||
+           strcmp(alg, (const char *)xmlSecTransformExclC14NWithCommentsId->href) == 0;
 }
 
 static int algo_allowed(const algo_t *list, size_t n, const char *alg, int allow_sha1,
@@ -87,16 +87,16 @@ static const char *alg_attr(apr_pool_t *p, xmlNodePtr node)
  * core 5.4.1-5.4.4 profile: one Reference to the enclosing element's ID,
  * enveloped-signature and exclusive C14N only. */
 static anc_status_t check_signed_info(apr_pool_t *p, xmlNodePtr signed_elem,
-                                      xmlNodePtr sig, int allow_sha1,
-                                      const char **ref_id, anc_error_t **err)
+                                      xmlNodePtr sig, int allow_sha1, const char **ref_id,
+                                      anc_error_t **err)
 {
     xmlNodePtr si = anc_xml_child(sig, ANC_NS_DS, "SignedInfo");
     xmlNodePtr c14n, method, ref, transforms, t, digest;
     const char *alg, *uri, *id;
     int known;
 
-    if (si == NULL || anc_xml_child_count(sig, ANC_NS_DS, "SignedInfo") != 1
-        || anc_xml_child_count(sig, ANC_NS_DS, "SignatureValue") != 1) {
+    if (si == NULL || anc_xml_child_count(sig, ANC_NS_DS, "SignedInfo") != 1 ||
+        anc_xml_child_count(sig, ANC_NS_DS, "SignatureValue") != 1) {
         return anc_error_set(p, err, ANC_E_XML_SCHEMA,
                              "Signature needs one SignedInfo and one SignatureValue");
     }
@@ -142,11 +142,11 @@ static anc_status_t check_signed_info(apr_pool_t *p, xmlNodePtr signed_elem,
      * no SAML IdP digests comments, and DESIGN.md allows exclusive C14N. */
     for (t = anc_xml_first_elem(transforms); t != NULL; t = anc_xml_next_elem(t)) {
         alg = alg_attr(p, t);
-        if (!anc_xml_is(t, ANC_NS_DS, "Transform")
-            || (strcmp(alg, (const char *)xmlSecTransformEnvelopedId->href) != 0
-                && strcmp(alg, (const char *)xmlSecTransformExclC14NId->href) != 0)) {
-            return anc_error_set(p, err, ANC_E_SIG_TRANSFORM,
-                                 "transform %s not allowed", alg);
+        if (!anc_xml_is(t, ANC_NS_DS, "Transform") ||
+            (strcmp(alg, (const char *)xmlSecTransformEnvelopedId->href) != 0 &&
+             strcmp(alg, (const char *)xmlSecTransformExclC14NId->href) != 0)) {
+            return anc_error_set(p, err, ANC_E_SIG_TRANSFORM, "transform %s not allowed",
+                                 alg);
         }
     }
     digest = anc_xml_child(ref, ANC_NS_DS, "DigestMethod");
@@ -164,22 +164,23 @@ static int enable_transforms(xmlSecDSigCtxPtr ctx, int allow_sha1)
 {
     size_t i;
 
-    if (xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformExclC14NId) < 0
-        || xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformExclC14NWithCommentsId) < 0
-        || xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformEnvelopedId) < 0
-        || xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformExclC14NId) < 0) {
+    if (xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformExclC14NId) < 0 ||
+        xmlSecDSigCtxEnableSignatureTransform(
+            ctx, xmlSecTransformExclC14NWithCommentsId) < 0 ||
+        xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformEnvelopedId) < 0 ||
+        xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformExclC14NId) < 0) {
         return -1;
     }
     for (i = 0; i < N_ELEMS(signature_algos); i++) {
-        if ((!signature_algos[i].sha1 || allow_sha1)
-            && xmlSecDSigCtxEnableSignatureTransform(ctx, signature_algos[i].klass()) < 0) {
+        if ((!signature_algos[i].sha1 || allow_sha1) &&
+            xmlSecDSigCtxEnableSignatureTransform(ctx, signature_algos[i].klass()) < 0) {
             return -1;
         }
     }
     /* the DigestMethod is read through the reference's transform context */
     for (i = 0; i < N_ELEMS(digest_algos); i++) {
-        if ((!digest_algos[i].sha1 || allow_sha1)
-            && xmlSecDSigCtxEnableReferenceTransform(ctx, digest_algos[i].klass()) < 0) {
+        if ((!digest_algos[i].sha1 || allow_sha1) &&
+            xmlSecDSigCtxEnableReferenceTransform(ctx, digest_algos[i].klass()) < 0) {
             return -1;
         }
     }
@@ -219,13 +220,12 @@ static int verify_with_key(xmlNodePtr signed_elem, xmlNodePtr sig, const anc_key
             ref = xmlSecPtrListGetItem(&ctx->signedInfoReferences, 0);
         }
         target = xmlGetID(signed_elem->doc, BAD_CAST ref_id);
-        if (ref != NULL && ref->status == xmlSecDSigStatusSucceeded && ref->uri != NULL
-            && ref->uri[0] == '#' && strcmp((const char *)ref->uri + 1, ref_id) == 0
-            && target != NULL && target->parent == signed_elem
-            && sig->parent == signed_elem) {
+        if (ref != NULL && ref->status == xmlSecDSigStatusSucceeded && ref->uri != NULL &&
+            ref->uri[0] == '#' && strcmp((const char *)ref->uri + 1, ref_id) == 0 &&
+            target != NULL && target->parent == signed_elem &&
+            sig->parent == signed_elem) {
             ok = 1;
-        }
-        else {
+        } else {
             ok = -2;
         }
     }

@@ -19,9 +19,9 @@ struct anc_key_t {
     /* The bare key value (no X509 data attached), so duplicating it for a
      * signature context is a reference-count bump, not a certificate copy. */
     xmlSecKeyPtr key;
-    EVP_PKEY *evp;          /* borrowed from key's value */
-    X509 *cert;             /* may be NULL; owned (X509_free by cleanup) */
-    const char *cert_b64;   /* base64 DER of cert, or NULL */
+    EVP_PKEY *evp;        /* borrowed from key's value */
+    X509 *cert;           /* may be NULL; owned (X509_free by cleanup) */
+    const char *cert_b64; /* base64 DER of cert, or NULL */
     int is_private;
 };
 
@@ -52,7 +52,7 @@ anc_status_t anc_dsig_verify(apr_pool_t *p, xmlNodePtr signed_elem, xmlNodePtr s
  * oracle (Bleichenbacher). Content: AES-128/192/256-CBC, AES-128/192/256-GCM.
  * Errors: ANC_E_DECRYPT, ANC_E_NO_SP_KEY, and anc_xml_parse's. */
 anc_status_t anc_decrypt_element(apr_pool_t *p, xmlNodePtr enc, const anc_key_t *sp_key,
-                                 apr_size_t max_size, int max_depth,
-                                 xmlNodePtr *out, anc_error_t **err);
+                                 apr_size_t max_size, int max_depth, xmlNodePtr *out,
+                                 anc_error_t **err);
 
 #endif

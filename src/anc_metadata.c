@@ -151,15 +151,14 @@ anc_status_t anc_key_load_private(apr_pool_t *p, const char *key_path,
         cert = read_cert_file(cert_path);
         if (cert == NULL) {
             EVP_PKEY_free(evp);
-            return anc_error_set(p, err, ANC_E_KEY, "%s is not a certificate",
-                                 cert_path);
+            return anc_error_set(p, err, ANC_E_KEY, "%s is not a certificate", cert_path);
         }
         if (X509_check_private_key(cert, evp) != 1) {
             X509_free(cert);
             EVP_PKEY_free(evp);
             return anc_error_set(p, err, ANC_E_KEY,
-                                 "%s does not match the private key in %s",
-                                 cert_path, key_path);
+                                 "%s does not match the private key in %s", cert_path,
+                                 key_path);
         }
     }
     return anc_key_wrap(p, evp, cert, 1, key, err);
@@ -177,8 +176,8 @@ static anc_status_t key_from_cert(apr_pool_t *p, X509 *cert, anc_key_t **key,
     return anc_key_wrap(p, evp, cert, 0, key, err);
 }
 
-anc_status_t anc_key_load_cert(apr_pool_t *p, const char *cert_path,
-                               anc_key_t **key, anc_error_t **err)
+anc_status_t anc_key_load_cert(apr_pool_t *p, const char *cert_path, anc_key_t **key,
+                               anc_error_t **err)
 {
     X509 *cert;
 
@@ -267,13 +266,13 @@ static anc_status_t key_from_rsa_value(apr_pool_t *p, apr_pool_t *tmp, xmlNodePt
     n = BN_bin2bn(nb, nl, NULL);
     e = BN_bin2bn(eb, el, NULL);
     bld = OSSL_PARAM_BLD_new();
-    if (n != NULL && e != NULL && bld != NULL
-        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n)
-        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e)) {
+    if (n != NULL && e != NULL && bld != NULL &&
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) &&
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e)) {
         params = OSSL_PARAM_BLD_to_param(bld);
         ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-        if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0
-            || EVP_PKEY_fromdata(ctx, &evp, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+        if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+            EVP_PKEY_fromdata(ctx, &evp, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
             evp = NULL;
         }
     }
@@ -300,12 +299,12 @@ static int supports_saml2(const char *enumeration)
 
     /* A list of anyURI separated by whitespace (SAML metadata 2.4.1). */
     while (s != NULL && (s = strstr(s, ANC_NS_SAMLP)) != NULL) {
-        int start_ok = (s == enumeration) || s[-1] == ' ' || s[-1] == '\t'
-                       || s[-1] == '\n' || s[-1] == '\r';
+        int start_ok = (s == enumeration) || s[-1] == ' ' || s[-1] == '\t' ||
+                       s[-1] == '\n' || s[-1] == '\r';
         char end = s[n];
 
-        if (start_ok && (end == '\0' || end == ' ' || end == '\t' || end == '\n'
-                         || end == '\r')) {
+        if (start_ok &&
+            (end == '\0' || end == ' ' || end == '\t' || end == '\n' || end == '\r')) {
             return 1;
         }
         s += n;
@@ -357,8 +356,7 @@ static anc_status_t load_entity(anc_trust_t *trust, apr_pool_t *tmp, xmlNodePtr 
         return ANC_OK; /* an SP or attribute authority: not ours to trust */
     }
     if (apr_hash_get(trust->by_id, entity_id, APR_HASH_KEY_STRING) != NULL) {
-        return anc_error_set(p, err, ANC_E_METADATA, "entityID %s seen twice",
-                             entity_id);
+        return anc_error_set(p, err, ANC_E_METADATA, "entityID %s seen twice", entity_id);
     }
     idp = apr_pcalloc(p, sizeof(*idp));
     idp->entity_id = entity_id;
@@ -366,8 +364,8 @@ static anc_status_t load_entity(anc_trust_t *trust, apr_pool_t *tmp, xmlNodePtr 
     idp->sso_endpoints = apr_array_make(p, 2, sizeof(anc_endpoint_t));
     idp->slo_endpoints = apr_array_make(p, 2, sizeof(anc_endpoint_t));
     wars = anc_xml_attr(tmp, role, "WantAuthnRequestsSigned");
-    idp->want_authn_requests_signed
-        = wars != NULL && (strcmp(wars, "true") == 0 || strcmp(wars, "1") == 0);
+    idp->want_authn_requests_signed =
+        wars != NULL && (strcmp(wars, "true") == 0 || strcmp(wars, "1") == 0);
 
     for (kd = anc_xml_child(role, ANC_NS_MD, "KeyDescriptor"); kd != NULL;
          kd = anc_xml_next(kd, ANC_NS_MD, "KeyDescriptor")) {
@@ -386,8 +384,8 @@ static anc_status_t load_entity(anc_trust_t *trust, apr_pool_t *tmp, xmlNodePtr 
             for (xc = anc_xml_child(xd, ANC_NS_DS, "X509Certificate"); xc != NULL;
                  xc = anc_xml_next(xc, ANC_NS_DS, "X509Certificate")) {
                 anc_key_t *key;
-                anc_status_t rv = cert_from_base64(p, tmp, anc_xml_text(tmp, xc),
-                                                   &key, err);
+                anc_status_t rv =
+                    cert_from_base64(p, tmp, anc_xml_text(tmp, xc), &key, err);
 
                 if (rv != ANC_OK) {
                     return rv;
@@ -412,8 +410,8 @@ static anc_status_t load_entity(anc_trust_t *trust, apr_pool_t *tmp, xmlNodePtr 
         }
     }
     if (idp->signing_keys->nelts == 0) {
-        return anc_error_set(p, err, ANC_E_METADATA,
-                             "IdP %s has no signing certificate", entity_id);
+        return anc_error_set(p, err, ANC_E_METADATA, "IdP %s has no signing certificate",
+                             entity_id);
     }
     add_endpoints(p, role, "SingleSignOnService", idp->sso_endpoints);
     add_endpoints(p, role, "SingleLogoutService", idp->slo_endpoints);
@@ -433,8 +431,8 @@ static anc_status_t load_node(anc_trust_t *trust, apr_pool_t *tmp, xmlNodePtr no
 
         /* SAML metadata 2.3.1: nested groups; depth is bounded by the parser. */
         for (c = anc_xml_first_elem(node); c != NULL; c = anc_xml_next_elem(c)) {
-            if (anc_xml_is(c, ANC_NS_MD, "EntityDescriptor")
-                || anc_xml_is(c, ANC_NS_MD, "EntitiesDescriptor")) {
+            if (anc_xml_is(c, ANC_NS_MD, "EntityDescriptor") ||
+                anc_xml_is(c, ANC_NS_MD, "EntitiesDescriptor")) {
                 anc_status_t rv = load_node(trust, tmp, c, err);
 
                 if (rv != ANC_OK) {
@@ -448,8 +446,8 @@ static anc_status_t load_node(anc_trust_t *trust, apr_pool_t *tmp, xmlNodePtr no
                          "root is neither md:EntityDescriptor nor md:EntitiesDescriptor");
 }
 
-anc_status_t anc_trust_load_memory(anc_trust_t *trust, const char *data,
-                                   apr_size_t len, anc_error_t **err)
+anc_status_t anc_trust_load_memory(anc_trust_t *trust, const char *data, apr_size_t len,
+                                   anc_error_t **err)
 {
     apr_pool_t *tmp;
     xmlDocPtr doc;
@@ -476,8 +474,7 @@ anc_status_t anc_trust_load_memory(anc_trust_t *trust, const char *data,
     return rv;
 }
 
-anc_status_t anc_trust_load_file(anc_trust_t *trust, const char *path,
-                                 anc_error_t **err)
+anc_status_t anc_trust_load_file(anc_trust_t *trust, const char *path, anc_error_t **err)
 {
     apr_pool_t *tmp;
     apr_file_t *f;
@@ -492,15 +489,15 @@ anc_status_t anc_trust_load_file(anc_trust_t *trust, const char *path,
     if (apr_pool_create(&tmp, trust->pool) != APR_SUCCESS) {
         return anc_error_set(trust->pool, err, ANC_E_INTERNAL, "out of memory");
     }
-    if (apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, tmp)
-            != APR_SUCCESS
-        || apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
+    if (apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, tmp) !=
+            APR_SUCCESS ||
+        apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
         apr_pool_destroy(tmp);
         return anc_error_set(trust->pool, err, ANC_E_INPUT, "cannot read %s", path);
     }
     buf = apr_palloc(tmp, (apr_size_t)fi.size + 1);
-    if (fi.size > 0
-        && apr_file_read_full(f, buf, (apr_size_t)fi.size, &got) != APR_SUCCESS) {
+    if (fi.size > 0 &&
+        apr_file_read_full(f, buf, (apr_size_t)fi.size, &got) != APR_SUCCESS) {
         apr_pool_destroy(tmp);
         return anc_error_set(trust->pool, err, ANC_E_INPUT, "cannot read %s", path);
     }
@@ -606,8 +603,8 @@ anc_status_t anc_sp_metadata_build(apr_pool_t *p, const anc_sp_metadata_t *sp,
     xmlChar *buf = NULL;
     int len = 0;
 
-    if (sp == NULL || sp->entity_id == NULL || *sp->entity_id == '\0'
-        || sp->acs_url == NULL || *sp->acs_url == '\0') {
+    if (sp == NULL || sp->entity_id == NULL || *sp->entity_id == '\0' ||
+        sp->acs_url == NULL || *sp->acs_url == '\0') {
         return anc_error_set(p, err, ANC_E_CONFIG,
                              "SP metadata needs an entityID and an ACS URL");
     }

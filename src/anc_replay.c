@@ -16,8 +16,8 @@
 
 typedef struct memory_replay_t {
     apr_pool_t *parent;
-    apr_pool_t *pool;   /* holds hash, keys and values */
-    apr_hash_t *seen;   /* id -> apr_time_t *expires */
+    apr_pool_t *pool; /* holds hash, keys and values */
+    apr_hash_t *seen; /* id -> apr_time_t *expires */
     unsigned int purge_at;
 } memory_replay_t;
 
@@ -53,9 +53,9 @@ static void purge(memory_replay_t *m, apr_time_t now)
     }
 }
 
-static anc_status_t memory_check_and_insert(void *ctx, const char *id,
-                                            apr_time_t expires, apr_time_t now,
-                                            apr_pool_t *scratch, anc_error_t **err)
+static anc_status_t memory_check_and_insert(void *ctx, const char *id, apr_time_t expires,
+                                            apr_time_t now, apr_pool_t *scratch,
+                                            anc_error_t **err)
 {
     memory_replay_t *m = ctx;
     apr_time_t *old;
@@ -68,8 +68,8 @@ static anc_status_t memory_check_and_insert(void *ctx, const char *id,
     }
     old = apr_hash_get(m->seen, id, APR_HASH_KEY_STRING);
     if (old != NULL && *old > now) {
-        return anc_error_set(scratch, err, ANC_E_REPLAY,
-                             "assertion ID %s already used", id);
+        return anc_error_set(scratch, err, ANC_E_REPLAY, "assertion ID %s already used",
+                             id);
     }
     if (old != NULL) {
         *old = expires; /* an expired entry for the same ID is reused */

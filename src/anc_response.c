@@ -42,14 +42,15 @@ typedef struct verify_ctx_t {
 } verify_ctx_t;
 
 anc_status_t anc_verifier_create(apr_pool_t *p, const anc_sp_config_t *sp,
-                                 const anc_trust_t *trust,
-                                 anc_verifier_t **verifier, anc_error_t **err)
+                                 const anc_trust_t *trust, anc_verifier_t **verifier,
+                                 anc_error_t **err)
 {
     anc_verifier_t *v;
 
-    if (sp == NULL || sp->entity_id == NULL || *sp->entity_id == '\0'
-        || sp->acs_url == NULL || *sp->acs_url == '\0') {
-        return anc_error_set(p, err, ANC_E_CONFIG, "SP entityID and ACS URL are required");
+    if (sp == NULL || sp->entity_id == NULL || *sp->entity_id == '\0' ||
+        sp->acs_url == NULL || *sp->acs_url == '\0') {
+        return anc_error_set(p, err, ANC_E_CONFIG,
+                             "SP entityID and ACS URL are required");
     }
     if (trust == NULL || anc_trust_count(trust) == 0) {
         return anc_error_set(p, err, ANC_E_CONFIG, "no trusted IdP");
@@ -59,8 +60,8 @@ anc_status_t anc_verifier_create(apr_pool_t *p, const anc_sp_config_t *sp,
     v->trust = trust;
     v->max_size = sp->max_response_size != 0 ? sp->max_response_size
                                              : ANC_DEFAULT_MAX_RESPONSE_SIZE;
-    v->skew = apr_time_from_sec(sp->clock_skew >= 0 ? sp->clock_skew
-                                                    : ANC_DEFAULT_CLOCK_SKEW);
+    v->skew =
+        apr_time_from_sec(sp->clock_skew >= 0 ? sp->clock_skew : ANC_DEFAULT_CLOCK_SKEW);
     *verifier = v;
     return ANC_OK;
 }
@@ -72,13 +73,13 @@ static int is_b64_space(char c)
 
 static int is_b64_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-           || c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/';
 }
 
 anc_status_t anc_response_decode(apr_pool_t *p, const char *data, apr_size_t len,
-                                 apr_size_t max, const char **xml,
-                                 apr_size_t *xml_len, anc_error_t **err)
+                                 apr_size_t max, const char **xml, apr_size_t *xml_len,
+                                 anc_error_t **err)
 {
     apr_size_t i = 0, n = 0, pad = 0;
     char *clean;
@@ -95,12 +96,12 @@ anc_status_t anc_response_decode(apr_pool_t *p, const char *data, apr_size_t len
         return anc_error_set(p, err, ANC_E_INPUT, "empty SAMLResponse");
     }
     /* raw XML, possibly behind a UTF-8 byte order mark */
-    if (data[i] == '<'
-        || (len - i >= 4 && memcmp(data + i, "\xef\xbb\xbf<", 4) == 0)) {
+    if (data[i] == '<' || (len - i >= 4 && memcmp(data + i, "\xef\xbb\xbf<", 4) == 0)) {
         if (len - i > max) {
             return anc_error_set(p, err, ANC_E_TOO_LARGE,
-                                 "%" APR_SIZE_T_FMT " bytes over the cap of %"
-                                 APR_SIZE_T_FMT, len - i, max);
+                                 "%" APR_SIZE_T_FMT
+                                 " bytes over the cap of %" APR_SIZE_T_FMT,
+                                 len - i, max);
         }
         *xml = data + i;
         *xml_len = len - i;
@@ -108,8 +109,9 @@ anc_status_t anc_response_decode(apr_pool_t *p, const char *data, apr_size_t len
     }
     /* base64 grows 4/3: refuse before decoding anything huge */
     if (len / 4 * 3 > max + 3) {
-        return anc_error_set(p, err, ANC_E_TOO_LARGE, "SAMLResponse over the cap of %"
-                             APR_SIZE_T_FMT " bytes", max);
+        return anc_error_set(p, err, ANC_E_TOO_LARGE,
+                             "SAMLResponse over the cap of %" APR_SIZE_T_FMT " bytes",
+                             max);
     }
     clean = apr_palloc(p, len - i + 1);
     for (; i < len; i++) {
@@ -123,8 +125,7 @@ anc_status_t anc_response_decode(apr_pool_t *p, const char *data, apr_size_t len
             if (pad > 2) {
                 return anc_error_set(p, err, ANC_E_INPUT, "bad base64 padding");
             }
-        }
-        else if (!is_b64_char(c) || pad > 0) {
+        } else if (!is_b64_char(c) || pad > 0) {
             return anc_error_set(p, err, ANC_E_INPUT,
                                  "SAMLResponse is neither XML nor base64");
         }
@@ -236,7 +237,8 @@ static anc_status_t check_envelope(verify_ctx_t *c, const char **issuer_out)
     }
     version = anc_xml_attr(c->p, r, "Version");
     if (version == NULL || strcmp(version, SAML_VERSION) != 0) {
-        return fail(c, ANC_E_VERSION, "Response Version %s", version ? version : "(none)");
+        return fail(c, ANC_E_VERSION, "Response Version %s",
+                    version ? version : "(none)");
     }
     c->response_id = anc_xml_attr(c->p, r, "ID");
     if (c->response_id == NULL || *c->response_id == '\0') {
@@ -246,16 +248,17 @@ static anc_status_t check_envelope(verify_ctx_t *c, const char **issuer_out)
     if (rv != ANC_OK) {
         return rv;
     }
-    if (anc_xml_child_count(r, ANC_NS_SAML, "Issuer") > 1
-        || anc_xml_child_count(r, ANC_NS_SAMLP, "Status") != 1) {
-        return fail(c, ANC_E_XML_SCHEMA, "Response needs one Status and at most one Issuer");
+    if (anc_xml_child_count(r, ANC_NS_SAML, "Issuer") > 1 ||
+        anc_xml_child_count(r, ANC_NS_SAMLP, "Status") != 1) {
+        return fail(c, ANC_E_XML_SCHEMA,
+                    "Response needs one Status and at most one Issuer");
     }
     issuer = anc_xml_child(r, ANC_NS_SAML, "Issuer");
     if (issuer != NULL && check_issuer_format(c, issuer) != ANC_OK) {
         return c->err->code;
     }
-    *issuer_out = issuer != NULL ? anc_xml_collapse(c->p, anc_xml_text(c->p, issuer))
-                                 : NULL;
+    *issuer_out =
+        issuer != NULL ? anc_xml_collapse(c->p, anc_xml_text(c->p, issuer)) : NULL;
     c->in_response_to = anc_xml_attr(c->p, r, "InResponseTo");
     return ANC_OK;
 }
@@ -268,8 +271,8 @@ static anc_status_t pick_idp(verify_ctx_t *c, const char *resp_issuer,
     const anc_verify_input_t *in = c->in;
     const char *name = resp_issuer;
 
-    if (in->expected_idp != NULL && resp_issuer != NULL
-        && strcmp(in->expected_idp, resp_issuer) != 0) {
+    if (in->expected_idp != NULL && resp_issuer != NULL &&
+        strcmp(in->expected_idp, resp_issuer) != 0) {
         return fail(c, ANC_E_ISSUER, "Response Issuer %s is not the expected IdP %s",
                     resp_issuer, in->expected_idp);
     }
@@ -318,16 +321,14 @@ static anc_status_t check_binding(verify_ctx_t *c, int response_signed)
             return fail(c, ANC_E_IN_RESPONSE_TO, "no outstanding request %s",
                         c->in_response_to);
         }
-        rv = in->request_lookup(in->request_lookup_ctx, c->in_response_to, c->p,
-                                &c->err);
+        rv = in->request_lookup(in->request_lookup_ctx, c->in_response_to, c->p, &c->err);
         if (rv != ANC_OK) {
             if (c->err == NULL || c->err->code != rv) {
                 return fail(c, rv, "request %s: lookup failed", c->in_response_to);
             }
             return rv;
         }
-    }
-    else if (!c->v->sp->allow_unsolicited) {
+    } else if (!c->v->sp->allow_unsolicited) {
         return fail(c, ANC_E_UNSOLICITED, "Response answers no request");
     }
     return ANC_OK;
@@ -350,7 +351,8 @@ static anc_status_t check_conditions(verify_ctx_t *c, xmlNodePtr a, apr_time_t *
         return fail(c, ANC_E_XML_SCHEMA, "Assertion has %d Conditions", n);
     }
     if (cond == NULL) {
-        return fail(c, ANC_E_AUDIENCE, "Assertion without Conditions/AudienceRestriction");
+        return fail(c, ANC_E_AUDIENCE,
+                    "Assertion without Conditions/AudienceRestriction");
     }
     rv = time_attr(c, cond, "NotBefore", 0, &t, &present);
     if (rv != ANC_OK) {
@@ -425,12 +427,13 @@ static anc_status_t check_confirmation(verify_ctx_t *c, xmlNodePtr sc, apr_time_
                     "bearer SubjectConfirmationData without NotOnOrAfter");
     }
     if (c->in->now - c->v->skew >= t) {
-        return fail(c, ANC_E_EXPIRED, "SubjectConfirmationData NotOnOrAfter %s has passed",
+        return fail(c, ANC_E_EXPIRED,
+                    "SubjectConfirmationData NotOnOrAfter %s has passed",
                     anc_time_format(c->p, t));
     }
     irt = anc_xml_attr(c->p, scd, "InResponseTo");
-    if (c->in_response_to != NULL
-        && (irt == NULL || strcmp(irt, c->in_response_to) != 0)) {
+    if (c->in_response_to != NULL &&
+        (irt == NULL || strcmp(irt, c->in_response_to) != 0)) {
         return fail(c, ANC_E_IN_RESPONSE_TO,
                     "SubjectConfirmationData InResponseTo %s is not %s",
                     irt != NULL ? irt : "(none)", c->in_response_to);
@@ -460,7 +463,8 @@ static anc_status_t check_subject(verify_ctx_t *c, xmlNodePtr a, anc_assertion_t
     if (nid == NULL || anc_xml_child_count(subj, ANC_NS_SAML, "NameID") != 1) {
         return fail(c, ANC_E_NO_NAMEID, "Subject without one NameID%s",
                     anc_xml_child(subj, ANC_NS_SAML, "EncryptedID") != NULL
-                        ? " (EncryptedID is not supported)" : "");
+                        ? " (EncryptedID is not supported)"
+                        : "");
     }
     /* whole text: a comment inside the value cannot truncate it */
     rec->name_id.value = anc_xml_text(c->p, nid);
@@ -551,16 +555,14 @@ static anc_status_t read_authn_statements(verify_ctx_t *c, xmlNodePtr a,
                 if (*v != '\0') {
                     APR_ARRAY_PUSH(rec->authn_context_class_refs, const char *) = v;
                 }
-            }
-            else if (anc_xml_is(e, ANC_NS_SAML, "AuthnContextDeclRef")) {
+            } else if (anc_xml_is(e, ANC_NS_SAML, "AuthnContextDeclRef")) {
                 if (rec->authn_context_decl_ref == NULL) {
-                    rec->authn_context_decl_ref
-                        = anc_xml_collapse(c->p, anc_xml_text(c->p, e));
+                    rec->authn_context_decl_ref =
+                        anc_xml_collapse(c->p, anc_xml_text(c->p, e));
                 }
-            }
-            else if (anc_xml_is(e, ANC_NS_SAML, "AuthenticatingAuthority")) {
-                APR_ARRAY_PUSH(rec->authenticating_authorities, const char *)
-                    = anc_xml_collapse(c->p, anc_xml_text(c->p, e));
+            } else if (anc_xml_is(e, ANC_NS_SAML, "AuthenticatingAuthority")) {
+                APR_ARRAY_PUSH(rec->authenticating_authorities, const char *) =
+                    anc_xml_collapse(c->p, anc_xml_text(c->p, e));
             }
         }
         count++;
@@ -612,7 +614,8 @@ static anc_status_t check_assertion(verify_ctx_t *c, xmlNodePtr a, anc_assertion
 
     /* SAML core 2.3.3 */
     if (version == NULL || strcmp(version, SAML_VERSION) != 0) {
-        return fail(c, ANC_E_VERSION, "Assertion Version %s", version ? version : "(none)");
+        return fail(c, ANC_E_VERSION, "Assertion Version %s",
+                    version ? version : "(none)");
     }
     rec->assertion_id = anc_xml_attr(c->p, a, "ID");
     if (rec->assertion_id == NULL || *rec->assertion_id == '\0') {
@@ -712,8 +715,8 @@ static anc_status_t run(verify_ctx_t *c, anc_verify_result_t *res)
      * children; one element is used, and nothing from anywhere else. */
     for (child = anc_xml_first_elem(c->response); child != NULL;
          child = anc_xml_next_elem(child)) {
-        if (anc_xml_is(child, ANC_NS_SAML, "Assertion")
-            || anc_xml_is(child, ANC_NS_SAML, "EncryptedAssertion")) {
+        if (anc_xml_is(child, ANC_NS_SAML, "Assertion") ||
+            anc_xml_is(child, ANC_NS_SAML, "EncryptedAssertion")) {
             n_assert++;
             a = child;
         }
@@ -731,8 +734,8 @@ static anc_status_t run(verify_ctx_t *c, anc_verify_result_t *res)
      * checked before any signature so the reason names the real fault. */
     if (resp_issuer != NULL && a != NULL && anc_xml_is(a, ANC_NS_SAML, "Assertion")) {
         xmlNodePtr ai = anc_xml_child(a, ANC_NS_SAML, "Issuer");
-        const char *ais = ai != NULL ? anc_xml_collapse(c->p, anc_xml_text(c->p, ai))
-                                     : NULL;
+        const char *ais =
+            ai != NULL ? anc_xml_collapse(c->p, anc_xml_text(c->p, ai)) : NULL;
 
         if (ais != NULL && strcmp(ais, resp_issuer) != 0) {
             return fail(c, ANC_E_ISSUER, "Assertion Issuer %s is not the Response's %s",
@@ -762,8 +765,8 @@ static anc_status_t run(verify_ctx_t *c, anc_verify_result_t *res)
     if (!success) {
         /* SAML core 3.2.2: an error status carries no assertion we use. */
         if (n_assert > 0) {
-            return fail(c, ANC_E_STATUS_WITH_ASSERTION,
-                        "status %s with %d assertion(s)", st->status_code, n_assert);
+            return fail(c, ANC_E_STATUS_WITH_ASSERTION, "status %s with %d assertion(s)",
+                        st->status_code, n_assert);
         }
         res->verdict = ANC_VERDICT_IDP_ERROR;
         res->status = st;
@@ -789,7 +792,8 @@ static anc_status_t run(verify_ctx_t *c, anc_verify_result_t *res)
             return rv;
         }
         if (!anc_xml_is(plain, ANC_NS_SAML, "Assertion")) {
-            return fail(c, ANC_E_DECRYPT, "EncryptedAssertion does not hold an Assertion");
+            return fail(c, ANC_E_DECRYPT,
+                        "EncryptedAssertion does not hold an Assertion");
         }
         rv = anc_xml_ids_disjoint(c->p, c->doc, plain->doc, &c->err);
         if (rv != ANC_OK) {
@@ -815,7 +819,8 @@ static anc_status_t run(verify_ctx_t *c, anc_verify_result_t *res)
         return fail(c, ANC_E_SIG_MISSING, "the Assertion itself is not signed");
     }
     if (!assertion_signed && !response_signed) {
-        return fail(c, ANC_E_SIG_MISSING, "neither the Response nor the Assertion is signed");
+        return fail(c, ANC_E_SIG_MISSING,
+                    "neither the Response nor the Assertion is signed");
     }
     rv = check_assertion(c, a, rec);
     if (rv != ANC_OK) {
@@ -824,9 +829,8 @@ static anc_status_t run(verify_ctx_t *c, anc_verify_result_t *res)
     /* SAML profiles 4.1.4.5: one use per assertion ID, remembered until it
      * could no longer be accepted (its horizon plus the clock skew). */
     if (c->in->replay != NULL) {
-        apr_time_t expires = (rec->not_on_or_after != 0 ? rec->not_on_or_after
-                                                        : c->in->now)
-                             + v->skew;
+        apr_time_t expires =
+            (rec->not_on_or_after != 0 ? rec->not_on_or_after : c->in->now) + v->skew;
 
         rv = c->in->replay->check_and_insert(c->in->replay->ctx, rec->assertion_id,
                                              expires, c->in->now, c->p, &c->err);
@@ -857,8 +861,7 @@ anc_status_t anc_response_verify(apr_pool_t *p, const anc_verifier_t *verifier,
     *result = res;
     if (verifier == NULL || in == NULL) {
         rv = anc_error_set(p, &c.err, ANC_E_CONFIG, "no verifier or input");
-    }
-    else {
+    } else {
         rv = run(&c, res);
     }
     if (rv != ANC_OK) {

@@ -64,14 +64,13 @@ anc_status_t anc_time_parse(const char *text, apr_time_t *t)
     while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
         s++; /* xs:dateTime has whiteSpace="collapse" */
     }
-    if (!read_digits(&s, 4, &year) || *s++ != '-' || !read_digits(&s, 2, &mon)
-        || *s++ != '-' || !read_digits(&s, 2, &day) || *s++ != 'T'
-        || !read_digits(&s, 2, &hour) || *s++ != ':' || !read_digits(&s, 2, &min)
-        || *s++ != ':' || !read_digits(&s, 2, &sec)) {
+    if (!read_digits(&s, 4, &year) || *s++ != '-' || !read_digits(&s, 2, &mon) ||
+        *s++ != '-' || !read_digits(&s, 2, &day) || *s++ != 'T' ||
+        !read_digits(&s, 2, &hour) || *s++ != ':' || !read_digits(&s, 2, &min) ||
+        *s++ != ':' || !read_digits(&s, 2, &sec)) {
         return ANC_E_INPUT;
     }
-    if (year < 1 || mon < 1 || mon > 12 || day < 1 || hour > 23 || min > 59
-        || sec > 59) {
+    if (year < 1 || mon < 1 || mon > 12 || day < 1 || hour > 23 || min > 59 || sec > 59) {
         return ANC_E_INPUT;
     }
     if (day > mdays[mon - 1] + (mon == 2 && is_leap(year))) {
@@ -96,14 +95,13 @@ anc_status_t anc_time_parse(const char *text, apr_time_t *t)
     }
     if (*s == 'Z') {
         s++;
-    }
-    else if (*s == '+' || *s == '-') {
+    } else if (*s == '+' || *s == '-') {
         int sign = *s == '-' ? -1 : 1;
         int oh, om;
 
         s++;
-        if (!read_digits(&s, 2, &oh) || *s++ != ':' || !read_digits(&s, 2, &om)
-            || oh > 14 || om > 59) {
+        if (!read_digits(&s, 2, &oh) || *s++ != ':' || !read_digits(&s, 2, &om) ||
+            oh > 14 || om > 59) {
             return ANC_E_INPUT;
         }
         offset = sign * (oh * 3600L + om * 60L);
@@ -115,8 +113,9 @@ anc_status_t anc_time_parse(const char *text, apr_time_t *t)
         return ANC_E_INPUT;
     }
     days = days_from_civil(year, mon, day);
-    *t = apr_time_from_sec((apr_time_t)days * 86400 + hour * 3600L + min * 60L + sec
-                           - offset) + usec;
+    *t = apr_time_from_sec((apr_time_t)days * 86400 + hour * 3600L + min * 60L + sec -
+                           offset) +
+         usec;
     return ANC_OK;
 }
 
@@ -128,6 +127,5 @@ const char *anc_time_format(apr_pool_t *p, apr_time_t t)
         return "1970-01-01T00:00:00Z";
     }
     return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                        tm.tm_sec);
+                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }

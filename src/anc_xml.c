@@ -33,8 +33,7 @@ static apr_status_t free_doc(void *data)
 }
 
 static void guard_internal_subset(void *ctx, const xmlChar *name,
-                                  const xmlChar *external_id,
-                                  const xmlChar *system_id)
+                                  const xmlChar *external_id, const xmlChar *system_id)
 {
     xmlParserCtxtPtr ctxt = ctx;
     parse_guard_t *g = ctxt->_private;
@@ -68,20 +67,19 @@ static void guard_start_element(void *ctx, const xmlChar *localname,
 
 static int is_saml_ns(const xmlNode *node)
 {
-    return node->ns != NULL && node->ns->href != NULL
-           && (strcmp((const char *)node->ns->href, ANC_NS_SAMLP) == 0
-               || strcmp((const char *)node->ns->href, ANC_NS_SAML) == 0);
+    return node->ns != NULL && node->ns->href != NULL &&
+           (strcmp((const char *)node->ns->href, ANC_NS_SAMLP) == 0 ||
+            strcmp((const char *)node->ns->href, ANC_NS_SAML) == 0);
 }
 
 static int is_id_attr(const xmlAttr *a)
 {
     if (a->ns == NULL) {
-        return strcmp((const char *)a->name, "ID") == 0
-               || strcmp((const char *)a->name, "Id") == 0;
+        return strcmp((const char *)a->name, "ID") == 0 ||
+               strcmp((const char *)a->name, "Id") == 0;
     }
-    return strcmp((const char *)a->name, "id") == 0 && a->ns->href != NULL
-           && strcmp((const char *)a->ns->href,
-                     "http://www.w3.org/XML/1998/namespace") == 0;
+    return strcmp((const char *)a->name, "id") == 0 && a->ns->href != NULL &&
+           strcmp((const char *)a->ns->href, "http://www.w3.org/XML/1998/namespace") == 0;
 }
 
 /* One pass over the tree: depth (defence in depth after the SAX check),
@@ -100,8 +98,8 @@ static anc_status_t walk_ids(apr_pool_t *p, xmlDocPtr doc, int max_depth,
             xmlAttrPtr a;
 
             if (depth > max_depth) {
-                return anc_error_set(p, err, ANC_E_XML_DEPTH,
-                                     "nesting deeper than %d", max_depth);
+                return anc_error_set(p, err, ANC_E_XML_DEPTH, "nesting deeper than %d",
+                                     max_depth);
             }
             for (a = node->properties; a != NULL; a = a->next) {
                 xmlChar *v;
@@ -118,8 +116,8 @@ static anc_status_t walk_ids(apr_pool_t *p, xmlDocPtr doc, int max_depth,
                                          "ID '%s' appears twice", val);
                 }
                 apr_hash_set(seen, val, APR_HASH_KEY_STRING, val);
-                if (a->ns == NULL && strcmp((const char *)a->name, "ID") == 0
-                    && is_saml_ns(node) && xmlGetID(doc, BAD_CAST val) == NULL) {
+                if (a->ns == NULL && strcmp((const char *)a->name, "ID") == 0 &&
+                    is_saml_ns(node) && xmlGetID(doc, BAD_CAST val) == NULL) {
                     if (xmlAddID(NULL, doc, BAD_CAST val, a) == NULL) {
                         return anc_error_set(p, err, ANC_E_INTERNAL,
                                              "cannot register ID '%s'", val);
@@ -166,8 +164,7 @@ anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,
     }
     if (max_size != 0 && len > max_size) {
         return anc_error_set(p, err, ANC_E_TOO_LARGE,
-                             "document of %" APR_SIZE_T_FMT " bytes over the cap",
-                             len);
+                             "document of %" APR_SIZE_T_FMT " bytes over the cap", len);
     }
     if (len > (apr_size_t)INT32_MAX) {
         return anc_error_set(p, err, ANC_E_TOO_LARGE, "document too large");
@@ -187,8 +184,8 @@ anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,
     d = xmlCtxtReadMemory(ctxt, data, (int)len, NULL, NULL, options);
     if (guard.saw_dtd || guard.too_deep || d == NULL) {
         const xmlError *e = xmlCtxtGetLastError(ctxt);
-        char *msg = (e != NULL && e->message != NULL)
-                        ? apr_pstrdup(p, e->message) : "not well-formed";
+        char *msg = (e != NULL && e->message != NULL) ? apr_pstrdup(p, e->message)
+                                                      : "not well-formed";
         int line = e != NULL ? e->line : 0;
         size_t ml = strlen(msg);
 
@@ -204,8 +201,8 @@ anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,
                                  "DOCTYPE declarations are not allowed");
         }
         if (guard.too_deep) {
-            return anc_error_set(p, err, ANC_E_XML_DEPTH,
-                                 "nesting deeper than %d", guard.max_depth);
+            return anc_error_set(p, err, ANC_E_XML_DEPTH, "nesting deeper than %d",
+                                 guard.max_depth);
         }
         return anc_error_set(p, err, ANC_E_XML_PARSE, "line %d: %s", line, msg);
     }
@@ -229,10 +226,9 @@ anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,
 
 int anc_xml_is(const xmlNode *node, const char *ns, const char *name)
 {
-    return node != NULL && node->type == XML_ELEMENT_NODE && node->ns != NULL
-           && node->ns->href != NULL
-           && strcmp((const char *)node->ns->href, ns) == 0
-           && strcmp((const char *)node->name, name) == 0;
+    return node != NULL && node->type == XML_ELEMENT_NODE && node->ns != NULL &&
+           node->ns->href != NULL && strcmp((const char *)node->ns->href, ns) == 0 &&
+           strcmp((const char *)node->name, name) == 0;
 }
 
 xmlNodePtr anc_xml_first_elem(const xmlNode *parent)
@@ -383,8 +379,8 @@ anc_status_t anc_xml_ids_disjoint(apr_pool_t *p, xmlDocPtr a, xmlDocPtr b,
         xmlHashScan((xmlHashTablePtr)b->ids, check_id_clash, &c);
     }
     if (c.clash != NULL) {
-        return anc_error_set(p, err, ANC_E_DUPLICATE_ID,
-                             "ID '%s' appears twice", c.clash);
+        return anc_error_set(p, err, ANC_E_DUPLICATE_ID, "ID '%s' appears twice",
+                             c.clash);
     }
     return ANC_OK;
 }

@@ -16,10 +16,10 @@
 #include "anc_error.h"
 
 #define ANC_NS_SAMLP "urn:oasis:names:tc:SAML:2.0:protocol"
-#define ANC_NS_SAML  "urn:oasis:names:tc:SAML:2.0:assertion"
-#define ANC_NS_MD    "urn:oasis:names:tc:SAML:2.0:metadata"
-#define ANC_NS_DS    "http://www.w3.org/2000/09/xmldsig#"
-#define ANC_NS_XENC  "http://www.w3.org/2001/04/xmlenc#"
+#define ANC_NS_SAML "urn:oasis:names:tc:SAML:2.0:assertion"
+#define ANC_NS_MD "urn:oasis:names:tc:SAML:2.0:metadata"
+#define ANC_NS_DS "http://www.w3.org/2000/09/xmldsig#"
+#define ANC_NS_XENC "http://www.w3.org/2001/04/xmlenc#"
 
 /* Parses len bytes into a document owned by pool p (freed by a cleanup).
  * Refuses DOCTYPE (and thereby every entity declaration), nesting deeper

@@ -35,12 +35,13 @@ char *fx_read(apr_pool_t *p, const char *rel, apr_size_t *len)
     char *buf;
     apr_size_t got = 0;
 
-    if (apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p) != APR_SUCCESS
-        || apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
+    if (apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p) != APR_SUCCESS ||
+        apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
         ck_abort_msg("cannot open %s", path);
     }
     buf = apr_palloc(p, (apr_size_t)fi.size + 1);
-    if (fi.size > 0 && apr_file_read_full(f, buf, (apr_size_t)fi.size, &got) != APR_SUCCESS) {
+    if (fi.size > 0 &&
+        apr_file_read_full(f, buf, (apr_size_t)fi.size, &got) != APR_SUCCESS) {
         ck_abort_msg("cannot read %s", path);
     }
     buf[got] = '\0';
@@ -172,13 +173,16 @@ apr_hash_t *fx_expected(apr_pool_t *p)
     FILE *pipe;
     char line[65536];
 
-    ck_assert_int_eq(apr_file_mktemp(&tf, tmpl, APR_FOPEN_CREATE | APR_FOPEN_READ
-                                     | APR_FOPEN_WRITE | APR_FOPEN_EXCL
-                                     | APR_FOPEN_DELONCLOSE, p), APR_SUCCESS);
+    ck_assert_int_eq(apr_file_mktemp(&tf, tmpl,
+                                     APR_FOPEN_CREATE | APR_FOPEN_READ | APR_FOPEN_WRITE |
+                                         APR_FOPEN_EXCL | APR_FOPEN_DELONCLOSE,
+                                     p),
+                     APR_SUCCESS);
     ck_assert_int_eq(apr_file_puts(flatten_py, tf), APR_SUCCESS);
     apr_file_flush(tf);
-    pipe = popen(apr_psprintf(p, "/usr/bin/python3 '%s' '%s'", tmpl,
-                              fx_path(p, "expected.json")), "r");
+    pipe = popen(
+        apr_psprintf(p, "/usr/bin/python3 '%s' '%s'", tmpl, fx_path(p, "expected.json")),
+        "r");
     ck_assert_msg(pipe != NULL, "cannot run python3");
     while (fgets(line, sizeof(line), pipe) != NULL) {
         char *file = line, *path, *val, *nl;
@@ -270,8 +274,8 @@ const anc_trust_t *fx_trust(apr_pool_t *p)
 
     ck_assert_int_eq(anc_lib_init(p, &err), ANC_OK);
     t = anc_trust_create(p);
-    ck_assert_msg(anc_trust_load_file(t, fx_path(p, fx_setting(p, "metadata")), &err)
-                      == ANC_OK,
+    ck_assert_msg(anc_trust_load_file(t, fx_path(p, fx_setting(p, "metadata")), &err) ==
+                      ANC_OK,
                   "metadata: %s", err != NULL ? err->detail : "?");
     return t;
 }

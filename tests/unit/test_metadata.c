@@ -79,7 +79,8 @@ static const char *entity(const char *id, const char *use_attr, const char *cert
 
 static const char *doc(const char *root_name, const char *body)
 {
-    return apr_psprintf(pool, "<md:%s xmlns:md=\"" MD_NS "\" xmlns:ds=\"" DS_NS "\">%s</md:%s>",
+    return apr_psprintf(pool,
+                        "<md:%s xmlns:md=\"" MD_NS "\" xmlns:ds=\"" DS_NS "\">%s</md:%s>",
                         root_name, body, root_name);
 }
 
@@ -134,22 +135,23 @@ START_TEST(test_nested_and_fields)
 
     /* nested EntitiesDescriptor; an SP entity and a SAML 1.1-only IdP are
      * skipped; no use attribute means signing too */
-    xml = doc("EntitiesDescriptor",
-              apr_pstrcat(pool, entity("a", "", cert, " WantAuthnRequestsSigned=\"true\""),
-                          "<md:EntitiesDescriptor>",
-                          entity("b", " use=\"signing\"", cert, ""),
-                          "<md:EntityDescriptor entityID=\"sp\"><md:SPSSODescriptor "
-                          "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:"
-                          "protocol\"/></md:EntityDescriptor>"
-                          "<md:EntityDescriptor entityID=\"old\"><md:IDPSSODescriptor "
-                          "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:1.1:"
-                          "protocol\"/></md:EntityDescriptor>",
-                          "</md:EntitiesDescriptor>", NULL));
+    xml = doc(
+        "EntitiesDescriptor",
+        apr_pstrcat(pool, entity("a", "", cert, " WantAuthnRequestsSigned=\"true\""),
+                    "<md:EntitiesDescriptor>", entity("b", " use=\"signing\"", cert, ""),
+                    "<md:EntityDescriptor entityID=\"sp\"><md:SPSSODescriptor "
+                    "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:"
+                    "protocol\"/></md:EntityDescriptor>"
+                    "<md:EntityDescriptor entityID=\"old\"><md:IDPSSODescriptor "
+                    "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:1.1:"
+                    "protocol\"/></md:EntityDescriptor>",
+                    "</md:EntitiesDescriptor>", NULL));
     ck_assert_int_eq(load(t, xml, &err), ANC_OK);
     ck_assert_int_eq(anc_trust_count(t), 2);
     idp = anc_trust_find(t, "a");
     ck_assert_int_eq(idp->want_authn_requests_signed, 1);
-    ck_assert_str_eq(anc_idp_sso_location(idp, ANC_BINDING_POST), "https://a.example/post");
+    ck_assert_str_eq(anc_idp_sso_location(idp, ANC_BINDING_POST),
+                     "https://a.example/post");
     ck_assert_str_eq(anc_idp_sso_location(idp, ANC_BINDING_REDIRECT),
                      "https://a.example/redirect");
     ck_assert_ptr_null(anc_idp_sso_location(idp, "urn:other"));
@@ -160,8 +162,8 @@ START_TEST(test_nested_and_fields)
     ck_assert_ptr_null(anc_trust_find(t, "sp"));
     ck_assert_ptr_null(anc_trust_find(t, "old"));
     /* the key read from metadata is the certificate samlforge made */
-    ck_assert_str_eq(anc_key_cert_base64(APR_ARRAY_IDX(idp->signing_keys, 0, anc_key_t *)),
-                     cert);
+    ck_assert_str_eq(
+        anc_key_cert_base64(APR_ARRAY_IDX(idp->signing_keys, 0, anc_key_t *)), cert);
 }
 END_TEST
 
@@ -183,7 +185,8 @@ START_TEST(test_bad_metadata)
          ANC_E_METADATA},
         {doc("EntitiesDescriptor", ""), ANC_E_METADATA},
         {doc("SPSSODescriptor", ""), ANC_E_METADATA},
-        {"<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><x>&e;</x>", ANC_E_XML_DTD},
+        {"<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><x>&e;</x>",
+         ANC_E_XML_DTD},
         {"<md:EntityDescriptor", ANC_E_XML_PARSE},
     };
     size_t i;
@@ -243,7 +246,8 @@ START_TEST(test_keys)
     ck_assert_str_eq(err->reason, "key-invalid");
     /* a certificate is not a private key; missing files */
     ck_assert_int_eq(anc_key_load_private(pool, sp_cert, NULL, &k, &err), ANC_E_KEY);
-    ck_assert_int_eq(anc_key_load_private(pool, "/nonexistent", NULL, &k, &err), ANC_E_KEY);
+    ck_assert_int_eq(anc_key_load_private(pool, "/nonexistent", NULL, &k, &err),
+                     ANC_E_KEY);
     ck_assert_int_eq(anc_key_load_cert(pool, "/nonexistent", &k, &err), ANC_E_KEY);
     ck_assert_int_eq(anc_key_load_cert(pool, sp_key, &k, &err), ANC_E_KEY);
     /* PEM and DER certificates give the same key */
@@ -272,26 +276,30 @@ static int validate(const char *xml)
     fputs(xml, f);
     fclose(f);
     f = fopen(cat_path, "w");
-    fputs("<catalog xmlns=\"urn:oasis:names:tc:entity:xmlns:xml:catalog\">\n"
-          "<system systemId=\"http://www.w3.org/TR/2002/REC-xmldsig-core-20020212/"
-          "xmldsig-core-schema.xsd\" uri=\"file://" SCHEMAS "/xmldsig-core-schema.xsd\"/>\n"
-          "<system systemId=\"http://www.w3.org/TR/2002/REC-xmlenc-core-20021210/"
-          "xenc-schema.xsd\" uri=\"file://" SCHEMAS "/xenc-schema.xsd\"/>\n"
-          "<system systemId=\"http://www.w3.org/2001/xml.xsd\" uri=\"file://" SCHEMAS
-          "/xml.xsd\"/>\n"
-          "<uri name=\"http://www.w3.org/TR/2002/REC-xmldsig-core-20020212/"
-          "xmldsig-core-schema.xsd\" uri=\"file://" SCHEMAS "/xmldsig-core-schema.xsd\"/>\n"
-          "<uri name=\"http://www.w3.org/TR/2002/REC-xmlenc-core-20021210/xenc-schema.xsd\""
-          " uri=\"file://" SCHEMAS "/xenc-schema.xsd\"/>\n"
-          "<uri name=\"http://www.w3.org/2001/xml.xsd\" uri=\"file://" SCHEMAS
-          "/xml.xsd\"/>\n</catalog>\n", f);
+    fputs(
+        "<catalog xmlns=\"urn:oasis:names:tc:entity:xmlns:xml:catalog\">\n"
+        "<system systemId=\"http://www.w3.org/TR/2002/REC-xmldsig-core-20020212/"
+        "xmldsig-core-schema.xsd\" uri=\"file://" SCHEMAS "/xmldsig-core-schema.xsd\"/>\n"
+        "<system systemId=\"http://www.w3.org/TR/2002/REC-xmlenc-core-20021210/"
+        "xenc-schema.xsd\" uri=\"file://" SCHEMAS "/xenc-schema.xsd\"/>\n"
+        "<system systemId=\"http://www.w3.org/2001/xml.xsd\" uri=\"file://" SCHEMAS
+        "/xml.xsd\"/>\n"
+        "<uri name=\"http://www.w3.org/TR/2002/REC-xmldsig-core-20020212/"
+        "xmldsig-core-schema.xsd\" uri=\"file://" SCHEMAS "/xmldsig-core-schema.xsd\"/>\n"
+        "<uri name=\"http://www.w3.org/TR/2002/REC-xmlenc-core-20021210/xenc-schema.xsd\""
+        " uri=\"file://" SCHEMAS "/xenc-schema.xsd\"/>\n"
+        "<uri name=\"http://www.w3.org/2001/xml.xsd\" uri=\"file://" SCHEMAS
+        "/xml.xsd\"/>\n</catalog>\n",
+        f);
     fclose(f);
-    cmd = apr_psprintf(pool, "XML_CATALOG_FILES='%s' xmllint --nonet --noout --schema "
-                       SCHEMAS "/saml-schema-metadata-2.0.xsd '%s' 2>'%s/err'",
+    cmd = apr_psprintf(pool,
+                       "XML_CATALOG_FILES='%s' xmllint --nonet --noout --schema " SCHEMAS
+                       "/saml-schema-metadata-2.0.xsd '%s' 2>'%s/err'",
                        cat_path, md_path, dir);
     rc = system(cmd);
     if (rc != 0) {
-        fprintf(stderr, "%s\n", fx_read(pool, apr_pstrcat(pool, dir, "/err", NULL), NULL));
+        fprintf(stderr, "%s\n",
+                fx_read(pool, apr_pstrcat(pool, dir, "/err", NULL), NULL));
     }
     unlink(md_path);
     unlink(cat_path);
@@ -313,7 +321,8 @@ START_TEST(test_sp_metadata)
     sp.entity_id = "https://sp.example.org/sp?a=1&b=<2>";
     sp.acs_url = "https://sp.example.org/saml/acs";
     ck_assert_int_eq(anc_sp_metadata_build(pool, &sp, &xml, &err), ANC_OK);
-    ck_assert_ptr_nonnull(strstr(xml, "entityID=\"https://sp.example.org/sp?a=1&amp;b=&lt;2&gt;\""));
+    ck_assert_ptr_nonnull(
+        strstr(xml, "entityID=\"https://sp.example.org/sp?a=1&amp;b=&lt;2&gt;\""));
     ck_assert_ptr_null(strstr(xml, "KeyDescriptor"));
     ck_assert_int_eq(validate(xml), 0);
 
@@ -336,8 +345,9 @@ START_TEST(test_sp_metadata)
     /* our own parser reads it back; it is not an IdP, so nothing trusted */
     ck_assert_int_eq(anc_trust_load_memory(t, xml, strlen(xml), &err), ANC_E_METADATA);
     /* a broken document is caught by the validation (the test can fail) */
-    ck_assert_int_ne(validate(apr_pstrcat(pool, "<md:EntityDescriptor xmlns:md=\"" MD_NS
-                                          "\"/>", NULL)), 0);
+    ck_assert_int_ne(validate(apr_pstrcat(
+                         pool, "<md:EntityDescriptor xmlns:md=\"" MD_NS "\"/>", NULL)),
+                     0);
 }
 END_TEST
 
@@ -361,16 +371,16 @@ static const char *bn_b64(const EVP_PKEY *k, const char *name)
 static const char *rsa_key_value_md(const EVP_PKEY *k)
 {
     return apr_psprintf(pool,
-                            "<md:EntityDescriptor xmlns:md=\"" MD_NS "\" xmlns:ds=\""
-                            DS_NS "\" entityID=\"https://idp.example.org/idp\">"
-                            "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:"
-                            "names:tc:SAML:2.0:protocol\"><md:KeyDescriptor><ds:KeyInfo>"
-                            "<ds:KeyValue><ds:RSAKeyValue><ds:Modulus>%s</ds:Modulus>"
-                            "<ds:Exponent>%s</ds:Exponent></ds:RSAKeyValue></ds:KeyValue>"
-                            "</ds:KeyInfo></md:KeyDescriptor></md:IDPSSODescriptor>"
-                            "</md:EntityDescriptor>",
-                            bn_b64(k, OSSL_PKEY_PARAM_RSA_N),
-                            bn_b64(k, OSSL_PKEY_PARAM_RSA_E));
+                        "<md:EntityDescriptor xmlns:md=\"" MD_NS "\" xmlns:ds=\"" DS_NS
+                        "\" entityID=\"https://idp.example.org/idp\">"
+                        "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:"
+                        "names:tc:SAML:2.0:protocol\"><md:KeyDescriptor><ds:KeyInfo>"
+                        "<ds:KeyValue><ds:RSAKeyValue><ds:Modulus>%s</ds:Modulus>"
+                        "<ds:Exponent>%s</ds:Exponent></ds:RSAKeyValue></ds:KeyValue>"
+                        "</ds:KeyInfo></md:KeyDescriptor></md:IDPSSODescriptor>"
+                        "</md:EntityDescriptor>",
+                        bn_b64(k, OSSL_PKEY_PARAM_RSA_N),
+                        bn_b64(k, OSSL_PKEY_PARAM_RSA_E));
 }
 
 /* A bare ds:RSAKeyValue in metadata is a trusted key: fixture 00 (signed

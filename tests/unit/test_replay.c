@@ -64,8 +64,8 @@ START_TEST(test_purge_keeps_live_entries)
         ck_assert_int_eq(ins(c, apr_psprintf(pool, "_short%d", i), SEC(10 + i), SEC(i)),
                          ANC_OK);
         if (i % 100 == 0) {
-            ck_assert_int_eq(ins(c, apr_psprintf(pool, "_long%d", i), SEC(100000), SEC(i)),
-                             ANC_OK);
+            ck_assert_int_eq(
+                ins(c, apr_psprintf(pool, "_long%d", i), SEC(100000), SEC(i)), ANC_OK);
         }
     }
     for (i = 0; i < 5000; i += 100) {

@@ -93,12 +93,13 @@ static char *replace1(const char *s, const char *from, const char *to)
                        at + strlen(from), NULL);
 }
 
-static void compare_record(const char *file, apr_hash_t *want,
-                           const anc_assertion_t *a, int *bad)
+static void compare_record(const char *file, apr_hash_t *want, const anc_assertion_t *a,
+                           int *bad)
 {
     apr_hash_t *got = fx_flatten_record(pool, a);
     apr_hash_index_t *hi;
-    const char *cn = apr_hash_get(want, "conditions_not_on_or_after", APR_HASH_KEY_STRING);
+    const char *cn =
+        apr_hash_get(want, "conditions_not_on_or_after", APR_HASH_KEY_STRING);
     const char *sn = apr_hash_get(want, "subject_not_on_or_after", APR_HASH_KEY_STRING);
     const char *horizon;
 
@@ -107,14 +108,16 @@ static void compare_record(const char *file, apr_hash_t *want,
         const char *w = apr_hash_this_val(hi);
         const char *g = apr_hash_get(got, path, APR_HASH_KEY_STRING);
 
-        if (strcmp(path, "conditions_not_on_or_after") == 0
-            || strcmp(path, "subject_not_on_or_after") == 0) {
+        if (strcmp(path, "conditions_not_on_or_after") == 0 ||
+            strcmp(path, "subject_not_on_or_after") == 0) {
             continue;
         }
         if (g == NULL || strcmp(g, w) != 0) {
             fprintf(stderr, "%s: %s: want '%s' got '%s'\n", file, path,
                     w[0] == 1 ? "null" : w,
-                    g == NULL ? "(missing)" : g[0] == 1 ? "null" : g);
+                    g == NULL   ? "(missing)"
+                    : g[0] == 1 ? "null"
+                                : g);
             (*bad)++;
         }
     }
@@ -131,7 +134,8 @@ static void compare_record(const char *file, apr_hash_t *want,
     if (sn != NULL && sn[0] != 1 && horizon != NULL && strcmp(sn, horizon) < 0) {
         horizon = sn;
     }
-    if (horizon == NULL || strcmp(anc_time_format(pool, a->not_on_or_after), horizon) != 0) {
+    if (horizon == NULL ||
+        strcmp(anc_time_format(pool, a->not_on_or_after), horizon) != 0) {
         fprintf(stderr, "%s: not_on_or_after %s, want %s\n", file,
                 anc_time_format(pool, a->not_on_or_after), horizon ? horizon : "?");
         (*bad)++;
@@ -150,9 +154,9 @@ START_TEST(test_manifest)
     for (i = 0; i < m->nelts; i++) {
         const fx_case_t *c = &APR_ARRAY_IDX(m, i, fx_case_t);
         anc_verify_result_t *r = fx_verify_case(pool, c, replay);
-        const char *verdict = r->verdict == ANC_VERDICT_ACCEPT     ? "accept"
-                              : r->verdict == ANC_VERDICT_REJECT   ? "reject"
-                                                                   : "idp-error";
+        const char *verdict = r->verdict == ANC_VERDICT_ACCEPT   ? "accept"
+                              : r->verdict == ANC_VERDICT_REJECT ? "reject"
+                                                                 : "idp-error";
         const char *reason = r->verdict == ANC_VERDICT_REJECT ? r->error->reason : "-";
 
         if (strcmp(verdict, c->verdict) != 0 || strcmp(reason, c->reason) != 0) {
@@ -210,8 +214,9 @@ START_TEST(test_record_fields)
     r = fx_verify_case(pool, find_case("07-ok-class-whitespace"), replay);
     ck_assert_int_eq(r->verdict, ANC_VERDICT_ACCEPT);
     ck_assert_int_eq(r->assertion->authn_context_class_refs->nelts, 1);
-    ck_assert_str_eq(APR_ARRAY_IDX(r->assertion->authn_context_class_refs, 0, const char *),
-                     "https://refeds.org/profile/mfa");
+    ck_assert_str_eq(
+        APR_ARRAY_IDX(r->assertion->authn_context_class_refs, 0, const char *),
+        "https://refeds.org/profile/mfa");
 
     /* attributes: names, formats, several values, markup-significant text */
     r = fx_verify_case(pool, find_case("06-ok-attributes"), replay);
@@ -274,8 +279,9 @@ START_TEST(test_comment_split_value_accepted_whole)
                    "Password<!---->ProtectedTransport</saml:AuthnContextClassRef>");
     r = verify_text(c, xml, NULL);
     ck_assert_msg(r->verdict == ANC_VERDICT_ACCEPT, "%s", reason_of(r));
-    ck_assert_str_eq(APR_ARRAY_IDX(r->assertion->authn_context_class_refs, 0, const char *),
-                     "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport");
+    ck_assert_str_eq(
+        APR_ARRAY_IDX(r->assertion->authn_context_class_refs, 0, const char *),
+        "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport");
 }
 END_TEST
 
@@ -330,8 +336,8 @@ START_TEST(test_wrapping_assertion_in_extensions)
                                "</samlp:Extensions><samlp:Status>", NULL));
     r = verify_text(c, xml, NULL);
     ck_assert_int_eq(r->verdict, ANC_VERDICT_REJECT);
-    ck_assert_msg(strcmp(r->error->reason, "signature-reference") == 0
-                      || strcmp(r->error->reason, "duplicate-id") == 0,
+    ck_assert_msg(strcmp(r->error->reason, "signature-reference") == 0 ||
+                      strcmp(r->error->reason, "duplicate-id") == 0,
                   "got %s", r->error->reason);
 
     /* two assertions, the signed one second */
@@ -355,16 +361,17 @@ START_TEST(test_wrapping_response_in_extensions)
     a = cut_assertion(orig, &before, &after);
     a = replace1(a, "alice@example.org", "admin@example.org");
     a = replace1(a, "ID=\"_assert-ok-response-signed\"", "ID=\"_evil\"");
-    xml = apr_psprintf(pool,
-                       "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\""
-                       " xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_outer\""
-                       " Version=\"2.0\" IssueInstant=\"2026-01-01T00:00:00Z\""
-                       " Destination=\"https://sp.example.org/saml/acs\""
-                       " InResponseTo=\"%s\"><saml:Issuer>https://idp.example.org/idp"
-                       "</saml:Issuer><samlp:Extensions>%s</samlp:Extensions>"
-                       "<samlp:Status><samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:"
-                       "status:Success\"/></samlp:Status>%s</samlp:Response>",
-                       c->request_id, body, a);
+    xml = apr_psprintf(
+        pool,
+        "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\""
+        " xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_outer\""
+        " Version=\"2.0\" IssueInstant=\"2026-01-01T00:00:00Z\""
+        " Destination=\"https://sp.example.org/saml/acs\""
+        " InResponseTo=\"%s\"><saml:Issuer>https://idp.example.org/idp"
+        "</saml:Issuer><samlp:Extensions>%s</samlp:Extensions>"
+        "<samlp:Status><samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:"
+        "status:Success\"/></samlp:Status>%s</samlp:Response>",
+        c->request_id, body, a);
     r = verify_text(c, xml, NULL);
     ck_assert_int_eq(r->verdict, ANC_VERDICT_REJECT);
     ck_assert_str_eq(r->error->reason, "signature-missing");
@@ -382,12 +389,12 @@ START_TEST(test_tampering_detected)
     /* a KeyInfo swapped for the attacker's certificate changes nothing:
      * keys in the message are never used (verification still needs the
      * IdP key, and the digest of SignedInfo is untouched by KeyInfo) */
-    r = verify_text(c, replace1(xml, "<ds:X509Certificate>",
-                                "<ds:X509Certificate>AAAA"), NULL);
+    r = verify_text(c, replace1(xml, "<ds:X509Certificate>", "<ds:X509Certificate>AAAA"),
+                    NULL);
     ck_assert_msg(r->verdict == ANC_VERDICT_ACCEPT, "%s", reason_of(r));
     /* Destination is signed too: dropping it breaks the digest */
-    r = verify_text(c, replace1(xml, " Destination=\"https://sp.example.org/saml/acs\"", ""),
-                    NULL);
+    r = verify_text(
+        c, replace1(xml, " Destination=\"https://sp.example.org/saml/acs\"", ""), NULL);
     ck_assert_str_eq(reason_of(r), "signature-invalid");
 }
 END_TEST
@@ -400,20 +407,26 @@ START_TEST(test_unsigned_envelope_checked)
     const char *xml = fx_read(pool, c->file, NULL);
     anc_verify_result_t *r;
 
-    r = verify_text(c, replace1(xml, "<saml:Issuer>",
-                                "<saml:Issuer Format=\"urn:oasis:names:tc:SAML:2.0:"
-                                "nameid-format:persistent\">"), NULL);
+    r = verify_text(c,
+                    replace1(xml, "<saml:Issuer>",
+                             "<saml:Issuer Format=\"urn:oasis:names:tc:SAML:2.0:"
+                             "nameid-format:persistent\">"),
+                    NULL);
     ck_assert_str_eq(reason_of(r), "issuer-mismatch");
-    r = verify_text(c, replace1(xml, "<saml:Issuer>",
-                                "<saml:Issuer Format=\"urn:oasis:names:tc:SAML:2.0:"
-                                "nameid-format:entity\">"), NULL);
+    r = verify_text(c,
+                    replace1(xml, "<saml:Issuer>",
+                             "<saml:Issuer Format=\"urn:oasis:names:tc:SAML:2.0:"
+                             "nameid-format:entity\">"),
+                    NULL);
     ck_assert_msg(r->verdict == ANC_VERDICT_ACCEPT, "%s", reason_of(r));
-    r = verify_text(c, replace1(xml, "Destination=\"https://sp.example.org/saml/acs\"",
-                                "Destination=\"https://sp.example.org/saml/acs/\""), NULL);
+    r = verify_text(c,
+                    replace1(xml, "Destination=\"https://sp.example.org/saml/acs\"",
+                             "Destination=\"https://sp.example.org/saml/acs/\""),
+                    NULL);
     ck_assert_str_eq(reason_of(r), "destination-mismatch");
     /* unsigned and without Destination is allowed (bindings 3.5.5.2) */
-    r = verify_text(c, replace1(xml, "Destination=\"https://sp.example.org/saml/acs\"", ""),
-                    NULL);
+    r = verify_text(
+        c, replace1(xml, "Destination=\"https://sp.example.org/saml/acs\"", ""), NULL);
     ck_assert_msg(r->verdict == ANC_VERDICT_ACCEPT, "%s", reason_of(r));
     r = verify_text(c, replace1(xml, "Version=\"2.0\"", "Version=\"1.1\""), NULL);
     ck_assert_str_eq(reason_of(r), "bad-version");
@@ -524,8 +537,8 @@ START_TEST(test_decode)
                      ANC_OK);
     ck_assert_int_eq(len, 17);
     ck_assert_int_eq(memcmp(out, "<samlp:Response/>", 17), 0);
-    ck_assert_int_eq(anc_response_decode(pool, "\xef\xbb\xbf<a/>", 7, 0, &out, &len, &err),
-                     ANC_OK);
+    ck_assert_int_eq(
+        anc_response_decode(pool, "\xef\xbb\xbf<a/>", 7, 0, &out, &len, &err), ANC_OK);
     ck_assert_int_eq(len, 7);
     /* line-wrapped base64 as some IdPs post it */
     ck_assert_int_eq(anc_response_decode(pool, "PGEv\r\nPg==\n", 11, 0, &out, &len, &err),
@@ -537,7 +550,8 @@ START_TEST(test_decode)
                      ANC_E_INPUT);
     ck_assert_int_eq(anc_response_decode(pool, "PG=vPg==", 8, 0, &out, &len, &err),
                      ANC_E_INPUT);
-    ck_assert_int_eq(anc_response_decode(pool, "   ", 3, 0, &out, &len, &err), ANC_E_INPUT);
+    ck_assert_int_eq(anc_response_decode(pool, "   ", 3, 0, &out, &len, &err),
+                     ANC_E_INPUT);
     ck_assert_int_eq(anc_response_decode(pool, "<aaaaa/>", 8, 4, &out, &len, &err),
                      ANC_E_TOO_LARGE);
     ck_assert_int_eq(anc_response_decode(pool, "PGFhYWFhYWEv", 12, 4, &out, &len, &err),
@@ -554,7 +568,8 @@ START_TEST(test_verifier_config)
 
     memset(&sp, 0, sizeof(sp));
     sp.entity_id = "https://sp.example.org/sp";
-    ck_assert_int_eq(anc_verifier_create(pool, &sp, fx_trust(pool), &v, &err), ANC_E_CONFIG);
+    ck_assert_int_eq(anc_verifier_create(pool, &sp, fx_trust(pool), &v, &err),
+                     ANC_E_CONFIG);
     sp.acs_url = "https://sp.example.org/saml/acs";
     ck_assert_int_eq(anc_verifier_create(pool, &sp, anc_trust_create(pool), &v, &err),
                      ANC_E_CONFIG);

@@ -43,8 +43,11 @@ START_TEST(test_well_formed)
     xmlDocPtr doc;
     anc_error_t *err = NULL;
 
-    ck_assert_int_eq(parse("<?xml version=\"1.0\" encoding=\"UTF-8\"?><samlp:Response "
-                           SAMLP " ID=\"r1\"/>", &doc, &err), ANC_OK);
+    ck_assert_int_eq(
+        parse("<?xml version=\"1.0\" encoding=\"UTF-8\"?><samlp:Response " SAMLP
+              " ID=\"r1\"/>",
+              &doc, &err),
+        ANC_OK);
     ck_assert_ptr_nonnull(doc);
     ck_assert(anc_xml_is(xmlDocGetRootElement(doc), ANC_NS_SAMLP, "Response"));
 }
@@ -58,7 +61,8 @@ START_TEST(test_doctype_refused)
         "<!DOCTYPE r SYSTEM \"file:///etc/passwd\"><r/>",
         "<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/hostname\">]><r>&x;</r>",
         "<!DOCTYPE r PUBLIC \"-//x//y\" \"http://127.0.0.1:1/x.dtd\"><r/>",
-        "<?xml version=\"1.0\"?>\n<!DOCTYPE r [<!ATTLIST r ID ID #IMPLIED>]><r ID=\"a\"/>",
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE r [<!ATTLIST r ID ID #IMPLIED>]><r "
+        "ID=\"a\"/>",
     };
     size_t i;
 
@@ -135,9 +139,12 @@ START_TEST(test_ids)
     xmlAttrPtr id;
     anc_error_t *err = NULL;
 
-    ck_assert_int_eq(parse("<samlp:Response " SAMLP " " SAML " ID=\"r1\">"
-                           "<saml:Assertion ID=\"a1\"/><x:Foo xmlns:x=\"urn:x\" ID=\"f1\"/>"
-                           "</samlp:Response>", &doc, &err), ANC_OK);
+    ck_assert_int_eq(
+        parse("<samlp:Response " SAMLP " " SAML " ID=\"r1\">"
+              "<saml:Assertion ID=\"a1\"/><x:Foo xmlns:x=\"urn:x\" ID=\"f1\"/>"
+              "</samlp:Response>",
+              &doc, &err),
+        ANC_OK);
     /* SAML elements' IDs are registered; a foreign element's is not, so a
      * "#f1" reference cannot resolve to it */
     id = xmlGetID(doc, BAD_CAST "a1");
@@ -147,13 +154,16 @@ START_TEST(test_ids)
     ck_assert_ptr_null(xmlGetID(doc, BAD_CAST "f1"));
 
     ck_assert_int_eq(parse("<samlp:Response " SAMLP " " SAML " ID=\"r1\">"
-                           "<saml:Assertion ID=\"r1\"/></samlp:Response>", &doc, &err),
+                           "<saml:Assertion ID=\"r1\"/></samlp:Response>",
+                           &doc, &err),
                      ANC_E_DUPLICATE_ID);
     ck_assert_str_eq(err->reason, "duplicate-id");
     /* anywhere in the document, under any name of ID attribute */
     ck_assert_int_eq(parse("<samlp:Response " SAMLP " ID=\"r1\"><samlp:Extensions>"
                            "<x:Foo xmlns:x=\"urn:x\" Id=\"r1\"/></samlp:Extensions>"
-                           "</samlp:Response>", &doc, &err), ANC_E_DUPLICATE_ID);
+                           "</samlp:Response>",
+                           &doc, &err),
+                     ANC_E_DUPLICATE_ID);
     ck_assert_int_eq(parse("<r><a xml:id=\"z\"/><b ID=\"z\"/></r>", &doc, &err),
                      ANC_E_DUPLICATE_ID);
 }
@@ -180,12 +190,13 @@ START_TEST(test_namespaces)
 
     /* prefixes prove nothing: "saml:" bound to another URI is not SAML, and
      * a default namespace is as good as a prefix */
-    ck_assert_int_eq(parse("<Response xmlns=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
-                           "Version=\"2.0\"><saml:Issuer xmlns:saml=\"urn:evil\">e"
-                           "</saml:Issuer><i:Issuer xmlns:i=\"urn:oasis:names:tc:SAML:2.0:"
-                           "assertion\">good</i:Issuer><Status/><Status/></Response>",
-                           &doc, &err),
-                     ANC_OK);
+    ck_assert_int_eq(
+        parse("<Response xmlns=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
+              "Version=\"2.0\"><saml:Issuer xmlns:saml=\"urn:evil\">e"
+              "</saml:Issuer><i:Issuer xmlns:i=\"urn:oasis:names:tc:SAML:2.0:"
+              "assertion\">good</i:Issuer><Status/><Status/></Response>",
+              &doc, &err),
+        ANC_OK);
     root = xmlDocGetRootElement(doc);
     ck_assert(anc_xml_is(root, ANC_NS_SAMLP, "Response"));
     ck_assert(!anc_xml_is(root, ANC_NS_SAML, "Response"));
@@ -212,7 +223,9 @@ START_TEST(test_whole_text)
 
     /* the comment-truncation trick (Duo, 2018): the value is all the text */
     ck_assert_int_eq(parse("<n>admin@evil.example<!-- c -->.good.example<![CDATA[!]]>"
-                           "</n>", &doc, &err), ANC_OK);
+                           "</n>",
+                           &doc, &err),
+                     ANC_OK);
     root = xmlDocGetRootElement(doc);
     ck_assert_str_eq(anc_xml_text(pool, root), "admin@evil.example.good.example!");
     ck_assert_int_eq(parse("<n/>", &doc, &err), ANC_OK);
