@@ -395,8 +395,22 @@ def test_cluster_redis_down_fails_closed_then_recovers(cluster, idp, redis_serve
     finally:
         if redis_server.proc is None:
             redis_server.start()
-    # Redis is empty after the restart: a new login works on both servers.
-    br2 = login(a, "alice")
-    assert br2.get(b.url("/private/"), follow=False).status_code == 200
+    # Redis is empty after the restart: a new login works on both servers,
+    # once the servers' redis connections have been re-established (bounded).
+    deadline = time.monotonic() + 30
+    while True:
+        br2 = browser_for("alice")
+        r = br2.get(a.url("/private/"))
+        if r.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert r.status_code == 200 and page_of(r) == "private", (r.status_code, br2.hops)
+    deadline = time.monotonic() + 30
+    while True:
+        r = br2.get(b.url("/private/"), follow=False)
+        if r.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert r.status_code == 200, (r.status_code, r.headers)
     a.check_log()
     b.check_log()
