@@ -96,9 +96,22 @@ const char *fx_setting(apr_pool_t *p, const char *key)
     return NULL;
 }
 
+static apr_array_header_t *manifest_rows(apr_pool_t *p, apr_array_header_t *rows,
+                                         const char *dir);
+
 apr_array_header_t *fx_manifest(apr_pool_t *p)
 {
-    apr_array_header_t *rows = read_tsv(p, "manifest.tsv");
+    return manifest_rows(p, read_tsv(p, "manifest.tsv"), NULL);
+}
+
+apr_array_header_t *fx_manifest_at(apr_pool_t *p, const char *dir)
+{
+    return manifest_rows(p, read_tsv(p, apr_pstrcat(p, dir, "/manifest.tsv", NULL)), dir);
+}
+
+static apr_array_header_t *manifest_rows(apr_pool_t *p, apr_array_header_t *rows,
+                                         const char *dir)
+{
     apr_array_header_t *out = apr_array_make(p, rows->nelts, sizeof(fx_case_t));
     int i;
 
@@ -109,6 +122,9 @@ apr_array_header_t *fx_manifest(apr_pool_t *p)
         ck_assert_msg(f->nelts == 6, "manifest line %d has %d fields", i + 1, f->nelts);
         c = apr_array_push(out);
         c->file = APR_ARRAY_IDX(f, 0, char *);
+        if (dir != NULL) {
+            c->file = apr_pstrcat(p, dir, "/", c->file, NULL);
+        }
         c->verdict = APR_ARRAY_IDX(f, 1, char *);
         c->reason = APR_ARRAY_IDX(f, 2, char *);
         c->request_id = APR_ARRAY_IDX(f, 3, char *);

@@ -32,6 +32,9 @@ const char *fx_setting(apr_pool_t *p, const char *key);
 char *fx_read(apr_pool_t *p, const char *rel, apr_size_t *len);
 /* Every manifest line, in order (array of fx_case_t). */
 apr_array_header_t *fx_manifest(apr_pool_t *p);
+/* Manifest lines of another directory in the same format; file names are
+ * made absolute (prefixed with dir) so fx_verify_case can read them. */
+apr_array_header_t *fx_manifest_at(apr_pool_t *p, const char *dir);
 /* Whether a comma-separated flag list holds flag. */
 int fx_has_flag(const char *flags, const char *flag);
 /* expected.json flattened: file -> (apr_hash of path -> value or NULL for

@@ -436,6 +436,60 @@ START_TEST(test_unsigned_envelope_checked)
 }
 END_TEST
 
+/* The finer rules, on cases made by tests/unit/core_cases.py with
+ * samlforge's signer and encrypter from the same keys. */
+START_TEST(test_core_cases)
+{
+    char dir[] = "/tmp/anc-core-cases-XXXXXX";
+    const char *script;
+    char *src = apr_pstrdup(pool, __FILE__);
+    char *slash = strrchr(src, '/');
+    apr_array_header_t *m;
+    int i, bad = 0;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    if (slash != NULL) {
+        *slash = '\0';
+    }
+    script = apr_pstrcat(pool, slash != NULL ? src : ".", "/core_cases.py", NULL);
+    ck_assert_msg(system(apr_psprintf(pool, "/usr/bin/python3 '%s' '%s' '%s'", script,
+                                      fx_dir(), dir)) == 0,
+                  "%s failed (run from the repository root)", script);
+    m = fx_manifest_at(pool, dir);
+    ck_assert_int_ge(m->nelts, 15);
+    for (i = 0; i < m->nelts; i++) {
+        const fx_case_t *c = &APR_ARRAY_IDX(m, i, fx_case_t);
+        anc_verify_result_t *r = fx_verify_case(pool, c, NULL);
+        const char *verdict = r->verdict == ANC_VERDICT_ACCEPT ? "accept" : "reject";
+        const char *reason = r->verdict == ANC_VERDICT_REJECT ? r->error->reason : "-";
+
+        if (strcmp(verdict, c->verdict) != 0 || strcmp(reason, c->reason) != 0) {
+            fprintf(stderr, "%s: want %s/%s, got %s/%s (%s)\n", c->file, c->verdict,
+                    c->reason, verdict, reason,
+                    r->error != NULL && r->error->detail ? r->error->detail : "");
+            bad++;
+            continue;
+        }
+        if (strstr(c->file, "advice-ignored") != NULL) {
+            /* the Assertion inside Advice (admin, MFA) is never read */
+            ck_assert_str_eq(r->assertion->name_id.value, "alice@example.org");
+            ck_assert_int_eq(r->assertion->authn_context_class_refs->nelts, 1);
+            ck_assert_str_ne(
+                APR_ARRAY_IDX(r->assertion->authn_context_class_refs, 0, const char *),
+                "https://refeds.org/profile/mfa");
+        }
+        if (strstr(c->file, "idp-from-assertion.xml") != NULL) {
+            ck_assert_str_eq(r->assertion->idp, "https://idp2.example.org/idp");
+        }
+        if (strstr(c->file, "enc-") != NULL && r->verdict == ANC_VERDICT_ACCEPT) {
+            ck_assert_int_eq(r->assertion->was_encrypted, 1);
+        }
+    }
+    ck_assert_int_eq(system(apr_psprintf(pool, "rm -rf '%s'", dir)), 0);
+    ck_assert_msg(bad == 0, "%d core case mismatches (see stderr)", bad);
+}
+END_TEST
+
 static anc_status_t lookup_down(void *ctx, const char *id, apr_pool_t *scratch,
                                 anc_error_t **err)
 {
@@ -592,6 +646,7 @@ static Suite *response_suite(void)
     tcase_add_test(tc, test_wrapping_response_in_extensions);
     tcase_add_test(tc, test_tampering_detected);
     tcase_add_test(tc, test_unsigned_envelope_checked);
+    tcase_add_test(tc, test_core_cases);
     tcase_add_test(tc, test_fail_closed);
     tcase_add_test(tc, test_replay_and_time_window);
     tcase_add_test(tc, test_decode);

@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""core_cases.py - extra cases for test_response.c, made with samlforge.
+
+    /usr/bin/python3 tests/unit/core_cases.py FIXTURE_DIR OUTDIR
+
+Uses the keys of an existing samlforge fixture set (FIXTURE_DIR, the
+ANC_TEST_DATA of the unit tests) and samlforge's signer and encrypter (no
+second signer), and writes OUTDIR/responses/* plus OUTDIR/manifest.tsv in
+the manifest format of samlforge (file, verdict, reason, request id, now,
+flags). The cases are the verifier's finer rules that the main fixture set
+does not isolate: what must be signed once an assertion is decrypted, IDs
+across the decrypted document, EncryptedKey placement, several subject
+confirmations and audience restrictions, Advice, Destination on a signed
+Response, and IdP selection from the Assertion's Issuer.
+"""
+
+import copy
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import samlforge as sf  # noqa: E402
+from lxml import etree  # noqa: E402
+
+
+def main(fixtures, out):
+    settings = dict(l.rstrip("\n").split("\t", 1) for l in open(os.path.join(fixtures, "settings.tsv")))
+    now = sf.parse_time(settings["now"])
+    k = lambda name: sf.KeyPair.read(os.path.join(fixtures, settings[name + "_key"]),
+                                     os.path.join(fixtures, settings[name + "_cert"]))
+    idp, idp2, sp, attacker = k("idp"), k("idp2"), k("sp"), k("attacker")
+    os.makedirs(os.path.join(out, "responses"), exist_ok=True)
+    lines = []
+
+    def add(name, root, verdict, reason="-", flags="-", request_id=None):
+        fn = "responses/%s.xml" % name
+        with open(os.path.join(out, fn), "wb") as f:
+            f.write(root if isinstance(root, bytes) else sf.to_bytes(root))
+        rid = request_id if request_id is not None else "_req-" + name
+        lines.append("\t".join((fn, verdict, reason, rid, settings["now"], flags)))
+
+    def resp(name, **kw):
+        kw.setdefault("response_id", "_resp-" + name)
+        kw.setdefault("assertion_id", "_assert-" + name)
+        kw.setdefault("in_response_to", "_req-" + name)
+        return sf.build_response(now, **kw)
+
+    # -- decryption: what must be signed after it
+    r = resp("enc-unsigned-unsigned")
+    sf.encrypt_assertion(r, sp.cert_pem, "rsa-oaep", "aes128-gcm")
+    add("enc-unsigned-unsigned", r, "reject", "signature-missing", "sp_key")
+
+    r = resp("enc-unsigned-in-signed")
+    sf.encrypt_assertion(r, sp.cert_pem, "rsa-oaep", "aes256-cbc")
+    sf.sign(r, "response", idp)
+    add("enc-unsigned-in-signed", r, "accept", "-", "sp_key")
+
+    r = resp("enc-unsigned-required")
+    sf.encrypt_assertion(r, sp.cert_pem, "rsa-oaep", "aes256-cbc")
+    sf.sign(r, "response", idp)
+    add("enc-unsigned-required", r, "reject", "signature-missing",
+        "sp_key,require_signed_assertion")
+
+    # the decrypted Assertion reuses the Response's ID
+    r = resp("enc-id-clash", assertion_id="_resp-enc-id-clash")
+    sf.sign(r, "assertion", idp)
+    sf.encrypt_assertion(r, sp.cert_pem, "rsa-oaep", "aes128-cbc")
+    add("enc-id-clash", r, "reject", "duplicate-id", "sp_key")
+
+    # EncryptedKey as a sibling of EncryptedData (SAML core 2.3.4)
+    r = resp("enc-key-sibling")
+    sf.sign(r, "assertion", idp)
+    ea = sf.encrypt_assertion(r, sp.cert_pem, "rsa-oaep", "aes128-cbc")
+    ek = ea.find(".//" + sf._q(sf.NS_XENC, "EncryptedKey"))
+    ki = ek.getparent()
+    ki.remove(ek)
+    ki.getparent().remove(ki)
+    ea.append(ek)
+    add("enc-key-sibling", r, "accept", "-", "sp_key")
+
+    # two EncryptedData in one EncryptedAssertion
+    r = resp("enc-two-data")
+    sf.sign(r, "assertion", idp)
+    ea = sf.encrypt_assertion(r, sp.cert_pem, "rsa-oaep", "aes128-cbc")
+    ea.append(copy.deepcopy(ea[0]))
+    add("enc-two-data", r, "reject", "decrypt-failed", "sp_key")
+
+    # the content key wrapped for someone else's key
+    r = resp("enc-wrong-recipient")
+    sf.sign(r, "assertion", idp)
+    sf.encrypt_assertion(r, attacker.cert_pem, "rsa-oaep", "aes256-gcm")
+    add("enc-wrong-recipient", r, "reject", "decrypt-failed", "sp_key")
+
+    # -- subject confirmations: one good bearer among others is enough
+    r = resp("sc-second-good")
+    a = r.find(sf._q(sf.NS_SAML, "Assertion"))
+    subj = a.find(sf._q(sf.NS_SAML, "Subject"))
+    good = subj.find(sf._q(sf.NS_SAML, "SubjectConfirmation"))
+    bad = copy.deepcopy(good)
+    bad[0].set("Recipient", "https://evil.example/acs")
+    subj.insert(list(subj).index(good), bad)
+    sf.sign(r, "assertion", idp)
+    add("sc-second-good", r, "accept")
+
+    add("sc-not-before", sf_sign(resp("sc-not-before", sc_not_before=-10), idp),
+        "reject", "subject-confirmation")
+    # unsolicited Response whose confirmation answers a request
+    add("sc-irt-unsolicited",
+        sf_sign(resp("sc-irt-unsolicited", in_response_to=None,
+                     sc_in_response_to="_req-forged"), idp),
+        "reject", "in-response-to-unknown", "allow_unsolicited", request_id="-")
+
+    # -- audience: every AudienceRestriction must name the SP
+    r = resp("audience-two-restrictions")
+    c = r.find(".//" + sf._q(sf.NS_SAML, "Conditions"))
+    ar = etree.SubElement(c, sf._q(sf.NS_SAML, "AudienceRestriction"))
+    etree.SubElement(ar, sf._q(sf.NS_SAML, "Audience")).text = "https://other.example/sp"
+    sf.sign(r, "assertion", idp)
+    add("audience-two-restrictions", r, "reject", "audience-mismatch")
+
+    add("audience-listed-second",
+        sf_sign(resp("audience-listed-second",
+                     audiences=("https://other.example/sp", sf.SP_ENTITY_ID)), idp),
+        "accept")
+
+    # -- an Assertion in Advice is never read
+    inner = sf.build_assertion(now, assertion_id="_advice-inner", name_id="admin@example.org",
+                               authn_statements=[{"class_ref": sf.MFA}])
+    add("advice-ignored", sf_sign(resp("advice-ignored", advice=[inner]), idp, "assertion"),
+        "accept")
+
+    # -- SAML bindings 3.5.5.2: a signed Response names its Destination
+    add("signed-no-destination",
+        sf_sign(resp("signed-no-destination", destination=None), idp), "reject",
+        "destination-mismatch")
+
+    # -- no Response Issuer: the IdP is the Assertion's (EC key of idp2)
+    add("idp-from-assertion",
+        sf_sign(resp("idp-from-assertion", issuer=sf.IDP2_ENTITY_ID, response_issuer=None),
+                idp2, "assertion"),
+        "accept")
+    add("idp-from-assertion-wrong-key",
+        sf_sign(resp("idp-from-assertion-wrong-key", issuer=sf.IDP2_ENTITY_ID,
+                     response_issuer=None), idp, "assertion"),
+        "reject", "signature-invalid")
+
+    # -- the session ended already
+    add("session-ended",
+        sf_sign(resp("session-ended",
+                     authn_statements=[{"class_ref": sf.MFA,
+                                        "session_not_on_or_after": -600}]), idp),
+        "reject", "expired")
+
+    with open(os.path.join(out, "manifest.tsv"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return 0
+
+
+def sf_sign(root, kp, what="response"):
+    sig_alg = "ecdsa-sha256" if kp.kind == "ec" else "rsa-sha256"
+    sf.sign(root, what, kp, sig_alg=sig_alg)
+    return root
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))
