@@ -27,7 +27,8 @@ TEMPLATES = os.path.join(HERE, "templates")
 ERROR_CGI = os.path.join(REPO, "conf-examples", "auth-error.cgi")
 
 PAGES = ["public", "private", "mfa", "both", "expr", "admin", "admin-post", "retry", "retry-mfa",
-         "fresh", "maxage", "minimum-ppt", "exact-ppt", "passive"]
+         "fresh", "maxage", "minimum-ppt", "exact-ppt", "passive", "force", "sha512",
+         "unsigned", "min-request", "better-request", "admin-builtin"]
 
 
 def pytest_configure(config):

@@ -217,3 +217,80 @@ def test_signed_post_requests_verify_at_idp(sp, idp):
     assert req and req[0]["binding"].endswith("HTTP-POST"), req
     assert req[0]["valid"] and req[0]["signed"] and req[0]["classes"] == [MFA], req
     assert b.saml_requests and b.saml_requests[0][0] == idp.base + "/sso/post"
+
+
+def test_force_authn_location_reprompts(sp, idp):
+    b = login(sp, "alice")                   # IdP session now exists
+    assert b.login_forms == 1
+    b.get(sp.url("/saml/logout?return=/public/"))
+    r = b.get(sp.url("/private/"))           # plain request: the IdP session is reused
+    assert r.status_code == 200 and b.login_forms == 1
+    b.get(sp.url("/saml/logout?return=/public/"))
+    idp.control(reset_log=True)
+    r = b.get(sp.url("/force/"))
+    assert r.status_code == 200 and page_of(r) == "force", (r.status_code, b.hops)
+    assert b.login_forms == 2, "ForceAuthn did not make the IdP ask again"
+    req = idp.events("authn_request")
+    assert len(req) == 1 and req[0]["force_authn"] is True
+
+
+def test_request_signature_algorithm_sha512(sp, idp):
+    idp.control(want_signed_requests=True)
+    b = browser_for("alice")
+    r = b.get(sp.url("/sha512/"))
+    assert r.status_code == 200, (r.status_code, b.hops)
+    req = idp.events("authn_request")
+    assert req[0]["signature_valid"] is True
+    assert req[0]["signature_info"] == "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"
+
+
+def test_unsigned_requests_when_signing_off(sp, idp):
+    b = browser_for("alice")
+    r = b.get(sp.url("/unsigned/"))
+    assert r.status_code == 200, (r.status_code, b.hops)
+    req = idp.events("authn_request")
+    assert req[0]["signed"] is False
+    # An IdP that insists on signed requests refuses it.
+    idp.control(want_signed_requests=True, reset_sessions=True)
+    b = browser_for("alice")
+    r = b.get(sp.url("/unsigned/"))
+    assert r.status_code == 403 and r.url.startswith(idp.base), (r.status_code, r.url)
+
+
+def test_minimum_request_comparison(sp, idp):
+    b = browser_for("alice")
+    r = b.get(sp.url("/min-request/"))
+    assert r.status_code == 200 and page_of(r) == "min-request", (r.status_code, b.hops)
+    req = idp.events("authn_request")
+    assert req[0]["comparison"] == "minimum" and req[0]["classes"] == [PPT], req
+    # The IdP may answer with a stronger class; minimum accepts it.
+    idp.control(reset_sessions=True, reset_log=True)
+    b = browser_for("bob", otp="123456")
+    r = b.get(sp.url("/min-request/vars"))
+    assert r.status_code == 200 and classes_of(json.loads(r.text)) == [MFA]
+
+
+def test_better_request_comparison(sp, idp):
+    b = browser_for("bob", otp="123456")
+    r = b.get(sp.url("/better-request/"))
+    assert r.status_code == 200 and page_of(r) == "better-request", (r.status_code, b.hops)
+    req = idp.events("authn_request")
+    assert req[0]["comparison"] == "better" and req[0]["classes"] == [PPT], req
+    # Strictly better than a password is impossible for carol.
+    idp.control(reset_sessions=True)
+    b = browser_for("carol")
+    r, q, _loc = error_redirect(b, sp.url("/better-request/"), sp)
+    assert q.get("statusCode2") == NO_AUTHN_CONTEXT, q
+
+
+def test_builtin_error_page_without_error_url(sp, idp):
+    b = browser_for("carol")
+    r = b.get(sp.url("/admin-builtin/"))
+    assert 400 <= r.status_code < 600, (r.status_code, b.hops)
+    assert len(idp.events("authn_request")) == 1, "no loop"
+    text = r.text
+    assert "NoAuthnContext" in text, text[:800]
+    assert MFA in text or "multi-factor" in text.lower(), text[:800]
+    # The facts, not the secrets: no SAML message, no stack trace.
+    assert "SAMLResponse" not in text and "<samlp:" not in text and "Traceback" not in text
+    assert not re.search(r"[A-Za-z0-9+/]{200,}", text), "a base64 blob in the error page"
