@@ -36,13 +36,7 @@ static void authncontext_register_hooks(apr_pool_t *p)
     anc_register_authz_providers(p);
 }
 
-AP_DECLARE_MODULE(authncontext) = {
-    STANDARD20_MODULE_STUFF,
-    anc_create_dir_config,
-    anc_merge_dir_config,
-    anc_create_server_config,
-    anc_merge_server_config,
-    anc_cmds,
-    authncontext_register_hooks,
-    AP_MODULE_FLAG_NONE
-};
+AP_DECLARE_MODULE(authncontext) = {STANDARD20_MODULE_STUFF,     anc_create_dir_config,
+                                   anc_merge_dir_config,        anc_create_server_config,
+                                   anc_merge_server_config,     anc_cmds,
+                                   authncontext_register_hooks, AP_MODULE_FLAG_NONE};

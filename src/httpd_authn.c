@@ -133,10 +133,10 @@ static const char *user_from_session(request_rec *r, const anc_dir_cfg_t *d,
     if (d->user_attribute && s->attributes) {
         for (i = 0; i < s->attributes->nelts; i++) {
             const anc_attribute_t *a = &APR_ARRAY_IDX(s->attributes, i, anc_attribute_t);
-            if ((!strcmp(a->name, d->user_attribute)
-                 || (a->friendly_name && !strcmp(a->friendly_name, d->user_attribute)))
-                && a->values && a->values->nelts
-                && *APR_ARRAY_IDX(a->values, 0, const char *)) {
+            if ((!strcmp(a->name, d->user_attribute) ||
+                 (a->friendly_name && !strcmp(a->friendly_name, d->user_attribute))) &&
+                a->values && a->values->nelts &&
+                *APR_ARRAY_IDX(a->values, 0, const char *)) {
                 return APR_ARRAY_IDX(a->values, 0, const char *);
             }
         }
@@ -151,8 +151,8 @@ static void set_variables(request_rec *r, const anc_dir_cfg_t *d, const anc_sess
     const char *classes = s->classes && s->classes->nelts
                               ? apr_array_pstrcat(r->pool, s->classes, ' ')
                               : "";
-    const char *instant = s->authn_instant ? anc_time_format(r->pool, s->authn_instant)
-                                           : NULL;
+    const char *instant =
+        s->authn_instant ? anc_time_format(r->pool, s->authn_instant) : NULL;
     int i;
 
     set_var(r, ex, "AUTHN_CONTEXT_CLASS", classes);
@@ -189,13 +189,12 @@ int anc_session_meets_dir(request_rec *r, const anc_dir_cfg_t *d, const anc_sess
     int ok = 1;
 
     *stale = 0;
-    if (d->request_set == 1 && d->request_rule
-        && !anc_class_rule_eval(d->request_rule, anc_srv_vocab(c), s->classes)) {
+    if (d->request_set == 1 && d->request_rule &&
+        !anc_class_rule_eval(d->request_rule, anc_srv_vocab(c), s->classes)) {
         ok = 0;
     }
-    if (d->max_age > 0
-        && !anc_policy_fresh(s->authn_instant, d->max_age, r->request_time,
-                             anc_srv_clock_skew(c))) {
+    if (d->max_age > 0 && !anc_policy_fresh(s->authn_instant, d->max_age, r->request_time,
+                                            anc_srv_clock_skew(c))) {
         *stale = 1;
         ok = 0;
     }
@@ -214,12 +213,15 @@ static int start_login(request_rec *r, const anc_dir_cfg_t *d, int stale, const 
     if (anc_dir_flag(d->unauth_action, ANC_UNAUTH_REDIRECT) == ANC_UNAUTH_401) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "authncontext: authn: %s; answering 401 "
-                      "(AuthnContextUnauthenticatedAction 401)", why);
+                      "(AuthnContextUnauthenticatedAction 401)",
+                      why);
         apr_table_setn(r->err_headers_out, "WWW-Authenticate", "SAML");
         return HTTP_UNAUTHORIZED;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "authncontext: authn: %s; sending the "
-                  "browser to the IdP", why);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "authncontext: authn: %s; sending the "
+                  "browser to the IdP",
+                  why);
     anc_login_from_dir(r, d, anc_request_target(r), stale, &l);
     rc = anc_login_send(r, &l, HTTP_MOVED_TEMPORARILY);
     /* a POST-binding page was written: the request is complete */
@@ -244,7 +246,8 @@ int anc_check_authn(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "authncontext: authn: failed reason=%s detail=AuthType SAML but "
                       "this server has no AuthnContextSPEntityID/"
-                      "AuthnContextIdPMetadataFile", anc_reason(ANC_E_CONFIG));
+                      "AuthnContextIdPMetadataFile",
+                      anc_reason(ANC_E_CONFIG));
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     sid = anc_cookie_get(r, anc_srv_cookie_name(c));
@@ -264,8 +267,8 @@ int anc_check_authn(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "authncontext: authn: failed reason=%s detail=attribute %s "
                       "(AuthnContextUserAttribute) is not in the session",
-                      anc_reason(ANC_E_CONFIG), d->user_attribute ? d->user_attribute
-                                                                  : "NameID");
+                      anc_reason(ANC_E_CONFIG),
+                      d->user_attribute ? d->user_attribute : "NameID");
         return HTTP_FORBIDDEN;
     }
     r->user = apr_pstrdup(r->pool, user);

@@ -61,8 +61,8 @@ static const char *classref_parse(cmd_parms *cmd, const char *require_line,
         return apr_psprintf(cmd->pool, "Require authnContextClassRef %s: %s",
                             require_line, msg);
     }
-    if (anc_class_rule_parse(cmd->pool, anc_vocab_for_cmd(cmd), argc, argv, &rule, &err)
-        != ANC_OK) {
+    if (anc_class_rule_parse(cmd->pool, anc_vocab_for_cmd(cmd), argc, argv, &rule,
+                             &err) != ANC_OK) {
         return apr_psprintf(cmd->pool, "Require authnContextClassRef %s: %s",
                             require_line,
                             err && err->detail ? err->detail : "invalid rule");
@@ -101,9 +101,11 @@ static authz_status classref_check(request_rec *r, const char *require_line,
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "authncontext: authz: denied reason=%s detail=authnContextClassRef %s; "
-                  "session has %s", anc_reason(ANC_E_POLICY), require_line,
+                  "session has %s",
+                  anc_reason(ANC_E_POLICY), require_line,
                   s->classes && s->classes->nelts
-                      ? apr_array_pstrcat(r->pool, s->classes, ' ') : "(no class)");
+                      ? apr_array_pstrcat(r->pool, s->classes, ' ')
+                      : "(no class)");
     return AUTHZ_DENIED;
 }
 
@@ -122,8 +124,10 @@ static const char *maxage_parse(cmd_parms *cmd, const char *require_line,
     }
     v = strtol(argv[0], &end, 10);
     if (!apr_isdigit(argv[0][0]) || *end || v < 1 || v > 31536000) {
-        return apr_psprintf(cmd->pool, "Require authnContextMaxAge: '%s' is not a "
-                            "number of seconds (1..31536000)", argv[0]);
+        return apr_psprintf(cmd->pool,
+                            "Require authnContextMaxAge: '%s' is not a "
+                            "number of seconds (1..31536000)",
+                            argv[0]);
     }
     m->seconds = (int)v;
     *parsed = m;
@@ -148,7 +152,8 @@ static authz_status maxage_check(request_rec *r, const char *require_line,
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "authncontext: authz: denied reason=%s detail=authnContextMaxAge %d; "
-                  "AuthnInstant %s", anc_reason(ANC_E_POLICY), m->seconds,
+                  "AuthnInstant %s",
+                  anc_reason(ANC_E_POLICY), m->seconds,
                   anc_time_format(r->pool, s->authn_instant));
     return AUTHZ_DENIED;
 }

@@ -113,8 +113,7 @@ void *anc_merge_dir_config(apr_pool_t *p, void *basev, void *addv)
         m->request_set = add->request_set;
         m->request_rule = add->request_rule;
         m->request_words = add->request_words;
-    }
-    else {
+    } else {
         m->request_set = base->request_set;
         m->request_rule = base->request_rule;
         m->request_words = base->request_words;
@@ -148,8 +147,8 @@ anc_dir_cfg_t *anc_dir(const request_rec *r)
 
 int anc_srv_enabled(const anc_srv_cfg_t *c)
 {
-    return c->sp_entity_id && c->idps && c->idps->trust && c->cache
-           && c->cache->initialised;
+    return c->sp_entity_id && c->idps && c->idps->trust && c->cache &&
+           c->cache->initialised;
 }
 
 const char *anc_srv_endpoint(const anc_srv_cfg_t *c)
@@ -280,11 +279,9 @@ const char *anc_check_class_words(apr_pool_t *p, int argc, const char *const *ar
     if (w0[0] == '!') {
         if (w0[1]) {
             w0++;
-        }
-        else if (argc > 1) {
+        } else if (argc > 1) {
             w0 = argv[i = 1];
-        }
-        else {
+        } else {
             return "nothing after '!'";
         }
     }
@@ -295,10 +292,11 @@ const char *anc_check_class_words(apr_pool_t *p, int argc, const char *const *ar
         if (i + 1 >= argc) {
             return apr_psprintf(p, "no class URI after '%s'", w0);
         }
-    }
-    else if (!looks_like_uri(w0)) {
-        return apr_psprintf(p, "'%s' is neither exact|minimum|better|maximum nor an "
-                            "absolute class URI", w0);
+    } else if (!looks_like_uri(w0)) {
+        return apr_psprintf(p,
+                            "'%s' is neither exact|minimum|better|maximum nor an "
+                            "absolute class URI",
+                            w0);
     }
     for (j = i + 1; j < argc; j++) {
         if (!looks_like_uri(argv[j])) {
@@ -325,8 +323,8 @@ static const char *file_arg(cmd_parms *cmd, const char *arg, const char **out)
 static const char *set_sp_entity_id(cmd_parms *cmd, void *dummy, const char *arg)
 {
     if (!looks_like_uri(arg)) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not an absolute URI",
-                            cmd->cmd->name, arg);
+        return apr_psprintf(cmd->pool, "%s: '%s' is not an absolute URI", cmd->cmd->name,
+                            arg);
     }
     cmd_srv(cmd)->sp_entity_id = arg;
     return NULL;
@@ -383,8 +381,10 @@ static const char *set_endpoint(cmd_parms *cmd, void *dummy, const char *arg)
     }
     for (p = e; *p; p++) {
         if (!apr_isgraph(*p) || *p == '?' || *p == '#' || *p == '%') {
-            return apr_psprintf(cmd->pool, "%s: '%s' must be a plain path (no "
-                                "query, fragment or escapes)", cmd->cmd->name, arg);
+            return apr_psprintf(cmd->pool,
+                                "%s: '%s' must be a plain path (no "
+                                "query, fragment or escapes)",
+                                cmd->cmd->name, arg);
         }
     }
     cmd_srv(cmd)->endpoint = e;
@@ -403,10 +403,11 @@ static const char *set_session_cache(cmd_parms *cmd, void *dummy, const char *ar
     const char *msg;
 
     cache->spec = arg;
-    cache->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
-                                         AP_SOCACHE_PROVIDER_VERSION);
+    cache->provider =
+        ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
     if (!cache->provider) {
-        return apr_psprintf(cmd->pool, "%s: unknown session cache provider '%s' "
+        return apr_psprintf(cmd->pool,
+                            "%s: unknown session cache provider '%s' "
                             "(is mod_socache_%s loaded before this line?)",
                             cmd->cmd->name, name, name);
     }
@@ -449,8 +450,10 @@ static const char *set_cookie_name(cmd_parms *cmd, void *dummy, const char *arg)
     /* RFC 6265 cookie-name is an RFC 7230 token; keep it simple. */
     for (p = arg; *p; p++) {
         if (!apr_isalnum(*p) && *p != '_' && *p != '-' && *p != '.') {
-            return apr_psprintf(cmd->pool, "%s: '%s' may only hold letters, digits, "
-                                "'_', '-' and '.'", cmd->cmd->name, arg);
+            return apr_psprintf(cmd->pool,
+                                "%s: '%s' may only hold letters, digits, "
+                                "'_', '-' and '.'",
+                                cmd->cmd->name, arg);
         }
     }
     if (!*arg || strlen(arg) > 64) {
@@ -471,8 +474,8 @@ static const char *set_cookie_samesite(cmd_parms *cmd, void *dummy, const char *
             return NULL;
         }
     }
-    return apr_psprintf(cmd->pool, "%s: '%s' must be Lax, Strict or None",
-                        cmd->cmd->name, arg);
+    return apr_psprintf(cmd->pool, "%s: '%s' must be Lax, Strict or None", cmd->cmd->name,
+                        arg);
 }
 
 /* Called before a vocabulary change of cmd->server: a virtual host gets its
@@ -616,10 +619,12 @@ static const char *add_error_host(cmd_parms *cmd, void *dummy, const char *arg)
     char *lower = apr_pstrdup(cmd->pool, arg);
 
     for (p = arg; *p; p++) {
-        if (!apr_isalnum(*p) && *p != '-' && *p != '.' && *p != ':' && *p != '['
-            && *p != ']') {
-            return apr_psprintf(cmd->pool, "%s: '%s' is not a host name (no scheme, "
-                                "no path)", cmd->cmd->name, arg);
+        if (!apr_isalnum(*p) && *p != '-' && *p != '.' && *p != ':' && *p != '[' &&
+            *p != ']') {
+            return apr_psprintf(cmd->pool,
+                                "%s: '%s' is not a host name (no scheme, "
+                                "no path)",
+                                cmd->cmd->name, arg);
         }
     }
     ap_str_tolower(lower);
@@ -632,15 +637,14 @@ static const char *add_error_host(cmd_parms *cmd, void *dummy, const char *arg)
 static const char *set_dir_idp(cmd_parms *cmd, void *dv, const char *arg)
 {
     if (!looks_like_uri(arg)) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not an absolute URI",
-                            cmd->cmd->name, arg);
+        return apr_psprintf(cmd->pool, "%s: '%s' is not an absolute URI", cmd->cmd->name,
+                            arg);
     }
     ((anc_dir_cfg_t *)dv)->idp = arg;
     return NULL;
 }
 
-static const char *set_dir_request(cmd_parms *cmd, void *dv, int argc,
-                                   char *const argv[])
+static const char *set_dir_request(cmd_parms *cmd, void *dv, int argc, char *const argv[])
 {
     anc_dir_cfg_t *d = dv;
     anc_error_t *err = NULL;
@@ -660,7 +664,8 @@ static const char *set_dir_request(cmd_parms *cmd, void *dv, int argc,
     /* What is sent to the IdP is a comparison and a list: the regex and
      * negation forms of Require make no AuthnRequest. */
     if (argv[0][0] == '!' || argv[0][0] == '~') {
-        return apr_psprintf(cmd->pool, "%s: '~' and '!' are only for Require "
+        return apr_psprintf(cmd->pool,
+                            "%s: '~' and '!' are only for Require "
                             "authnContextClassRef; list the classes to request",
                             cmd->cmd->name);
     }
@@ -706,10 +711,12 @@ static const char *set_dir_error_url(cmd_parms *cmd, void *dv, const char *arg)
         ((anc_dir_cfg_t *)dv)->error_url = arg;
         return NULL;
     }
-    if (apr_uri_parse(cmd->pool, arg, &u) != APR_SUCCESS || !u.scheme || !u.hostname
-        || (strcasecmp(u.scheme, "https") && strcasecmp(u.scheme, "http"))) {
-        return apr_psprintf(cmd->pool, "%s: '%s' must be a local path (/...) or an "
-                            "http(s) URL", cmd->cmd->name, arg);
+    if (apr_uri_parse(cmd->pool, arg, &u) != APR_SUCCESS || !u.scheme || !u.hostname ||
+        (strcasecmp(u.scheme, "https") && strcasecmp(u.scheme, "http"))) {
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' must be a local path (/...) or an "
+                            "http(s) URL",
+                            cmd->cmd->name, arg);
     }
     ((anc_dir_cfg_t *)dv)->error_url = arg;
     return NULL;
@@ -721,11 +728,9 @@ static const char *set_dir_binding(cmd_parms *cmd, void *dv, const char *arg)
 
     if (!strcasecmp(arg, "Redirect") || !strcmp(arg, ANC_BINDING_REDIRECT)) {
         d->request_binding = ANC_BINDING_IS_REDIRECT;
-    }
-    else if (!strcasecmp(arg, "POST") || !strcmp(arg, ANC_BINDING_POST)) {
+    } else if (!strcasecmp(arg, "POST") || !strcmp(arg, ANC_BINDING_POST)) {
         d->request_binding = ANC_BINDING_IS_POST;
-    }
-    else {
+    } else {
         return apr_psprintf(cmd->pool, "%s: '%s' must be Redirect or POST",
                             cmd->cmd->name, arg);
     }
@@ -749,8 +754,10 @@ static const char *set_dir_sig_alg(cmd_parms *cmd, void *dv, const char *arg)
             return NULL;
         }
     }
-    return apr_psprintf(cmd->pool, "%s: '%s' must be rsa-sha256, rsa-sha384 or "
-                        "rsa-sha512 (or the algorithm URI)", cmd->cmd->name, arg);
+    return apr_psprintf(cmd->pool,
+                        "%s: '%s' must be rsa-sha256, rsa-sha384 or "
+                        "rsa-sha512 (or the algorithm URI)",
+                        cmd->cmd->name, arg);
 }
 
 static const char *set_dir_unauth(cmd_parms *cmd, void *dv, const char *arg)
@@ -759,13 +766,11 @@ static const char *set_dir_unauth(cmd_parms *cmd, void *dv, const char *arg)
 
     if (!strcasecmp(arg, "redirect") || !strcasecmp(arg, "login")) {
         d->unauth_action = ANC_UNAUTH_REDIRECT;
-    }
-    else if (!strcmp(arg, "401")) {
+    } else if (!strcmp(arg, "401")) {
         d->unauth_action = ANC_UNAUTH_401;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "%s: '%s' must be redirect or 401",
-                            cmd->cmd->name, arg);
+    } else {
+        return apr_psprintf(cmd->pool, "%s: '%s' must be redirect or 401", cmd->cmd->name,
+                            arg);
     }
     return NULL;
 }
@@ -802,16 +807,15 @@ const command_rec anc_cmds[] = {
                   "Session lifetime in seconds (default 28800)"),
     AP_INIT_TAKE1("AuthnContextClockSkew", set_clock_skew, NULL, RSRC_CONF,
                   "Allowed clock skew in seconds (default 180)"),
-    AP_INIT_FLAG("AuthnContextAllowUnsolicited", set_srv_flag,
-                 SRV_OFF(allow_unsolicited), RSRC_CONF,
-                 "Accept IdP-initiated responses (default Off)"),
+    AP_INIT_FLAG("AuthnContextAllowUnsolicited", set_srv_flag, SRV_OFF(allow_unsolicited),
+                 RSRC_CONF, "Accept IdP-initiated responses (default Off)"),
     AP_INIT_FLAG("AuthnContextAllowSHA1", set_srv_flag, SRV_OFF(allow_sha1), RSRC_CONF,
                  "Accept SHA-1 signatures and digests (default Off)"),
     AP_INIT_FLAG("AuthnContextRequireSignedAssertion", set_srv_flag,
                  SRV_OFF(require_signed_assertion), RSRC_CONF,
                  "The Assertion itself must be signed (default Off)"),
-    AP_INIT_TAKE1("AuthnContextMaxResponseSize", set_max_response_size, NULL,
-                  RSRC_CONF, "Largest accepted Response in bytes (default 262144)"),
+    AP_INIT_TAKE1("AuthnContextMaxResponseSize", set_max_response_size, NULL, RSRC_CONF,
+                  "Largest accepted Response in bytes (default 262144)"),
     AP_INIT_TAKE1("AuthnContextCookieName", set_cookie_name, NULL, RSRC_CONF,
                   "Session cookie name (default authncontext_session)"),
     AP_INIT_FLAG("AuthnContextCookieSecure", set_srv_flag, SRV_OFF(cookie_secure),
@@ -834,8 +838,8 @@ const command_rec anc_cmds[] = {
                       "and the policy a session must meet here (else step-up)"),
     AP_INIT_TAKE1("AuthnContextMaxAge", set_dir_max_age, NULL, DIR_WHERE,
                   "Seconds since AuthnInstant beyond which ForceAuthn re-login"),
-    AP_INIT_FLAG("AuthnContextForceAuthn", set_dir_flag, DIR_OFF(force_authn),
-                 DIR_WHERE, "Send ForceAuthn=\"true\""),
+    AP_INIT_FLAG("AuthnContextForceAuthn", set_dir_flag, DIR_OFF(force_authn), DIR_WHERE,
+                 "Send ForceAuthn=\"true\""),
     AP_INIT_FLAG("AuthnContextPassive", set_dir_flag, DIR_OFF(passive), DIR_WHERE,
                  "Send IsPassive=\"true\""),
     AP_INIT_TAKE1("AuthnContextErrorURL", set_dir_error_url, NULL, DIR_WHERE,
@@ -851,10 +855,10 @@ const command_rec anc_cmds[] = {
                   "rsa-sha256 (default), rsa-sha384 or rsa-sha512"),
     AP_INIT_FLAG("AuthnContextExportHeaders", set_dir_flag, DIR_OFF(export_headers),
                  DIR_WHERE, "Copy the variables into request headers"),
-    AP_INIT_TAKE1("AuthnContextUnauthenticatedAction", set_dir_unauth, NULL,
-                  DIR_WHERE, "redirect (default: login at the IdP) or 401"),
-    AP_INIT_TAKE1("AuthnContextUserAttribute", set_dir_user_attribute, NULL,
-                  DIR_WHERE, "Attribute (Name or FriendlyName) used as REMOTE_USER "
+    AP_INIT_TAKE1("AuthnContextUnauthenticatedAction", set_dir_unauth, NULL, DIR_WHERE,
+                  "redirect (default: login at the IdP) or 401"),
+    AP_INIT_TAKE1("AuthnContextUserAttribute", set_dir_user_attribute, NULL, DIR_WHERE,
+                  "Attribute (Name or FriendlyName) used as REMOTE_USER "
                   "instead of the NameID"),
     {NULL}};
 
@@ -877,8 +881,8 @@ int anc_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
                      err && err->detail ? err->detail : "");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (ap_mutex_register(pconf, ANC_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0)
-        != APR_SUCCESS) {
+    if (ap_mutex_register(pconf, ANC_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0) !=
+        APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
@@ -887,9 +891,8 @@ int anc_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 static int config_fail(server_rec *s, const char *what, const char *detail)
 {
     ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
-                 "authncontext: config: %s%s%s (server %s:%u)", what,
-                 detail ? ": " : "", detail ? detail : "",
-                 s->server_hostname ? s->server_hostname : "(main)",
+                 "authncontext: config: %s%s%s (server %s:%u)", what, detail ? ": " : "",
+                 detail ? detail : "", s->server_hostname ? s->server_hostname : "(main)",
                  (unsigned)s->port);
     return !OK;
 }
@@ -904,9 +907,11 @@ static int load_idps(apr_pool_t *pconf, server_rec *s, anc_idps_t *idps)
         const char *f = APR_ARRAY_IDX(idps->files, i, const char *);
         if (anc_trust_load_file(idps->trust, f, &err) != ANC_OK) {
             idps->trust = NULL;
-            return config_fail(s, apr_psprintf(pconf, "AuthnContextIdPMetadataFile %s "
-                                               "rejected reason=%s", f,
-                                               err ? err->reason : "metadata-invalid"),
+            return config_fail(s,
+                               apr_psprintf(pconf,
+                                            "AuthnContextIdPMetadataFile %s "
+                                            "rejected reason=%s",
+                                            f, err ? err->reason : "metadata-invalid"),
                                err ? err->detail : NULL);
         }
     }
@@ -922,17 +927,21 @@ static int load_spkey(apr_pool_t *pconf, server_rec *s, anc_spkey_t *k)
     anc_error_t *err = NULL;
 
     if (!k->key_file) {
-        return config_fail(s, "AuthnContextSPCertFile is set without "
-                           "AuthnContextSPKeyFile", NULL);
+        return config_fail(s,
+                           "AuthnContextSPCertFile is set without "
+                           "AuthnContextSPKeyFile",
+                           NULL);
     }
-    if (anc_key_load_private(pconf, k->key_file, k->cert_file, &k->key, &err)
-        != ANC_OK) {
+    if (anc_key_load_private(pconf, k->key_file, k->cert_file, &k->key, &err) != ANC_OK) {
         k->key = NULL;
-        return config_fail(s, apr_psprintf(pconf, "AuthnContextSPKeyFile %s / "
-                                           "AuthnContextSPCertFile %s rejected "
-                                           "reason=%s", k->key_file,
-                                           k->cert_file ? k->cert_file : "(none)",
-                                           err ? err->reason : "key-invalid"),
+        return config_fail(s,
+                           apr_psprintf(pconf,
+                                        "AuthnContextSPKeyFile %s / "
+                                        "AuthnContextSPCertFile %s rejected "
+                                        "reason=%s",
+                                        k->key_file,
+                                        k->cert_file ? k->cert_file : "(none)",
+                                        err ? err->reason : "key-invalid"),
                            err ? err->detail : NULL);
     }
     return OK;
@@ -956,12 +965,16 @@ int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             continue; /* module not used by this server */
         }
         if (!c->sp_entity_id) {
-            return config_fail(vs, "AuthnContextIdPMetadataFile is set but "
-                               "AuthnContextSPEntityID is not", NULL);
+            return config_fail(vs,
+                               "AuthnContextIdPMetadataFile is set but "
+                               "AuthnContextSPEntityID is not",
+                               NULL);
         }
         if (!c->idps) {
-            return config_fail(vs, "AuthnContextSPEntityID is set but no "
-                               "AuthnContextIdPMetadataFile", NULL);
+            return config_fail(vs,
+                               "AuthnContextSPEntityID is set but no "
+                               "AuthnContextIdPMetadataFile",
+                               NULL);
         }
         if (!c->idps->trust && load_idps(pconf, vs, c->idps) != OK) {
             return !OK;
@@ -976,8 +989,10 @@ int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                 default_cache->provider = ap_lookup_provider(
                     AP_SOCACHE_PROVIDER_GROUP, "shmcb", AP_SOCACHE_PROVIDER_VERSION);
                 if (!default_cache->provider) {
-                    return config_fail(vs, "no AuthnContextSessionCache and the "
-                                       "default 'shmcb' is not loaded", "add LoadModule "
+                    return config_fail(vs,
+                                       "no AuthnContextSessionCache and the "
+                                       "default 'shmcb' is not loaded",
+                                       "add LoadModule "
                                        "socache_shmcb_module or set "
                                        "AuthnContextSessionCache");
                 }
@@ -990,8 +1005,8 @@ int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             c->cache = default_cache;
         }
         if (!apr_hash_get(named, &c->cache, sizeof(c->cache))) {
-            c->cache->ns = ncache ? apr_psprintf(pconf, "authncontext%d", ncache)
-                                  : "authncontext";
+            c->cache->ns =
+                ncache ? apr_psprintf(pconf, "authncontext%d", ncache) : "authncontext";
             ncache++;
             apr_hash_set(named, apr_pmemdup(ptemp, &c->cache, sizeof(c->cache)),
                          sizeof(c->cache), c->cache);
@@ -1011,8 +1026,7 @@ static apr_status_t cache_destroy(void *data)
     return APR_SUCCESS;
 }
 
-int anc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                    server_rec *s)
+int anc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     struct ap_socache_hints hints = {34, 2048, 600 * APR_USEC_PER_SEC};
     server_rec *vs;

@@ -40,19 +40,19 @@ typedef struct anc_idps_t {
 typedef struct anc_spkey_t {
     const char *key_file; /* absolute, or NULL */
     const char *cert_file;
-    anc_key_t *key;       /* NULL until loaded */
+    anc_key_t *key; /* NULL until loaded */
 } anc_spkey_t;
 
 /* One ap_socache instance (sessions, pending requests, replay). Shared by
  * the virtual hosts that do not set AuthnContextSessionCache. */
 typedef struct anc_cache_t {
-    const char *spec;                       /* as configured, for logs */
+    const char *spec; /* as configured, for logs */
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *instance;
-    apr_global_mutex_t *mutex;              /* only when not MT/MP safe */
-    const char *ns;                         /* socache namespace */
+    apr_global_mutex_t *mutex; /* only when not MT/MP safe */
+    const char *ns;            /* socache namespace */
     int initialised;
-    server_rec *server;                     /* the one it was initialised for */
+    server_rec *server; /* the one it was initialised for */
 } anc_cache_t;
 
 typedef struct anc_level_t {
@@ -82,8 +82,8 @@ typedef struct anc_srv_cfg_t {
     const char *cookie_samesite;
     /* policy vocabulary: raw lines (replayed into a virtual host's own
      * vocabulary) and the built vocabulary */
-    apr_array_header_t *levels;          /* anc_level_t */
-    apr_array_header_t *aliases;         /* anc_alias_t */
+    apr_array_header_t *levels;  /* anc_level_t */
+    apr_array_header_t *aliases; /* anc_alias_t */
     anc_vocab_t *vocab;
     apr_array_header_t *class_attributes; /* const char * */
     apr_array_header_t *error_hosts;      /* const char *, lower case */
@@ -96,9 +96,9 @@ typedef struct anc_srv_cfg_t {
 
 typedef struct anc_dir_cfg_t {
     const char *idp;
-    int request_set;                 /* ANC_UNSET, 0 (Off), 1 (rule) */
+    int request_set; /* ANC_UNSET, 0 (Off), 1 (rule) */
     anc_class_rule_t *request_rule;
-    const char *request_words;       /* the line, for logs */
+    const char *request_words; /* the line, for logs */
     int max_age;
     int force_authn;
     int passive;

@@ -74,8 +74,7 @@ static int form_parse(apr_pool_t *p, const char *body, apr_size_t len, form_t *f
         if (!strcmp(name, "SAMLResponse")) {
             f->saml_response = value;
             f->n_response++;
-        }
-        else if (!strcmp(name, "RelayState")) {
+        } else if (!strcmp(name, "RelayState")) {
             f->relay_state = value;
             f->n_relay++;
         }
@@ -139,8 +138,8 @@ static int read_body(request_rec *r, apr_size_t cap, char **body, apr_size_t *le
 
 typedef struct acs_ctx_t {
     request_rec *r;
-    const char *browser_binding;   /* cookie value, or NULL */
-    anc_pending_t *pending;        /* the request answered, once known */
+    const char *browser_binding; /* cookie value, or NULL */
+    anc_pending_t *pending;      /* the request answered, once known */
 } acs_ctx_t;
 
 /* The verifier's InResponseTo check: a request we sent, not yet answered,
@@ -159,8 +158,8 @@ static anc_status_t acs_lookup(void *vctx, const char *in_response_to,
         return anc_error_set(scratch, err, ANC_E_IN_RESPONSE_TO,
                              "no outstanding request with this ID");
     }
-    if (!ctx->browser_binding || !pd->st->browser_binding
-        || strcmp(ctx->browser_binding, pd->st->browser_binding) != 0) {
+    if (!ctx->browser_binding || !pd->st->browser_binding ||
+        strcmp(ctx->browser_binding, pd->st->browser_binding) != 0) {
         return anc_error_set(scratch, err, ANC_E_IN_RESPONSE_TO,
                              "request was started by another browser (binding cookie "
                              "missing or different)");
@@ -241,10 +240,11 @@ static int acs_reject(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
 static int acs_idp_error(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
                          const anc_idp_status_t *status)
 {
-    anc_pending_t *pd = ctx->pending ? ctx->pending
-                                     : pending_from_relay(ctx, status->in_response_to
-                                                                   ? status->in_response_to
-                                                                   : relay_state);
+    anc_pending_t *pd =
+        ctx->pending
+            ? ctx->pending
+            : pending_from_relay(ctx, status->in_response_to ? status->in_response_to
+                                                             : relay_state);
     anc_error_facts_t f;
 
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
@@ -256,9 +256,9 @@ static int acs_idp_error(request_rec *r, acs_ctx_t *ctx, const char *relay_state
         anc_store_pending_delete(r, pd->st->request_id);
     }
     /* The "MFA with retry" pattern: once, without RequestedAuthnContext. */
-    if (pd && pd->retry_without_context && pd->st->has_requested_context
-        && !pd->st->is_retry && status->status_code2
-        && !strcmp(status->status_code2, NS_NO_AUTHN_CONTEXT)) {
+    if (pd && pd->retry_without_context && pd->st->has_requested_context &&
+        !pd->st->is_retry && status->status_code2 &&
+        !strcmp(status->status_code2, NS_NO_AUTHN_CONTEXT)) {
         anc_login_t l;
 
         memset(&l, 0, sizeof(l));
@@ -275,7 +275,8 @@ static int acs_idp_error(request_rec *r, acs_ctx_t *ctx, const char *relay_state
         l.error_url = pd->error_url;
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "authncontext: acs: NoAuthnContext; retrying without "
-                      "RequestedAuthnContext for %s", pd->st->target);
+                      "RequestedAuthnContext for %s",
+                      pd->st->target);
         return anc_login_send(r, &l, HTTP_SEE_OTHER);
     }
     memset(&f, 0, sizeof(f));
@@ -343,32 +344,33 @@ static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
     if (pd && pd->st->has_requested_context) {
         anc_class_rule_t *rule = NULL;
         if (anc_class_rule_make(r->pool, vocab, pd->st->comparison,
-                                pd->st->requested_classes, &rule, &err) != ANC_OK
-            || !anc_class_rule_eval(rule, vocab, classes)) {
-            return acs_insufficient(r, pd, a, relay_state,
-                                    apr_psprintf(r->pool, "requested %s, got %s",
-                                                 requested_text(r, pd),
-                                                 joined(r->pool, classes)
-                                                     ? joined(r->pool, classes)
-                                                     : "(no class)"));
+                                pd->st->requested_classes, &rule, &err) != ANC_OK ||
+            !anc_class_rule_eval(rule, vocab, classes)) {
+            return acs_insufficient(
+                r, pd, a, relay_state,
+                apr_psprintf(r->pool, "requested %s, got %s", requested_text(r, pd),
+                             joined(r->pool, classes) ? joined(r->pool, classes)
+                                                      : "(no class)"));
         }
     }
-    if (pd && pd->st->force_authn
-        && a->authn_instant < pd->st->created - apr_time_from_sec(skew)) {
-        return acs_insufficient(r, pd, a, relay_state,
-                                apr_psprintf(r->pool, "ForceAuthn was requested but "
-                                             "AuthnInstant %s predates the request",
-                                             a->authn_instant_text
-                                                 ? a->authn_instant_text : "?"));
+    if (pd && pd->st->force_authn &&
+        a->authn_instant < pd->st->created - apr_time_from_sec(skew)) {
+        return acs_insufficient(
+            r, pd, a, relay_state,
+            apr_psprintf(r->pool,
+                         "ForceAuthn was requested but "
+                         "AuthnInstant %s predates the request",
+                         a->authn_instant_text ? a->authn_instant_text : "?"));
     }
-    if (pd && pd->st->max_age > 0
-        && !anc_policy_fresh(a->authn_instant, pd->st->max_age, now, skew)) {
-        return acs_insufficient(r, pd, a, relay_state,
-                                apr_psprintf(r->pool, "AuthnInstant %s is older than "
-                                             "%d seconds",
-                                             a->authn_instant_text
-                                                 ? a->authn_instant_text : "?",
-                                             pd->st->max_age));
+    if (pd && pd->st->max_age > 0 &&
+        !anc_policy_fresh(a->authn_instant, pd->st->max_age, now, skew)) {
+        return acs_insufficient(
+            r, pd, a, relay_state,
+            apr_psprintf(r->pool,
+                         "AuthnInstant %s is older than "
+                         "%d seconds",
+                         a->authn_instant_text ? a->authn_instant_text : "?",
+                         pd->st->max_age));
     }
 
     if (anc_random_hex(r->pool, 16, &sid, &err) != ANC_OK) {
@@ -406,8 +408,7 @@ static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
     if (pd) {
         anc_store_pending_delete(r, pd->st->request_id);
         target = pd->st->target;
-    }
-    else {
+    } else {
         target = anc_is_local_url(relay_state) ? relay_state : "/";
     }
     anc_cookie_set(r, anc_srv_cookie_name(c), sid, "/", -1, anc_srv_cookie_samesite(c));
@@ -416,7 +417,8 @@ static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "authncontext: acs: session opened idp=%s classes=%s %s target=%s",
                   a->idp, joined(r->pool, classes) ? joined(r->pool, classes) : "-",
-                  pd ? (pd->st->is_retry ? "retry" : "solicited") : "unsolicited", target);
+                  pd ? (pd->st->is_retry ? "retry" : "solicited") : "unsolicited",
+                  target);
     return HTTP_SEE_OTHER;
 }
 
@@ -450,9 +452,9 @@ static int handle_acs(request_rec *r)
      * characters; the decoded size is capped again by the verifier. */
     rc = read_body(r, max * 2 + 8192, &body, &len);
     if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE) {
-        return acs_reject(r, &ctx, NULL, ANC_E_TOO_LARGE,
-                          apr_psprintf(r->pool, "body over %" APR_SIZE_T_FMT " bytes",
-                                       max * 2 + 8192));
+        return acs_reject(
+            r, &ctx, NULL, ANC_E_TOO_LARGE,
+            apr_psprintf(r->pool, "body over %" APR_SIZE_T_FMT " bytes", max * 2 + 8192));
     }
     if (rc != OK) {
         return acs_reject(r, &ctx, NULL, ANC_E_INPUT, "cannot read the request body");
@@ -468,8 +470,8 @@ static int handle_acs(request_rec *r)
 
     sp = apr_pcalloc(r->pool, sizeof(*sp));
     sp->entity_id = c->sp_entity_id;
-    sp->acs_url = ap_construct_url(r->pool, apr_pstrcat(r->pool, anc_srv_endpoint(c),
-                                                        "/acs", NULL), r);
+    sp->acs_url = ap_construct_url(
+        r->pool, apr_pstrcat(r->pool, anc_srv_endpoint(c), "/acs", NULL), r);
     sp->sp_key = anc_srv_key(c);
     sp->allow_unsolicited = anc_dir_flag(c->allow_unsolicited, 0);
     sp->allow_sha1 = anc_dir_flag(c->allow_sha1, 0);
@@ -490,14 +492,14 @@ static int handle_acs(request_rec *r)
 
     anc_response_verify(r->pool, v, &in, &res);
     switch (res->verdict) {
-    case ANC_VERDICT_ACCEPT:
-        return acs_accept(r, &ctx, form.relay_state, res->assertion);
-    case ANC_VERDICT_IDP_ERROR:
-        return acs_idp_error(r, &ctx, form.relay_state, res->status);
-    default:
-        return acs_reject(r, &ctx, form.relay_state,
-                          res->error ? res->error->code : ANC_E_INTERNAL,
-                          res->error ? res->error->detail : NULL);
+        case ANC_VERDICT_ACCEPT:
+            return acs_accept(r, &ctx, form.relay_state, res->assertion);
+        case ANC_VERDICT_IDP_ERROR:
+            return acs_idp_error(r, &ctx, form.relay_state, res->status);
+        default:
+            return acs_reject(r, &ctx, form.relay_state,
+                              res->error ? res->error->code : ANC_E_INTERNAL,
+                              res->error ? res->error->detail : NULL);
     }
 }
 
@@ -522,7 +524,8 @@ static int handle_login(request_rec *r)
     if (n > 1 || ni > 1 || (n == 1 && !anc_is_local_url(target))) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "authncontext: login: rejected reason=%s detail=target must be one "
-                      "local URL", anc_reason(ANC_E_INPUT));
+                      "local URL",
+                      anc_reason(ANC_E_INPUT));
         return anc_simple_page(r, HTTP_BAD_REQUEST, "Bad request",
                                "The target must be a local URL such as /app/.");
     }
@@ -561,8 +564,8 @@ static int handle_logout(request_rec *r)
         }
         ret = "/";
     }
-    if (sid && anc_is_hex_id(sid, 16)
-        && anc_store_session_delete(r, sid) == ANC_E_CACHE) {
+    if (sid && anc_is_hex_id(sid, 16) &&
+        anc_store_session_delete(r, sid) == ANC_E_CACHE) {
         return anc_simple_page(r, HTTP_SERVICE_UNAVAILABLE, "Service unavailable",
                                "The session store is not available. Please try "
                                "again later.");
@@ -588,16 +591,17 @@ static int handle_metadata(request_rec *r)
     }
     memset(&md, 0, sizeof(md));
     md.entity_id = c->sp_entity_id;
-    md.acs_url = ap_construct_url(r->pool, apr_pstrcat(r->pool, anc_srv_endpoint(c),
-                                                       "/acs", NULL), r);
-    md.cert = anc_srv_key(c) && anc_key_cert_base64(anc_srv_key(c)) ? anc_srv_key(c)
-                                                                    : NULL;
+    md.acs_url = ap_construct_url(
+        r->pool, apr_pstrcat(r->pool, anc_srv_endpoint(c), "/acs", NULL), r);
+    md.cert =
+        anc_srv_key(c) && anc_key_cert_base64(anc_srv_key(c)) ? anc_srv_key(c) : NULL;
     md.authn_requests_signed = anc_srv_key(c) != NULL;
     md.want_assertions_signed = anc_dir_flag(c->require_signed_assertion, 0);
     if (anc_sp_metadata_build(r->pool, &md, &xml, &err) != ANC_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "authncontext: metadata: failed reason=%s detail=%s",
-                      err ? err->reason : "internal", err && err->detail ? err->detail : "");
+                      err ? err->reason : "internal",
+                      err && err->detail ? err->detail : "");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     ap_set_content_type(r, "application/samlmetadata+xml");

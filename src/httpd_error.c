@@ -45,12 +45,12 @@ static int error_url_allowed(request_rec *r, const char *url)
     if (anc_is_local_url(url)) {
         return 1;
     }
-    if (apr_uri_parse(r->pool, url, &u) != APR_SUCCESS || !u.scheme || !u.hostname
-        || (strcasecmp(u.scheme, "https") && strcasecmp(u.scheme, "http"))) {
+    if (apr_uri_parse(r->pool, url, &u) != APR_SUCCESS || !u.scheme || !u.hostname ||
+        (strcasecmp(u.scheme, "https") && strcasecmp(u.scheme, "http"))) {
         return 0;
     }
-    if ((r->hostname && !strcasecmp(u.hostname, r->hostname))
-        || !strcasecmp(u.hostname, ap_get_server_name(r))) {
+    if ((r->hostname && !strcasecmp(u.hostname, r->hostname)) ||
+        !strcasecmp(u.hostname, ap_get_server_name(r))) {
         return 1;
     }
     if (c->error_hosts) {

@@ -36,7 +36,7 @@ int anc_store_retry_marked(request_rec *r, const char *sid);
 typedef struct anc_pending_t {
     anc_request_state_t *st;
     int retry_without_context;
-    int binding;          /* ANC_BINDING_IS_* */
+    int binding; /* ANC_BINDING_IS_* */
     int sign;
     int passive;
     const char *sig_alg;
@@ -53,8 +53,8 @@ anc_replay_cache_t *anc_store_replay(request_rec *r);
 
 /* ---- httpd_login.c */
 typedef struct anc_login_t {
-    const char *target;       /* local URL to come back to */
-    const char *idp;          /* entityID, NULL = the only/first IdP */
+    const char *target; /* local URL to come back to */
+    const char *idp;    /* entityID, NULL = the only/first IdP */
     int has_context;
     anc_comparison_t comparison;
     const apr_array_header_t *classes;
@@ -88,14 +88,14 @@ int anc_is_local_url(const char *u);
 
 /* ---- cookies (httpd_login.c) */
 const char *anc_cookie_get(request_rec *r, const char *name);
-void anc_cookie_set(request_rec *r, const char *name, const char *value,
-                    const char *path, int max_age, const char *samesite);
+void anc_cookie_set(request_rec *r, const char *name, const char *value, const char *path,
+                    int max_age, const char *samesite);
 const char *anc_binding_cookie_name(request_rec *r);
 
 /* ---- httpd_error.c */
 typedef struct anc_error_facts_t {
-    const char *error_type;    /* saml-status | insufficient-context |
-                                  invalid-response | session-expired */
+    const char *error_type; /* saml-status | insufficient-context |
+                               invalid-response | session-expired */
     const char *error_text;
     const char *status_code;
     const char *status_code2;
@@ -109,8 +109,8 @@ typedef struct anc_error_facts_t {
 /* Redirects to error_url (when set and allowed) with the Shibboleth SP's
  * parameters, else answers the built-in page with page_status. Returns
  * what a handler returns. */
-int anc_error_respond(request_rec *r, const char *error_url,
-                      const anc_error_facts_t *f, int page_status);
+int anc_error_respond(request_rec *r, const char *error_url, const anc_error_facts_t *f,
+                      int page_status);
 /* A plain HTML page with a status (400, 403, 405, 413, 500, 503). */
 int anc_simple_page(request_rec *r, int status, const char *title, const char *text);
 

@@ -93,8 +93,8 @@ const char *anc_cookie_get(request_rec *r, const char *name)
     return NULL;
 }
 
-void anc_cookie_set(request_rec *r, const char *name, const char *value,
-                    const char *path, int max_age, const char *samesite)
+void anc_cookie_set(request_rec *r, const char *name, const char *value, const char *path,
+                    int max_age, const char *samesite)
 {
     const anc_srv_cfg_t *c = anc_srv(r->server);
     const char *cookie;
@@ -105,8 +105,7 @@ void anc_cookie_set(request_rec *r, const char *name, const char *value,
     if (max_age == 0) {
         cookie = apr_pstrcat(r->pool, cookie,
                              "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT", NULL);
-    }
-    else if (max_age > 0) {
+    } else if (max_age > 0) {
         cookie = apr_psprintf(r->pool, "%s; Max-Age=%d", cookie, max_age);
     }
     apr_table_addn(r->err_headers_out, "Set-Cookie", cookie);
@@ -186,7 +185,8 @@ int anc_login_prepare(request_rec *r, const anc_login_t *l, const char **url,
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "authncontext: login: failed reason=%s detail=AuthType SAML here "
                       "but this server has no AuthnContextSPEntityID/"
-                      "AuthnContextIdPMetadataFile", anc_reason(ANC_E_CONFIG));
+                      "AuthnContextIdPMetadataFile",
+                      anc_reason(ANC_E_CONFIG));
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (!(idp = pick_idp(r, c, l->idp))) {
@@ -214,11 +214,11 @@ int anc_login_prepare(request_rec *r, const anc_login_t *l, const char **url,
                           anc_reason(ANC_E_CONFIG));
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-    }
-    else if (idp->want_authn_requests_signed) {
+    } else if (idp->want_authn_requests_signed) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "authncontext: login: IdP %s wants signed AuthnRequests but "
-                      "signing is off here", idp->entity_id);
+                      "signing is off here",
+                      idp->entity_id);
     }
 
     if (anc_random_hex(r->pool, 16, &hex, &err) != ANC_OK) {
@@ -228,7 +228,8 @@ int anc_login_prepare(request_rec *r, const anc_login_t *l, const char **url,
     req.id = apr_pstrcat(r->pool, "_", hex, NULL);
     req.issue_instant = now;
     req.destination = dest;
-    req.acs_url = ap_construct_url(r->pool, apr_pstrcat(r->pool, endpoint, "/acs", NULL), r);
+    req.acs_url =
+        ap_construct_url(r->pool, apr_pstrcat(r->pool, endpoint, "/acs", NULL), r);
     req.issuer = c->sp_entity_id;
     req.force_authn = l->force_authn;
     req.is_passive = l->passive;
@@ -291,8 +292,7 @@ int anc_login_prepare(request_rec *r, const anc_login_t *l, const char **url,
      * the requested context stay server side. */
     if (post) {
         rc = anc_post_form(r->pool, dest, xml, req.id, key, l->sig_alg, html, &err);
-    }
-    else {
+    } else {
         rc = anc_redirect_encode(r->pool, dest, xml, req.id, key, l->sig_alg, url, &err);
     }
     if (rc != ANC_OK) {
@@ -300,8 +300,8 @@ int anc_login_prepare(request_rec *r, const anc_login_t *l, const char **url,
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "authncontext: login: AuthnRequest to %s binding=%s context=%s%s%s "
-                  "force=%d passive=%d retry=%d target=%s", idp->entity_id,
-                  post ? "POST" : "Redirect",
+                  "force=%d passive=%d retry=%d target=%s",
+                  idp->entity_id, post ? "POST" : "Redirect",
                   req.has_requested_context ? anc_comparison_name(l->comparison) : "none",
                   req.has_requested_context ? ":" : "",
                   req.has_requested_context

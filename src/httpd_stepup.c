@@ -31,9 +31,9 @@ static int forbid(request_rec *r)
 {
     const anc_srv_cfg_t *c = anc_srv(r->server);
 
-    ap_custom_response(r, HTTP_UNAUTHORIZED,
-                       apr_pstrcat(r->pool, anc_srv_endpoint(c), ANC_FORBIDDEN_PATH,
-                                   NULL));
+    ap_custom_response(
+        r, HTTP_UNAUTHORIZED,
+        apr_pstrcat(r->pool, anc_srv_endpoint(c), ANC_FORBIDDEN_PATH, NULL));
     return OK;
 }
 
@@ -75,8 +75,7 @@ int anc_note_auth_failure(request_rec *r, const char *auth_type)
         const anc_srv_cfg_t *c = anc_srv(r->server);
         url = apr_pstrcat(r->pool, ap_construct_url(r->pool, anc_srv_endpoint(c), r),
                           "/login?target=", anc_url_encode(r->pool, l.target), NULL);
-    }
-    else {
+    } else {
         rc = anc_login_prepare(r, &l, &url, &html);
         if (rc != OK || !url) {
             /* logged by anc_login_prepare */
@@ -85,8 +84,8 @@ int anc_note_auth_failure(request_rec *r, const char *auth_type)
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "authncontext: stepup: session does not meet %s here; sending the "
-                  "browser to the IdP", stale ? "AuthnContextMaxAge"
-                                              : "AuthnContextRequest");
+                  "browser to the IdP",
+                  stale ? "AuthnContextMaxAge" : "AuthnContextRequest");
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     ap_custom_response(r, HTTP_UNAUTHORIZED, url);
     return OK;

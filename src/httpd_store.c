@@ -49,8 +49,8 @@ static void unlock(anc_cache_t *c)
 }
 
 /* Unlocked primitives; APR_NOTFOUND passes through. */
-static apr_status_t raw_get(request_rec *r, anc_cache_t *c, const char *key,
-                            char **val, unsigned int *len)
+static apr_status_t raw_get(request_rec *r, anc_cache_t *c, const char *key, char **val,
+                            unsigned int *len)
 {
     unsigned char *buf = apr_palloc(r->pool, STORE_MAX_VALUE + 1);
     unsigned int n = STORE_MAX_VALUE;
@@ -231,7 +231,8 @@ anc_status_t anc_store_session_save(request_rec *r, const anc_session_t *s)
     if (anc_session_encode(r->pool, s, &buf, &len, &err) != ANC_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "authncontext: session: cannot encode reason=%s detail=%s",
-                      err ? err->reason : "internal", err && err->detail ? err->detail : "");
+                      err ? err->reason : "internal",
+                      err && err->detail ? err->detail : "");
         return ANC_E_INTERNAL;
     }
     return store_put(r, apr_pstrcat(r->pool, "s:", s->id, NULL), buf, len, s->expires);
@@ -257,8 +258,8 @@ int anc_store_retry_marked(request_rec *r, const char *sid)
     unsigned int len = 0;
     int found = 0;
 
-    if (store_get(r, apr_pstrcat(r->pool, "x:", sid, NULL), &val, &len, &found)
-        != ANC_OK) {
+    if (store_get(r, apr_pstrcat(r->pool, "x:", sid, NULL), &val, &len, &found) !=
+        ANC_OK) {
         return -1;
     }
     return found;
@@ -284,15 +285,16 @@ anc_status_t anc_store_pending_save(request_rec *r, const anc_pending_t *pd)
     if (anc_request_state_encode(r->pool, pd->st, &buf, &len, &err) != ANC_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "authncontext: login: cannot encode request state reason=%s "
-                      "detail=%s", err ? err->reason : "internal",
+                      "detail=%s",
+                      err ? err->reason : "internal",
                       err && err->detail ? err->detail : "");
         return ANC_E_INTERNAL;
     }
     /* header: flags, signature algorithm, error URL (length-prefixed) */
     head = apr_psprintf(r->pool, PENDING_MAGIC "%d %d %d %d %s %" APR_SIZE_T_FMT "\n%s",
-                        pd->retry_without_context ? 1 : 0, pd->binding,
-                        pd->sign ? 1 : 0, pd->passive ? 1 : 0,
-                        pd->sig_alg ? pd->sig_alg : "-", strlen(eu), eu);
+                        pd->retry_without_context ? 1 : 0, pd->binding, pd->sign ? 1 : 0,
+                        pd->passive ? 1 : 0, pd->sig_alg ? pd->sig_alg : "-", strlen(eu),
+                        eu);
     return store_put(r, apr_pstrcat(r->pool, "r:", pd->st->request_id, NULL),
                      apr_pstrcat(r->pool, head, apr_pstrmemdup(r->pool, buf, len), NULL),
                      strlen(head) + len, pd->st->expires);
@@ -307,7 +309,8 @@ static anc_status_t pending_parse(request_rec *r, char *val, unsigned int len,
     unsigned long eulen;
     char *nl;
 
-    if (len < sizeof(PENDING_MAGIC) || memcmp(val, PENDING_MAGIC, strlen(PENDING_MAGIC))) {
+    if (len < sizeof(PENDING_MAGIC) ||
+        memcmp(val, PENDING_MAGIC, strlen(PENDING_MAGIC))) {
         return ANC_E_INPUT;
     }
     nl = memchr(val, '\n', len);
@@ -316,14 +319,14 @@ static anc_status_t pending_parse(request_rec *r, char *val, unsigned int len,
     }
     *nl = '\0';
     if (sscanf(val + strlen(PENDING_MAGIC), "%d %d %d %d %255s %lu%n", &retry, &binding,
-               &sign, &passive, alg, &eulen, &used) != 6
-        || val[strlen(PENDING_MAGIC) + used] != '\0'
-        || eulen > (unsigned long)(len - (nl + 1 - val))) {
+               &sign, &passive, alg, &eulen, &used) != 6 ||
+        val[strlen(PENDING_MAGIC) + used] != '\0' ||
+        eulen > (unsigned long)(len - (nl + 1 - val))) {
         return ANC_E_INPUT;
     }
     pd->retry_without_context = retry == 1;
-    pd->binding = binding == ANC_BINDING_IS_POST ? ANC_BINDING_IS_POST
-                                                 : ANC_BINDING_IS_REDIRECT;
+    pd->binding =
+        binding == ANC_BINDING_IS_POST ? ANC_BINDING_IS_POST : ANC_BINDING_IS_REDIRECT;
     pd->sign = sign == 1;
     pd->passive = passive == 1;
     pd->sig_alg = strcmp(alg, "-") ? apr_pstrdup(r->pool, alg) : NULL;
@@ -356,8 +359,8 @@ anc_status_t anc_store_pending_load(request_rec *r, const char *request_id,
         return ANC_E_IN_RESPONSE_TO;
     }
     pd = apr_pcalloc(r->pool, sizeof(*pd));
-    if (pending_parse(r, val, len, pd) != ANC_OK || !pd->st || !pd->st->request_id
-        || strcmp(pd->st->request_id, request_id) != 0) {
+    if (pending_parse(r, val, len, pd) != ANC_OK || !pd->st || !pd->st->request_id ||
+        strcmp(pd->st->request_id, request_id) != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "authncontext: acs: undecodable pending request record");
         return ANC_E_IN_RESPONSE_TO;
