@@ -18,7 +18,8 @@ want=""
 for group in "$@"; do
     case "$group" in
         build) want="$want $build_pkgs" ;;
-        test) want="$want $build_pkgs $test_pkgs" ;;
+        # The integration suite drives one flow in headless Chromium.
+        test) want="$want $build_pkgs $test_pkgs $browser_pkgs" ;;
         demo) want="$want $build_pkgs $test_pkgs" ;;
         browser) want="$want $browser_pkgs" ;;
         bench) want="$want $build_pkgs $test_pkgs $bench_pkgs" ;;
