@@ -262,7 +262,7 @@ END_TEST
 
 /* xmllint with a catalog mapping the W3C schema URLs to the local copies,
  * so validation never touches the network. */
-static int validate(const char *xml)
+static int validate(const char *xml, int quiet)
 {
     char dir[] = "/tmp/anc-md-XXXXXX";
     const char *md_path, *cat_path, *cmd;
@@ -297,7 +297,7 @@ static int validate(const char *xml)
                        "/saml-schema-metadata-2.0.xsd '%s' 2>'%s/err'",
                        cat_path, md_path, dir);
     rc = system(cmd);
-    if (rc != 0) {
+    if (rc != 0 && !quiet) {
         fprintf(stderr, "%s\n",
                 fx_read(pool, apr_pstrcat(pool, dir, "/err", NULL), NULL));
     }
@@ -324,7 +324,7 @@ START_TEST(test_sp_metadata)
     ck_assert_ptr_nonnull(
         strstr(xml, "entityID=\"https://sp.example.org/sp?a=1&amp;b=&lt;2&gt;\""));
     ck_assert_ptr_null(strstr(xml, "KeyDescriptor"));
-    ck_assert_int_eq(validate(xml), 0);
+    ck_assert_int_eq(validate(xml, 0), 0);
 
     ck_assert_int_eq(anc_key_load_private(pool, fx_path(pool, fx_setting(pool, "sp_key")),
                                           fx_path(pool, fx_setting(pool, "sp_cert")), &k,
@@ -341,13 +341,14 @@ START_TEST(test_sp_metadata)
     ck_assert_ptr_nonnull(strstr(xml, "AuthnRequestsSigned=\"true\""));
     ck_assert_ptr_nonnull(strstr(xml, "https://sp.example.org/saml/logout"));
     ck_assert_ptr_nonnull(strstr(xml, "index=\"0\""));
-    ck_assert_int_eq(validate(xml), 0);
+    ck_assert_int_eq(validate(xml, 0), 0);
     /* our own parser reads it back; it is not an IdP, so nothing trusted */
     ck_assert_int_eq(anc_trust_load_memory(t, xml, strlen(xml), &err), ANC_E_METADATA);
     /* a broken document is caught by the validation (the test can fail) */
-    ck_assert_int_ne(validate(apr_pstrcat(
-                         pool, "<md:EntityDescriptor xmlns:md=\"" MD_NS "\"/>", NULL)),
-                     0);
+    ck_assert_int_ne(
+        validate(apr_pstrcat(pool, "<md:EntityDescriptor xmlns:md=\"" MD_NS "\"/>", NULL),
+                 1),
+        0);
 }
 END_TEST
 
