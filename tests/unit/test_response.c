@@ -13,6 +13,7 @@
 #include <apr_base64.h>
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
 
 #include "anc_init.h"
 #include "anc_replay.h"
@@ -490,6 +491,83 @@ START_TEST(test_core_cases)
 }
 END_TEST
 
+typedef struct thread_job_t {
+    const anc_verifier_t *v;
+    const anc_verifier_t *v_enc;
+    const fx_case_t *plain, *both, *enc;
+    const char *data[3];
+    apr_size_t len[3];
+    int accepted;
+} thread_job_t;
+
+static void *APR_THREAD_FUNC verify_many(apr_thread_t *th, void *arg)
+{
+    thread_job_t *job = arg;
+    const fx_case_t *cases[3] = {job->plain, job->both, job->enc};
+    apr_pool_t *tp;
+    int i;
+
+    apr_pool_create_unmanaged(&tp);
+    for (i = 0; i < 60; i++) {
+        apr_pool_t *sub;
+        anc_verify_input_t in;
+        anc_verify_result_t *r;
+        int k = i % 3;
+
+        apr_pool_create(&sub, tp);
+        memset(&in, 0, sizeof(in));
+        in.data = job->data[k];
+        in.len = job->len[k];
+        anc_time_parse(cases[k]->now, &in.now);
+        in.request_lookup = fx_lookup_one;
+        in.request_lookup_ctx = (void *)cases[k]->request_id;
+        anc_response_verify(sub, k == 2 ? job->v_enc : job->v, &in, &r);
+        if (r->verdict == ANC_VERDICT_ACCEPT) {
+            job->accepted++;
+        }
+        apr_pool_destroy(sub);
+    }
+    apr_pool_destroy(tp);
+    apr_thread_exit(th, APR_SUCCESS);
+    return NULL;
+}
+
+/* One verifier shared by threads with their own pools (the worker MPM
+ * case the header promises): every verification still succeeds. */
+START_TEST(test_threads_share_verifier)
+{
+    enum { NTHREADS = 4 };
+    apr_thread_t *th[NTHREADS];
+    thread_job_t jobs[NTHREADS];
+    const anc_verifier_t *v = fx_verifier(pool, "-");
+    const anc_verifier_t *v_enc = fx_verifier(pool, "sp_key");
+    const fx_case_t *plain = find_case("00-ok-response-signed");
+    const fx_case_t *both = find_case("05-ok-multi-authn");
+    const fx_case_t *enc = find_case("11-ok-enc-rsa-oaep-aes256-gcm");
+    int i;
+
+    for (i = 0; i < NTHREADS; i++) {
+        jobs[i].v = v;
+        jobs[i].v_enc = v_enc;
+        jobs[i].plain = plain;
+        jobs[i].both = both;
+        jobs[i].enc = enc;
+        jobs[i].data[0] = fx_read(pool, plain->file, &jobs[i].len[0]);
+        jobs[i].data[1] = fx_read(pool, both->file, &jobs[i].len[1]);
+        jobs[i].data[2] = fx_read(pool, enc->file, &jobs[i].len[2]);
+        jobs[i].accepted = 0;
+        ck_assert_int_eq(apr_thread_create(&th[i], NULL, verify_many, &jobs[i], pool),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < NTHREADS; i++) {
+        apr_status_t st;
+
+        apr_thread_join(&st, th[i]);
+        ck_assert_int_eq(jobs[i].accepted, 60);
+    }
+}
+END_TEST
+
 static anc_status_t lookup_down(void *ctx, const char *id, apr_pool_t *scratch,
                                 anc_error_t **err)
 {
@@ -647,6 +725,7 @@ static Suite *response_suite(void)
     tcase_add_test(tc, test_tampering_detected);
     tcase_add_test(tc, test_unsigned_envelope_checked);
     tcase_add_test(tc, test_core_cases);
+    tcase_add_test(tc, test_threads_share_verifier);
     tcase_add_test(tc, test_fail_closed);
     tcase_add_test(tc, test_replay_and_time_window);
     tcase_add_test(tc, test_decode);
