@@ -8,6 +8,7 @@
  * Advice or a ds:Object (the signature-wrapping family of attacks). The
  * replay cache is written last, for an otherwise valid assertion only.
  */
+#include <stdarg.h>
 #include <string.h>
 
 #include <apr_base64.h>
