@@ -26,13 +26,9 @@ APLOG_USE_MODULE(authncontext);
 
 anc_req_note_t *anc_note_get(request_rec *r)
 {
-    request_rec *m = r;
-    anc_req_note_t *n;
-
-    /* Subrequests and internal redirects share the main request's note
-     * only through their own authn run; look at this request first. */
-    n = ap_get_module_config(m->request_config, &authncontext_module);
-    return n;
+    /* Set by anc_check_authn on this very request: the providers never
+     * read the cache again and never trust a header. */
+    return ap_get_module_config(r->request_config, &authncontext_module);
 }
 
 int anc_is_saml(request_rec *r)

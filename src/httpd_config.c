@@ -982,6 +982,12 @@ int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         if (c->spkey && !c->spkey->key && load_spkey(pconf, vs, c->spkey) != OK) {
             return !OK;
         }
+        if (!strcmp(anc_srv_cookie_samesite(c), "None") && !anc_srv_cookie_secure(c)) {
+            return config_fail(vs,
+                               "AuthnContextCookieSameSite None needs "
+                               "AuthnContextCookieSecure On",
+                               "browsers drop SameSite=None cookies that are not Secure");
+        }
         if (!c->cache) {
             if (!default_cache) {
                 default_cache = apr_pcalloc(pconf, sizeof(*default_cache));
