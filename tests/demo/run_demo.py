@@ -159,10 +159,11 @@ mod_authncontext demo is running (state in %(state)s)
 
   logs:  %(errlog)s
          %(idplog)s
-Stop with Ctrl-C or `%(me)s --stop` (stops by itself after %(hours).1f h).
+Stop with Ctrl-C or `%(me)s --stop` (stops by itself after %(bound)s).
 """ % {"state": state, "sp": sp_port, "idp": idp.port, "errlog": httpd.error_log,
        "idplog": idp.log_file, "me": os.path.relpath(os.path.abspath(__file__)),
-       "hours": args.max_seconds / 3600}, flush=True)
+       "bound": ("%.1f h" % (args.max_seconds / 3600)) if args.max_seconds >= 3600
+       else ("%d s" % args.max_seconds)}, flush=True)
 
         deadline = time.monotonic() + args.max_seconds
         while not stopping.is_set() and time.monotonic() < deadline:

@@ -54,6 +54,7 @@ class SP:
         self.entity_id = entity_id or "http://sp.test/%s" % name
         self.sp_md_dir = sp_md_dir
         self.register = register
+        self.checked = 0            # error log offset already checked for crashes
         h = self.httpd
         self.base = h.base
         for page in PAGES:
@@ -92,7 +93,8 @@ class SP:
         return Browser(user, password, otp)
 
     def check_log(self):
-        bad = self.httpd.bad_log_lines()
+        bad = self.httpd.bad_log_lines(self.checked)
+        self.checked = self.httpd.log_size()
         if bad:
             pytest.fail("httpd %s error log shows a crash or critical error:\n%s"
                         % (self.name, "\n".join(bad[:20])))
@@ -190,13 +192,10 @@ def browser():
 
 @pytest.fixture(autouse=True)
 def _crash_check():
-    """Fail the test if any httpd started so far logged a crash."""
+    """Fail the test during which any httpd logged a crash or [core:crit]."""
     yield
     for s in _all_sps:
-        bad = s.httpd.bad_log_lines()
-        if bad:
-            pytest.fail("httpd %s error log shows a crash or critical error:\n%s"
-                        % (s.name, "\n".join(bad[:20])))
+        s.check_log()
 
 
 def pytest_runtest_makereport(item, call):

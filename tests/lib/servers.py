@@ -374,10 +374,17 @@ class Httpd:
     def log_tail(self, n=40):
         return tail(self.error_log, n)
 
-    def bad_log_lines(self):
-        text = self.log_text()
+    def bad_log_lines(self, since=0):
+        """Crash/critical lines of the error log after byte offset `since`."""
+        text = self.log_text()[since:]
         return [l for l in text.splitlines()
                 if any(re.search(p, l) for p in BAD_LOG_PATTERNS)]
+
+    def log_size(self):
+        try:
+            return os.path.getsize(self.error_log)
+        except OSError:
+            return 0
 
     def cleanup(self):
         if os.environ.get("ANC_KEEP"):
