@@ -78,3 +78,63 @@ def canary():
     c = Canary()
     yield c
     c.close()
+
+
+# --- the live httpd (test_attacks_httpd.py, test_session_attacks.py) -------------
+
+import servers  # noqa: E402  (tests/lib, the integration suite's server code)
+import livehttpd  # noqa: E402
+
+_live_sps = []
+
+
+@pytest.fixture(scope="session")
+def echo_backend():
+    """A loopback back end answering with the request headers it received
+    (what a proxied application would see)."""
+    b = servers.EchoBackend().start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture(scope="session")
+def live(keys, echo_backend):
+    """live(option_set="main") -> a started livehttpd.LiveSP trusting
+    keys.idp; one private httpd per option set (livehttpd.OPTION_SETS),
+    started on first use, all stopped at the end of the session."""
+    made = {}
+
+    def get(name="main"):
+        if name not in made:
+            sp = livehttpd.LiveSP(name, keys, echo_backend.port, livehttpd.OPTION_SETS[name])
+            made[name] = sp
+            _live_sps.append(sp)
+            try:
+                sp.start()
+            except servers.ServerError as e:
+                pytest.fail(str(e))
+        return made[name]
+
+    yield get
+    for sp in made.values():
+        sp.stop()
+
+
+@pytest.fixture(autouse=True)
+def _live_crash_check():
+    """Fail the test during which a live httpd logged a crash, a sanitizer
+    report or a [core:crit]/[core:emerg] line."""
+    yield
+    for sp in _live_sps:
+        if sp.httpd.started:
+            bad = sp.bad_lines()
+            if bad:
+                pytest.fail("httpd %s error log:\n%s" % (sp.name, "\n".join(bad[:20])))
+
+
+def pytest_runtest_makereport(item, call):
+    if call.when == "call" and call.excinfo is not None:
+        parts = ["--- httpd %s error log (tail) ---\n%s" % (sp.name, sp.httpd.log_tail(15))
+                 for sp in _live_sps if sp.httpd.started]
+        if parts:
+            item.add_report_section("call", "live httpd logs", "\n".join(parts))
