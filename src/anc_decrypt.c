@@ -58,6 +58,20 @@ static const content_algo_t *find_content_algo(apr_pool_t *p, xmlNodePtr ed)
     return NULL;
 }
 
+/* XML Encryption 3.3.1 lets CipherData name its octets by URI
+ * (CipherReference); xmlsec's contexts would fetch any URI (file, http) by
+ * default. SAML core 6.2 carries them inline: only a CipherValue is
+ * accepted, and the context may dereference no URI at all. */
+static int cipher_value_only(xmlSecEncCtxPtr ctx, xmlNodePtr enc_type)
+{
+    xmlNodePtr cd = anc_xml_child(enc_type, ANC_NS_XENC, "CipherData");
+
+    ctx->transformCtx.enabledUris = xmlSecTransformUriTypeNone;
+    return cd != NULL && anc_xml_child_count(enc_type, ANC_NS_XENC, "CipherData") == 1 &&
+           anc_xml_child_count(cd, ANC_NS_XENC, "CipherValue") == 1 &&
+           anc_xml_child(cd, ANC_NS_XENC, "CipherReference") == NULL;
+}
+
 /* Undoes one EncryptedKey with the SP key; the key bytes go into p. */
 static int unwrap_key(apr_pool_t *p, xmlNodePtr ek, const anc_key_t *sp_key,
                       apr_size_t want, unsigned char **key_bytes)
@@ -71,6 +85,10 @@ static int unwrap_key(apr_pool_t *p, xmlNodePtr ek, const anc_key_t *sp_key,
         return 0;
     }
     ctx->mode = xmlEncCtxModeEncryptedKey;
+    if (!cipher_value_only(ctx, ek)) {
+        xmlSecEncCtxDestroy(ctx);
+        return 0;
+    }
     /* RSA-OAEP only (see anc_dsig.h: no PKCS#1 v1.5 padding oracle). */
     if (xmlSecPtrListAdd(&ctx->transformCtx.enabledTransforms,
                          (void *)xmlSecTransformRsaOaepId) < 0) {
@@ -101,8 +119,9 @@ static int decrypt_content(apr_pool_t *p, xmlNodePtr ed, const content_algo_t *a
     if (ctx == NULL) {
         return 0;
     }
-    if (xmlSecPtrListAdd(&ctx->transformCtx.enabledTransforms, (void *)algo->klass()) <
-        0) {
+    if (!cipher_value_only(ctx, ed) ||
+        xmlSecPtrListAdd(&ctx->transformCtx.enabledTransforms, (void *)algo->klass()) <
+            0) {
         xmlSecEncCtxDestroy(ctx);
         return 0;
     }

@@ -1047,5 +1047,48 @@ ATTACKS = [
 
 
 
+# --- security review additions ---------------------------------------------------
+
+def _encrypted_for_sp(ctx, data_alg="aes256-gcm"):
+    root = ctx.tree()
+    sf.sign(root, "assertion", ctx.idp)
+    sf.encrypt_assertion(root, ctx.sp_cert_pem, "rsa-oaep", data_alg)
+    return root
+
+
+def _cipher_reference(cipher_data, url):
+    """Replaces CipherData's CipherValue by a CipherReference to url (XML
+    Encryption 3.3.1): a decrypter that follows it fetches what the sender
+    names (SSRF, local file read)."""
+    for cv in cipher_data.findall(_q(sf.NS_XENC, "CipherValue")):
+        cipher_data.remove(cv)
+    cr = etree.SubElement(cipher_data, _q(sf.NS_XENC, "CipherReference"))
+    cr.set("URI", url)
+
+
+def cipher_reference_data(signed, ctx):
+    root = _encrypted_for_sp(ctx)
+    ed = root.find(".//{%s}EncryptedData" % sf.NS_XENC)
+    _cipher_reference(ed.find(_q(sf.NS_XENC, "CipherData")), ctx.canary_url + "cipher-data")
+    return _out(root)
+
+
+def cipher_reference_key(signed, ctx):
+    root = _encrypted_for_sp(ctx)
+    ek = root.find(".//{%s}EncryptedKey" % sf.NS_XENC)
+    _cipher_reference(ek.find(_q(sf.NS_XENC, "CipherData")), ctx.canary_url + "cipher-key")
+    return _out(root)
+
+
+ATTACKS += [
+    _a("encrypted-cipher-reference-data", cipher_reference_data, ("decrypt-failed",),
+       options={"sp_key": True},
+       about="EncryptedData CipherReference to a URL (must not be fetched)"),
+    _a("encrypted-cipher-reference-key", cipher_reference_key, ("decrypt-failed",),
+       options={"sp_key": True},
+       about="EncryptedKey CipherReference to a URL (must not be fetched)"),
+]
+
+
 BY_NAME = {a.name: a for a in ATTACKS}
 assert len(BY_NAME) == len(ATTACKS), "duplicate attack names"
