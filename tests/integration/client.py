@@ -53,6 +53,7 @@ class Browser:
         self.hops = []              # (method, url, status, location)
         self.saml_responses = []    # (acs url, form fields) posted to the SP
         self.saml_requests = []     # (url, fields/query) sent to the IdP
+        self.request_pages = []     # HTML of the SP's HTTP-POST AuthnRequest forms
         self.login_forms = 0        # how many times the IdP asked for credentials
 
     def set_credentials(self, user, password, otp=None):
@@ -105,6 +106,7 @@ class Browser:
                         self.saml_responses.append((action, dict(fields)))
                     else:
                         self.saml_requests.append((action, dict(fields)))
+                        self.request_pages.append(r.text)
                     fields.pop("", None)
                     r = self.request("POST", action, data=fields)
                     continue

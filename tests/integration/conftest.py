@@ -7,6 +7,7 @@ Set ANC_KEEP=1 to keep the httpd ServerRoots in /tmp for inspection.
 """
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -28,7 +29,7 @@ ERROR_CGI = os.path.join(REPO, "conf-examples", "auth-error.cgi")
 
 PAGES = ["public", "private", "mfa", "both", "expr", "admin", "admin-post", "retry", "retry-mfa",
          "fresh", "maxage", "minimum-ppt", "exact-ppt", "passive", "force", "sha512",
-         "unsigned", "min-request", "better-request", "admin-builtin"]
+         "unsigned", "min-request", "better-request", "admin-builtin", "regex", "no-mfa"]
 
 
 def pytest_configure(config):
@@ -54,6 +55,8 @@ class SP:
         self.entity_id = entity_id or "http://sp.test/%s" % name
         self.sp_md_dir = sp_md_dir
         self.register = register
+        m = re.search(r"^AuthnContextEndpoint\s+(\S+)", extra, re.M)
+        self.endpoint = m.group(1) if m else "/saml"
         self.checked = 0            # error log offset already checked for crashes
         h = self.httpd
         self.base = h.base
@@ -80,7 +83,8 @@ class SP:
     def start(self):
         self.httpd.start(self.conf_text)
         if self.register:
-            servers.fetch_sp_metadata(self.httpd, os.path.join(self.sp_md_dir, self.name + ".xml"))
+            servers.fetch_sp_metadata(self.httpd, os.path.join(self.sp_md_dir, self.name + ".xml"),
+                                      endpoint=self.endpoint)
         return self
 
     def stop(self):

@@ -29,7 +29,9 @@ def test_login_through_idp_and_back(sp, idp):
     first = b.hops[0]
     assert first[2] == 302 and first[3].startswith(idp.base + "/sso/redirect?SAMLRequest="), b.hops
     xml, q = decode_redirect_request(first[3])
+    # RelayState is an opaque short key, not the target URL.
     assert "RelayState" in q and len(q["RelayState"]) <= 80
+    assert "private" not in q["RelayState"] and "/" not in q["RelayState"], q["RelayState"]
     # What the IdP received: our issuer, our ACS, HTTP-POST back, its own SSO URL.
     reqs = idp.events("authn_request")
     assert len(reqs) == 1 and reqs[0]["valid"], reqs
@@ -414,3 +416,79 @@ def test_cluster_redis_down_fails_closed_then_recovers(cluster, idp, redis_serve
     assert r.status_code == 200, (r.status_code, r.headers)
     a.check_log()
     b.check_log()
+
+
+@pytest.fixture(scope="module")
+def custom_sp(sp_factory):
+    return sp_factory("custom", extra="\n".join([
+        "AuthnContextCookieName anc_custom",
+        "AuthnContextCookieSameSite Strict",
+        "AuthnContextEndpoint /sp-endpoints",
+        "AuthnContextMaxResponseSize 20000"]))
+
+
+def test_custom_cookie_name_and_endpoint(custom_sp, idp):
+    b = browser_for("alice")
+    r = b.get(custom_sp.url("/private/"))
+    assert r.status_code == 200 and page_of(r) == "private", (r.status_code, b.hops)
+    assert b.saml_responses[0][0] == custom_sp.url("/sp-endpoints/acs")
+    assert idp.events("authn_request")[0]["acs_url"] == custom_sp.url("/sp-endpoints/acs")
+    acs = [h for h in b.hops if h[0] == "POST"][-1]
+    assert acs[1] == custom_sp.url("/sp-endpoints/acs")
+    names = [c.name for c in b.s.cookies if c.name != "idp_session"]
+    assert "anc_custom" in names and all(n.startswith("anc_custom") for n in names), names
+    r = Browser().get(custom_sp.url("/sp-endpoints/metadata"), follow=False)
+    assert r.status_code == 200 and custom_sp.url("/sp-endpoints/acs") in r.text
+    # The default endpoint path is not served by the module here.
+    r = Browser().get(custom_sp.url("/saml/metadata"), follow=False)
+    assert r.status_code == 404
+
+
+def test_samesite_strict_cookie(custom_sp, idp):
+    b = browser_for("alice")
+    r = b.get(custom_sp.url("/private/"), follow=False)
+    r = b.follow(r, stop_at=lambda x: x.request.method == "POST"
+                 and x.url == custom_sp.url("/sp-endpoints/acs"))
+    cookies = [c for c in set_cookie_headers(r) if c.startswith("anc_custom=")]
+    assert cookies and re.search(r";\s*SameSite=Strict", cookies[0], re.I), cookies
+
+
+def test_oversized_response_refused(custom_sp, idp):
+    import base64
+    blob = base64.b64encode(b"<samlp:Response>" + b"A" * 40000 + b"</samlp:Response>").decode()
+    r = Browser().post(custom_sp.url("/sp-endpoints/acs"), data={"SAMLResponse": blob},
+                       follow=False)
+    assert r.status_code in (400, 413), (r.status_code, r.text[:300])
+    assert _no_session_cookie_set(r)
+    assert re.search(r"too-large", custom_sp.httpd.log_text()), custom_sp.httpd.log_tail(5)
+
+
+def test_garbage_response_refused(sp, idp):
+    for data in ({"SAMLResponse": "not base64 !!"}, {"SAMLResponse": ""}, {},
+                 {"SAMLResponse": "PGZvby8+"}):  # <foo/>
+        r = Browser().post(sp.url("/saml/acs"), data=data, follow=False)
+        assert r.status_code == 400, (data, r.status_code, r.text[:300])
+        assert _no_session_cookie_set(r)
+
+
+@pytest.fixture(scope="module")
+def unsol_sp3(sp_factory):
+    return sp_factory("unsol3", unsolicited="On")
+
+
+def test_unsolicited_relay_state_is_not_an_open_redirect(unsol_sp3, idp):
+    b = Browser()
+    r = b.get(idp.base + "/unsolicited?" + urllib.parse.urlencode(
+        {"user": "alice", "class": PPT, "sp": unsol_sp3.entity_id,
+         "relay": "http://evil.example/steal"}), follow=False)
+    r = b.follow(r, login=False, stop_at=lambda x: x.request.method == "POST")
+    assert r.url == unsol_sp3.url("/saml/acs")
+    loc = r.headers.get("Location", "")
+    assert "evil.example" not in loc, (r.status_code, loc)
+    # A local RelayState is honoured.
+    b = Browser()
+    r = b.get(idp.base + "/unsolicited?" + urllib.parse.urlencode(
+        {"user": "alice", "class": PPT, "sp": unsol_sp3.entity_id,
+         "relay": "/private/vars"}), follow=False)
+    r = b.follow(r, login=False)
+    assert r.status_code == 200 and json.loads(r.text)["REMOTE_USER"] == "alice", b.hops

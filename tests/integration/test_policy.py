@@ -61,3 +61,19 @@ def test_require_max_age_denies_old_authn_instant(sp, idp):
     fresh = login(sp, "alice")
     r = fresh.get(sp.url("/maxage/"), follow=False)
     assert r.status_code == 200 and page_of(r) == "maxage"
+
+
+def test_require_regex_form(sp, idp):
+    b = login(sp, "alice")
+    assert b.get(sp.url("/regex/")).status_code == 403
+    b = login(sp, "bob", otp="123456")
+    r = b.get(sp.url("/regex/"))
+    assert r.status_code == 200 and page_of(r) == "regex"
+
+
+def test_require_none_composes(sp, idp):
+    b = login(sp, "alice")
+    r = b.get(sp.url("/no-mfa/"))
+    assert r.status_code == 200 and page_of(r) == "no-mfa"
+    b = login(sp, "bob", otp="123456")
+    assert b.get(sp.url("/no-mfa/")).status_code == 403

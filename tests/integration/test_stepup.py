@@ -217,6 +217,10 @@ def test_signed_post_requests_verify_at_idp(sp, idp):
     assert req and req[0]["binding"].endswith("HTTP-POST"), req
     assert req[0]["valid"] and req[0]["signed"] and req[0]["classes"] == [MFA], req
     assert b.saml_requests and b.saml_requests[0][0] == idp.base + "/sso/post"
+    # The form submits itself, and still works with scripts off (a button).
+    page = b.request_pages[0]
+    assert re.search(r"<script|onload=", page, re.I), page[:500]
+    assert re.search(r'<(input|button)[^>]*type="submit"', page, re.I), page[:800]
 
 
 def test_force_authn_location_reprompts(sp, idp):
