@@ -126,6 +126,16 @@ static anc_status_t check_signed_info(apr_pool_t *p, xmlNodePtr signed_elem,
     if (id == NULL || *id == '\0') {
         return anc_error_set(p, err, ANC_E_XML_SCHEMA, "signed element has no ID");
     }
+    /* SAML core 1.3.4: an ID is an xs:ID, i.e. an NCName. xmlsec resolves
+     * "#v" as xpointer(id('v')) (and "#xpointer(...)" as an expression), so
+     * a value with spaces, quotes or parentheses would make the digest cover
+     * other elements while an ID lookup still finds this one. */
+    if (xmlValidateNCName(BAD_CAST id, 0) != 0) {
+        return anc_error_set(p, err, ANC_E_XML_SCHEMA,
+                             "signed element's ID '%s' is not "
+                             "an NCName",
+                             id);
+    }
     /* SAML core 5.4.2: URI is "#" + the ID of the signature's parent. */
     if (uri == NULL || uri[0] != '#' || strcmp(uri + 1, id) != 0) {
         return anc_error_set(p, err, ANC_E_SIG_REFERENCE,

@@ -1090,5 +1090,23 @@ ATTACKS += [
 ]
 
 
+def id_xpointer(signed, ctx):
+    """The Response's ID is an XPointer expression: xmlsec turns a "#..."
+    Reference into xpointer(id('...')) (or takes "#xpointer(...)" as one),
+    so the signature digests only the Assertion while a lookup of the ID
+    still finds the Response. SAML core 1.3.4: an ID is an xs:ID (NCName)."""
+    root = ctx.tree()
+    a = root.find(_q(NS_SAML, "Assertion"))
+    root.set("ID", "xpointer(id('%s'))" % a.get("ID"))
+    sf.sign(root, "response", ctx.idp)
+    return _out(root)
+
+
+ATTACKS += [
+    _a("signature-id-xpointer", id_xpointer, ("signature-reference", "xml-schema"),
+       about="Response ID that xmlsec reads as an XPointer to the Assertion"),
+]
+
+
 BY_NAME = {a.name: a for a in ATTACKS}
 assert len(BY_NAME) == len(ATTACKS), "duplicate attack names"
