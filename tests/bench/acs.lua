@@ -6,7 +6,8 @@
 -- thread runs out of responses it stops, and the run reports "exhausted"
 -- so the caller can tell an understated rate from a real one.
 --
--- wrk -s acs.lua URL -- FORMFILE NTHREADS START MAXPERTHREAD
+-- wrk -s acs.lua URL -- FORMFILE NTHREADS START MAXPERTHREAD [DELAYMS]
+-- DELAYMS paces each connection (the soak test's steady trickle of logins).
 local threads = {}
 local nextid = 0
 
@@ -28,6 +29,7 @@ function init(args)
       end
       i = i + 1
    end
+   pace = tonumber(args[5] or "0")
    idx = 0
    ok, bad, exhausted = 0, 0, 0
    statuses = {}
@@ -44,6 +46,10 @@ function request()
    end
    idx = idx + 1
    return wrk.format("POST", wrk.path, nil, bodies[idx])
+end
+
+function delay()
+   return pace
 end
 
 function response(status, headers, body)

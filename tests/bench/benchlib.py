@@ -247,10 +247,8 @@ RESULT_RE = re.compile(r"RESULT ok=(\d+) bad=(\d+) exhausted=(\d+) used_per_thre
                        r"duration_us=(\d+) p50_us=(\d+) p99_us=(\d+) statuses=(\S*)")
 
 
-def wrk(url, seconds, threads=1, connections=16, script=None, args=(), timeout_s=10):
-    """Runs wrk pinned to the client core; returns a dict with ok/s (only
-    the responses the script counted as successes), the counts and
-    latencies. Raises when wrk fails or prints no RESULT line."""
+def wrk_cmd(url, seconds, threads=1, connections=16, script=None, args=(),
+            timeout_s=10):
     cmd = []
     if CLIENT_CPU is not None:
         cmd += ["taskset", "-c", CLIENT_CPU]
@@ -258,20 +256,53 @@ def wrk(url, seconds, threads=1, connections=16, script=None, args=(), timeout_s
             "--timeout", "%ds" % timeout_s, "-s", script, url]
     if args:
         cmd += ["--"] + [str(a) for a in args]
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=seconds + 120, text=True)
-    m = RESULT_RE.search(r.stdout)
-    if r.returncode != 0 or not m:
-        raise RuntimeError("wrk failed (%d):\n%s" % (r.returncode, r.stdout[-2000:]))
+    return cmd
+
+
+def wrk_parse(returncode, stdout):
+    m = RESULT_RE.search(stdout)
+    if returncode != 0 or not m:
+        raise RuntimeError("wrk failed (%d):\n%s" % (returncode, stdout[-2000:]))
     ok, bad, exh, used, dur, p50, p99, st = m.groups()
-    errors = re.search(r"Socket errors: (.*)", r.stdout)
+    errors = re.search(r"Socket errors: (.*)", stdout)
     dur_s = int(dur) / 1e6
     return {"ok": int(ok), "bad": int(bad), "exhausted": int(exh) > 0,
             "used_per_thread": int(used), "seconds": dur_s,
             "rate": int(ok) / dur_s if dur_s > 0 else 0.0,
             "p50_ms": int(p50) / 1000.0, "p99_ms": int(p99) / 1000.0,
             "statuses": st, "socket_errors": errors.group(1) if errors else "",
-            "raw": r.stdout}
+            "raw": stdout}
+
+
+def wrk(url, seconds, **kw):
+    """Runs wrk pinned to the client core; returns a dict with ok/s (only
+    the responses the script counted as successes), the counts and
+    latencies. Raises when wrk fails or prints no RESULT line."""
+    r = subprocess.run(wrk_cmd(url, seconds, **kw), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=seconds + 120, text=True)
+    return wrk_parse(r.returncode, r.stdout)
+
+
+class WrkBackground:
+    """wrk started now and collected later (the soak runs several at once)."""
+
+    def __init__(self, url, seconds, **kw):
+        self.seconds = seconds
+        self.proc = subprocess.Popen(wrk_cmd(url, seconds, **kw), stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+
+    def result(self):
+        try:
+            out, _ = self.proc.communicate(timeout=self.seconds + 120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        return wrk_parse(self.proc.returncode, out)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def median(xs):

@@ -1,6 +1,6 @@
 -- get.lua - wrk script for the authenticated GET case: counts statuses so
 -- that a redirect to the IdP or a 403 is never counted as a served page.
--- Optional args: COOKIE (sent as the Cookie header).
+-- Optional args: COOKIE (sent as the Cookie header), DELAYMS (pacing).
 local threads = {}
 
 function setup(thread)
@@ -14,6 +14,11 @@ function init(args)
    if args[1] ~= nil and args[1] ~= "" then
       wrk.headers["Cookie"] = args[1]
    end
+   pace = tonumber(args[2] or "0")
+end
+
+function delay()
+   return pace
 end
 
 function response(status, headers, body)
