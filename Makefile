@@ -5,6 +5,7 @@
 #   make demo          the module + a local IdP on loopback, to click through
 #   make install       the module plus Debian's authncontext.load/.conf
 #   make bench         tests/bench against plain httpd (see tests/bench/README.md)
+#   make soak SOAK_SECONDS=60   bounded soak + redis fault test
 #   make fuzz FUZZ_SECONDS=60   libFuzzer targets
 #
 # Sources are picked up by pattern: src/anc_*.c is the core (no httpd
@@ -14,6 +15,8 @@
 BUILD ?= build
 PYTHON ?= /usr/bin/python3
 FUZZ_SECONDS ?= 60
+SOAK_SECONDS ?= 60
+PEERS ?=
 DESTDIR ?=
 
 # On a fresh machine config.mk does not exist yet and neither may autoconf or
@@ -60,7 +63,7 @@ MODULE   = $(BUILD)/mod_authncontext.so
 CLI      = $(BUILD)/authncontext-verify
 
 .PHONY: all deps check check-unit check-asan check-cli check-security \
-        check-integration check-valgrind demo install bench fuzz format \
+        check-integration check-valgrind demo install bench soak fuzz format \
         format-check clean
 
 all: $(MODULE) $(CLI)
@@ -155,10 +158,17 @@ demo:
 	$(MAKE) all
 	$(PYTHON) tests/demo/run_demo.py
 
+# PEERS=1 also installs and measures the peer modules (tests/bench/README.md).
 bench:
+	bash .ci/install-deps.sh bench $(if $(filter-out 0,$(PEERS)),peers)
+	$(MAKE) all
+	PEERS=$(PEERS) ANC_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) tests/bench/run_bench.py
+
+# Bounded soak + redis fault test (tests/bench/soak.py); SOAK_SECONDS of load.
+soak:
 	bash .ci/install-deps.sh bench
 	$(MAKE) all
-	$(PYTHON) tests/bench/run_bench.py
+	ANC_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) tests/bench/soak.py --seconds $(SOAK_SECONDS)
 
 fuzz:
 	bash .ci/install-deps.sh fuzz

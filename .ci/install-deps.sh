@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that building, testing, the demo and the
 # benchmarks need. Safe to run repeatedly: it only asks apt for what is
-# missing. Usage: .ci/install-deps.sh [build|test|demo|bench|fuzz|all]...
+# missing. Usage: .ci/install-deps.sh [build|test|demo|bench|fuzz|peers|all]...
 set -euo pipefail
 
 build_pkgs="build-essential autoconf pkg-config apache2 apache2-dev libapr1-dev
@@ -12,6 +12,9 @@ test_pkgs="check xmlsec1 openssl python3 python3-pytest python3-requests
  valgrind clang libclang-rt-14-dev"
 browser_pkgs="chromium chromium-driver python3-selenium"
 bench_pkgs="wrk memcached redis-server"
+# The peer SP modules the benchmark compares with (only on request:
+# `make bench PEERS=1`); Debian stops their services after install.
+peer_pkgs="libapache2-mod-auth-mellon libapache2-mod-shib shibboleth-sp-utils"
 
 want=""
 [ $# -eq 0 ] && set -- build test
@@ -24,6 +27,7 @@ for group in "$@"; do
         browser) want="$want $browser_pkgs" ;;
         bench) want="$want $build_pkgs $test_pkgs $bench_pkgs" ;;
         fuzz) want="$want $build_pkgs clang libclang-rt-14-dev" ;;
+        peers) want="$want $peer_pkgs" ;;
         all) want="$want $build_pkgs $test_pkgs $browser_pkgs $bench_pkgs" ;;
         *) echo "install-deps: unknown group '$group'" >&2; exit 2 ;;
     esac
@@ -48,7 +52,7 @@ apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
 # Debian starts these on install; tests start their own private instances.
-for svc in apache2 redis-server memcached; do
+for svc in apache2 redis-server memcached shibd; do
     if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" 2>/dev/null || true; fi
     service "$svc" stop >/dev/null 2>&1 || true
 done
