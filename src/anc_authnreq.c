@@ -58,6 +58,25 @@ static apr_status_t dsig_ctx_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* root serialised (no XML declaration, no added indentation) into p. */
+static anc_status_t dump_node(apr_pool_t *p, xmlDocPtr doc, xmlNodePtr root,
+                              const char **xml, anc_error_t **err)
+{
+    xmlBufferPtr buf = xmlBufferCreate();
+
+    if (buf == NULL) {
+        return anc_error_set(p, err, ANC_E_INTERNAL, "xmlBufferCreate failed");
+    }
+    if (xmlNodeDump(buf, doc, root, 0, 0) < 0) {
+        xmlBufferFree(buf);
+        return anc_error_set(p, err, ANC_E_INTERNAL, "xmlNodeDump failed");
+    }
+    *xml = apr_pstrmemdup(p, (const char *)xmlBufferContent(buf),
+                          (apr_size_t)xmlBufferLength(buf));
+    xmlBufferFree(buf);
+    return ANC_OK;
+}
+
 static int utf8_ok(const char *s)
 {
     return s == NULL || xmlCheckUTF8((const xmlChar *)s);
@@ -230,7 +249,6 @@ anc_status_t anc_authnreq_xml(apr_pool_t *p, const anc_authnreq_t *req, const ch
     xmlDocPtr doc;
     xmlNodePtr root, node, rac;
     xmlNsPtr samlp, saml;
-    xmlBufferPtr buf;
     int i;
 
     if (req == NULL || req->id == NULL || *req->id == '\0' || req->destination == NULL ||
@@ -322,18 +340,7 @@ anc_status_t anc_authnreq_xml(apr_pool_t *p, const anc_authnreq_t *req, const ch
         }
     }
 
-    buf = xmlBufferCreate();
-    if (buf == NULL) {
-        return anc_error_set(p, err, ANC_E_INTERNAL, "xmlBufferCreate failed");
-    }
-    if (xmlNodeDump(buf, doc, root, 0, 0) < 0) {
-        xmlBufferFree(buf);
-        return anc_error_set(p, err, ANC_E_INTERNAL, "xmlNodeDump failed");
-    }
-    *xml = apr_pstrmemdup(p, (const char *)xmlBufferContent(buf),
-                          (apr_size_t)xmlBufferLength(buf));
-    xmlBufferFree(buf);
-    return ANC_OK;
+    return dump_node(p, doc, root, xml, err);
 }
 
 /* ---- HTTP-Redirect ------------------------------------------------------ */
@@ -789,7 +796,6 @@ static anc_status_t sign_enveloped(apr_pool_t *p, const char *xml, const anc_key
     xmlSecTransformId sig_id, digest_id;
     xmlSecDSigCtxPtr ctx;
     xmlSecKeyPtr xkey;
-    xmlBufferPtr buf;
     const char *cert;
     const char *ref_uri;
 
@@ -895,18 +901,7 @@ static anc_status_t sign_enveloped(apr_pool_t *p, const char *xml, const anc_key
             return anc_error_set(p, err, ANC_E_INTERNAL, "KeyInfo failed");
         }
     }
-    buf = xmlBufferCreate();
-    if (buf == NULL) {
-        return anc_error_set(p, err, ANC_E_INTERNAL, "xmlBufferCreate failed");
-    }
-    if (xmlNodeDump(buf, doc, root, 0, 0) < 0) {
-        xmlBufferFree(buf);
-        return anc_error_set(p, err, ANC_E_INTERNAL, "xmlNodeDump failed");
-    }
-    *signed_xml = apr_pstrmemdup(p, (const char *)xmlBufferContent(buf),
-                                 (apr_size_t)xmlBufferLength(buf));
-    xmlBufferFree(buf);
-    return ANC_OK;
+    return dump_node(p, doc, root, signed_xml, err);
 }
 
 anc_status_t anc_post_form(apr_pool_t *p, const char *destination, const char *xml,
