@@ -321,9 +321,17 @@ class Httpd:
             os.chown(self.path("logs"), uid, gid)
 
     def apache(self, *args, timeout=30):
+        env = dict(os.environ)
+        # ANC_HTTPD_PRELOAD=/usr/lib/gcc/x86_64-linux-gnu/12/libasan.so runs
+        # httpd with a sanitizer build of the module (make SAN=...); reports
+        # land in the error log, which the tests check.
+        if os.environ.get("ANC_HTTPD_PRELOAD"):
+            env["LD_PRELOAD"] = os.environ["ANC_HTTPD_PRELOAD"]
+            env.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0")
+            env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         return subprocess.run([APACHE2, "-d", self.root, "-f", self.conf] + list(args),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              timeout=timeout, text=True)
+                              timeout=timeout, text=True, env=env)
 
     def configtest(self):
         return self.apache("-t")
