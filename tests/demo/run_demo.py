@@ -121,11 +121,6 @@ def main(argv=None):
                     "admin": "You stepped up to MFA."}[d]
             httpd.write(os.path.join("htdocs", d, "index.html"),
                         PAGE % {"title": title, "text": text})
-        httpd.write("htdocs/public/forbidden.html", PAGE % {
-            "title": "403: this page needs MFA",
-            "text": "Your session does not carry https://refeds.org/profile/mfa. "
-                    "Log out and sign in as bob with the one-time code, or try the "
-                    "admin page, which asks the IdP for MFA itself."})
         for cgi in ("variables.cgi", "auth-error.cgi"):
             httpd.write(os.path.join("cgi-bin", cgi),
                         open(os.path.join(EXAMPLES, cgi)).read(), 0o755)
