@@ -72,34 +72,37 @@ static int cipher_value_only(xmlSecEncCtxPtr ctx, xmlNodePtr enc_type)
            anc_xml_child(cd, ANC_NS_XENC, "CipherReference") == NULL;
 }
 
-/* Undoes one EncryptedKey with the SP key; the key bytes go into p. */
-static int unwrap_key(apr_pool_t *p, xmlNodePtr ek, const anc_key_t *sp_key,
-                      apr_size_t want, unsigned char **key_bytes)
+/* Decrypts one EncryptedKey (is_key) or EncryptedData node with key (taken
+ * over: the context destroys it), only the transform `allowed` enabled;
+ * the plaintext (want bytes exactly when want is not 0) goes into p. */
+static int decrypt_node(apr_pool_t *p, xmlNodePtr node, int is_key,
+                        xmlSecTransformId allowed, xmlSecKeyPtr key, apr_size_t want,
+                        unsigned char **out, apr_size_t *out_len)
 {
     xmlSecEncCtxPtr ctx;
     xmlSecBufferPtr buf;
+    apr_size_t n;
     int ok = 0;
 
+    if (key == NULL) {
+        return 0;
+    }
     ctx = xmlSecEncCtxCreate(NULL);
     if (ctx == NULL) {
+        xmlSecKeyDestroy(key);
         return 0;
     }
-    ctx->mode = xmlEncCtxModeEncryptedKey;
-    if (!cipher_value_only(ctx, ek)) {
-        xmlSecEncCtxDestroy(ctx);
-        return 0;
+    ctx->encKey = key;
+    if (is_key) {
+        ctx->mode = xmlEncCtxModeEncryptedKey;
     }
-    /* RSA-OAEP only (see anc_dsig.h: no PKCS#1 v1.5 padding oracle). */
-    if (xmlSecPtrListAdd(&ctx->transformCtx.enabledTransforms,
-                         (void *)xmlSecTransformRsaOaepId) < 0) {
-        xmlSecEncCtxDestroy(ctx);
-        return 0;
-    }
-    ctx->encKey = xmlSecKeyDuplicate(sp_key->key);
-    if (ctx->encKey != NULL) {
-        buf = xmlSecEncCtxDecryptToBuffer(ctx, ek);
-        if (buf != NULL && xmlSecBufferGetSize(buf) == want) {
-            *key_bytes = apr_pmemdup(p, xmlSecBufferGetData(buf), want);
+    if (cipher_value_only(ctx, node) &&
+        xmlSecPtrListAdd(&ctx->transformCtx.enabledTransforms, (void *)allowed) >= 0) {
+        buf = xmlSecEncCtxDecryptToBuffer(ctx, node);
+        n = buf != NULL ? xmlSecBufferGetSize(buf) : 0;
+        if (n > 0 && (want == 0 || n == want)) {
+            *out = apr_pmemdup(p, xmlSecBufferGetData(buf), n);
+            *out_len = n;
             ok = 1;
         }
     }
@@ -107,36 +110,25 @@ static int unwrap_key(apr_pool_t *p, xmlNodePtr ek, const anc_key_t *sp_key,
     return ok;
 }
 
+/* Undoes one EncryptedKey with the SP key; the key bytes go into p.
+ * RSA-OAEP only (see anc_dsig.h: no PKCS#1 v1.5 padding oracle). */
+static int unwrap_key(apr_pool_t *p, xmlNodePtr ek, const anc_key_t *sp_key,
+                      apr_size_t want, unsigned char **key_bytes)
+{
+    apr_size_t n;
+
+    return decrypt_node(p, ek, 1, xmlSecTransformRsaOaepId,
+                        xmlSecKeyDuplicate(sp_key->key), want, key_bytes, &n);
+}
+
 static int decrypt_content(apr_pool_t *p, xmlNodePtr ed, const content_algo_t *algo,
                            const unsigned char *key_bytes, char **plain,
                            apr_size_t *plain_len)
 {
-    xmlSecEncCtxPtr ctx;
-    xmlSecBufferPtr buf;
-    int ok = 0;
-
-    ctx = xmlSecEncCtxCreate(NULL);
-    if (ctx == NULL) {
-        return 0;
-    }
-    if (!cipher_value_only(ctx, ed) ||
-        xmlSecPtrListAdd(&ctx->transformCtx.enabledTransforms, (void *)algo->klass()) <
-            0) {
-        xmlSecEncCtxDestroy(ctx);
-        return 0;
-    }
-    ctx->encKey =
-        xmlSecKeyReadMemory(xmlSecKeyDataAesId, key_bytes, (xmlSecSize)algo->key_bytes);
-    if (ctx->encKey != NULL) {
-        buf = xmlSecEncCtxDecryptToBuffer(ctx, ed);
-        if (buf != NULL && xmlSecBufferGetSize(buf) > 0) {
-            *plain_len = xmlSecBufferGetSize(buf);
-            *plain = apr_pmemdup(p, xmlSecBufferGetData(buf), *plain_len);
-            ok = 1;
-        }
-    }
-    xmlSecEncCtxDestroy(ctx);
-    return ok;
+    return decrypt_node(
+        p, ed, 0, algo->klass(),
+        xmlSecKeyReadMemory(xmlSecKeyDataAesId, key_bytes, (xmlSecSize)algo->key_bytes),
+        0, (unsigned char **)plain, plain_len);
 }
 
 anc_status_t anc_decrypt_element(apr_pool_t *p, xmlNodePtr enc, const anc_key_t *sp_key,
