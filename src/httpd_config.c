@@ -1063,6 +1063,10 @@ int anc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
         }
         cache->initialised = 1;
         cache->server = vs;
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, vs,
+                     "authncontext: ready: sp=%s idps=%d endpoint=%s cache=%s%s",
+                     c->sp_entity_id, anc_trust_count(c->idps->trust),
+                     anc_srv_endpoint(c), cache->spec, cache->mutex ? " (mutex)" : "");
         apr_pool_cleanup_register(pconf, cache, cache_destroy, apr_pool_cleanup_null);
     }
     return OK;
