@@ -1,10 +1,12 @@
 /*
  * anc_init.h - process-wide initialisation of libxml2, xmlsec1 and OpenSSL.
  *
- * Call anc_lib_init() once per process before any other core function (the
- * module calls it from its pre_config hook through a pool cleanup, the CLI
- * and the tests from main). It is idempotent; anc_lib_init registers
- * anc_lib_shutdown as a cleanup on the given pool.
+ * Call anc_lib_init() before any other core function. It is idempotent and
+ * registers the libraries' shutdown as a cleanup on the given pool, so the
+ * pool decides how long they live: main()'s pool in the CLI and the tests;
+ * pconf in the module (pre_config), so each configuration generation starts
+ * them afresh. Not the process pool: its cleanups run after mod_so has
+ * unloaded the module, and calling into an unloaded DSO crashes at exit.
  */
 #ifndef ANC_INIT_H
 #define ANC_INIT_H

@@ -1,9 +1,9 @@
 /*
  * anc_init.c - one-time start of libxml2, xmlsec1 and its OpenSSL back end.
  *
- * The only process-wide state of the core lives here. The caller hands a
- * pool that lives as long as the process (httpd's process pool, main()'s
- * pool) so the libraries are shut down exactly once, at exit.
+ * The only process-wide state of the core lives here. The caller's pool
+ * bounds the libraries' life (see anc_init.h for which pool each caller
+ * uses and why), so they are shut down exactly once per start.
  */
 #include <libxml/parser.h>
 #include <libxml/xmlIO.h>
