@@ -456,6 +456,8 @@ static anc_status_t check_subject(verify_ctx_t *c, xmlNodePtr a, anc_assertion_t
     xmlNodePtr nid, sc;
     anc_status_t first_rv = ANC_OK;
     anc_error_t *first_err = NULL;
+    apr_time_t latest = 0;
+    int confirmed = 0;
 
     if (subj == NULL || anc_xml_child_count(a, ANC_NS_SAML, "Subject") != 1) {
         return fail(c, ANC_E_NO_NAMEID, "Assertion without one Subject");
@@ -487,16 +489,26 @@ static anc_status_t check_subject(verify_ctx_t *c, xmlNodePtr a, anc_assertion_t
         }
         rv = check_confirmation(c, sc, &nooa);
         if (rv == ANC_OK) {
-            if (*horizon == 0 || nooa < *horizon) {
-                *horizon = nooa;
+            /* SAML profiles 4.1.4.5: the ID is kept while the assertion
+             * could be accepted again, i.e. until the last good bearer
+             * confirmation ends, not the first one found. */
+            if (!confirmed || nooa > latest) {
+                latest = nooa;
             }
-            c->err = NULL;
-            return ANC_OK;
+            confirmed = 1;
+            continue;
         }
         if (first_rv == ANC_OK) {
             first_rv = rv;
             first_err = c->err;
         }
+    }
+    if (confirmed) {
+        if (*horizon == 0 || latest < *horizon) {
+            *horizon = latest;
+        }
+        c->err = NULL;
+        return ANC_OK;
     }
     if (first_rv != ANC_OK) {
         c->err = first_err;

@@ -15,6 +15,7 @@ Response, and IdP selection from the Assertion's Issuer.
 """
 
 import copy
+import datetime
 import os
 import sys
 
@@ -101,6 +102,21 @@ def main(fixtures, out):
     subj.insert(list(subj).index(good), bad)
     sf.sign(r, "assertion", idp)
     add("sc-second-good", r, "accept")
+
+    # two good bearer confirmations that end at different times, no
+    # Conditions NotOnOrAfter: the replay horizon is the later one (an
+    # unsolicited replay after the first ended must still be refused;
+    # test_response.c replays it an hour later)
+    r = resp("sc-two-horizons", in_response_to=None, not_on_or_after=None,
+             sc_not_on_or_after=60)
+    a = r.find(sf._q(sf.NS_SAML, "Assertion"))
+    subj = a.find(sf._q(sf.NS_SAML, "Subject"))
+    first = subj.find(sf._q(sf.NS_SAML, "SubjectConfirmation"))
+    later = copy.deepcopy(first)
+    later[0].set("NotOnOrAfter", sf.fmt_time(now + datetime.timedelta(days=1)))
+    subj.append(later)
+    sf.sign(r, "assertion", idp)
+    add("sc-two-horizons", r, "accept", "-", "allow_unsolicited", request_id="-")
 
     add("sc-not-before", sf_sign(resp("sc-not-before", sc_not_before=-10), idp),
         "reject", "subject-confirmation")

@@ -479,6 +479,19 @@ START_TEST(test_core_cases)
                 APR_ARRAY_IDX(r->assertion->authn_context_class_refs, 0, const char *),
                 "https://refeds.org/profile/mfa");
         }
+        if (strstr(c->file, "sc-two-horizons") != NULL) {
+            /* SAML profiles 4.1.4.5: kept until it can no longer be
+             * accepted, i.e. until the later confirmation ends too */
+            const anc_replay_cache_t *rc = anc_replay_memory_create(pool);
+            fx_case_t an_hour_later = *c;
+            apr_time_t t;
+
+            ck_assert_int_eq(anc_time_parse(c->now, &t), ANC_OK);
+            an_hour_later.now = anc_time_format(pool, t + apr_time_from_sec(3600));
+            ck_assert_int_eq(fx_verify_case(pool, c, rc)->verdict, ANC_VERDICT_ACCEPT);
+            ck_assert_str_eq(reason_of(fx_verify_case(pool, &an_hour_later, rc)),
+                             "replay");
+        }
         if (strstr(c->file, "idp-from-assertion.xml") != NULL) {
             ck_assert_str_eq(r->assertion->idp, "https://idp2.example.org/idp");
         }
