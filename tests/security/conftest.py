@@ -82,6 +82,8 @@ def canary():
 
 # --- the live httpd (test_attacks_httpd.py, test_session_attacks.py) -------------
 
+import time  # noqa: E402
+
 import servers  # noqa: E402  (tests/lib, the integration suite's server code)
 import livehttpd  # noqa: E402
 
@@ -115,6 +117,12 @@ def live(keys, echo_backend):
                 pytest.fail(str(e))
         return made[name]
 
+    # A session on the short-lifetime server, opened now so that the test
+    # checking its expiry (last in test_session_attacks.py) waits the least.
+    sp = get("lifetime")
+    c = livehttpd.login(keys, sp)
+    get.expiring = (c, time.monotonic())
+    assert c.get("/private/").status == 200
     yield get
     for sp in made.values():
         sp.stop()

@@ -39,7 +39,11 @@ OPTION_SETS = {
     "sha1": "AuthnContextAllowSHA1 On\n",
     "signed-assertion": "AuthnContextRequireSignedAssertion On\n",
     "small": "AuthnContextMaxResponseSize 1024\n",
+    # the shortest lifetime the directive takes (60 s): a session is opened
+    # when the live fixture starts, and checked by the last session test
+    "lifetime": "AuthnContextSessionLifetime 60\n",
 }
+LIFETIME = 60
 
 CONF = """
 AuthnContextSPEntityID       @ENTITY_ID@
