@@ -1108,5 +1108,60 @@ ATTACKS += [
 ]
 
 
+def _retrieval_method(parent, url, type_uri):
+    rm = etree.SubElement(parent, _q(NS_DS, "RetrievalMethod"))
+    rm.set("URI", url)
+    rm.set("Type", type_uri)
+    return rm
+
+
+def encrypted_data_retrieval_method(signed, ctx):
+    """The EncryptedData's KeyInfo names its EncryptedKey by a network URL
+    (RetrievalMethod, XML Encryption 3.5.1); the real EncryptedKey is a
+    sibling in the EncryptedAssertion (SAML core 2.3.4). The SP finds the
+    key by position only: accepted, and nothing is fetched."""
+    root = _encrypted_for_sp(ctx)
+    ea = root.find(_q(NS_SAML, "EncryptedAssertion"))
+    ek = root.find(".//{%s}EncryptedKey" % sf.NS_XENC)
+    ki = ek.getparent()
+    ki.remove(ek)
+    ea.append(ek)
+    _retrieval_method(ki, ctx.canary_url + "encrypted-key",
+                      "http://www.w3.org/2001/04/xmlenc#EncryptedKey")
+    return _out(root)
+
+
+def encrypted_key_retrieval_method(signed, ctx):
+    """The EncryptedKey's own KeyInfo points at a key on the network: the
+    SP key is configured, never looked up; accepted, nothing fetched."""
+    root = _encrypted_for_sp(ctx)
+    ek = root.find(".//{%s}EncryptedKey" % sf.NS_XENC)
+    ki = ek.find(_q(NS_DS, "KeyInfo"))
+    if ki is None:
+        ki = etree.Element(_q(NS_DS, "KeyInfo"))
+        ek.insert(1, ki)
+    for c in list(ki):
+        ki.remove(c)
+    _retrieval_method(ki, ctx.canary_url + "sp-key.crt",
+                      "http://www.w3.org/2000/09/xmldsig#rawX509Certificate")
+    return _out(root)
+
+
+def check_decrypted(rec, ctx):
+    """decrypted with the configured SP key: alice, PasswordProtectedTransport"""
+    assert rec["name_id"]["value"] == GOOD_NAME
+    assert _classes(rec) == [sf.PPT]
+
+
+ATTACKS += [
+    _a("encrypted-data-retrieval-method", encrypted_data_retrieval_method,
+       verdict="accept", check=check_decrypted, options={"sp_key": True},
+       about="EncryptedData KeyInfo RetrievalMethod URL (never fetched)"),
+    _a("encrypted-key-retrieval-method", encrypted_key_retrieval_method,
+       verdict="accept", check=check_decrypted, options={"sp_key": True},
+       about="EncryptedKey KeyInfo RetrievalMethod URL (never fetched)"),
+]
+
+
 BY_NAME = {a.name: a for a in ATTACKS}
 assert len(BY_NAME) == len(ATTACKS), "duplicate attack names"
