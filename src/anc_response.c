@@ -469,6 +469,11 @@ static anc_status_t check_subject(verify_ctx_t *c, xmlNodePtr a, anc_assertion_t
                         ? " (EncryptedID is not supported)"
                         : "");
     }
+    /* SAML core 2.2.3: NameID is xs:string simple content; an element
+     * inside it is not part of the value, nor silently joined to it. */
+    if (anc_xml_first_elem(nid) != NULL) {
+        return fail(c, ANC_E_XML_SCHEMA, "NameID has element content");
+    }
     /* whole text: a comment inside the value cannot truncate it */
     rec->name_id.value = anc_xml_text(c->p, nid);
     if (*rec->name_id.value == '\0') {
@@ -562,6 +567,15 @@ static anc_status_t read_authn_statements(verify_ctx_t *c, xmlNodePtr a,
             return fail(c, ANC_E_XML_SCHEMA, "AuthnStatement without AuthnContext");
         }
         for (e = anc_xml_first_elem(ctx); e != NULL; e = anc_xml_next_elem(e)) {
+            /* SAML core 2.7.2.2: ClassRef, DeclRef and AuthenticatingAuthority
+             * are xs:anyURI simple content: no element inside. */
+            if (anc_xml_first_elem(e) != NULL &&
+                (anc_xml_is(e, ANC_NS_SAML, "AuthnContextClassRef") ||
+                 anc_xml_is(e, ANC_NS_SAML, "AuthnContextDeclRef") ||
+                 anc_xml_is(e, ANC_NS_SAML, "AuthenticatingAuthority"))) {
+                return fail(c, ANC_E_XML_SCHEMA, "%s has element content",
+                            (const char *)e->name);
+            }
             if (anc_xml_is(e, ANC_NS_SAML, "AuthnContextClassRef")) {
                 const char *v = anc_xml_collapse(c->p, anc_xml_text(c->p, e));
 

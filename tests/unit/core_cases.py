@@ -118,6 +118,21 @@ def main(fixtures, out):
     sf.sign(r, "assertion", idp)
     add("sc-two-horizons", r, "accept", "-", "allow_unsolicited", request_id="-")
 
+    # -- simple content: an element inside NameID or a class is not text
+    # (xs:string / xs:anyURI); its text must not silently join the value
+    r = resp("nameid-child-element")
+    n = r.find(".//" + sf._q(sf.NS_SAML, "NameID"))
+    n.text = "alice@example.org"
+    etree.SubElement(n, "{urn:example:x}part").text = ".evil.example"
+    sf.sign(r, "assertion", idp)
+    add("nameid-child-element", r, "reject", "xml-schema")
+
+    r = resp("class-child-element", authn_statements=[{"class_ref": "https://refeds.org/profile/"}])
+    cr = r.find(".//" + sf._q(sf.NS_SAML, "AuthnContextClassRef"))
+    etree.SubElement(cr, "{urn:example:x}part").text = "mfa"
+    sf.sign(r, "assertion", idp)
+    add("class-child-element", r, "reject", "xml-schema")
+
     add("sc-not-before", sf_sign(resp("sc-not-before", sc_not_before=-10), idp),
         "reject", "subject-confirmation")
     # unsolicited Response whose confirmation answers a request
