@@ -374,6 +374,19 @@ static anc_status_t check_conditions(verify_ctx_t *c, xmlNodePtr a, apr_time_t *
         }
         *horizon = t;
     }
+    /* SAML core 2.5.1: a condition that is not understood makes the
+     * assertion Indeterminate, and it is not relied upon. Understood:
+     * AudienceRestriction (below), OneTimeUse (2.5.1.5: the replay cache
+     * already allows one use) and ProxyRestriction (2.5.1.6: only limits
+     * assertions this SP would issue, which it never does). */
+    for (ar = anc_xml_first_elem(cond); ar != NULL; ar = anc_xml_next_elem(ar)) {
+        if (!anc_xml_is(ar, ANC_NS_SAML, "AudienceRestriction") &&
+            !anc_xml_is(ar, ANC_NS_SAML, "OneTimeUse") &&
+            !anc_xml_is(ar, ANC_NS_SAML, "ProxyRestriction")) {
+            return fail(c, ANC_E_XML_SCHEMA, "condition %s is not understood",
+                        (const char *)ar->name);
+        }
+    }
     for (ar = anc_xml_child(cond, ANC_NS_SAML, "AudienceRestriction"); ar != NULL;
          ar = anc_xml_next(ar, ANC_NS_SAML, "AudienceRestriction")) {
         xmlNodePtr aud;

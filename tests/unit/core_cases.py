@@ -149,6 +149,22 @@ def main(fixtures, out):
     sf.sign(r, "assertion", idp)
     add("audience-two-restrictions", r, "reject", "audience-mismatch")
 
+    # -- SAML core 2.5.1: a condition the SP does not understand makes the
+    # assertion Indeterminate; it is not ignored (OneTimeUse is understood)
+    r = resp("condition-unknown")
+    c = r.find(".//" + sf._q(sf.NS_SAML, "Conditions"))
+    etree.SubElement(c, sf._q(sf.NS_SAML, "OneTimeUse"))
+    cond = etree.SubElement(c, sf._q(sf.NS_SAML, "Condition"), nsmap={"x": "urn:example:x"})
+    cond.set("{%s}type" % sf.NS_XSI, "x:OnlyOnTuesdays")
+    sf.sign(r, "assertion", idp)
+    add("condition-unknown", r, "reject", "xml-schema")
+
+    r = resp("condition-one-time-use")
+    c = r.find(".//" + sf._q(sf.NS_SAML, "Conditions"))
+    etree.SubElement(c, sf._q(sf.NS_SAML, "OneTimeUse"))
+    sf.sign(r, "assertion", idp)
+    add("condition-one-time-use", r, "accept")
+
     add("audience-listed-second",
         sf_sign(resp("audience-listed-second",
                      audiences=("https://other.example/sp", sf.SP_ENTITY_ID)), idp),
