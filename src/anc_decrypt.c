@@ -30,15 +30,16 @@
 typedef struct content_algo_t {
     xmlSecTransformId (*klass)(void);
     apr_size_t key_bytes;
+    int aead; /* the tag authenticates the ciphertext; CBC does not */
 } content_algo_t;
 
 static const content_algo_t content_algos[] = {
-    {xmlSecOpenSSLTransformAes128CbcGetKlass, 16},
-    {xmlSecOpenSSLTransformAes192CbcGetKlass, 24},
-    {xmlSecOpenSSLTransformAes256CbcGetKlass, 32},
-    {xmlSecOpenSSLTransformAes128GcmGetKlass, 16},
-    {xmlSecOpenSSLTransformAes192GcmGetKlass, 24},
-    {xmlSecOpenSSLTransformAes256GcmGetKlass, 32},
+    {xmlSecOpenSSLTransformAes128CbcGetKlass, 16, 0},
+    {xmlSecOpenSSLTransformAes192CbcGetKlass, 24, 0},
+    {xmlSecOpenSSLTransformAes256CbcGetKlass, 32, 0},
+    {xmlSecOpenSSLTransformAes128GcmGetKlass, 16, 1},
+    {xmlSecOpenSSLTransformAes192GcmGetKlass, 24, 1},
+    {xmlSecOpenSSLTransformAes256GcmGetKlass, 32, 1},
 };
 
 static const content_algo_t *find_content_algo(apr_pool_t *p, xmlNodePtr ed)
@@ -133,7 +134,7 @@ static int decrypt_content(apr_pool_t *p, xmlNodePtr ed, const content_algo_t *a
 
 anc_status_t anc_decrypt_element(apr_pool_t *p, xmlNodePtr enc, const anc_key_t *sp_key,
                                  apr_size_t max_size, int max_depth, xmlNodePtr *out,
-                                 anc_error_t **err)
+                                 int *malleable, anc_error_t **err)
 {
     xmlNodePtr ed, ki, ek;
     xmlNodePtr candidates[8];
@@ -147,6 +148,7 @@ anc_status_t anc_decrypt_element(apr_pool_t *p, xmlNodePtr enc, const anc_key_t 
     anc_status_t rv;
     int depth_left;
 
+    *malleable = 0;
     if (sp_key == NULL || sp_key->key == NULL || !sp_key->is_private) {
         return anc_error_set(p, err, ANC_E_NO_SP_KEY, "no SP private key configured");
     }
@@ -180,6 +182,7 @@ anc_status_t anc_decrypt_element(apr_pool_t *p, xmlNodePtr enc, const anc_key_t 
         !decrypt_content(p, ed, algo, key_bytes, &plain, &plain_len)) {
         return anc_error_set(p, err, ANC_E_DECRYPT, "cannot decrypt the assertion");
     }
+    *malleable = !algo->aead;
     /* The plaintext gets the same parser and limits as the Response; its
      * depth counts from where the EncryptedAssertion sits. */
     depth_left = max_depth - anc_xml_depth(enc) + 1;

@@ -50,9 +50,12 @@ anc_status_t anc_dsig_verify(apr_pool_t *p, xmlNodePtr signed_elem, xmlNodePtr s
  * Key transport: RSA-OAEP only (xmlenc#rsa-oaep-mgf1p); RSA PKCS#1 v1.5 is
  * refused because decrypting attacker-chosen v1.5 ciphertext is a padding
  * oracle (Bleichenbacher). Content: AES-128/192/256-CBC, AES-128/192/256-GCM.
+ * *malleable is set to 1 once CBC content has been decrypted: nothing
+ * authenticated that plaintext (no GCM tag), so the caller must not let
+ * its refusals tell apart what the plaintext was (see anc_response.c).
  * Errors: ANC_E_DECRYPT, ANC_E_NO_SP_KEY, and anc_xml_parse's. */
 anc_status_t anc_decrypt_element(apr_pool_t *p, xmlNodePtr enc, const anc_key_t *sp_key,
                                  apr_size_t max_size, int max_depth, xmlNodePtr *out,
-                                 anc_error_t **err);
+                                 int *malleable, anc_error_t **err);
 
 #endif

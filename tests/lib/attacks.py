@@ -1163,5 +1163,23 @@ ATTACKS += [
 ]
 
 
+def encrypted_cbc_oracle(signed, ctx):
+    """An unsigned Response whose AES-CBC EncryptedAssertion decrypts to an
+    Assertion the trusted IdP did not sign: what a padding/parsing oracle
+    probe looks like once it parses. Refused with the same reason as a
+    ciphertext that does not decrypt (Jager and Somorovsky, CCS 2011)."""
+    root = ctx.tree()
+    sf.sign(root, "assertion", ctx.attacker)
+    sf.encrypt_assertion(root, ctx.sp_cert_pem, "rsa-oaep", "aes128-cbc")
+    return _out(root)
+
+
+ATTACKS += [
+    _a("encrypted-cbc-oracle", encrypted_cbc_oracle, ("decrypt-failed",),
+       options={"sp_key": True},
+       about="CBC plaintext in an unsigned Response: one reason for every refusal"),
+]
+
+
 BY_NAME = {a.name: a for a in ATTACKS}
 assert len(BY_NAME) == len(ATTACKS), "duplicate attack names"

@@ -62,11 +62,27 @@ def main(fixtures, out):
     add("enc-unsigned-required", r, "reject", "signature-missing",
         "sp_key,require_signed_assertion")
 
-    # the decrypted Assertion reuses the Response's ID
+    # the decrypted Assertion reuses the Response's ID (GCM: with CBC in an
+    # unsigned Response every refusal of the plaintext is decrypt-failed)
     r = resp("enc-id-clash", assertion_id="_resp-enc-id-clash")
     sf.sign(r, "assertion", idp)
-    sf.encrypt_assertion(r, sp.cert_pem, "rsa-oaep", "aes128-cbc")
+    sf.encrypt_assertion(r, sp.cert_pem, "rsa-oaep", "aes128-gcm")
     add("enc-id-clash", r, "reject", "duplicate-id", "sp_key")
+
+    # CBC plaintext nobody authenticated (the Response is not signed): one
+    # reason for every refusal up to the Assertion's own signature, so the
+    # answers are no decryption oracle (Jager and Somorovsky, CCS 2011)
+    r = resp("enc-cbc-unsigned-oracle")
+    sf.encrypt_assertion(r, sp.cert_pem, "rsa-oaep", "aes256-cbc")
+    add("enc-cbc-unsigned-oracle", r, "reject", "decrypt-failed", "sp_key")
+    r = resp("enc-cbc-id-clash", assertion_id="_resp-enc-cbc-id-clash")
+    sf.sign(r, "assertion", idp)
+    sf.encrypt_assertion(r, sp.cert_pem, "rsa-oaep", "aes128-cbc")
+    add("enc-cbc-id-clash", r, "reject", "decrypt-failed", "sp_key")
+    r = resp("enc-cbc-wrong-signer")
+    sf.sign(r, "assertion", attacker)
+    sf.encrypt_assertion(r, sp.cert_pem, "rsa-oaep", "aes128-cbc")
+    add("enc-cbc-wrong-signer", r, "reject", "decrypt-failed", "sp_key")
 
     # EncryptedKey as a sibling of EncryptedData (SAML core 2.3.4)
     r = resp("enc-key-sibling")
