@@ -86,11 +86,16 @@ def _one(i):
 
 def mint(outdir, sp_entity, acs_url, n, jobs=2, files=10000, log=print, start=0):
     """Mints responses start..start+n-1 (start > 0 appends to the same
-    form file with the same IdP key)."""
+    form file). An IdP key already in outdir (idp.key, idp.crt) is reused,
+    so several ACS URLs can share one IdP."""
     os.makedirs(os.path.join(outdir, "responses"), exist_ok=True)
     key_path = os.path.join(outdir, "idp.key")
-    if start > 0 and os.path.exists(key_path):
+    if os.path.exists(key_path):
         kp = sf.KeyPair.read(key_path, os.path.join(outdir, "idp.crt"))
+        if not os.path.exists(os.path.join(outdir, "idp-metadata.xml")):
+            with open(os.path.join(outdir, "idp-metadata.xml"), "wb") as f:
+                f.write(sf.idp_metadata(sf.IDP_ENTITY_ID, kp.cert_pem,
+                                        sso_url="http://127.0.0.1:9/sso"))
     else:
         kp = sf.make_rsa_keypair("idp.example.org", 2048)
         kp.write(outdir, "idp")

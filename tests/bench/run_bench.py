@@ -58,6 +58,7 @@ SP_HOST = "bench-sp.example"
 SP_ENTITY = "https://%s/sp" % SP_HOST
 ACS_URL = "http://%s/saml/acs" % SP_HOST
 MFA = "https://refeds.org/profile/mfa"
+MELLON_ACS = "http://%s/saml/postResponse" % SP_HOST
 
 OURS_BODY = """
 ServerName %(host)s:80
@@ -115,37 +116,65 @@ class Bench:
         self.to_stop = []
         self.instances = {}
         self.order = []
-        self.minted = 0
-        self.offset = 0          # responses handed out so far
-        self.form_fh = None
+        # One stream of minted responses per ACS URL (ours share one; each
+        # peer has its own endpoint, which the responses' Destination names).
+        self.sources = {}
+        self.source("ours", ACS_URL)
         self.results = {}        # (case, instance) -> list of wrk dicts
         self.notes = []
 
     # ---- set-up ------------------------------------------------------------
 
-    def mint(self, n):
-        info = mint.mint(os.path.join(self.work, "mint"), SP_ENTITY, ACS_URL, n,
-                         jobs=bl.NCPU, files=self.a.cli_count, log=log, start=self.minted)
-        self.minted += n
-        self.mint_info = info
+    def source(self, key, acs_url):
+        d = os.path.join(self.work, "mint-" + key)
+        os.makedirs(d, exist_ok=True)
+        first = self.sources.get("ours")
+        if first is not None:
+            # Same IdP (key and metadata) for every stream.
+            for f in ("idp.key", "idp.crt", "idp-metadata.xml"):
+                shutil.copy(os.path.join(first["dir"], f), os.path.join(d, f))
+        self.sources[key] = {"dir": d, "acs": acs_url, "minted": 0, "offset": 0,
+                             "fh": None, "info": None}
+        return self.sources[key]
 
-    def take(self, count):
-        """The next `count` never-posted responses (form lines). Each line
-        is handed out once, so no response is ever posted twice."""
-        self.ensure_responses(count)
-        if self.form_fh is None:
-            self.form_fh = open(self.mint_info["form"], "rb")
+    def src(self, name):
+        return self.sources["mellon" if name == "mellon" else "ours"]
+
+    @property
+    def minted(self):
+        return sum(s["minted"] for s in self.sources.values())
+
+    @property
+    def mint_info(self):
+        return self.sources["ours"]["info"]
+
+    def mint(self, n, src=None):
+        src = src or self.sources["ours"]
+        info = mint.mint(src["dir"], SP_ENTITY, src["acs"], n, jobs=bl.NCPU,
+                         files=self.a.cli_count if src is self.sources["ours"] else 0,
+                         log=log, start=src["minted"])
+        src["minted"] += n
+        src["info"] = info
+
+    def take(self, count, name="ours"):
+        """The next `count` never-posted responses (form lines) for the
+        instance `name`. Each line is handed out once, so no response is
+        ever posted twice."""
+        src = self.src(name)
+        self.ensure_responses(count, name)
+        if src["fh"] is None:
+            src["fh"] = open(src["info"]["form"], "rb")
         out = []
         while len(out) < count:
-            line = self.form_fh.readline()
+            line = src["fh"].readline()
             if not line:
                 break
             out.append(line.rstrip(b"\n"))
-        self.offset += len(out)
+        src["offset"] += len(out)
         return out
 
-    def take_file(self, count):
-        lines = self.take(count)
+    def take_file(self, count, name="ours"):
+        lines = self.take(count, name)
         path = os.path.join(self.work, "chunk.form")
         with open(path, "wb") as f:
             f.write(b"\n".join(lines) + b"\n")
@@ -219,7 +248,7 @@ class Bench:
                 if st != 200:
                     raise RuntimeError("plain: GET /app/index.html -> %d" % st)
                 continue
-            line = self.take(1)[0]
+            line = self.take(1, name)[0]
             st, hdrs, body = bl.post_form(inst.port, self.acs_path(name), line)
             cookies = hdrs.get("set-cookie", [])
             if st not in (302, 303) or not cookies:
@@ -243,9 +272,10 @@ class Bench:
         the GET case measures a valid session, not a redirect."""
         if name == "plain":
             return
-        line = self.take(1)[0]
-        self.cookies[name] = bl.login(self.instances[name].port, line) \
-            if self.acs_path(name) == "/saml/acs" else self.cookies[name]
+        line = self.take(1, name)[0]
+        st, hdrs, _ = bl.post_form(self.instances[name].port, self.acs_path(name), line)
+        if st in (302, 303) and hdrs.get("set-cookie"):
+            self.cookies[name] = "; ".join(c.split(";", 1)[0] for c in hdrs["set-cookie"])
 
     def run_get(self, name, seconds):
         inst = self.instances[name]
@@ -262,7 +292,8 @@ class Bench:
         own half), for `seconds`."""
         inst = self.instances[name]
         threads = 2
-        path, n = self.take_file(budget)
+        self.ensure_responses(budget, name)
+        path, n = self.take_file(budget, name)
         r = bl.wrk(inst.base + self.acs_path(name), seconds, threads=threads,
                    connections=self.a.acs_connections, script=os.path.join(HERE, "acs.lua"),
                    args=[path, threads, 0, max(1, n // threads)])
@@ -273,12 +304,14 @@ class Bench:
             r["p50_ms"], r["statuses"]))
         return r
 
-    def ensure_responses(self, needed):
-        if self.minted - self.offset < needed:
+    def ensure_responses(self, needed, name="ours"):
+        src = self.src(name)
+        left = src["minted"] - src["offset"]
+        if left < needed:
             # At least a batch: a pool of signers costs a second to start.
-            n = max(500, needed - (self.minted - self.offset))
-            log("minting %d more responses (untimed)" % n)
-            self.mint(n)
+            n = max(500, needed - left)
+            log("minting %d more responses for %s (untimed)" % (n, src["acs"]))
+            self.mint(n, src)
 
     def timed(self):
         a = self.a
@@ -288,23 +321,25 @@ class Bench:
         for name in self.order:
             self.run_get(name, 1)
         self.results.clear()
-        peak = 0.0
+        peak = {}
         for name in sps:
-            peak = max(peak, self.run_acs(name, 1, 2500, record=False)["rate"])
+            budget = 4000 if name.startswith("ours") else 200
+            peak[name] = self.run_acs(name, 1, budget, record=False)["rate"]
         for r in range(a.rounds):
             log("round %d/%d: GET" % (r + 1, a.rounds))
             for name in self.order:
                 self.run_get(name, a.seconds)
         for r in range(a.acs_rounds):
-            # Enough fresh responses for each run at 1.3x the best rate seen
-            # (minted untimed, between runs; 1.3x covers the rounds seen so far); a run that still runs out is
-            # flagged EXHAUSTED rather than hidden.
-            need = int(peak * 1.3 * a.acs_seconds) + 100
-            self.ensure_responses(need * len(sps))
+            # Enough fresh responses for each run at 1.3x the instance's
+            # best rate so far, minted untimed before the round; a run that
+            # still runs out is flagged EXHAUSTED rather than hidden.
+            need = {n: int(peak[n] * 1.3 * a.acs_seconds) + 100 for n in sps}
+            for name in sps:
+                self.ensure_responses(need[name], name)
             log("round %d/%d: ACS" % (r + 1, a.acs_rounds))
             for name in sps:
-                res = self.run_acs(name, a.acs_seconds, need)
-                peak = max(peak, res["rate"])
+                res = self.run_acs(name, a.acs_seconds, need[name])
+                peak[name] = max(peak[name], res["rate"])
         # Worker memory after the logins: top the shmcb instance up to
         # --logins logins in total, then read VmHWM everywhere.
         done = sum(x["ok"] for x in self.results.get(("acs", "ours"), []))
@@ -590,6 +625,8 @@ def main():
     try:
         log("work dir %s; machine %s" % (b.work, bl.machine()))
         b.mint(max(a.cli_count, 2000))
+        if a.peers:
+            b.source("mellon", MELLON_ACS)
         b.start_servers()
         b.sessions()
         b.timed()
