@@ -4,6 +4,7 @@ loopback, with conf-examples/demo.conf (public page, password page, MFA page,
 step-up /admin, variables page, error script).
 
   run_demo.py [--sp-port 8080] [--idp-port 8081] [--max-seconds 28800]
+              [--pid-file /tmp/anc-demo.pid] [--keep]
   run_demo.py --stop          stop a running demo (SIGTERM to its pid)
 
 Ports default to 8080/8081 when free, any free port otherwise. Stops on
@@ -50,8 +51,8 @@ def pick_port(wanted):
     return wanted if wanted and servers.port_is_free(wanted) else servers.free_port()
 
 
-def stop_running():
-    pid = servers.read_pid(PID_FILE)
+def stop_running(pid_file):
+    pid = servers.read_pid(pid_file)
     if not pid or not servers.pid_alive(pid):
         print("no demo is running")
         return 0
@@ -71,16 +72,17 @@ def main(argv=None):
     ap.add_argument("--max-seconds", type=float, default=8 * 3600)
     ap.add_argument("--keep", action="store_true", help="keep the state dir on exit")
     ap.add_argument("--stop", action="store_true", help="stop a running demo")
+    ap.add_argument("--pid-file", default=PID_FILE, help="default %(default)s")
     args = ap.parse_args(argv)
     if args.stop:
-        return stop_running()
+        return stop_running(args.pid_file)
 
     module = servers.module_path()
     if not os.path.exists(module):
         print("run_demo: %s not found; run `make` first (or set ANC_BUILD_DIR)" % module,
               file=sys.stderr)
         return 1
-    other = servers.read_pid(PID_FILE)
+    other = servers.read_pid(args.pid_file)
     if other and servers.pid_alive(other) and other != os.getpid():
         print("run_demo: a demo is already running (pid %d); `%s --stop` ends it"
               % (other, sys.argv[0]), file=sys.stderr)
@@ -95,7 +97,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    with open(PID_FILE, "w") as f:
+    with open(args.pid_file, "w") as f:
         f.write("%d\n" % os.getpid())
     idp = httpd = None
     try:
@@ -180,8 +182,8 @@ Stop with Ctrl-C or `%(me)s --stop` (stops by itself after %(bound)s).
             httpd.stop()
         if idp is not None:
             idp.stop()
-        if servers.read_pid(PID_FILE) == os.getpid():
-            os.unlink(PID_FILE)
+        if servers.read_pid(args.pid_file) == os.getpid():
+            os.unlink(args.pid_file)
         if not args.keep:
             shutil.rmtree(state, ignore_errors=True)
 

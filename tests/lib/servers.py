@@ -93,12 +93,17 @@ def wait_for_port(port, timeout, proc=None):
 
 
 def pid_alive(pid):
+    """True while pid runs (a zombie, exited but not yet reaped, is not)."""
     try:
         os.kill(pid, 0)
-        return True
     except ProcessLookupError:
         return False
     except PermissionError:
+        return True
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
         return True
 
 
