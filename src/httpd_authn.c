@@ -103,6 +103,27 @@ static const char *attr_var_name(apr_pool_t *p, const anc_attribute_t *a)
     return n;
 }
 
+/* A value as a request header: every control character (CR and LF above
+ * all) becomes a space. Attribute values and NameIDs are IdP data, often
+ * editable by the user at the IdP; a line break in them would start a new
+ * header line in the request a proxy sends on (RFC 9110 5.5: field values
+ * hold no CR/LF/NUL). */
+static const char *header_value(apr_pool_t *p, const char *value)
+{
+    char *v = NULL, *q;
+
+    for (q = (char *)value; *q; q++) {
+        if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f) {
+            if (!v) {
+                v = apr_pstrdup(p, value);
+                q = v + (q - value);
+            }
+            *q = ' ';
+        }
+    }
+    return v ? v : value;
+}
+
 static void set_var(request_rec *r, int export_headers, const char *name,
                     const char *value)
 {
@@ -111,7 +132,7 @@ static void set_var(request_rec *r, int export_headers, const char *name,
     }
     apr_table_setn(r->subprocess_env, name, value);
     if (export_headers) {
-        apr_table_setn(r->headers_in, name, value);
+        apr_table_setn(r->headers_in, name, header_value(r->pool, value));
     }
 }
 
@@ -171,7 +192,7 @@ static void set_variables(request_rec *r, const anc_dir_cfg_t *d, const anc_sess
         set_var(r, ex, name, prev ? apr_pstrcat(r->pool, prev, ";", val, NULL) : val);
     }
     if (ex && r->user) {
-        apr_table_setn(r->headers_in, "REMOTE_USER", r->user);
+        apr_table_setn(r->headers_in, "REMOTE_USER", header_value(r->pool, r->user));
     }
 }
 
@@ -257,6 +278,17 @@ int anc_check_authn(request_rec *r)
     }
     if (st != ANC_OK) {
         return start_login(r, d, 0, "session unknown or expired");
+    }
+    /* A location pinned to one IdP (AuthnContextIdP) takes only sessions
+     * that IdP opened: with several IdPs in the metadata (a federation),
+     * any of them could otherwise assert this location's users and classes
+     * (SAML core 2.2.5: an assertion speaks for its Issuer only). */
+    if (d->idp && (!s->idp || strcmp(s->idp, d->idp) != 0)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "authncontext: authn: session not usable here reason=%s "
+                      "detail=session from %s, AuthnContextIdP is %s",
+                      anc_reason(ANC_E_ISSUER), s->idp ? s->idp : "-", d->idp);
+        return start_login(r, d, 0, "session from another IdP");
     }
     user = user_from_session(r, d, s);
     if (!user || !*user) {

@@ -102,6 +102,22 @@ static const char *query_param(request_rec *r, const char *name, int *count)
     return found;
 }
 
+/* The media type is exactly application/x-www-form-urlencoded (SAML
+ * bindings 3.5.4: the HTTP-POST binding is an HTML form), parameters such
+ * as charset allowed; a longer type that only starts with it is not. */
+static int is_form_urlencoded(const char *ctype)
+{
+    static const char type[] = "application/x-www-form-urlencoded";
+    const char *p;
+
+    if (!ctype || strncasecmp(ctype, type, sizeof(type) - 1) != 0) {
+        return 0;
+    }
+    for (p = ctype + sizeof(type) - 1; *p == ' ' || *p == '\t'; p++) {
+    }
+    return *p == '\0' || *p == ';';
+}
+
 static int read_body(request_rec *r, apr_size_t cap, char **body, apr_size_t *len)
 {
     apr_size_t n = 0;
@@ -444,7 +460,7 @@ static int handle_acs(request_rec *r)
         return anc_simple_page(r, HTTP_METHOD_NOT_ALLOWED, "Method not allowed",
                                "The assertion consumer service only accepts POST.");
     }
-    if (!ctype || strncasecmp(ctype, "application/x-www-form-urlencoded", 33) != 0) {
+    if (!is_form_urlencoded(ctype)) {
         return acs_reject(r, &ctx, NULL, ANC_E_BINDING,
                           "Content-Type is not application/x-www-form-urlencoded");
     }
@@ -542,6 +558,18 @@ static int handle_login(request_rec *r)
     rr = ap_sub_req_lookup_uri(path, r, NULL);
     anc_login_from_dir(r, anc_dir(rr), target, 0, &l);
     if (idp) {
+        /* ?idp= picks among the IdPs only where the location does not pin
+         * one (AuthnContextIdP): the pinned location would refuse the
+         * session anyway (httpd_authn.c), so say so now. */
+        if (l.idp && strcmp(l.idp, idp) != 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "authncontext: login: rejected reason=%s detail=idp %s, but "
+                          "the target's AuthnContextIdP is %s",
+                          anc_reason(ANC_E_ISSUER), idp, l.idp);
+            ap_destroy_sub_req(rr);
+            return anc_simple_page(r, HTTP_BAD_REQUEST, "Bad request",
+                                   "This page signs in at another identity provider.");
+        }
         l.idp = idp;
     }
     rc = anc_login_send(r, &l, HTTP_MOVED_TEMPORARILY);
