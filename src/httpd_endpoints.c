@@ -18,6 +18,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "apr_crypto.h"
 #include "apr_strings.h"
 
 #include "anc_authnreq.h"
@@ -158,6 +159,17 @@ typedef struct acs_ctx_t {
     anc_pending_t *pending;      /* the request answered, once known */
 } acs_ctx_t;
 
+/* The binding cookie is a bearer secret: compare it in time that does not
+ * depend on where it differs (no byte-by-byte oracle). Both are 32 hex
+ * digits when well formed; anything else does not match. */
+static int binding_matches(const char *cookie, const char *stored)
+{
+    if (!cookie || !stored || !anc_is_hex_id(cookie, 16) || !anc_is_hex_id(stored, 16)) {
+        return 0;
+    }
+    return apr_crypto_equals(cookie, stored, strlen(stored));
+}
+
 /* The verifier's InResponseTo check: a request we sent, not yet answered,
  * from this browser (the binding cookie set when it was sent). */
 static anc_status_t acs_lookup(void *vctx, const char *in_response_to,
@@ -174,8 +186,7 @@ static anc_status_t acs_lookup(void *vctx, const char *in_response_to,
         return anc_error_set(scratch, err, ANC_E_IN_RESPONSE_TO,
                              "no outstanding request with this ID");
     }
-    if (!ctx->browser_binding || !pd->st->browser_binding ||
-        strcmp(ctx->browser_binding, pd->st->browser_binding) != 0) {
+    if (!binding_matches(ctx->browser_binding, pd->st->browser_binding)) {
         return anc_error_set(scratch, err, ANC_E_IN_RESPONSE_TO,
                              "request was started by another browser (binding cookie "
                              "missing or different)");
@@ -413,8 +424,12 @@ static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
     if (anc_store_session_save(r, s) != ANC_OK) {
         return acs_reject(r, ctx, relay_state, ANC_E_CACHE, "cannot store the session");
     }
-    if (pd && pd->st->is_retry) {
-        anc_store_retry_mark(r, s);
+    /* Without the mark, the retry's session would be stepped up again and
+     * answered NoAuthnContext again: a loop. No mark, no session. */
+    if (pd && pd->st->is_retry && anc_store_retry_mark(r, s) != ANC_OK) {
+        anc_store_session_delete(r, s->id);
+        return acs_reject(r, ctx, relay_state, ANC_E_CACHE,
+                          "cannot store the retry mark");
     }
     /* A step-up replaces the old session only now that the new one exists. */
     old = anc_cookie_get(r, anc_srv_cookie_name(c));

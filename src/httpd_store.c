@@ -30,15 +30,19 @@ static anc_cache_t *cache_of(request_rec *r)
     return c && c->initialised ? c : NULL;
 }
 
-static void lock(request_rec *r, anc_cache_t *c)
+/* A store that is not safe across processes (shmcb) is only touched under
+ * its mutex: when the lock fails, the store is not used at all (the caller
+ * fails closed) rather than read or written unlocked. */
+static apr_status_t lock(request_rec *r, anc_cache_t *c)
 {
-    if (c->mutex) {
-        apr_status_t rv = apr_global_mutex_lock(c->mutex);
-        if (rv != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                          "authncontext: cache: cannot lock the mutex");
-        }
+    apr_status_t rv = APR_SUCCESS;
+
+    if (c->mutex && (rv = apr_global_mutex_lock(c->mutex)) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "authncontext: cache: cannot lock the mutex reason=%s cache=%s",
+                      anc_reason(ANC_E_CACHE), c->spec);
     }
+    return rv;
 }
 
 static void unlock(anc_cache_t *c)
@@ -108,7 +112,9 @@ static anc_status_t store_get(request_rec *r, const char *key, char **val,
     /* trace1 lets a test count the reads a request costs */
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                   "authncontext: cache: retrieve key=%.2s...", key);
-    lock(r, c);
+    if (lock(r, c) != APR_SUCCESS) {
+        return ANC_E_CACHE;
+    }
     rv = raw_get(r, c, key, val, len);
     unlock(c);
     if (RETRYABLE(c, rv)) {
@@ -144,7 +150,9 @@ static anc_status_t store_put(request_rec *r, const char *key, const char *val,
         log_cache_error(r, c, APR_EINIT, "store", key);
         return ANC_E_CACHE;
     }
-    lock(r, c);
+    if (lock(r, c) != APR_SUCCESS) {
+        return ANC_E_CACHE;
+    }
     rv = raw_put(r, c, key, val, len, expiry);
     unlock(c);
     for (int i = 0; i < RETRIES && RETRYABLE(c, rv); i++) {
@@ -166,7 +174,9 @@ static anc_status_t store_del(request_rec *r, const char *key)
         log_cache_error(r, c, APR_EINIT, "remove", key);
         return ANC_E_CACHE;
     }
-    lock(r, c);
+    if (lock(r, c) != APR_SUCCESS) {
+        return ANC_E_CACHE;
+    }
     rv = c->provider->remove(c->instance, r->server, (const unsigned char *)key,
                              (unsigned int)strlen(key), r->pool);
     unlock(c);
@@ -413,7 +423,9 @@ static anc_status_t replay_check_and_insert(void *ctx, const char *id, apr_time_
     /* Atomic under the mutex for shmcb; for networked stores (redis,
      * memcache) two servers may race in the instant between the read and
      * the write; the window is one round trip. */
-    lock(r, c);
+    if (lock(r, c) != APR_SUCCESS) {
+        return anc_error_set(scratch, err, ANC_E_CACHE, "replay cache lock failed");
+    }
     rv = raw_get(r, c, key, &val, &len);
     if (RETRYABLE(c, rv)) {
         apr_status_t first = rv;
