@@ -21,12 +21,17 @@
 #define ANC_NS_DS "http://www.w3.org/2000/09/xmldsig#"
 #define ANC_NS_XENC "http://www.w3.org/2001/04/xmlenc#"
 
+/* Most attributes (namespace declarations included) one element may have;
+ * no SAML element comes near it. */
+#define ANC_XML_MAX_ATTRS 256
+
 /* Parses len bytes into a document owned by pool p (freed by a cleanup).
  * Refuses DOCTYPE (and thereby every entity declaration), nesting deeper
  * than max_depth, and duplicate ID/Id/xml:id values; registers the "ID"
  * attribute of SAML protocol/assertion elements with xmlAddID so that a
  * "#id" reference can only resolve to such an element.
- * Errors: ANC_E_INPUT (empty), ANC_E_TOO_LARGE (over max_size when not 0),
+ * Errors: ANC_E_INPUT (empty), ANC_E_TOO_LARGE (over max_size when not 0,
+ * or an element with more than ANC_XML_MAX_ATTRS attributes),
  * ANC_E_XML_PARSE (not well-formed, bad encoding), ANC_E_XML_DTD,
  * ANC_E_XML_DEPTH, ANC_E_DUPLICATE_ID, ANC_E_INTERNAL. */
 anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,

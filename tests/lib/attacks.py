@@ -1181,5 +1181,20 @@ ATTACKS += [
 ]
 
 
+def many_attributes(signed, ctx):
+    """20000 attributes on the Response element (under the size cap): a
+    parser that checks duplicates pairwise spends seconds on one POST."""
+    root = _parse(signed)
+    for i in range(20000):
+        root.set("a%d" % i, "")
+    return _out(root)
+
+
+ATTACKS += [
+    _a("many-attributes", many_attributes, ("too-large",),
+       about="20000 attributes on one element (quadratic duplicate check)"),
+]
+
+
 BY_NAME = {a.name: a for a in ATTACKS}
 assert len(BY_NAME) == len(ATTACKS), "duplicate attack names"
