@@ -11,6 +11,7 @@ import re
 import urllib.parse
 
 import pytest
+import samlforge as sf
 
 from client import Browser
 from glue_helpers import (MFA, PPT, ForgedIdP, forged_login, log_offset, log_since,
@@ -237,3 +238,62 @@ def test_unsolicited_relay_state_never_leaves_the_host(g, idp, forged):
         r = post_acs(b, g, forged.response(g, in_response_to=rid), t)
         assert r.status_code == 303 and _location_is_ours(g, r), (t, r.headers)
         assert r.headers["Location"].endswith("/private/"), r.headers
+
+
+def test_answer_from_another_idp_to_a_pinned_request_is_refused(g, idp, forged):
+    b = Browser()
+    _r, rid, relay, sso = start_login(b, g, "/pinned/")
+    assert sso.startswith(idp.base), sso
+    start = log_offset(g)
+    r = post_acs(b, g, forged.response(g, in_response_to=rid, classes=(MFA,)), relay)
+    assert r.status_code in (303, 400), (r.status_code, r.headers)
+    assert not [c for c in set_cookie_headers(r) if c.startswith("authncontext_session=")
+                and "Max-Age=0" not in c], set_cookie_headers(r)
+    assert "reason=issuer-mismatch" in log_since(g, start), log_since(g, start)
+    assert b.get(g.url("/pinned/"), follow=False).status_code == 302
+
+
+def test_acs_form_edge_cases_are_refused(g, idp, forged):
+    b = Browser()
+    q = urllib.parse.urlencode({"target": "/private/", "idp": forged.entity_id})
+    _r, rid, relay, _sso = start_login(b, g, "/saml/login?" + q)
+    good = urllib.parse.quote(forged.response(g, in_response_to=rid), safe="")
+    for body in ("SAMLResponse=%s&SAMLResponse=%s" % (good, good),
+                 "SAMLResponse=%s&SAML%%52esponse=x" % good,
+                 "SAMLResponse=%s&RelayState=a&RelayState=b" % good,
+                 "SAMLResponse=%s&x=%%ZZ" % good,
+                 "SAMLResponse=%s%%00" % good):
+        r = b.request("POST", g.url("/saml/acs"), data=body,
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status_code in (303, 400), (body[-40:], r.status_code)
+        assert "authncontext_session=" not in r.headers.get("Set-Cookie", ""), r.headers
+    for method in ("GET", "PUT", "HEAD"):
+        r = b.request(method, g.url("/saml/acs"), data="SAMLResponse=" + good)
+        assert r.status_code == 405, (method, r.status_code)
+    # the request was not consumed by any of that: the good answer still works
+    r = post_acs(b, g, urllib.parse.unquote(good), relay)
+    assert r.status_code == 303 and r.headers["Location"].endswith("/private/"), r.headers
+
+
+def test_error_redirect_encodes_every_value(g, idp, forged):
+    b = Browser()
+    q = urllib.parse.urlencode({"target": "/private/?a=1&b=2", "idp": forged.entity_id})
+    _r, rid, relay, _sso = start_login(b, g, "/saml/login?" + q)
+    message = "no MFA & more=1\r\nSet-Cookie: evil=1 <b>?#%"
+    root_b64 = forged.response(g, in_response_to=rid, status=sf.RESPONDER,
+                               status2=sf.NO_AUTHN_CONTEXT, status_message=message,
+                               include_assertion=False)
+    r = post_acs(b, g, root_b64, relay)
+    assert r.status_code == 303, (r.status_code, r.text[:300])
+    loc = r.headers["Location"]
+    assert loc.startswith("/auth-error.cgi?"), loc
+    assert not re.search(r"[\s<>\"]", loc), loc
+    got = {k: v[0] for k, v in urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query).items()}
+    assert got["statusMessage"] == message, got
+    assert got["errorType"] == "saml-status" and got["statusCode2"] == sf.NO_AUTHN_CONTEXT
+    assert got["requestURL"].endswith("/private/?a=1&b=2"), got
+    assert got["entityID"] == forged.entity_id, got
+    assert "evil" not in r.headers.get("Set-Cookie", ""), r.headers
+    # nothing secret: neither the request ID's binding cookie nor a session id
+    cookies = " ".join(c.value for c in b.s.cookies)
+    assert not [v for v in got.values() if v and v in cookies], (got, cookies)
