@@ -31,6 +31,7 @@ Test hooks (loopback only; this is a test IdP):
   POST /control              JSON body: {"misbehave": bool, "entra": bool,
                              "authn_age": seconds, "sign": "...",
                              "want_signed_requests": bool,
+                             "session_seconds": N (SessionNotOnOrAfter),
                              "reset_log": bool, "reset_sessions": bool}
   GET  /unsolicited?user=U&class=C[&acs=URL][&relay=R][&age=S]
                              IdP-initiated response (no InResponseTo)
@@ -59,6 +60,7 @@ from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
 from saml2.saml import NAMEID_FORMAT_UNSPECIFIED, NAME_FORMAT_URI
 from saml2.server import Server
+from saml2.time_util import instant as saml_instant
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 PPT = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
@@ -125,7 +127,7 @@ class IdP:
         self.sessions = {}      # cookie -> {user, methods, instant}
         self.pending = {}       # key -> pending AuthnRequest info
         self.modes = {"misbehave": args.misbehave, "entra": args.entra,
-                      "authn_age": 0, "sign": args.sign,
+                      "authn_age": 0, "sign": args.sign, "session_seconds": 0,
                       "want_signed_requests": bool(args.want_signed_requests)}
         self.broker = build_broker()
         self._server = None
@@ -286,13 +288,18 @@ class IdP:
             identity[ENTRA_AMR_ATTR] = amr
         sign_response, sign_assertion = self.sign_flags()
         name_id = saml.NameID(format=NAMEID_FORMAT_UNSPECIFIED, text=user)
+        extra = {}
+        if self.modes.get("session_seconds"):
+            # AuthnStatement/@SessionNotOnOrAfter: the IdP ends the session.
+            extra["session_not_on_or_after"] = saml_instant(
+                time_stamp=int(time.time() + float(self.modes["session_seconds"])))
         resp = srv.create_authn_response(
             identity, in_response_to, destination, sp_entity_id,
             name_id=name_id,
             authn={"class_ref": klass_out, "authn_auth": self.entity_id,
                    "authn_instant": int(instant)},
             sign_response=sign_response, sign_assertion=sign_assertion,
-            sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256)
+            sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256, **extra)
         self.event(type="response", status="Success", user=user, klass=klass_out,
                    in_response_to=in_response_to, destination=destination,
                    authn_instant=int(instant))
@@ -383,7 +390,8 @@ class IdP:
         n = int(environ.get("CONTENT_LENGTH") or 0)
         data = json.loads(environ["wsgi.input"].read(n) or b"{}")
         with self.lock:
-            for k in ("misbehave", "entra", "authn_age", "sign", "want_signed_requests"):
+            for k in ("misbehave", "entra", "authn_age", "sign", "want_signed_requests",
+                      "session_seconds"):
                 if k in data:
                     self.modes[k] = data[k]
             if data.get("reset_log"):

@@ -255,6 +255,15 @@ def test_expired_session(short_sp, idp):
     short_sp.check_log()
 
 
+def test_idp_session_not_on_or_after_ends_session(sp, idp):
+    idp.control(session_seconds=3)           # AuthnStatement/@SessionNotOnOrAfter
+    b = login(sp, "alice")
+    assert b.get(sp.url("/private/"), follow=False).status_code == 200
+    time.sleep(4)
+    r = b.get(sp.url("/private/"), follow=False)
+    assert is_redirect_to(r, idp.base + "/sso/"), (r.status_code, r.headers)
+
+
 def test_logout(sp, idp):
     b = login(sp, "alice")
     old = {c.name: c.value for c in b.s.cookies if c.port is None or True}
