@@ -65,12 +65,23 @@ def test_session_cookie_attributes(sp, idp):
     assert not re.search(r";\s*Secure", c, re.I), c  # AuthnContextCookieSecure Off
 
 
-@pytest.mark.parametrize("sign", ["response", "both"])
+@pytest.mark.parametrize("sign", ["assertion", "response", "both"])
 def test_login_with_response_signature_variants(sp, idp, sign):
     idp.control(sign=sign)
     b = browser_for("alice")
     r = b.get(sp.url("/private/"))
     assert r.status_code == 200 and page_of(r) == "private", (r.status_code, r.text[:300])
+    # What the IdP really sent: RSA-SHA256 signatures where asked for.
+    import base64
+    doc = etree.fromstring(base64.b64decode(b.saml_responses[0][1]["SAMLResponse"]))
+    ds = "{http://www.w3.org/2000/09/xmldsig#}"
+    signed = [sig.getparent().tag.split("}")[1] for sig in doc.iter(ds + "Signature")]
+    assert sorted(signed) == sorted({"assertion": ["Assertion"], "response": ["Response"],
+                                     "both": ["Assertion", "Response"]}[sign]), signed
+    algs = {m.get("Algorithm") for m in doc.iter(ds + "SignatureMethod")}
+    assert algs == {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"}, algs
+    digests = {m.get("Algorithm") for m in doc.iter(ds + "DigestMethod")}
+    assert digests == {"http://www.w3.org/2001/04/xmlenc#sha256"}, digests
 
 
 def test_mfa_location_denies_password_session_without_loop(sp, idp):
