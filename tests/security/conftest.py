@@ -100,11 +100,19 @@ def echo_backend():
 
 
 @pytest.fixture(scope="session")
-def live(keys, echo_backend):
+def live(request, keys, echo_backend):
     """live(option_set="main") -> a started livehttpd.LiveSP trusting
     keys.idp; one private httpd per option set (livehttpd.OPTION_SETS),
-    started on first use, all stopped at the end of the session."""
+    started on first use, all stopped (and their roots removed unless
+    ANC_KEEP) at the end of the session, even when a start fails."""
     made = {}
+
+    def stop_all():
+        for sp in made.values():
+            sp.stop()
+    request.addfinalizer(stop_all)
+    assert os.path.exists(servers.module_path()), \
+        "%s not built (make, or set ANC_BUILD_DIR)" % servers.module_path()
 
     def get(name="main"):
         if name not in made:
@@ -123,9 +131,7 @@ def live(keys, echo_backend):
     c = livehttpd.login(keys, sp)
     get.expiring = (c, time.monotonic())
     assert c.get("/private/").status == 200
-    yield get
-    for sp in made.values():
-        sp.stop()
+    return get
 
 
 @pytest.fixture(autouse=True)

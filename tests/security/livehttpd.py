@@ -81,6 +81,13 @@ ScriptAliasMatch "^/[a-z0-9-]+/vars$" "@ROOT@/cgi-bin/env.cgi"
 <Location /proxy-public>
     ProxyPass http://127.0.0.1:@BACKEND_PORT@/public
 </Location>
+# a location with an error URL: a refused answer to its login is a
+# redirect to the error page (errorType=invalid-response)
+<Location /witherr>
+    AuthType SAML
+    AuthnContextErrorURL /err/
+    Require valid-user
+</Location>
 <Location /mfa-proxy>
     AuthType SAML
     AuthnContextExportHeaders On
@@ -89,7 +96,7 @@ ScriptAliasMatch "^/[a-z0-9-]+/vars$" "@ROOT@/cgi-bin/env.cgi"
 </Location>
 """
 
-PAGES = ("public", "private", "mfa")
+PAGES = ("public", "private", "mfa", "witherr", "err")
 
 
 class LiveSP:
@@ -259,11 +266,21 @@ def assert_no_session(sp, client, rep=None):
     assert "PAGE:private" not in p.r.text
 
 
-def assert_rejected(sp, rep, reasons, statuses=range(400, 500)):
-    """A 4xx (or a redirect to an error URL, never to a protected target)
-    and one of the allowed reasons logged for exactly this request."""
+def assert_rejected(sp, rep, reasons, statuses=range(400, 500), error_url=None):
+    """A 4xx (or, with error_url, a redirect to that local error page
+    carrying the reason) and one of the allowed reasons logged for exactly
+    this request."""
     logged = sp.reasons(rep.test_id)
-    assert rep.status in statuses, (rep.status, rep.location, rep.r.text[:300], logged)
+    if error_url:
+        # a relative Location (RFC 7231 7.1.2) resolves against the ACS URL
+        u = urllib.parse.urlsplit(urllib.parse.urljoin(sp.acs_url, rep.location))
+        q = urllib.parse.parse_qs(u.query)
+        assert rep.status in (302, 303) and (u.netloc, u.path) == \
+            ("127.0.0.1:%d" % sp.httpd.port, error_url), (rep.status, rep.location, logged)
+        assert q.get("errorType") == ["invalid-response"], q
+        assert q.get("errorText", [None])[0] in reasons, q
+    else:
+        assert rep.status in statuses, (rep.status, rep.location, rep.r.text[:300], logged)
     assert logged, ("no reason= line logged for this request", sp.log_lines(rep.test_id),
                     sp.httpd.log_tail(10))
     assert logged[-1] in reasons, ("logged reason %r not in %r" % (logged, reasons),

@@ -14,6 +14,8 @@ values, and a look-alike class must not open the MFA location.
     cd tests && ANC_BUILD_DIR=$PWD/../build /usr/bin/python3 -m pytest -q security
 """
 import json
+import os
+import urllib.parse
 
 import pytest
 
@@ -22,6 +24,19 @@ import samlforge as sf
 from livehttpd import assert_no_session, assert_rejected, attack_context
 
 HTTP_ATTACKS = [a for a in A.ATTACKS if "http" in a.transports]
+
+# what the live ACS answered per attack: ANC_LIVESEC_TABLE=<file> writes
+# it as JSON at the end (used to refresh the table in README.md)
+OBSERVED = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _observed_table():
+    yield
+    out = os.environ.get("ANC_LIVESEC_TABLE")
+    if out:
+        with open(out, "w") as f:
+            json.dump(OBSERVED, f, indent=1, sort_keys=True)
 
 
 def option_set(attack):
@@ -168,6 +183,9 @@ def test_attack_httpd(live, keys, canary, attack):
                 client.copy_binding_from(victim)
                 client.relay_state = victim.relay_state
         rep = client.post_acs(value, raw=attack.raw)
+    logged = sp.reasons(rep.test_id)
+    OBSERVED[attack.name] = "%d %s" % (rep.status, logged[-1] if logged else
+                                       ("session" if rep.session_cookie_set() else "-"))
     if attack.verdict == "reject":
         assert_rejected(sp, rep, attack.reasons)
         assert_no_session(sp, client, rep)
@@ -176,3 +194,27 @@ def test_attack_httpd(live, keys, canary, attack):
             (rep.status, sp.log_lines(rep.test_id))
         check_accepted(sp, client, attack, ctx)
     assert canary.hits == hits, "the module connected to %s" % canary.url
+
+
+ERROR_URL_ATTACKS = ["xsw3", "signature-wrong-key", "wrong-audience", "doctype",
+                     "status-not-success-with-assertion", "encrypted-tampered-gcm"]
+
+
+@pytest.mark.parametrize("name", ERROR_URL_ATTACKS)
+def test_attack_httpd_error_url(live, keys, name):
+    """Where the login came from a location with AuthnContextErrorURL, a
+    refused response is a redirect to that local page with
+    errorType=invalid-response and the reason; still no session."""
+    attack = A.BY_NAME[name]
+    sp = live("main")
+    c = sp.client()
+    rid = c.start_login("/witherr/")
+    ctx = attack_context(keys, sp, rid)
+    rep = c.post_acs(attack.value(ctx, ctx.base(attack.base)),
+                     relay_state=c.relay_state)
+    assert_rejected(sp, rep, attack.reasons, error_url="/err/")
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(rep.location).query)
+    assert q.get("requestURL") in (["/witherr/"], [sp.url("/witherr/")]), q
+    assert_no_session(sp, c, rep)
+    w = c.get("/witherr/")
+    assert w.status == 302 and w.location.startswith(sf.IDP_SSO_URL), (w.status, w.location)
