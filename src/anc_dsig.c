@@ -132,9 +132,7 @@ static anc_status_t check_signed_info(apr_pool_t *p, xmlNodePtr signed_elem,
      * other elements while an ID lookup still finds this one. */
     if (xmlValidateNCName(BAD_CAST id, 0) != 0) {
         return anc_error_set(p, err, ANC_E_XML_SCHEMA,
-                             "signed element's ID '%s' is not "
-                             "an NCName",
-                             id);
+                             "signed element's ID '%s' is not an NCName", id);
     }
     /* SAML core 5.4.2: URI is "#" + the ID of the signature's parent. */
     if (uri == NULL || uri[0] != '#' || strcmp(uri + 1, id) != 0) {
