@@ -206,8 +206,9 @@ int anc_session_meets_dir(request_rec *r, const anc_dir_cfg_t *d, const anc_sess
     int ok = 1;
 
     *stale = 0;
-    if (d->request_set == 1 && d->request_rule &&
-        !anc_class_rule_eval(d->request_rule, anc_srv_vocab(c), s->classes)) {
+    if (d->request_set == 1 &&
+        (!anc_dir_request_rule(d) ||
+         !anc_class_rule_eval(anc_dir_request_rule(d), anc_srv_vocab(c), s->classes))) {
         ok = 0;
     }
     if (d->max_age > 0 && !anc_policy_fresh(s->authn_instant, d->max_age, r->request_time,

@@ -47,8 +47,7 @@ static const char *split_words(cmd_parms *cmd, const char *line, int *argc,
 static const char *classref_parse(cmd_parms *cmd, const char *require_line,
                                   const void **parsed)
 {
-    anc_class_rule_t *rule = NULL;
-    anc_error_t *err = NULL;
+    anc_rule_ref_t *ref = NULL;
     const char **argv = NULL, *msg;
     int argc = 0;
 
@@ -61,13 +60,12 @@ static const char *classref_parse(cmd_parms *cmd, const char *require_line,
         return apr_psprintf(cmd->pool, "Require authnContextClassRef %s: %s",
                             require_line, msg);
     }
-    if (anc_class_rule_parse(cmd->pool, anc_vocab_for_cmd(cmd), argc, argv, &rule,
-                             &err) != ANC_OK) {
-        return apr_psprintf(cmd->pool, "Require authnContextClassRef %s: %s",
-                            require_line,
-                            err && err->detail ? err->detail : "invalid rule");
+    /* compiled against the final vocabulary in check_config */
+    if ((msg =
+             anc_rule_ref_make(cmd, "Require authnContextClassRef", argc, argv, &ref))) {
+        return msg;
     }
-    *parsed = rule;
+    *parsed = ref;
     return NULL;
 }
 
@@ -81,11 +79,20 @@ static anc_session_t *session_of(request_rec *r)
 static authz_status classref_check(request_rec *r, const char *require_line,
                                    const void *parsed)
 {
-    const anc_class_rule_t *rule = parsed;
+    const anc_rule_ref_t *ref = parsed;
+    const anc_class_rule_t *rule = ref->rule;
     anc_session_t *s;
 
     if (!r->user) {
         return AUTHZ_DENIED_NO_USER;
+    }
+    if (!rule) {
+        /* not compiled: check_config did not run for it (cannot happen
+         * after a start-up that succeeded); never grant */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "authncontext: authz: failed reason=%s detail=rule %s not compiled",
+                      anc_reason(ANC_E_CONFIG), require_line);
+        return AUTHZ_GENERAL_ERROR;
     }
     if (!(s = session_of(r))) {
         /* a user from another authn module: no SAML session to judge */

@@ -29,7 +29,32 @@
 
 APLOG_USE_MODULE(authncontext);
 
-#define MAIN_SERVER_KEY "authncontext:main-server-config"
+/* The checks that need the whole configuration (rules against the final
+ * vocabulary, AuthnContextIdP against the loaded metadata), queued while
+ * the files are read and run by check_config. It lives in pconf's userdata
+ * from pre_config on: a directive that finds none is read from .htaccess,
+ * per request, and is checked at once. */
+#define DEFERRED_KEY "authncontext:deferred-checks"
+
+typedef struct idp_use_t {
+    const char *entity_id;
+    const char *file;
+    int line;
+    server_rec *server;
+} idp_use_t;
+
+typedef struct deferred_t {
+    apr_array_header_t *rules; /* anc_rule_ref_t * */
+    apr_array_header_t *idps;  /* idp_use_t */
+} deferred_t;
+
+static deferred_t *deferred_of(cmd_parms *cmd)
+{
+    void *d = NULL;
+
+    apr_pool_userdata_get(&d, DEFERRED_KEY, cmd->pool);
+    return d;
+}
 
 /* ---------------------------------------------------------------------- */
 /* create / merge                                                          */
@@ -46,11 +71,6 @@ void *anc_create_server_config(apr_pool_t *p, server_rec *s)
     c->require_signed_assertion = ANC_UNSET;
     c->max_response_size = ANC_UNSET;
     c->cookie_secure = ANC_UNSET;
-    if (!s->is_virtual) {
-        /* Remembered for the configuration's lifetime (the pool is pconf)
-         * so that rules in virtual hosts see the main server's levels. */
-        apr_pool_userdata_set(c, MAIN_SERVER_KEY, NULL, p);
-    }
     return c;
 }
 
@@ -76,8 +96,8 @@ void *anc_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(cookie_name);
     MERGE_INT(cookie_secure);
     MERGE_PTR(cookie_samesite);
-    /* A virtual host with its own levels or aliases has a vocabulary that
-     * already holds the main server's (replayed when it was created). */
+    /* A virtual host's own levels or aliases come on top of the main
+     * server's when check_config builds its vocabulary. */
     MERGE_PTR(levels);
     MERGE_PTR(aliases);
     MERGE_PTR(vocab);
@@ -111,12 +131,10 @@ void *anc_merge_dir_config(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(idp);
     if (add->request_set != ANC_UNSET) {
         m->request_set = add->request_set;
-        m->request_rule = add->request_rule;
-        m->request_words = add->request_words;
+        m->request = add->request;
     } else {
         m->request_set = base->request_set;
-        m->request_rule = base->request_rule;
-        m->request_words = base->request_words;
+        m->request = base->request;
     }
     MERGE_INT(max_age);
     MERGE_INT(force_authn);
@@ -212,6 +230,11 @@ int anc_dir_sign_requests(const anc_dir_cfg_t *d, const anc_srv_cfg_t *c)
 const char *anc_dir_sig_alg(const anc_dir_cfg_t *d)
 {
     return d->sig_alg ? d->sig_alg : ANC_SIG_RSA_SHA256;
+}
+
+const anc_class_rule_t *anc_dir_request_rule(const anc_dir_cfg_t *d)
+{
+    return d->request_set == 1 && d->request ? d->request->rule : NULL;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -478,68 +501,60 @@ static const char *set_cookie_samesite(cmd_parms *cmd, void *dummy, const char *
                         arg);
 }
 
-/* Called before a vocabulary change of cmd->server: a virtual host gets its
- * own vocabulary, starting from the main server's lines read so far. */
-static anc_srv_cfg_t *main_srv_cfg(cmd_parms *cmd)
+static const char *cmd_file(cmd_parms *cmd)
 {
-    void *main_cfg = NULL;
-
-    apr_pool_userdata_get(&main_cfg, MAIN_SERVER_KEY, cmd->pool);
-    return main_cfg;
+    return cmd->directive && cmd->directive->filename ? cmd->directive->filename
+                                                      : "(unknown file)";
 }
 
-static const char *own_vocab(cmd_parms *cmd, anc_srv_cfg_t *c)
+static int cmd_line(cmd_parms *cmd)
 {
-    anc_srv_cfg_t *mc;
-    anc_error_t *err = NULL;
-    int i;
+    return cmd->directive ? cmd->directive->line_num : 0;
+}
 
-    if (c->vocab) {
-        return NULL;
-    }
-    c->vocab = anc_vocab_create(cmd->pool);
-    c->levels = apr_array_make(cmd->pool, 8, sizeof(anc_level_t));
-    c->aliases = apr_array_make(cmd->pool, 4, sizeof(anc_alias_t));
-    mc = main_srv_cfg(cmd);
-    if (!cmd->server->is_virtual || !mc || !mc->vocab) {
-        return NULL;
-    }
-    for (i = 0; i < mc->levels->nelts; i++) {
-        const anc_level_t *l = &APR_ARRAY_IDX(mc->levels, i, anc_level_t);
-        if (anc_vocab_add_level(c->vocab, l->level, l->uri, &err) != ANC_OK) {
-            return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err->detail);
-        }
-        APR_ARRAY_PUSH(c->levels, anc_level_t) = *l;
-    }
-    for (i = 0; i < mc->aliases->nelts; i++) {
-        const anc_alias_t *a = &APR_ARRAY_IDX(mc->aliases, i, anc_alias_t);
-        if (anc_vocab_add_alias(c->vocab, a->from, a->to, &err) != ANC_OK) {
-            return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err->detail);
-        }
-        APR_ARRAY_PUSH(c->aliases, anc_alias_t) = *a;
+static const char *rule_compile(apr_pool_t *p, anc_rule_ref_t *ref, const anc_vocab_t *v)
+{
+    anc_error_t *err = NULL;
+
+    if (anc_class_rule_parse(p, v, ref->argc, ref->argv, &ref->rule, &err) != ANC_OK) {
+        ref->rule = NULL;
+        return apr_psprintf(p, "%s %s: %s", ref->what, ref->words,
+                            err && err->detail ? err->detail : "invalid rule");
     }
     return NULL;
 }
 
-const anc_vocab_t *anc_vocab_for_cmd(cmd_parms *cmd)
+const char *anc_rule_ref_make(cmd_parms *cmd, const char *what, int argc,
+                              const char *const *argv, anc_rule_ref_t **out)
 {
-    anc_srv_cfg_t *c = cmd_srv(cmd), *mc;
+    anc_rule_ref_t *ref = apr_pcalloc(cmd->pool, sizeof(*ref));
+    const char **copy = apr_pcalloc(cmd->pool, sizeof(*copy) * (argc + 1));
+    deferred_t *dc = deferred_of(cmd);
+    int i;
 
-    if (c->vocab) {
-        return c->vocab;
+    for (i = 0; i < argc; i++) {
+        copy[i] = apr_pstrdup(cmd->pool, argv[i]);
+        ref->words = i ? apr_pstrcat(cmd->pool, ref->words, " ", copy[i], NULL) : copy[i];
     }
-    mc = main_srv_cfg(cmd);
-    if (mc && mc->vocab) {
-        return mc->vocab;
+    ref->argc = argc;
+    ref->argv = copy;
+    ref->what = what;
+    ref->file = cmd_file(cmd);
+    ref->line = cmd_line(cmd);
+    ref->server = cmd->server;
+    *out = ref;
+    if (dc) {
+        APR_ARRAY_PUSH(dc->rules, anc_rule_ref_t *) = ref;
+        return NULL;
     }
-    return anc_vocab_create(cmd->temp_pool);
+    /* .htaccess: the server's vocabulary is final by now */
+    return rule_compile(cmd->pool, ref, anc_srv_vocab(cmd_srv(cmd)));
 }
 
 static const char *add_class_level(cmd_parms *cmd, void *dummy, int argc,
                                    char *const argv[])
 {
     anc_srv_cfg_t *c = cmd_srv(cmd);
-    anc_error_t *err = NULL;
     const char *msg;
     int level, i;
 
@@ -550,22 +565,22 @@ static const char *add_class_level(cmd_parms *cmd, void *dummy, int argc,
     if ((msg = parse_int(cmd, argv[0], -1000000, 1000000, &level)) != NULL) {
         return msg;
     }
-    if ((msg = own_vocab(cmd, c)) != NULL) {
-        return msg;
+    if (!c->levels) {
+        c->levels = apr_array_make(cmd->pool, 8, sizeof(anc_level_t));
     }
+    /* the ladder is built (and a class ranked twice refused) in
+     * check_config, from every line wherever it stands */
     for (i = 1; i < argc; i++) {
         anc_level_t *l;
         if (!looks_like_uri(argv[i])) {
             return apr_psprintf(cmd->pool, "%s: '%s' is not an absolute URI",
                                 cmd->cmd->name, argv[i]);
         }
-        if (anc_vocab_add_level(c->vocab, level, argv[i], &err) != ANC_OK) {
-            return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name,
-                                err && err->detail ? err->detail : argv[i]);
-        }
         l = apr_array_push(c->levels);
         l->level = level;
         l->uri = argv[i];
+        l->file = cmd_file(cmd);
+        l->line = cmd_line(cmd);
     }
     return NULL;
 }
@@ -574,24 +589,24 @@ static const char *add_class_alias(cmd_parms *cmd, void *dummy, const char *from
                                    const char *to)
 {
     anc_srv_cfg_t *c = cmd_srv(cmd);
-    anc_error_t *err = NULL;
     anc_alias_t *a;
-    const char *msg;
 
     if (!looks_like_uri(from) || !looks_like_uri(to)) {
         return apr_psprintf(cmd->pool, "%s: both FROM and TO must be absolute URIs",
                             cmd->cmd->name);
     }
-    if ((msg = own_vocab(cmd, c)) != NULL) {
-        return msg;
+    if (!strcmp(from, to)) {
+        return apr_psprintf(cmd->pool, "%s: FROM and TO are the same class",
+                            cmd->cmd->name);
     }
-    if (anc_vocab_add_alias(c->vocab, from, to, &err) != ANC_OK) {
-        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name,
-                            err && err->detail ? err->detail : from);
+    if (!c->aliases) {
+        c->aliases = apr_array_make(cmd->pool, 4, sizeof(anc_alias_t));
     }
     a = apr_array_push(c->aliases);
     a->from = from;
     a->to = to;
+    a->file = cmd_file(cmd);
+    a->line = cmd_line(cmd);
     return NULL;
 }
 
@@ -636,26 +651,40 @@ static const char *add_error_host(cmd_parms *cmd, void *dummy, const char *arg)
 
 static const char *set_dir_idp(cmd_parms *cmd, void *dv, const char *arg)
 {
+    deferred_t *dc = deferred_of(cmd);
+    const anc_srv_cfg_t *c;
+
     if (!looks_like_uri(arg)) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not an absolute URI", cmd->cmd->name,
                             arg);
     }
     ((anc_dir_cfg_t *)dv)->idp = arg;
+    if (dc) {
+        /* the metadata is loaded in check_config, which checks this then */
+        idp_use_t *u = apr_array_push(dc->idps);
+        u->entity_id = arg;
+        u->file = cmd_file(cmd);
+        u->line = cmd_line(cmd);
+        u->server = cmd->server;
+        return NULL;
+    }
+    c = cmd_srv(cmd);
+    if (!c->idps || !c->idps->trust || !anc_trust_find(c->idps->trust, arg)) {
+        return apr_psprintf(cmd->pool, "%s: %s is not in the loaded metadata",
+                            cmd->cmd->name, arg);
+    }
     return NULL;
 }
 
 static const char *set_dir_request(cmd_parms *cmd, void *dv, int argc, char *const argv[])
 {
     anc_dir_cfg_t *d = dv;
-    anc_error_t *err = NULL;
-    anc_class_rule_t *rule = NULL;
+    anc_rule_ref_t *ref = NULL;
     const char *msg;
-    int i;
 
     if (argc == 1 && (!strcasecmp(argv[0], "Off") || !strcasecmp(argv[0], "none"))) {
         d->request_set = 0;
-        d->request_rule = NULL;
-        d->request_words = NULL;
+        d->request = NULL;
         return NULL;
     }
     if (argc < 1) {
@@ -672,17 +701,12 @@ static const char *set_dir_request(cmd_parms *cmd, void *dv, int argc, char *con
     if ((msg = anc_check_class_words(cmd->pool, argc, (const char *const *)argv))) {
         return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, msg);
     }
-    if (anc_class_rule_parse(cmd->pool, anc_vocab_for_cmd(cmd), argc,
-                             (const char *const *)argv, &rule, &err) != ANC_OK) {
-        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name,
-                            err && err->detail ? err->detail : "invalid rule");
+    if ((msg = anc_rule_ref_make(cmd, cmd->cmd->name, argc, (const char *const *)argv,
+                                 &ref)) != NULL) {
+        return msg;
     }
     d->request_set = 1;
-    d->request_rule = rule;
-    d->request_words = argv[0];
-    for (i = 1; i < argc; i++) {
-        d->request_words = apr_pstrcat(cmd->pool, d->request_words, " ", argv[i], NULL);
-    }
+    d->request = ref;
     return NULL;
 }
 
@@ -885,6 +909,12 @@ int anc_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
         APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    {
+        deferred_t *dc = apr_pcalloc(pconf, sizeof(*dc));
+        dc->rules = apr_array_make(pconf, 16, sizeof(anc_rule_ref_t *));
+        dc->idps = apr_array_make(pconf, 4, sizeof(idp_use_t));
+        apr_pool_userdata_set(dc, DEFERRED_KEY, NULL, pconf);
+    }
     return OK;
 }
 
@@ -947,6 +977,122 @@ static int load_spkey(apr_pool_t *pconf, server_rec *s, anc_spkey_t *k)
     return OK;
 }
 
+/* Adds vocabulary lines to v; NULL or a message naming the line. */
+static const char *vocab_add(apr_pool_t *p, anc_vocab_t *v,
+                             const apr_array_header_t *levels,
+                             const apr_array_header_t *aliases)
+{
+    anc_error_t *err = NULL;
+    int i;
+
+    for (i = 0; levels && i < levels->nelts; i++) {
+        const anc_level_t *l = &APR_ARRAY_IDX(levels, i, anc_level_t);
+        if (anc_vocab_add_level(v, l->level, l->uri, &err) != ANC_OK) {
+            return apr_psprintf(p, "%s:%d: AuthnContextClassLevel %d %s: %s", l->file,
+                                l->line, l->level, l->uri,
+                                err && err->detail ? err->detail : "refused");
+        }
+    }
+    for (i = 0; aliases && i < aliases->nelts; i++) {
+        const anc_alias_t *a = &APR_ARRAY_IDX(aliases, i, anc_alias_t);
+        if (anc_vocab_add_alias(v, a->from, a->to, &err) != ANC_OK) {
+            return apr_psprintf(p, "%s:%d: AuthnContextClassAlias %s %s: %s", a->file,
+                                a->line, a->from, a->to,
+                                err && err->detail ? err->detail : "refused");
+        }
+    }
+    return NULL;
+}
+
+/* Every server's vocabulary from the lines wherever they stood: the main
+ * server's, and for a virtual host with lines of its own, the main
+ * server's lines and then its own. */
+static int build_vocabs(apr_pool_t *pconf, server_rec *s)
+{
+    anc_srv_cfg_t *mc = anc_srv(s);
+    const char *msg;
+    server_rec *vs;
+
+    mc->vocab = anc_vocab_create(pconf);
+    if ((msg = vocab_add(pconf, mc->vocab, mc->levels, mc->aliases)) != NULL) {
+        return config_fail(s, msg, NULL);
+    }
+    for (vs = s->next; vs; vs = vs->next) {
+        anc_srv_cfg_t *c = anc_srv(vs);
+        const apr_array_header_t *own_levels = c->levels != mc->levels ? c->levels : NULL;
+        const apr_array_header_t *own_aliases =
+            c->aliases != mc->aliases ? c->aliases : NULL;
+
+        if (!own_levels && !own_aliases) {
+            c->vocab = mc->vocab;
+            continue;
+        }
+        c->vocab = anc_vocab_create(pconf);
+        if ((msg = vocab_add(pconf, c->vocab, mc->levels, mc->aliases)) != NULL ||
+            (msg = vocab_add(pconf, c->vocab, own_levels, own_aliases)) != NULL) {
+            return config_fail(vs, msg, NULL);
+        }
+    }
+    return OK;
+}
+
+/* The rules and AuthnContextIdP lines read from the files, now that every
+ * vocabulary and trust store exists. */
+static int run_deferred(apr_pool_t *pconf, server_rec *s)
+{
+    void *v = NULL;
+    const deferred_t *dc;
+    const char *msg;
+    int i;
+
+    apr_pool_userdata_get(&v, DEFERRED_KEY, pconf);
+    if (!(dc = v)) {
+        return OK;
+    }
+    for (i = 0; i < dc->rules->nelts; i++) {
+        anc_rule_ref_t *ref = APR_ARRAY_IDX(dc->rules, i, anc_rule_ref_t *);
+        if ((msg = rule_compile(pconf, ref, anc_srv_vocab(anc_srv(ref->server)))) !=
+            NULL) {
+            return config_fail(
+                ref->server, apr_psprintf(pconf, "%s:%d: %s", ref->file, ref->line, msg),
+                NULL);
+        }
+    }
+    for (i = 0; i < dc->idps->nelts; i++) {
+        const idp_use_t *u = &APR_ARRAY_IDX(dc->idps, i, idp_use_t);
+        int checked = 0;
+        server_rec *vs;
+
+        /* a line in a virtual host is for that host; a main server line is
+         * inherited by every host that has IdP metadata */
+        for (vs = s; vs; vs = vs->next) {
+            const anc_srv_cfg_t *c = anc_srv(vs);
+            if ((u->server->is_virtual && vs != u->server) || !c->idps ||
+                !c->idps->trust) {
+                continue;
+            }
+            checked = 1;
+            if (!anc_trust_find(c->idps->trust, u->entity_id)) {
+                return config_fail(vs,
+                                   apr_psprintf(pconf,
+                                                "%s:%d: AuthnContextIdP %s is not in the "
+                                                "loaded metadata",
+                                                u->file, u->line, u->entity_id),
+                                   "check AuthnContextIdPMetadataFile");
+            }
+        }
+        if (!checked) {
+            return config_fail(u->server,
+                               apr_psprintf(pconf,
+                                            "%s:%d: AuthnContextIdP %s but no "
+                                            "AuthnContextIdPMetadataFile is loaded",
+                                            u->file, u->line, u->entity_id),
+                               NULL);
+        }
+    }
+    return OK;
+}
+
 int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                      server_rec *s)
 {
@@ -955,12 +1101,12 @@ int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     int ncache = 0;
     server_rec *vs;
 
+    if (build_vocabs(pconf, s) != OK) {
+        return !OK;
+    }
     for (vs = s; vs; vs = vs->next) {
         anc_srv_cfg_t *c = anc_srv(vs);
 
-        if (!c->vocab) {
-            c->vocab = anc_vocab_create(pconf);
-        }
         if (!c->sp_entity_id && !c->idps) {
             continue; /* module not used by this server */
         }
@@ -1018,7 +1164,7 @@ int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                          sizeof(c->cache), c->cache);
         }
     }
-    return OK;
+    return run_deferred(pconf, s);
 }
 
 static apr_status_t cache_destroy(void *data)

@@ -55,15 +55,37 @@ typedef struct anc_cache_t {
     server_rec *server; /* the one it was initialised for */
 } anc_cache_t;
 
+/* Vocabulary lines as written; check_config builds each server's
+ * vocabulary from them (file and line name the line in its messages). */
 typedef struct anc_level_t {
     int level;
     const char *uri;
+    const char *file;
+    int line;
 } anc_level_t;
 
 typedef struct anc_alias_t {
     const char *from;
     const char *to;
+    const char *file;
+    int line;
 } anc_alias_t;
+
+/* A class rule as written (`Require authnContextClassRef ...`,
+ * `AuthnContextRequest ...`). Rules read from the configuration files are
+ * compiled in check_config against the final vocabulary of their server,
+ * so AuthnContextClassLevel/Alias lines may stand anywhere; a rule read
+ * from .htaccess (per request, after start-up) is compiled at once. */
+typedef struct anc_rule_ref_t {
+    anc_class_rule_t *rule; /* NULL until compiled */
+    const char *words;      /* the rule's words, for logs and messages */
+    int argc;
+    const char *const *argv;
+    const char *what; /* the directive, for messages */
+    const char *file;
+    int line;
+    server_rec *server;
+} anc_rule_ref_t;
 
 typedef struct anc_srv_cfg_t {
     const char *sp_entity_id;
@@ -80,8 +102,9 @@ typedef struct anc_srv_cfg_t {
     const char *cookie_name;
     int cookie_secure;
     const char *cookie_samesite;
-    /* policy vocabulary: raw lines (replayed into a virtual host's own
-     * vocabulary) and the built vocabulary */
+    /* policy vocabulary: the lines of this server (a virtual host's own
+     * lines come on top of the main server's) and the vocabulary that
+     * check_config builds from them */
     apr_array_header_t *levels;  /* anc_level_t */
     apr_array_header_t *aliases; /* anc_alias_t */
     anc_vocab_t *vocab;
@@ -96,9 +119,8 @@ typedef struct anc_srv_cfg_t {
 
 typedef struct anc_dir_cfg_t {
     const char *idp;
-    int request_set; /* ANC_UNSET, 0 (Off), 1 (rule) */
-    anc_class_rule_t *request_rule;
-    const char *request_words; /* the line, for logs */
+    int request_set;         /* ANC_UNSET, 0 (Off), 1 (rule) */
+    anc_rule_ref_t *request; /* the AuthnContextRequest rule when 1 */
     int max_age;
     int force_authn;
     int passive;
@@ -126,9 +148,13 @@ int anc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                     server_rec *s);
 void anc_child_init(apr_pool_t *p, server_rec *s);
 
-/* The vocabulary to validate a rule against while the configuration is
- * read (the server's own, else the main server's, else an empty one). */
-const anc_vocab_t *anc_vocab_for_cmd(cmd_parms *cmd);
+/* Keeps the words of a class rule (what: the directive, for messages) and
+ * compiles it in check_config, or at once when read from .htaccess.
+ * Returns NULL or a message for configtest. */
+const char *anc_rule_ref_make(cmd_parms *cmd, const char *what, int argc,
+                              const char *const *argv, anc_rule_ref_t **out);
+/* The compiled rule of a location's AuthnContextRequest, or NULL. */
+const anc_class_rule_t *anc_dir_request_rule(const anc_dir_cfg_t *d);
 
 /* NULL when the words of a class rule are a known comparison and absolute
  * URIs (or '!' / '~ REGEX'), else a message for configtest. */

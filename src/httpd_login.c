@@ -125,9 +125,9 @@ void anc_login_from_dir(request_rec *r, const anc_dir_cfg_t *d, const char *targ
     memset(l, 0, sizeof(*l));
     l->target = target;
     l->idp = d->idp;
-    if (d->request_set == 1 && d->request_rule) {
-        l->classes = anc_class_rule_classes(d->request_rule);
-        l->comparison = anc_class_rule_comparison(d->request_rule);
+    if (anc_dir_request_rule(d)) {
+        l->classes = anc_class_rule_classes(anc_dir_request_rule(d));
+        l->comparison = anc_class_rule_comparison(anc_dir_request_rule(d));
         l->has_context = l->classes && l->classes->nelts > 0;
     }
     l->force_authn = force || anc_dir_flag(d->force_authn, 0);
