@@ -157,6 +157,8 @@ typedef struct acs_ctx_t {
     request_rec *r;
     const char *browser_binding; /* cookie value, or NULL */
     anc_pending_t *pending;      /* the request answered, once known */
+    int pending_gone;            /* this browser started a login, but the
+                                    request answered is not pending (any more) */
 } acs_ctx_t;
 
 /* The binding cookie is a bearer secret: compare it in time that does not
@@ -183,6 +185,9 @@ static anc_status_t acs_lookup(void *vctx, const char *in_response_to,
         return anc_error_set(scratch, err, ANC_E_CACHE, "request store unavailable");
     }
     if (st != ANC_OK) {
+        /* expired from the cache (or answered already) while the browser
+         * still holds the binding cookie of a login it started here */
+        ctx->pending_gone = anc_is_hex_id(ctx->browser_binding, 16);
         return anc_error_set(scratch, err, ANC_E_IN_RESPONSE_TO,
                              "no outstanding request with this ID");
     }
@@ -256,7 +261,11 @@ static int acs_reject(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
         anc_store_pending_delete(r, pd->st->request_id);
     }
     memset(&f, 0, sizeof(f));
-    f.error_type = "invalid-response";
+    /* "session-expired": the login this browser started took too long (or
+     * its answer came twice); the application can simply offer a new
+     * login. Everything else is a response we cannot accept. */
+    f.error_type = code == ANC_E_IN_RESPONSE_TO && ctx->pending_gone ? "session-expired"
+                                                                     : "invalid-response";
     f.error_text = anc_reason(code);
     f.relay_state = relay_state;
     f.request_url = pd ? pd->st->target : NULL;

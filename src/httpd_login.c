@@ -21,6 +21,11 @@ APLOG_USE_MODULE(authncontext);
 
 /* How long a started login may take at the IdP (MFA enrolment included). */
 #define PENDING_LIFETIME 1800
+/* The binding cookie lives longer than the requests it binds, so that an
+ * answer arriving after its request expired is told apart from an answer
+ * to a login this browser never started (errorType=session-expired). It
+ * grants nothing alone: it only has to match a pending request. */
+#define BINDING_COOKIE_LIFETIME (2 * PENDING_LIFETIME)
 
 /* ---------------------------------------------------------------------- */
 /* URLs and cookies                                                        */
@@ -251,7 +256,7 @@ int anc_login_prepare(request_rec *r, const anc_login_t *l, const char **url,
             goto internal;
         }
     }
-    anc_cookie_set(r, cname, binding_value, endpoint, PENDING_LIFETIME,
+    anc_cookie_set(r, cname, binding_value, endpoint, BINDING_COOKIE_LIFETIME,
                    anc_srv_cookie_secure(c) ? "None" : "Lax");
 
     st = apr_pcalloc(r->pool, sizeof(*st));

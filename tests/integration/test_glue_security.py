@@ -297,3 +297,49 @@ def test_error_redirect_encodes_every_value(g, idp, forged):
     # nothing secret: neither the request ID's binding cookie nor a session id
     cookies = " ".join(c.value for c in b.s.cookies)
     assert not [v for v in got.values() if v and v in cookies], (got, cookies)
+
+
+# --- errorType=session-expired ----------------------------------------------------
+
+def _error_query(r):
+    loc = r.headers.get("Location", "")
+    return {k: v[0] for k, v in urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query).items()}
+
+
+def test_answer_to_a_request_gone_from_the_cache_is_session_expired(g, idp, forged):
+    """The browser started a login here (it holds the binding cookie) but the
+    request its answer names is no longer pending (expired from the cache,
+    or already answered): errorType=session-expired, reason logged as before."""
+    b = Browser()
+    q = urllib.parse.urlencode({"target": "/private/", "idp": forged.entity_id})
+    _r, rid, relay, _sso = start_login(b, g, "/saml/login?" + q)
+    gone = "_" + "0123456789abcdef" * 2          # well formed, not pending
+    start = log_offset(g)
+    r = post_acs(b, g, forged.response(g, in_response_to=gone), gone)
+    assert r.status_code == 303, (r.status_code, r.text[:300])
+    got = _error_query(r)
+    assert got.get("errorType") == "session-expired", got
+    assert "reason=in-response-to-unknown" in log_since(g, start)
+    # the same answer from a browser that never started a login here
+    r = post_acs(Browser(), g, forged.response(g, in_response_to=gone), gone)
+    assert _error_query(r).get("errorType") == "invalid-response", r.headers
+    # a request answered once is gone too: the same browser posting again
+    r = post_acs(b, g, forged.response(g, in_response_to=rid), relay)
+    assert r.status_code == 303 and r.headers["Location"].endswith("/private/"), r.headers
+    r = post_acs(b, g, forged.response(g, in_response_to=rid), relay)
+    assert _error_query(r).get("errorType") == "session-expired", r.headers
+    # another browser's binding cookie is not "expired": it is invalid
+    c = Browser()
+    _r, rid2, relay2, _sso = start_login(c, g, "/saml/login?" + q)
+    r = post_acs(b, g, forged.response(g, in_response_to=rid2), relay2)
+    assert _error_query(r).get("errorType") == "invalid-response", r.headers
+
+
+def test_binding_cookie_outlives_the_pending_request(g, idp):
+    b = Browser()
+    r = b.get(g.url("/private/"), follow=False)
+    cookies = [c for c in set_cookie_headers(r) if c.startswith("authncontext_session_req=")]
+    assert cookies, set_cookie_headers(r)
+    age = int(re.search(r"Max-Age=(\d+)", cookies[0]).group(1))
+    assert age > 1800, cookies      # pending requests live 1800 s
+    assert re.search(r"Path=/saml(;|$)", cookies[0]) and "HttpOnly" in cookies[0], cookies
