@@ -322,6 +322,30 @@ def test_session_expires_with_session_not_on_or_after(sp, keys):
     assert_sent_to_idp(sp, c.get("/private/"), "session unknown or expired")
 
 
+@pytest.mark.parametrize("option_set", ["main", "secure"])
+def test_cookie_attributes(live, keys, option_set):
+    """Session cookie: HttpOnly, Path=/, Secure when configured, no
+    Domain (host-only); binding cookie: HttpOnly, Path=/saml, SameSite=None
+    only together with Secure (else Lax)."""
+    sp = live(option_set)
+    c = sp.client()
+    rep = c.get("/saml/login?target=/private/")
+    binding = [h for h in rep.set_cookies() if h.startswith(L.BINDING_COOKIE + "=")]
+    c.start_login()
+    ok = c.post_acs(fresh_response(keys, sp, c))
+    session = [h for h in ok.set_cookies() if h.startswith(L.COOKIE + "=")]
+    assert len(binding) == 1 and len(session) == 1, (binding, session)
+    secure = option_set == "secure"
+    for h, path in ((binding[0], "/saml"), (session[0], "/")):
+        attrs = [a.strip().lower() for a in h.split(";")[1:]]
+        assert "httponly" in attrs, h
+        assert ("secure" in attrs) == secure, h
+        assert "path=%s" % path in attrs, h
+        assert not [a for a in attrs if a.startswith("domain=")], h
+    battrs = [a.strip().lower() for a in binding[0].split(";")[1:]]
+    assert ("samesite=none" if secure else "samesite=lax") in battrs, binding[0]
+
+
 # --- open redirects -----------------------------------------------------------------------
 
 EVIL_TARGETS = [
