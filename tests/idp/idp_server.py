@@ -32,6 +32,8 @@ Test hooks (loopback only; this is a test IdP):
                              "authn_age": seconds, "sign": "...",
                              "want_signed_requests": bool,
                              "session_seconds": N (SessionNotOnOrAfter),
+                             "encrypt": bool (EncryptedAssertion, AES-256-GCM
+                             + RSA-OAEP to the SP's encryption certificate),
                              "reset_log": bool, "reset_sessions": bool}
   GET  /unsolicited?user=U&class=C[&acs=URL][&relay=R][&age=S]
                              IdP-initiated response (no InResponseTo)
@@ -128,6 +130,7 @@ class IdP:
         self.pending = {}       # key -> pending AuthnRequest info
         self.modes = {"misbehave": args.misbehave, "entra": args.entra,
                       "authn_age": 0, "sign": args.sign, "session_seconds": 0,
+                      "encrypt": bool(args.encrypt),
                       "want_signed_requests": bool(args.want_signed_requests)}
         self.broker = build_broker()
         self._server = None
@@ -206,9 +209,9 @@ class IdP:
 
     # --- helpers -----------------------------------------------------------
 
-    def sp_cert_pem(self, sp_entity_id):
+    def sp_cert_pem(self, sp_entity_id, use="signing"):
         srv = self.server()
-        certs = srv.metadata.certs(sp_entity_id, "spsso", "signing")
+        certs = srv.metadata.certs(sp_entity_id, "spsso", use)
         if not certs:
             return None
         body = certs[0][1] if isinstance(certs[0], tuple) else certs[0]
@@ -293,17 +296,70 @@ class IdP:
             # AuthnStatement/@SessionNotOnOrAfter: the IdP ends the session.
             extra["session_not_on_or_after"] = saml_instant(
                 time_stamp=int(time.time() + float(self.modes["session_seconds"])))
+        encrypt = bool(self.modes.get("encrypt"))
         resp = srv.create_authn_response(
             identity, in_response_to, destination, sp_entity_id,
             name_id=name_id,
             authn={"class_ref": klass_out, "authn_auth": self.entity_id,
                    "authn_instant": int(instant)},
-            sign_response=sign_response, sign_assertion=sign_assertion,
+            sign_response=sign_response and not encrypt, sign_assertion=sign_assertion,
             sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256, **extra)
+        if encrypt:
+            # As Shibboleth and AD FS do: the (signed) assertion encrypted to
+            # the SP, then the Response signed over the EncryptedAssertion.
+            resp = self.encrypt_and_sign(str(resp), sp_entity_id, sign_response)
         self.event(type="response", status="Success", user=user, klass=klass_out,
                    in_response_to=in_response_to, destination=destination,
                    authn_instant=int(instant))
         return str(resp)
+
+    def encrypt_and_sign(self, xml, sp_entity_id, sign_response):
+        """EncryptedAssertion (AES-256-GCM data, RSA-OAEP key transport) to
+        the SP's encryption certificate from its metadata, with
+        python3-xmlsec; then an enveloped RSA-SHA256 signature on the
+        Response when asked."""
+        import xmlsec
+        from lxml import etree
+        saml_ns = "urn:oasis:names:tc:SAML:2.0:assertion"
+        root = etree.fromstring(xml.encode() if isinstance(xml, str) else xml)
+        assertion = root.find("{%s}Assertion" % saml_ns)
+        pem = self.sp_cert_pem(sp_entity_id, "encryption") or self.sp_cert_pem(sp_entity_id)
+        if pem is None:
+            raise ValueError("no SP certificate to encrypt to")
+        alone = etree.fromstring(etree.tostring(assertion))
+        tmpl = xmlsec.template.encrypted_data_create(
+            alone, xmlsec.constants.TransformAes256Gcm,
+            type=xmlsec.constants.TypeEncElement, ns="xenc")
+        xmlsec.template.encrypted_data_ensure_cipher_value(tmpl)
+        ki = xmlsec.template.encrypted_data_ensure_key_info(tmpl, ns="ds")
+        ek = xmlsec.template.add_encrypted_key(ki, xmlsec.constants.TransformRsaOaep)
+        xmlsec.template.encrypted_data_ensure_cipher_value(ek)
+        mgr = xmlsec.KeysManager()
+        mgr.add_key(xmlsec.Key.from_memory(pem.encode(), xmlsec.constants.KeyDataFormatCertPem))
+        ctx = xmlsec.EncryptionContext(mgr)
+        ctx.key = xmlsec.Key.generate(xmlsec.constants.KeyDataAes, 256,
+                                      xmlsec.constants.KeyDataTypeSession)
+        enc = ctx.encrypt_xml(tmpl, alone)
+        ea = etree.Element("{%s}EncryptedAssertion" % saml_ns, nsmap={"saml": saml_ns})
+        ea.append(enc)
+        root.replace(assertion, ea)
+        if sign_response:
+            sig = xmlsec.template.create(root, xmlsec.constants.TransformExclC14N,
+                                         xmlsec.constants.TransformRsaSha256, ns="ds")
+            issuer = root.find("{%s}Issuer" % saml_ns)
+            issuer.addnext(sig)
+            ref = xmlsec.template.add_reference(sig, xmlsec.constants.TransformSha256,
+                                                uri="#" + root.get("ID"))
+            xmlsec.template.add_transform(ref, xmlsec.constants.TransformEnveloped)
+            xmlsec.template.add_transform(ref, xmlsec.constants.TransformExclC14N)
+            kinfo = xmlsec.template.ensure_key_info(sig)
+            xmlsec.template.add_x509_data(kinfo)
+            xmlsec.tree.add_ids(root, ["ID"])
+            sctx = xmlsec.SignatureContext()
+            sctx.key = xmlsec.Key.from_file(self.key, xmlsec.constants.KeyDataFormatPem)
+            sctx.key.load_cert_from_file(self.cert, xmlsec.constants.KeyDataFormatPem)
+            sctx.sign(sig)
+        return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode()
 
     def error_response(self, code, msg, in_response_to, destination):
         srv = self.server()
@@ -391,7 +447,7 @@ class IdP:
         data = json.loads(environ["wsgi.input"].read(n) or b"{}")
         with self.lock:
             for k in ("misbehave", "entra", "authn_age", "sign", "want_signed_requests",
-                      "session_seconds"):
+                      "session_seconds", "encrypt"):
                 if k in data:
                     self.modes[k] = data[k]
             if data.get("reset_log"):
@@ -591,6 +647,8 @@ def main(argv=None):
     ap.add_argument("--entra", action="store_true",
                     help="Entra ID style: MFA in the authnmethodsreferences attribute")
     ap.add_argument("--want-signed-requests", action="store_true")
+    ap.add_argument("--encrypt", action="store_true",
+                    help="encrypt assertions (AES-256-GCM, RSA-OAEP) to the SP")
     ap.add_argument("--sign", choices=["assertion", "response", "both"], default="assertion")
     ap.add_argument("--pid-file")
     ap.add_argument("--max-seconds", type=float, default=3600)

@@ -50,6 +50,23 @@ def test_login_through_idp_and_back(sp, idp):
     assert len(b.hops) == n + 1 and not idp_hops(b, idp, n)
 
 
+@pytest.mark.parametrize("sign", ["assertion", "response", "both"])
+def test_login_with_encrypted_assertion(sp, idp, sign):
+    """The IdP encrypts the assertion to the SP's certificate (AES-256-GCM,
+    RSA-OAEP), as Shibboleth and AD FS do by default."""
+    import base64
+    idp.control(encrypt=True, sign=sign)
+    b = browser_for("bob", otp="123456")
+    r = b.get(sp.url("/mfa/vars"))
+    assert r.status_code == 200, (r.status_code, r.text[:300], b.hops)
+    env = json.loads(r.text)
+    assert env["REMOTE_USER"] == "bob" and classes_of(env) == [MFA]
+    doc = etree.fromstring(base64.b64decode(b.saml_responses[0][1]["SAMLResponse"]))
+    saml = "{urn:oasis:names:tc:SAML:2.0:assertion}"
+    assert doc.find(saml + "Assertion") is None
+    assert doc.find(saml + "EncryptedAssertion") is not None
+
+
 def test_session_cookie_attributes(sp, idp):
     b = browser_for("alice")
     r = b.get(sp.url("/private/"), follow=False)
