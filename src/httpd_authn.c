@@ -260,12 +260,7 @@ int anc_check_authn(request_rec *r)
         return DECLINED;
     }
     d = anc_dir(r);
-    if (!anc_srv_enabled(c)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "authncontext: authn: failed reason=%s detail=AuthType SAML but "
-                      "this server has no AuthnContextSPEntityID/"
-                      "AuthnContextIdPMetadataFile",
-                      anc_reason(ANC_E_CONFIG));
+    if (!anc_srv_ready(r, "authn")) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     sid = anc_cookie_get(r, anc_srv_cookie_name(c));

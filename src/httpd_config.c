@@ -169,6 +169,18 @@ int anc_srv_enabled(const anc_srv_cfg_t *c)
            c->cache->initialised;
 }
 
+int anc_srv_ready(request_rec *r, const char *part)
+{
+    if (anc_srv_enabled(anc_srv(r->server))) {
+        return 1;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "authncontext: %s: failed reason=%s detail=SAML is used here but this "
+                  "server has no AuthnContextSPEntityID/AuthnContextIdPMetadataFile",
+                  part, anc_reason(ANC_E_CONFIG));
+    return 0;
+}
+
 const char *anc_srv_endpoint(const anc_srv_cfg_t *c)
 {
     return c->endpoint ? c->endpoint : ANC_DEFAULT_ENDPOINT;

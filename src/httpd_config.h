@@ -164,6 +164,9 @@ const char *anc_check_class_words(apr_pool_t *p, int argc, const char *const *ar
 anc_srv_cfg_t *anc_srv(const server_rec *s);
 anc_dir_cfg_t *anc_dir(const request_rec *r);
 int anc_srv_enabled(const anc_srv_cfg_t *c); /* entityID and IdPs loaded */
+/* anc_srv_enabled for r's server; when not, logs once (part: "authn",
+ * "login", ...) with reason=config-invalid and returns 0. */
+int anc_srv_ready(request_rec *r, const char *part);
 const char *anc_srv_endpoint(const anc_srv_cfg_t *c);
 int anc_srv_session_lifetime(const anc_srv_cfg_t *c);
 int anc_srv_clock_skew(const anc_srv_cfg_t *c);

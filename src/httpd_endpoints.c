@@ -238,6 +238,20 @@ static const char *error_url_for(request_rec *r, const anc_pending_t *pd)
     return anc_dir(r)->error_url;
 }
 
+/* Ends the login pd started (when known) on the error URL or page; the
+ * facts every ACS error shares come from the pending request. */
+static int acs_error(request_rec *r, const anc_pending_t *pd, const char *relay_state,
+                     anc_error_facts_t *f, int page_status)
+{
+    if (pd) {
+        anc_store_pending_delete(r, pd->st->request_id);
+    }
+    f->relay_state = relay_state;
+    f->request_url = pd ? pd->st->target : NULL;
+    f->requested_context = requested_text(r, pd);
+    return anc_error_respond(r, error_url_for(r, pd), f, page_status);
+}
+
 static int acs_reject(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
                       anc_status_t code, const char *detail)
 {
@@ -257,9 +271,6 @@ static int acs_reject(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
     if (!pd && code != ANC_E_IN_RESPONSE_TO) {
         pd = pending_from_relay(ctx, relay_state);
     }
-    if (pd) {
-        anc_store_pending_delete(r, pd->st->request_id);
-    }
     memset(&f, 0, sizeof(f));
     /* "session-expired": the login this browser started took too long (or
      * its answer came twice); the application can simply offer a new
@@ -267,10 +278,7 @@ static int acs_reject(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
     f.error_type = code == ANC_E_IN_RESPONSE_TO && ctx->pending_gone ? "session-expired"
                                                                      : "invalid-response";
     f.error_text = anc_reason(code);
-    f.relay_state = relay_state;
-    f.request_url = pd ? pd->st->target : NULL;
-    f.requested_context = requested_text(r, pd);
-    return anc_error_respond(r, error_url_for(r, pd), &f, status);
+    return acs_error(r, pd, relay_state, &f, status);
 }
 
 static int acs_idp_error(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
@@ -288,15 +296,13 @@ static int acs_idp_error(request_rec *r, acs_ctx_t *ctx, const char *relay_state
                   status->idp ? status->idp : "-", status->status_code,
                   status->status_code2 ? status->status_code2 : "-",
                   status->status_message ? status->status_message : "-");
-    if (pd) {
-        anc_store_pending_delete(r, pd->st->request_id);
-    }
     /* The "MFA with retry" pattern: once, without RequestedAuthnContext. */
     if (pd && pd->retry_without_context && pd->st->has_requested_context &&
         !pd->st->is_retry && status->status_code2 &&
         !strcmp(status->status_code2, NS_NO_AUTHN_CONTEXT)) {
         anc_login_t l;
 
+        anc_store_pending_delete(r, pd->st->request_id);
         memset(&l, 0, sizeof(l));
         l.target = pd->st->target;
         l.idp = pd->st->idp;
@@ -321,10 +327,7 @@ static int acs_idp_error(request_rec *r, acs_ctx_t *ctx, const char *relay_state
     f.status_code2 = status->status_code2;
     f.status_message = status->status_message;
     f.entity_id = status->idp;
-    f.relay_state = relay_state;
-    f.request_url = pd ? pd->st->target : NULL;
-    f.requested_context = requested_text(r, pd);
-    return anc_error_respond(r, error_url_for(r, pd), &f, HTTP_FORBIDDEN);
+    return acs_error(r, pd, relay_state, &f, HTTP_FORBIDDEN);
 }
 
 static int acs_insufficient(request_rec *r, const anc_pending_t *pd,
@@ -336,15 +339,11 @@ static int acs_insufficient(request_rec *r, const anc_pending_t *pd,
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                   "authncontext: acs: rejected reason=%s detail=%s",
                   anc_reason(ANC_E_POLICY), detail);
-    anc_store_pending_delete(r, pd->st->request_id);
     memset(&f, 0, sizeof(f));
     f.error_type = "insufficient-context";
     f.error_text = detail;
     f.entity_id = a->idp;
-    f.relay_state = relay_state;
-    f.request_url = pd->st->target;
-    f.requested_context = requested_text(r, pd);
-    return anc_error_respond(r, error_url_for(r, pd), &f, HTTP_FORBIDDEN);
+    return acs_error(r, pd, relay_state, &f, HTTP_FORBIDDEN);
 }
 
 static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
@@ -683,9 +682,7 @@ int anc_quick_handler(request_rec *r, int lookup)
                                "You are signed in, but your sign-in does not give "
                                "access to this page.");
     }
-    if (!anc_srv_enabled(c)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "authncontext: endpoint: module not initialised for this server");
+    if (!anc_srv_ready(r, "endpoint")) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (!strcmp(rest, "acs")) {

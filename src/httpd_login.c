@@ -186,12 +186,7 @@ int anc_login_prepare(request_rec *r, const anc_login_t *l, const char **url,
 
     *url = NULL;
     *html = NULL;
-    if (!anc_srv_enabled(c)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "authncontext: login: failed reason=%s detail=AuthType SAML here "
-                      "but this server has no AuthnContextSPEntityID/"
-                      "AuthnContextIdPMetadataFile",
-                      anc_reason(ANC_E_CONFIG));
+    if (!anc_srv_ready(r, "login")) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (!(idp = pick_idp(r, c, l->idp))) {

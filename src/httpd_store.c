@@ -84,8 +84,9 @@ static apr_status_t raw_put(request_rec *r, anc_cache_t *c, const char *key,
 
 /* A networked store (redis, memcache) keeps connections per thread; after
  * the server restarts, the first use of a stale connection fails and the
- * client library reconnects. One retry hides that; a store that is really
- * down fails twice and the caller fails closed. */
+ * client library reconnects. A few retries hide that; a store that is
+ * really down keeps failing and the caller fails closed. Stores under a
+ * mutex (shmcb) are local and never retried. */
 #define RETRYABLE(c, rv) (!(c)->mutex && (rv) != APR_SUCCESS && (rv) != APR_NOTFOUND)
 #define RETRIES 3
 
@@ -98,37 +99,77 @@ static void log_cache_error(request_rec *r, anc_cache_t *c, apr_status_t rv,
                   anc_reason(ANC_E_CACHE), c ? c->spec : "(none)", key);
 }
 
+/* The store of r's server, locked when it needs a lock; NULL (logged) when
+ * it is not there or cannot be locked. */
+static anc_cache_t *store_open(request_rec *r, const char *op, const char *key)
+{
+    anc_cache_t *c = cache_of(r);
+
+    if (!c) {
+        log_cache_error(r, c, APR_EINIT, op, key);
+        return NULL;
+    }
+    if (lock(r, c) != APR_SUCCESS) {
+        return NULL;
+    }
+    return c;
+}
+
+static apr_status_t get_retrying(request_rec *r, anc_cache_t *c, const char *key,
+                                 char **val, unsigned int *len)
+{
+    apr_status_t rv = raw_get(r, c, key, val, len), first = rv;
+
+    for (int i = 0; i < RETRIES && RETRYABLE(c, rv); i++) {
+        rv = raw_get(r, c, key, val, len);
+    }
+    /* apr_redis answers NOTFOUND once it has marked the server dead: after
+     * an error that is not an answer, so it stays an error */
+    return rv == APR_NOTFOUND && first != APR_NOTFOUND ? first : rv;
+}
+
+static apr_status_t put_retrying(request_rec *r, anc_cache_t *c, const char *key,
+                                 const char *val, apr_size_t len, apr_time_t expiry)
+{
+    apr_status_t rv = raw_put(r, c, key, val, len, expiry);
+
+    for (int i = 0; i < RETRIES && RETRYABLE(c, rv); i++) {
+        rv = raw_put(r, c, key, val, len, expiry);
+    }
+    return rv;
+}
+
+static apr_status_t raw_del(request_rec *r, anc_cache_t *c, const char *key)
+{
+    return c->provider->remove(c->instance, r->server, (const unsigned char *)key,
+                               (unsigned int)strlen(key), r->pool);
+}
+
+static apr_status_t del_retrying(request_rec *r, anc_cache_t *c, const char *key)
+{
+    apr_status_t rv = raw_del(r, c, key);
+
+    for (int i = 0; i < RETRIES && RETRYABLE(c, rv); i++) {
+        rv = raw_del(r, c, key);
+    }
+    return rv;
+}
+
 static anc_status_t store_get(request_rec *r, const char *key, char **val,
                               unsigned int *len, int *found)
 {
-    anc_cache_t *c = cache_of(r);
+    anc_cache_t *c;
     apr_status_t rv;
 
     *found = 0;
-    if (!c) {
-        log_cache_error(r, c, APR_EINIT, "retrieve", key);
-        return ANC_E_CACHE;
-    }
     /* trace1 lets a test count the reads a request costs */
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                   "authncontext: cache: retrieve key=%.2s...", key);
-    if (lock(r, c) != APR_SUCCESS) {
+    if (!(c = store_open(r, "retrieve", key))) {
         return ANC_E_CACHE;
     }
-    rv = raw_get(r, c, key, val, len);
+    rv = get_retrying(r, c, key, val, len);
     unlock(c);
-    if (RETRYABLE(c, rv)) {
-        /* apr_redis answers NOTFOUND once it has marked the server dead:
-         * after an error that is not an answer, so it stays an error */
-        apr_status_t first = rv;
-        int i;
-        for (i = 0; i < RETRIES && RETRYABLE(c, rv); i++) {
-            rv = raw_get(r, c, key, val, len);
-        }
-        if (rv == APR_NOTFOUND) {
-            rv = first;
-        }
-    }
     if (rv == APR_NOTFOUND) {
         return ANC_OK;
     }
@@ -143,21 +184,14 @@ static anc_status_t store_get(request_rec *r, const char *key, char **val,
 static anc_status_t store_put(request_rec *r, const char *key, const char *val,
                               apr_size_t len, apr_time_t expiry)
 {
-    anc_cache_t *c = cache_of(r);
+    anc_cache_t *c;
     apr_status_t rv;
 
-    if (!c) {
-        log_cache_error(r, c, APR_EINIT, "store", key);
+    if (!(c = store_open(r, "store", key))) {
         return ANC_E_CACHE;
     }
-    if (lock(r, c) != APR_SUCCESS) {
-        return ANC_E_CACHE;
-    }
-    rv = raw_put(r, c, key, val, len, expiry);
+    rv = put_retrying(r, c, key, val, len, expiry);
     unlock(c);
-    for (int i = 0; i < RETRIES && RETRYABLE(c, rv); i++) {
-        rv = raw_put(r, c, key, val, len, expiry);
-    }
     if (rv != APR_SUCCESS) {
         log_cache_error(r, c, rv, "store", key);
         return ANC_E_CACHE;
@@ -167,23 +201,14 @@ static anc_status_t store_put(request_rec *r, const char *key, const char *val,
 
 static anc_status_t store_del(request_rec *r, const char *key)
 {
-    anc_cache_t *c = cache_of(r);
+    anc_cache_t *c;
     apr_status_t rv;
 
-    if (!c) {
-        log_cache_error(r, c, APR_EINIT, "remove", key);
+    if (!(c = store_open(r, "remove", key))) {
         return ANC_E_CACHE;
     }
-    if (lock(r, c) != APR_SUCCESS) {
-        return ANC_E_CACHE;
-    }
-    rv = c->provider->remove(c->instance, r->server, (const unsigned char *)key,
-                             (unsigned int)strlen(key), r->pool);
+    rv = del_retrying(r, c, key);
     unlock(c);
-    for (int i = 0; i < RETRIES && RETRYABLE(c, rv); i++) {
-        rv = c->provider->remove(c->instance, r->server, (const unsigned char *)key,
-                                 (unsigned int)strlen(key), r->pool);
-    }
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
         log_cache_error(r, c, rv, "remove", key);
         return ANC_E_CACHE;
@@ -423,19 +448,10 @@ static anc_status_t replay_check_and_insert(void *ctx, const char *id, apr_time_
     /* Atomic under the mutex for shmcb; for networked stores (redis,
      * memcache) two servers may race in the instant between the read and
      * the write; the window is one round trip. */
-    if (lock(r, c) != APR_SUCCESS) {
-        return anc_error_set(scratch, err, ANC_E_CACHE, "replay cache lock failed");
+    if (!(c = store_open(r, "retrieve", key))) {
+        return anc_error_set(scratch, err, ANC_E_CACHE, "replay cache unavailable");
     }
-    rv = raw_get(r, c, key, &val, &len);
-    if (RETRYABLE(c, rv)) {
-        apr_status_t first = rv;
-        for (int i = 0; i < RETRIES && RETRYABLE(c, rv); i++) {
-            rv = raw_get(r, c, key, &val, &len);
-        }
-        if (rv == APR_NOTFOUND) {
-            rv = first;
-        }
-    }
+    rv = get_retrying(r, c, key, &val, &len);
     if (rv == APR_SUCCESS) {
         unlock(c);
         return anc_error_set(scratch, err, ANC_E_REPLAY, "assertion ID already used");
@@ -445,10 +461,7 @@ static anc_status_t replay_check_and_insert(void *ctx, const char *id, apr_time_
         log_cache_error(r, c, rv, "retrieve", key);
         return anc_error_set(scratch, err, ANC_E_CACHE, "replay cache read failed");
     }
-    rv = raw_put(r, c, key, "1", 1, expires);
-    for (int i = 0; i < RETRIES && RETRYABLE(c, rv); i++) {
-        rv = raw_put(r, c, key, "1", 1, expires);
-    }
+    rv = put_retrying(r, c, key, "1", 1, expires);
     unlock(c);
     if (rv != APR_SUCCESS) {
         log_cache_error(r, c, rv, "store", key);
