@@ -5,7 +5,7 @@
  * location's AuthnContextRequest / AuthnContextMaxAge).
  *
  * Incoming headers that look like ours (AUTHN_CONTEXT_*, Shib-*,
- * REMOTE_USER, in any case and with '-' or '_') are removed from every
+ * REMOTE_USER, in any case and with any punctuation) are removed from every
  * request first, whatever AuthnContextExportHeaders says: a back end must
  * never see a value the client made up.
  */
@@ -47,8 +47,11 @@ static int header_is_ours(const char *name)
     char norm[64];
     apr_size_t i;
 
+    /* Every byte that is not a letter or digit folds to '_': back ends
+     * differ in how they fold '-', '_', '.' and the like, and one that
+     * folds a spelling onto ours must never see it. */
     for (i = 0; name[i] && i < sizeof(norm) - 1; i++) {
-        norm[i] = name[i] == '-' ? '_' : (char)apr_toupper(name[i]);
+        norm[i] = apr_isalnum(name[i]) ? (char)apr_toupper(name[i]) : '_';
     }
     norm[i] = '\0';
     if (!strcmp(norm, "REMOTE_USER")) {

@@ -119,9 +119,12 @@ static int is_form_urlencoded(const char *ctype)
     return *p == '\0' || *p == ';';
 }
 
+/* The body, at most cap bytes. The buffer follows what arrives (the
+ * announced length, or doubling for a chunked body), so a small POST does
+ * not cost the whole cap in memory. */
 static int read_body(request_rec *r, apr_size_t cap, char **body, apr_size_t *len)
 {
-    apr_size_t n = 0;
+    apr_size_t n = 0, size;
     char *buf;
     int rc;
 
@@ -131,13 +134,23 @@ static int read_body(request_rec *r, apr_size_t cap, char **body, apr_size_t *le
     if (r->remaining > (apr_off_t)cap) {
         return HTTP_REQUEST_ENTITY_TOO_LARGE;
     }
-    buf = apr_palloc(r->pool, cap + 1);
+    size = r->remaining > 0 ? (apr_size_t)r->remaining + 1 : 16384;
+    buf = apr_palloc(r->pool, size);
     if (ap_should_client_block(r)) {
         long got;
-        while ((got = ap_get_client_block(r, buf + n, cap + 1 - n)) > 0) {
+        while ((got = ap_get_client_block(r, buf + n, size - n)) > 0) {
             n += (apr_size_t)got;
             if (n > cap) {
                 return HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
+            if (n == size) {
+                /* full: room for cap + 1 bytes at the most, so that one
+                 * byte too many is seen */
+                apr_size_t bigger = size * 2 > cap + 1 ? cap + 1 : size * 2;
+                char *nb = apr_palloc(r->pool, bigger);
+                memcpy(nb, buf, n);
+                buf = nb;
+                size = bigger;
             }
         }
         if (got < 0) {

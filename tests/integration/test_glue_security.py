@@ -343,3 +343,34 @@ def test_binding_cookie_outlives_the_pending_request(g, idp):
     age = int(re.search(r"Max-Age=(\d+)", cookies[0]).group(1))
     assert age > 1800, cookies      # pending requests live 1800 s
     assert re.search(r"Path=/saml(;|$)", cookies[0]) and "HttpOnly" in cookies[0], cookies
+
+
+def test_identity_headers_with_other_punctuation_are_removed(g, idp):
+    """Back ends differ in how they fold header names ('-', '_', '.'); every
+    spelling that folds to one of ours is removed."""
+    b = login(g, "alice")
+    spoof = "spoofed-d07"
+    headers = {"Authn.Context.Class": spoof, "Remote.User": spoof,
+               "Shib.Identity-Provider": spoof, "authn~context~idp": spoof}
+    r = b.get(g.url("/proxy-plain/"), headers=headers)
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    hdrs = json.loads(r.text)["headers"]
+    assert not [h for h in hdrs if spoof in h[1]], hdrs
+
+
+def test_chunked_acs_body_is_capped(g, idp):
+    def body():
+        yield b"SAMLResponse="
+        for _ in range(80):
+            yield b"A" * 8192          # 640 KiB > 2 x 256 KiB + 8 KiB
+    start = log_offset(g)
+    r = Browser().request("POST", g.url("/saml/acs"), data=body(),
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code in (303, 413), r.status_code
+    assert "reason=too-large" in log_since(g, start), log_since(g, start)
+    # a small chunked body is read whole (and refused for what it is)
+    start = log_offset(g)
+    r = Browser().request("POST", g.url("/saml/acs"), data=iter([b"SAMLResponse=", b"PGZvby8+"]),
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code in (303, 400), r.status_code
+    assert "reason=too-large" not in log_since(g, start), log_since(g, start)
