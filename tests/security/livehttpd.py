@@ -42,6 +42,8 @@ OPTION_SETS = {
     # the shortest lifetime the directive takes (60 s): a session is opened
     # when the live fixture starts, and checked by the last session test
     "lifetime": "AuthnContextSessionLifetime 60\n",
+    # main's settings, its own cache (the concurrent-answers test)
+    "race": "",
     # overrides the Off above: the cookies must then carry Secure
     "secure": "AuthnContextCookieSecure On\n",
 }

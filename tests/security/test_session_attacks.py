@@ -203,6 +203,81 @@ def test_other_browser_cannot_burn_the_request(sp, keys):
     assert a.get("/private/").status == 200
 
 
+class _Raw:
+    """One POST to the ACS on its own socket, sent but for its last byte
+    (so that several arrive at the same instant: last-byte sync)."""
+
+    def __init__(self, sp, client, data):
+        import socket
+        import uuid
+        self.test_id = uuid.uuid4().hex[:16]
+        body = urllib.parse.urlencode([("SAMLResponse", base64.b64encode(data)),
+                                       ("RelayState", client.relay_state)]).encode()
+        head = ("POST /saml/acs HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+                "Content-Length: %d\r\nCookie: %s=%s\r\n%s: %s\r\n"
+                "Connection: close\r\n\r\n"
+                % (sp.httpd.port, len(body), L.BINDING_COOKIE,
+                   client.cookies[L.BINDING_COOKIE], L.TEST_HEADER, self.test_id)).encode()
+        self.sock = socket.create_connection(("127.0.0.1", sp.httpd.port), timeout=30)
+        self.sock.sendall(head + body[:-1])
+        self.last = body[-1:]
+
+    def finish(self):
+        import http.client
+        self.sock.sendall(self.last)
+        resp = http.client.HTTPResponse(self.sock)
+        resp.begin()
+        resp.read()
+        self.status = resp.status
+        self.set_cookies = resp.msg.get_all("Set-Cookie") or []
+        self.sock.close()
+
+    def session_cookie_set(self):
+        return any(c.startswith(L.COOKIE + "=") and c.split(";")[0] != L.COOKIE + "="
+                   for c in self.set_cookies)
+
+
+def _race(sp, keys, same, posts=8):
+    """`posts` connections holding one victim's binding cookie post, at the
+    same instant, answers to the victim's one outstanding request (one
+    response several times, or several different valid responses)."""
+    import threading
+    a = sp.client()
+    a.start_login()
+    ctx = attack_context(keys, sp, a.request_id)
+    one = ctx.response()
+    raws = [_Raw(sp, a, one if same else ctx.response()) for _ in range(posts)]
+    barrier = threading.Barrier(posts)
+
+    def go(raw):
+        barrier.wait(10)
+        raw.finish()
+    ts = [threading.Thread(target=go, args=(raw,)) for raw in raws]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    return raws
+
+
+@pytest.mark.parametrize("same", [True, False], ids=["same-response", "different-responses"])
+def test_one_request_one_session_under_concurrency(live, keys, same):
+    """A request is answered once (DESIGN: InResponseTo = a request we sent,
+    not yet answered), also when the answers arrive in parallel: exactly one
+    session per outstanding request, the others refused with a reason. A
+    race can only hide a bug, never invent one: several rounds."""
+    sp = live("race")
+    for _ in range(20):
+        res = _race(sp, keys, same)
+        opened = [r for r in res if r.session_cookie_set()]
+        refused = [(r.status, sp.reasons(r.test_id)) for r in res if not r.session_cookie_set()]
+        assert len(opened) == 1, ("%d sessions for one request" % len(opened), refused)
+        for status, reasons in refused:
+            assert 400 <= status < 500 and reasons and \
+                reasons[-1] in ("replay", "in-response-to-unknown"), refused
+
+
 # --- the session cookie -----------------------------------------------------------------
 
 @pytest.fixture
@@ -415,6 +490,19 @@ def test_relaystate_of_a_rejected_response_is_not_followed(sp, keys):
     assert_rejected(sp, rep, ("audience-mismatch", "in-response-to-unknown"))
     assert "evil" not in rep.location
     assert_no_session(sp, c, rep)
+
+
+def test_relaystate_cannot_split_the_error_redirect(sp, keys):
+    """CR LF in RelayState, echoed into the error URL's query: encoded, one
+    Location, no injected Set-Cookie."""
+    c = sp.client()
+    c.start_login("/witherr/")
+    bad = attack_context(keys, sp, c.request_id).response(audiences=("https://other/",))
+    rep = c.post_acs(bad, relay_state="x\r\nSet-Cookie: %s=%s" % (L.COOKIE, "a" * 32))
+    assert_rejected(sp, rep, ("audience-mismatch",), error_url="/err/")
+    assert len(rep.r.raw.headers.getlist("Location")) == 1
+    assert "\r" not in rep.location and "\n" not in rep.location
+    assert not rep.session_cookie_set() and not [h for h in rep.set_cookies() if "a" * 32 in h]
 
 
 @pytest.mark.parametrize("ret", EVIL_TARGETS, ids=lambda t: t.encode().hex()[:24])
