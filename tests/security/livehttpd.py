@@ -92,6 +92,22 @@ ScriptAliasMatch "^/[a-z0-9-]+/vars$" "@ROOT@/cgi-bin/env.cgi"
     AuthnContextErrorURL /err/
     Require valid-user
 </Location>
+# step-up: logins from here ask for MFA, and the answer must carry it
+<Location /admin>
+    AuthType SAML
+    AuthnContextRequest exact https://refeds.org/profile/mfa
+    Require authnContextClassRef https://refeds.org/profile/mfa
+</Location>
+<Location /force>
+    AuthType SAML
+    AuthnContextForceAuthn On
+    Require valid-user
+</Location>
+<Location /fresh>
+    AuthType SAML
+    AuthnContextMaxAge 60
+    Require valid-user
+</Location>
 <Location /mfa-proxy>
     AuthType SAML
     AuthnContextExportHeaders On
@@ -100,7 +116,7 @@ ScriptAliasMatch "^/[a-z0-9-]+/vars$" "@ROOT@/cgi-bin/env.cgi"
 </Location>
 """
 
-PAGES = ("public", "private", "mfa", "witherr", "err")
+PAGES = ("public", "private", "mfa", "witherr", "err", "admin", "force", "fresh")
 
 
 class LiveSP:
