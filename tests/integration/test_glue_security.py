@@ -57,6 +57,18 @@ AuthnContextErrorURL /auth-error.cgi
     ProxyPass http://127.0.0.1:{backend}/export
 </Location>
 
+# Exported headers must not follow an internal redirect to a location that
+# does not export (here: a public proxied location).
+<Location /exp-404>
+    AuthType SAML
+    AuthnContextExportHeaders On
+    Require valid-user
+    ErrorDocument 404 /public-echo/
+</Location>
+<Location /public-echo>
+    ProxyPass http://127.0.0.1:{backend}/public
+</Location>
+
 # Our providers under another AuthType: a Basic user is not ours to grant.
 <Location /basic>
     AuthType Basic
@@ -374,3 +386,16 @@ def test_chunked_acs_body_is_capped(g, idp):
                           headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code in (303, 400), r.status_code
     assert "reason=too-large" not in log_since(g, start), log_since(g, start)
+
+
+def test_exported_headers_do_not_follow_an_internal_redirect(g, idp):
+    b = login(g, "alice")
+    r = b.get(g.url("/public-echo/"), follow=False)
+    assert r.status_code == 200, r.status_code
+    r = b.get(g.url("/exp-404/no-such-file"), follow=False)
+    assert r.status_code in (200, 404), (r.status_code, r.text[:300])
+    seen = json.loads(r.text)
+    assert seen["path"].startswith("/public"), seen
+    leaked = [h for h in seen["headers"]
+              if re.match(r"(authn.context|shib.|remote.user)", h[0], re.I)]
+    assert not leaked, seen["headers"]
