@@ -1140,6 +1140,17 @@ int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         if (c->spkey && !c->spkey->key && load_spkey(pconf, vs, c->spkey) != OK) {
             return !OK;
         }
+        if (!anc_srv_cookie_secure(c) &&
+            (!strncmp(anc_srv_cookie_name(c), "__Host-", 7) ||
+             !strncmp(anc_srv_cookie_name(c), "__Secure-", 9))) {
+            return config_fail(vs,
+                               apr_psprintf(pconf,
+                                            "AuthnContextCookieName %s needs "
+                                            "AuthnContextCookieSecure On",
+                                            anc_srv_cookie_name(c)),
+                               "browsers drop __Host- and __Secure- cookies that are not "
+                               "Secure (RFC 6265bis 4.1.3)");
+        }
         if (!strcmp(anc_srv_cookie_samesite(c), "None") && !anc_srv_cookie_secure(c)) {
             return config_fail(vs,
                                "AuthnContextCookieSameSite None needs "

@@ -251,8 +251,11 @@ int anc_login_prepare(request_rec *r, const anc_login_t *l, const char **url,
             goto internal;
         }
     }
-    anc_cookie_set(r, cname, binding_value, endpoint, BINDING_COOKIE_LIFETIME,
-                   anc_srv_cookie_secure(c) ? "None" : "Lax");
+    /* A __Host- cookie must have Path=/ (RFC 6265bis 4.1.3.2), or the
+     * browser drops it and no login could ever finish. */
+    anc_cookie_set(r, cname, binding_value,
+                   strncmp(cname, "__Host-", 7) == 0 ? "/" : endpoint,
+                   BINDING_COOKIE_LIFETIME, anc_srv_cookie_secure(c) ? "None" : "Lax");
 
     st = apr_pcalloc(r->pool, sizeof(*st));
     st->request_id = req.id;

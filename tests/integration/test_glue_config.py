@@ -162,3 +162,34 @@ def test_rule_uses_a_level_defined_after_it(late_sp, idp):
     assert r.status_code in (302, 403), r.status_code               # 10 < 30: not granted
     assert r.status_code != 200
     late_sp.check_log()
+
+
+# --- cookie name prefixes (RFC 6265bis 4.1.3) -------------------------------------
+
+def test_host_prefixed_cookie_name_needs_secure(ct):
+    r = configtest(ct, "AuthnContextCookieName __Host-anc\nAuthnContextCookieSecure Off")
+    assert "Syntax OK" not in r.stdout and r.returncode != 0, r.stdout
+    assert "__Host-" in r.stdout and "AuthnContextCookieSecure" in r.stdout, r.stdout
+    r = configtest(ct, "AuthnContextCookieName __Secure-anc\nAuthnContextCookieSecure Off")
+    assert "Syntax OK" not in r.stdout and r.returncode != 0, r.stdout
+    r = configtest(ct, "AuthnContextCookieName __Host-anc\nAuthnContextCookieSecure On")
+    assert accepted(r), r.stdout
+
+
+@pytest.fixture(scope="module")
+def host_sp(sp_factory):
+    return sp_factory("glue-host", extra="AuthnContextCookieName __Host-anc\n"
+                                         "AuthnContextCookieSecure On\n")
+
+
+def test_host_prefixed_binding_cookie_is_valid(host_sp, idp):
+    """A __Host- cookie must be Secure, Path=/ and have no Domain, or the
+    browser drops it: the binding cookie (name + _req) too."""
+    from client import Browser
+    from helpers import set_cookie_headers
+    r = Browser().get(host_sp.url("/private/"), follow=False)
+    assert r.status_code == 302, r.status_code
+    cookies = [c for c in set_cookie_headers(r) if c.startswith("__Host-anc")]
+    assert cookies, set_cookie_headers(r)
+    for c in cookies:
+        assert re.search(r";\s*Path=/(;|$)", c) and "Secure" in c and "Domain" not in c, c
