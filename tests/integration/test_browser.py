@@ -16,13 +16,13 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 WAIT = 20
 
 
-@pytest.fixture
-def driver():
+def _new_driver(profiles):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     assert os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER), \
         "install chromium and chromium-driver (.ci/install-deps.sh browser)"
     profile = tempfile.mkdtemp(prefix="anc-chromium-")
+    profiles.append(profile)
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
     for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -35,11 +35,29 @@ def driver():
         opts.add_argument(a)
     d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     d.set_page_load_timeout(WAIT)
+    return d
+
+
+@pytest.fixture
+def browsers():
+    """new() -> a headless Chromium with a fresh profile (one per person);
+    all quit at teardown."""
+    drivers, profiles = [], []
+
+    def new():
+        d = _new_driver(profiles)
+        drivers.append(d)
+        return d
     try:
-        yield d
+        yield new
     finally:
-        d.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+        for d in drivers:
+            try:
+                d.quit()
+            except Exception:
+                pass
+        for p in profiles:
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def _wait(d, cond, what):
@@ -61,9 +79,9 @@ def _login(d, user, password, otp=""):
     d.find_element(By.ID, "submit").click()
 
 
-def test_chromium_login_step_up_and_error_page(sp, idp, driver, tmp_path):
+def test_chromium_login_step_up_and_error_page(sp, idp, browsers, tmp_path):
     from selenium.webdriver.common.by import By
-    d = driver
+    d = browsers()
     # 1. Login with a password.
     d.get(sp.url("/private/"))
     _login(d, "bob", "bob-pw")
@@ -76,8 +94,9 @@ def test_chromium_login_step_up_and_error_page(sp, idp, driver, tmp_path):
     assert "https://refeds.org/profile/mfa" in asked
     _login(d, "bob", "bob-pw", "123456")
     _wait(d, lambda x: "PAGE:admin" in x.page_source, "the admin page after step-up")
-    # 3. Another person without a second factor: the error page explains it.
-    d.delete_all_cookies()
+    # 3. Another person (own browser) without a second factor: the error
+    #    page explains it.
+    d = browsers()
     d.get(sp.url("/admin/"))
     _login(d, "carol", "carol-pw")
     _wait(d, lambda x: x.find_elements(By.ID, "title"), "the error page")
