@@ -298,3 +298,22 @@ def test_builtin_error_page_without_error_url(sp, idp):
     # The facts, not the secrets: no SAML message, no stack trace.
     assert "SAMLResponse" not in text and "<samlp:" not in text and "Traceback" not in text
     assert not re.search(r"[A-Za-z0-9+/]{200,}", text), "a base64 blob in the error page"
+
+
+PREFER = [MFA, "urn:oasis:names:tc:SAML:2.0:ac:classes:X509",
+          "urn:oasis:names:tc:SAML:2.0:ac:classes:Kerberos", PPT,
+          "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"]
+
+
+def test_prefer_mfa_with_fallback_list(sp, idp):
+    # Without a second factor the IdP falls back to a listed class ...
+    b = browser_for("alice")
+    r = b.get(sp.url("/prefer/vars"))
+    assert r.status_code == 200 and classes_of(json.loads(r.text)) == [PPT], (r.status_code, b.hops)
+    req = idp.events("authn_request")
+    assert req[0]["comparison"] == "exact" and req[0]["classes"] == PREFER, req
+    # ... and uses MFA where the user can.
+    idp.control(reset_sessions=True)
+    b = browser_for("bob", otp="123456")
+    r = b.get(sp.url("/prefer/vars"))
+    assert r.status_code == 200 and classes_of(json.loads(r.text)) == [MFA]
