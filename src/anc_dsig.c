@@ -93,7 +93,7 @@ static anc_status_t check_signed_info(apr_pool_t *p, xmlNodePtr signed_elem,
     xmlNodePtr si = anc_xml_child(sig, ANC_NS_DS, "SignedInfo");
     xmlNodePtr c14n, method, ref, transforms, t, digest;
     const char *alg, *uri, *id;
-    int known;
+    int known, n_enveloped = 0, n_exc_c14n = 0;
 
     if (si == NULL || anc_xml_child_count(sig, ANC_NS_DS, "SignedInfo") != 1 ||
         anc_xml_child_count(sig, ANC_NS_DS, "SignatureValue") != 1) {
@@ -150,12 +150,24 @@ static anc_status_t check_signed_info(apr_pool_t *p, xmlNodePtr signed_elem,
      * no SAML IdP digests comments, and DESIGN.md allows exclusive C14N. */
     for (t = anc_xml_first_elem(transforms); t != NULL; t = anc_xml_next_elem(t)) {
         alg = alg_attr(p, t);
-        if (!anc_xml_is(t, ANC_NS_DS, "Transform") ||
-            (strcmp(alg, (const char *)xmlSecTransformEnvelopedId->href) != 0 &&
-             strcmp(alg, (const char *)xmlSecTransformExclC14NId->href) != 0)) {
+        if (anc_xml_is(t, ANC_NS_DS, "Transform") &&
+            strcmp(alg, (const char *)xmlSecTransformEnvelopedId->href) == 0) {
+            n_enveloped++;
+        } else if (anc_xml_is(t, ANC_NS_DS, "Transform") &&
+                   strcmp(alg, (const char *)xmlSecTransformExclC14NId->href) == 0) {
+            n_exc_c14n++;
+        } else {
             return anc_error_set(p, err, ANC_E_SIG_TRANSFORM, "transform %s not allowed",
                                  alg);
         }
+    }
+    /* Each exactly once: without the explicit exclusive C14N xmlsec would
+     * digest with its default, inclusive C14N 1.0 (XML Signature 4.4.3.2). */
+    if (n_enveloped != 1 || n_exc_c14n != 1) {
+        return anc_error_set(p, err, ANC_E_SIG_TRANSFORM,
+                             "Transforms must be enveloped-signature and exclusive "
+                             "C14N, once each (%d, %d)",
+                             n_enveloped, n_exc_c14n);
     }
     digest = anc_xml_child(ref, ANC_NS_DS, "DigestMethod");
     alg = alg_attr(p, digest);

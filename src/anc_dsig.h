@@ -34,7 +34,7 @@ anc_status_t anc_key_wrap(apr_pool_t *p, EVP_PKEY *evp, X509 *cert, int is_priva
  * each key of keys (anc_key_t *) in turn; never a key from the message.
  * Before xmlsec runs, the SignedInfo is checked: exclusive C14N, an allowed
  * SignatureMethod, exactly one Reference whose URI is "#" + signed's ID,
- * only enveloped-signature and exclusive C14N transforms, an allowed
+ * the enveloped-signature and exclusive C14N transforms once each, an allowed
  * DigestMethod. After it, the return code, the context status and the
  * element the Reference resolves to (pointer equal to signed) are checked.
  * Errors: ANC_E_SIG_REFERENCE, ANC_E_SIG_TRANSFORM, ANC_E_SIG_ALGORITHM,

@@ -1196,5 +1196,26 @@ ATTACKS += [
 ]
 
 
+def transform_enveloped_only(signed, ctx):
+    """Only the enveloped-signature transform: xmlsec then digests with its
+    default, inclusive C14N 1.0 (XML Signature 4.4.3.2), which the explicit
+    inclusive-c14n attack shows is refused (DESIGN: exclusive C14N with the
+    enveloped-signature transform)."""
+    return _fresh_signed(ctx, transforms=["enveloped"])
+
+
+def transform_repeated(signed, ctx):
+    """The allowed transforms, but one of them twice."""
+    return _fresh_signed(ctx, transforms=["enveloped", "exc-c14n", "exc-c14n"])
+
+
+ATTACKS += [
+    _a("signature-transform-enveloped-only", transform_enveloped_only,
+       ("signature-transform",), about="implicit inclusive C14N after enveloped"),
+    _a("signature-transform-repeated", transform_repeated, ("signature-transform",),
+       about="exclusive C14N listed twice"),
+]
+
+
 BY_NAME = {a.name: a for a in ATTACKS}
 assert len(BY_NAME) == len(ATTACKS), "duplicate attack names"
