@@ -34,6 +34,9 @@ Test hooks (loopback only; this is a test IdP):
                              "session_seconds": N (SessionNotOnOrAfter),
                              "encrypt": bool (EncryptedAssertion, AES-256-GCM
                              + RSA-OAEP to the SP's encryption certificate),
+                             "tamper": bool (after signing, the class text
+                             PasswordProtectedTransport is rewritten to REFEDS
+                             MFA: what an attacker upgrading a claim sends),
                              "reset_log": bool, "reset_sessions": bool}
   GET  /unsolicited?user=U&class=C[&acs=URL][&relay=R][&age=S]
                              IdP-initiated response (no InResponseTo)
@@ -130,7 +133,7 @@ class IdP:
         self.pending = {}       # key -> pending AuthnRequest info
         self.modes = {"misbehave": args.misbehave, "entra": args.entra,
                       "authn_age": 0, "sign": args.sign, "session_seconds": 0,
-                      "encrypt": bool(args.encrypt),
+                      "encrypt": bool(args.encrypt), "tamper": False,
                       "want_signed_requests": bool(args.want_signed_requests)}
         self.broker = build_broker()
         self._server = None
@@ -308,6 +311,8 @@ class IdP:
             # As Shibboleth and AD FS do: the (signed) assertion encrypted to
             # the SP, then the Response signed over the EncryptedAssertion.
             resp = self.encrypt_and_sign(str(resp), sp_entity_id, sign_response)
+        if self.modes.get("tamper"):
+            resp = str(resp).replace(PPT + "<", MFA + "<")
         self.event(type="response", status="Success", user=user, klass=klass_out,
                    in_response_to=in_response_to, destination=destination,
                    authn_instant=int(instant))
@@ -447,7 +452,7 @@ class IdP:
         data = json.loads(environ["wsgi.input"].read(n) or b"{}")
         with self.lock:
             for k in ("misbehave", "entra", "authn_age", "sign", "want_signed_requests",
-                      "session_seconds", "encrypt"):
+                      "session_seconds", "encrypt", "tamper"):
                 if k in data:
                     self.modes[k] = data[k]
             if data.get("reset_log"):

@@ -317,3 +317,18 @@ def test_prefer_mfa_with_fallback_list(sp, idp):
     b = browser_for("bob", otp="123456")
     r = b.get(sp.url("/prefer/vars"))
     assert r.status_code == 200 and classes_of(json.loads(r.text)) == [MFA]
+
+
+def test_tampered_class_goes_to_error_url_as_invalid_response(sp, idp):
+    # The IdP ignores the request and answers PasswordProtectedTransport;
+    # the class text is then rewritten to MFA after signing.
+    idp.control(misbehave=True, tamper=True)
+    b = browser_for("alice")
+    r, q, _loc = error_redirect(b, sp.url("/admin/"), sp)
+    assert q.get("errorType") == "invalid-response", q
+    assert q.get("errorText") == "signature-invalid", q
+    assert q.get("requestURL", "").endswith("/admin/"), q
+    assert MFA.encode() in __import__("base64").b64decode(b.saml_responses[0][1]["SAMLResponse"])
+    r = b.get(sp.url("/admin/vars"), follow=False)
+    assert r.status_code != 200
+    assert len(idp.events("authn_request")) == 1

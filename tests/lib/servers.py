@@ -199,7 +199,7 @@ class IdPServer:
 
     def reset(self):
         return self.control(misbehave=False, entra=False, authn_age=0, sign="assertion",
-                            want_signed_requests=False, session_seconds=0, encrypt=False,
+                            want_signed_requests=False, session_seconds=0, encrypt=False, tamper=False,
                             reset_log=True, reset_sessions=True)
 
     def events(self, type=None):
