@@ -13,6 +13,7 @@ import base64
 import os
 import re
 import shutil
+import signal
 import urllib.parse
 import uuid
 import zlib
@@ -145,12 +146,27 @@ class LiveSP:
 
     def start(self):
         self.httpd.start(self.conf_text)
+        # remembered: the stop below must not depend on files in the root
+        self.pid = servers.read_pid(self.httpd.pid_file)
         return self
 
     def stop(self):
         try:
             self.httpd.stop()
         finally:
+            # if the root vanished (conf and pid file gone) "apache2 -k stop"
+            # cannot work: end the parent this run started, by its pid
+            pid = getattr(self, "pid", None)
+            if pid and servers.pid_alive(pid):
+                try:
+                    with open("/proc/%d/cmdline" % pid, "rb") as f:
+                        ours = self.httpd.root.encode() in f.read()
+                except OSError:
+                    ours = False
+                if ours:
+                    os.kill(pid, signal.SIGTERM)
+                    if not servers.wait_pid_gone(pid, 15):
+                        os.kill(pid, signal.SIGKILL)
             self.httpd.cleanup()
 
     def url(self, path):
