@@ -90,6 +90,22 @@ import livehttpd  # noqa: E402
 _live_sps = []
 
 
+def _preload_sanitizer_runtime(module):
+    """A module built with -fsanitize=address (make check-asan builds
+    everything so) only loads into apache2 with libasan preloaded:
+    servers.Httpd does that when ANC_HTTPD_PRELOAD names the runtime."""
+    import subprocess
+    if os.environ.get("ANC_HTTPD_PRELOAD"):
+        return
+    out = subprocess.run(["ldd", module], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True, timeout=30).stdout
+    if "libasan" in out:
+        rt = subprocess.run(["gcc", "-print-file-name=libasan.so"], stdout=subprocess.PIPE,
+                            text=True, timeout=30).stdout.strip()
+        assert os.path.isabs(rt) and os.path.exists(rt), "libasan runtime not found: %r" % rt
+        os.environ["ANC_HTTPD_PRELOAD"] = rt
+
+
 @pytest.fixture(scope="session")
 def echo_backend():
     """A loopback back end answering with the request headers it received
@@ -113,6 +129,7 @@ def live(request, keys, echo_backend):
     request.addfinalizer(stop_all)
     assert os.path.exists(servers.module_path()), \
         "%s not built (make, or set ANC_BUILD_DIR)" % servers.module_path()
+    _preload_sanitizer_runtime(servers.module_path())
 
     def get(name="main"):
         if name not in made:
