@@ -6,6 +6,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
 import clirunner  # noqa: E402
 import samlforge as sf  # noqa: E402
+import livehttpd  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +31,12 @@ class Keys:
         self.metadata = os.path.join(str(d), "idp-metadata.xml")
         with open(self.metadata, "wb") as f:
             f.write(sf.idp_metadata(sf.IDP_ENTITY_ID, self.idp.cert_pem, sf.IDP_SSO_URL))
+        # a second trusted IdP, for the live "two-idps" server (IdP mix-up)
+        self.idp2 = sf.make_rsa_keypair("idp2.example.org")
+        self.metadata2 = os.path.join(str(d), "idp2-metadata.xml")
+        with open(self.metadata2, "wb") as f:
+            f.write(sf.idp_metadata(livehttpd.IDP2_ENTITY_ID, self.idp2.cert_pem,
+                                    livehttpd.IDP2_SSO_URL))
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +92,6 @@ def canary():
 import time  # noqa: E402
 
 import servers  # noqa: E402  (tests/lib, the integration suite's server code)
-import livehttpd  # noqa: E402
 
 _live_sps = []
 

@@ -27,6 +27,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 ENV_CGI = os.path.join(TESTS, "integration", "templates", "env.cgi")
 
+IDP2_ENTITY_ID = "https://idp2.example.org/idp"
+IDP2_SSO_URL = "https://idp2.example.org/idp/sso"
+
 COOKIE = "authncontext_session"
 BINDING_COOKIE = COOKIE + "_req"
 TEST_HEADER = "X-Anc-Test"
@@ -45,6 +48,19 @@ OPTION_SETS = {
     "lifetime": "AuthnContextSessionLifetime 60\n",
     # main's settings, its own cache (the concurrent-answers test)
     "race": "",
+    # two trusted IdPs; locations bound to each (IdP mix-up)
+    "two-idps": """AuthnContextIdPMetadataFile @ROOT@/conf/idp2-metadata.xml
+<Location /idp-a>
+    AuthType SAML
+    AuthnContextIdP https://idp.example.org/idp
+    Require valid-user
+</Location>
+<Location /idp-b>
+    AuthType SAML
+    AuthnContextIdP https://idp2.example.org/idp
+    Require valid-user
+</Location>
+""",
     # overrides the Off above: the cookies must then carry Secure
     "secure": "AuthnContextCookieSecure On\n",
 }
@@ -117,7 +133,8 @@ ScriptAliasMatch "^/[a-z0-9-]+/vars$" "@ROOT@/cgi-bin/env.cgi"
 </Location>
 """
 
-PAGES = ("public", "private", "mfa", "witherr", "err", "admin", "force", "fresh")
+PAGES = ("public", "private", "mfa", "witherr", "err", "admin", "force", "fresh",
+         "idp-a", "idp-b")
 
 
 class LiveSP:
@@ -137,9 +154,11 @@ class LiveSP:
         shutil.copy(keys.sp_key, h.path("conf", "sp.key"))
         shutil.copy(keys.sp_cert, h.path("conf", "sp.crt"))
         shutil.copy(keys.metadata, h.path("conf", "idp-metadata.xml"))
+        shutil.copy(keys.metadata2, h.path("conf", "idp2-metadata.xml"))
         body = CONF
-        for k, v in {"@ENTITY_ID@": self.entity_id, "@ROOT@": h.root,
-                     "@OPTIONS@": options, "@BACKEND_PORT@": str(backend_port)}.items():
+        # options first: they may hold @ROOT@ too
+        for k, v in (("@OPTIONS@", options), ("@ENTITY_ID@", self.entity_id),
+                     ("@ROOT@", h.root), ("@BACKEND_PORT@", str(backend_port))):
             body = body.replace(k, v)
         self.conf_text = servers.httpd_conf(h.root, h.port, body)
         self.checked = 0
@@ -257,6 +276,7 @@ class Client:
         rep = self.get("/saml/login?target=" + urllib.parse.quote(target, safe="/"))
         assert rep.status == 302, (rep.status, rep.r.text[:300])
         assert BINDING_COOKIE in self.cookies, rep.set_cookies()
+        self.login_location = rep.location
         xml, q = decode_redirect(rep.location)
         m = re.search(r'\bID="([^"]+)"', xml)
         assert m, xml
@@ -323,10 +343,14 @@ def assert_rejected(sp, rep, reasons, statuses=range(400, 500), error_url=None):
                                    sp.log_lines(rep.test_id))
 
 
-def attack_context(keys, sp, request_id, canary=None):
+def attack_context(keys, sp, request_id, canary=None, idp=None, idp_entity_id=None):
+    """An attacks.AttackContext for this server (its entityID and ACS URL);
+    idp/idp_entity_id: another signing IdP than keys.idp."""
     import attacks as A
     kw = {"canary_url": canary.url} if canary is not None else {}
-    return A.AttackContext(keys.idp, keys.attacker, keys.sp.cert_pem, now=sf.utcnow(),
+    if idp_entity_id:
+        kw["idp_entity_id"] = idp_entity_id
+    return A.AttackContext(idp or keys.idp, keys.attacker, keys.sp.cert_pem, now=sf.utcnow(),
                            request_id=request_id or "_req-none", sp_entity_id=sp.entity_id,
                            acs_url=sp.acs_url, **kw)
 

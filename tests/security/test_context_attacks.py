@@ -6,6 +6,8 @@ an old AuthnInstant). Each must be refused with reason=insufficient-context
 for that request, open no session, and leave an existing weaker session as
 weak as it was.
 """
+import urllib.parse
+
 import pytest
 
 import attacks as A
@@ -102,3 +104,76 @@ def test_fresh_authn_instant_for_force_or_max_age_opens(sp, keys, target):
         authn_statements=[{"class_ref": sf.PPT, "authn_instant": -1}]))
     assert rep.status == 303 and rep.session_cookie_set(), sp.log_lines(rep.test_id)
     assert c.get(target).status == 200
+
+
+# --- IdP mix-up: two trusted IdPs --------------------------------------------------
+
+IDP_A = sf.IDP_ENTITY_ID
+IDP_B = L.IDP2_ENTITY_ID
+
+
+@pytest.fixture(scope="module")
+def two(live):
+    return live("two-idps")
+
+
+def _signer(keys, which):
+    return (keys.idp, IDP_A) if which == "A" else (keys.idp2, IDP_B)
+
+
+def _login_via(sp, target, idp_param=None):
+    c = sp.client()
+    if idp_param:
+        rep = c.get("/saml/login?target=%s&idp=%s" % (target, urllib.parse.quote(idp_param, "")))
+        assert rep.status == 302
+        xml, q = L.decode_redirect(rep.location)
+        c.request_id = xml.split('ID="', 1)[1].split('"', 1)[0]
+        c.relay_state = q.get("RelayState")
+        c.login_location = rep.location
+    else:
+        c.start_login(target)
+    return c
+
+
+def _asked(c):
+    return "A" if c.login_location.startswith(sf.IDP_SSO_URL + "?") else \
+        "B" if c.login_location.startswith(L.IDP2_SSO_URL + "?") else None
+
+
+@pytest.mark.parametrize("target,asked,answers,idp_param", [
+    ("/idp-a/", "A", "B", None),
+    ("/idp-b/", "B", "A", None),
+    ("/private/", "B", "A", IDP_B),
+    ("/private/", "A", "B", IDP_A),
+])
+def test_answer_from_another_trusted_idp(two, keys, target, asked, answers, idp_param):
+    """The request went to one IdP; another IdP the SP also trusts answers it
+    (a validly signed response): refused, the answer's IdP must be the
+    request's (issuer-mismatch)."""
+    c = _login_via(two, target, idp_param)
+    assert _asked(c) == asked, c.login_location
+    key, entity = _signer(keys, answers)
+    data = attack_context(keys, two, c.request_id, idp=key, idp_entity_id=entity).response()
+    rep = c.post_acs(data)
+    assert_rejected(two, rep, ("issuer-mismatch",))
+    assert_no_session(two, c, rep)
+
+
+@pytest.mark.parametrize("target,which", [("/idp-a/", "A"), ("/idp-b/", "B")])
+def test_answer_from_the_asked_idp_opens(two, keys, target, which):
+    c = _login_via(two, target)
+    assert _asked(c) == which, c.login_location
+    key, entity = _signer(keys, which)
+    rep = c.post_acs(attack_context(keys, two, c.request_id, idp=key,
+                                    idp_entity_id=entity).response())
+    assert rep.status == 303 and rep.session_cookie_set(), two.log_lines(rep.test_id)
+    assert c.get(target).status == 200
+
+
+def test_issuer_of_one_idp_signed_by_the_other(two, keys):
+    """Issuer A, signature by B's (trusted, but B's) key."""
+    c = _login_via(two, "/idp-a/")
+    data = attack_context(keys, two, c.request_id, idp=keys.idp2, idp_entity_id=IDP_A).response()
+    rep = c.post_acs(data)
+    assert_rejected(two, rep, ("signature-invalid",))
+    assert_no_session(two, c, rep)
