@@ -29,7 +29,8 @@ ERROR_CGI = os.path.join(REPO, "conf-examples", "auth-error.cgi")
 
 PAGES = ["public", "private", "mfa", "both", "expr", "admin", "admin-post", "retry", "retry-mfa",
          "fresh", "maxage", "minimum-ppt", "exact-ppt", "passive", "force", "sha512",
-         "unsigned", "min-request", "better-request", "admin-builtin", "regex", "no-mfa"]
+         "unsigned", "min-request", "better-request", "admin-builtin", "regex", "no-mfa",
+         "api", "admin/open", "prefer"]
 
 
 def pytest_configure(config):

@@ -22,7 +22,7 @@ def browser_for(user, otp=None):
 
 
 def page_of(r):
-    m = re.search(r"PAGE:([a-z0-9-]+)", r.text)
+    m = re.search(r"PAGE:([a-z0-9/-]+)", r.text)
     return m.group(1) if m else None
 
 

@@ -162,6 +162,10 @@ def test_variables_seen_by_cgi(sp, idp):
     # The Shibboleth-compatible alias (CGI turns '-' into '_' in names).
     shib = env.get("Shib-AuthnContext-Class", env.get("Shib_AuthnContext_Class"))
     assert shib == MFA, sorted(k for k in env if "hib" in k)
+    # Attributes, by FriendlyName (README: AUTHN_CONTEXT_ATTR_<NAME>).
+    assert env.get("AUTHN_CONTEXT_ATTR_MAIL") == "bob@example.org", env
+    assert env.get("AUTHN_CONTEXT_ATTR_UID") == "bob"
+    assert env.get("AUTHN_CONTEXT_ATTR_DISPLAYNAME") == "Bob Twofactor"
     # The password user sees its own facts, not bob's.
     a = login(sp, "alice")
     env = variables(a, sp)
@@ -461,7 +465,10 @@ def custom_sp(sp_factory):
         "AuthnContextCookieName anc_custom",
         "AuthnContextCookieSameSite Strict",
         "AuthnContextEndpoint /sp-endpoints",
-        "AuthnContextMaxResponseSize 20000"]))
+        "AuthnContextMaxResponseSize 20000",
+        "<Location /private>",
+        "    AuthnContextUserAttribute mail",
+        "</Location>"]))
 
 
 def test_custom_cookie_name_and_endpoint(custom_sp, idp):
@@ -479,6 +486,12 @@ def test_custom_cookie_name_and_endpoint(custom_sp, idp):
     # The default endpoint path is not served by the module here.
     r = Browser().get(custom_sp.url("/saml/metadata"), follow=False)
     assert r.status_code == 404
+
+
+def test_user_attribute_as_remote_user(custom_sp, idp):
+    b = login(custom_sp, "alice")
+    env = variables(b, custom_sp)
+    assert env["REMOTE_USER"] == "alice@example.org", env.get("REMOTE_USER")
 
 
 def test_samesite_strict_cookie(custom_sp, idp):
@@ -529,3 +542,14 @@ def test_unsolicited_relay_state_is_not_an_open_redirect(unsol_sp3, idp):
          "relay": "/private/vars"}), follow=False)
     r = b.follow(r, login=False)
     assert r.status_code == 200 and json.loads(r.text)["REMOTE_USER"] == "alice", b.hops
+
+
+def test_api_location_answers_401_without_session(sp, idp):
+    r = Browser().get(sp.url("/api/"), follow=False)
+    assert r.status_code == 401, (r.status_code, r.headers)
+    assert r.headers.get("WWW-Authenticate", "").startswith("SAML"), r.headers
+    assert "Location" not in r.headers
+    assert not idp.events("authn_request")
+    b = login(sp, "alice")
+    r = b.get(sp.url("/api/"), follow=False)
+    assert r.status_code == 200 and page_of(r) == "api"

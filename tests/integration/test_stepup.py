@@ -332,3 +332,14 @@ def test_tampered_class_goes_to_error_url_as_invalid_response(sp, idp):
     r = b.get(sp.url("/admin/vars"), follow=False)
     assert r.status_code != 200
     assert len(idp.events("authn_request")) == 1
+
+
+def test_request_none_cancels_inherited_step_up(sp, idp):
+    b = login(sp, "alice")
+    idp.control(reset_log=True)
+    r = b.get(sp.url("/admin/open/"), follow=False)
+    assert r.status_code == 200 and page_of(r) == "admin/open", (r.status_code, r.headers)
+    assert not idp.events("authn_request")
+    # The rest of /admin still steps up.
+    r = b.get(sp.url("/admin/"), follow=False)
+    assert is_redirect_to(r, idp.base + "/sso/"), (r.status_code, r.headers)
