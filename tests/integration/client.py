@@ -122,15 +122,6 @@ class Browser:
                     continue
             return r
 
-    def redirects_between(self, host_port_a, host_port_b):
-        """How many hops went to each of two origins (loop detection)."""
-        a = sum(1 for h in self.hops if host_port_a in h[1])
-        b = sum(1 for h in self.hops if host_port_b in h[1])
-        return a, b
-
-    def cookies_for(self, port):
-        return {c.name: c.value for c in self.s.cookies if True}
-
     def reset_trace(self):
         self.hops, self.saml_responses, self.saml_requests, self.login_forms = [], [], [], 0
 
