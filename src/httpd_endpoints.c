@@ -50,8 +50,8 @@ static char *form_decode(apr_pool_t *p, const char *s, apr_size_t n)
     return v;
 }
 
-/* Strict application/x-www-form-urlencoded: a field twice is an error (an
- * attacker's second SAMLResponse must not win by position). */
+/* Strict application/x-www-form-urlencoded: 0 when an escape is malformed;
+ * the caller refuses a field given twice (counted in n_response/n_relay). */
 static int form_parse(apr_pool_t *p, const char *body, apr_size_t len, form_t *f)
 {
     const char *s = body, *end = body + len;
@@ -81,7 +81,7 @@ static int form_parse(apr_pool_t *p, const char *body, apr_size_t len, form_t *f
         }
         s = fe + 1;
     }
-    return f->n_response <= 1 && f->n_relay <= 1;
+    return 1;
 }
 
 /* The value of a query parameter; *count tells how often it appears. */
@@ -421,6 +421,21 @@ static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
                          pd->st->max_age));
     }
 
+    if (pd) {
+        /* A request is answered once (SAML core 3.2.2, InResponseTo; profiles
+         * 4.1.4.3): of several valid answers arriving in parallel, only the
+         * one whose removal of the pending record finds it opens a session.
+         * The removal is one atomic operation in every store (shmcb under
+         * its mutex, DEL in redis, delete in memcache). */
+        anc_status_t taken = anc_store_pending_take(r, pd->st->request_id);
+        if (taken != ANC_OK) {
+            ctx->pending = NULL;
+            return acs_reject(r, ctx, relay_state, taken,
+                              taken == ANC_E_CACHE
+                                  ? "cannot consume the request"
+                                  : "request answered by a parallel response");
+        }
+    }
     if (anc_random_hex(r->pool, 16, &sid, &err) != ANC_OK) {
         return acs_reject(r, ctx, relay_state, ANC_E_INTERNAL, "no random session id");
     }
@@ -458,7 +473,6 @@ static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
         anc_store_session_delete(r, old);
     }
     if (pd) {
-        anc_store_pending_delete(r, pd->st->request_id);
         target = pd->st->target;
     } else {
         target = anc_is_local_url(relay_state) ? relay_state : "/";
@@ -492,6 +506,12 @@ static int handle_acs(request_rec *r)
     memset(&ctx, 0, sizeof(ctx));
     ctx.r = r;
     if (r->method_number != M_POST) {
+        /* SAML bindings 3.5: the HTTP-POST binding; a rejection like any
+         * other, logged with its reason */
+        ap_log_rerror(
+            APLOG_MARK, APLOG_WARNING, 0, r,
+            "authncontext: acs: rejected reason=%s detail=method %s is not POST",
+            anc_reason(ANC_E_BINDING), r->method);
         apr_table_setn(r->err_headers_out, "Allow", "POST");
         return anc_simple_page(r, HTTP_METHOD_NOT_ALLOWED, "Method not allowed",
                                "The assertion consumer service only accepts POST.");
@@ -512,8 +532,13 @@ static int handle_acs(request_rec *r)
         return acs_reject(r, &ctx, NULL, ANC_E_INPUT, "cannot read the request body");
     }
     if (!form_parse(r->pool, body, len, &form)) {
-        return acs_reject(r, &ctx, NULL, ANC_E_INPUT,
-                          "malformed form, or SAMLResponse/RelayState given twice");
+        return acs_reject(r, &ctx, NULL, ANC_E_INPUT, "malformed form");
+    }
+    if (form.n_response > 1 || form.n_relay > 1) {
+        /* SAML bindings 3.5.4: one SAMLResponse and at most one RelayState
+         * form control; an attacker's second field must not win by position */
+        return acs_reject(r, &ctx, NULL, ANC_E_BINDING,
+                          "SAMLResponse or RelayState given twice");
     }
     if (!form.saml_response || !*form.saml_response) {
         return acs_reject(r, &ctx, form.relay_state, ANC_E_INPUT, "no SAMLResponse");

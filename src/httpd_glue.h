@@ -48,6 +48,10 @@ anc_status_t anc_store_pending_save(request_rec *r, const anc_pending_t *pd);
 anc_status_t anc_store_pending_load(request_rec *r, const char *request_id,
                                     anc_pending_t **pd);
 anc_status_t anc_store_pending_delete(request_rec *r, const char *request_id);
+/* Removes the pending request and says whether this call removed it:
+ * ANC_OK (it did: this answer is the one), ANC_E_IN_RESPONSE_TO (it was
+ * gone: answered in parallel, or expired), ANC_E_CACHE. */
+anc_status_t anc_store_pending_take(request_rec *r, const char *request_id);
 /* The replay cache of the verifier, over the same socache. */
 anc_replay_cache_t *anc_store_replay(request_rec *r);
 

@@ -410,6 +410,31 @@ anc_status_t anc_store_pending_load(request_rec *r, const char *request_id,
     return ANC_OK;
 }
 
+anc_status_t anc_store_pending_take(request_rec *r, const char *request_id)
+{
+    const char *key;
+    anc_cache_t *c;
+    apr_status_t rv;
+
+    if (!is_request_id(request_id)) {
+        return ANC_E_IN_RESPONSE_TO;
+    }
+    key = apr_pstrcat(r->pool, "r:", request_id, NULL);
+    if (!(c = store_open(r, "remove", key))) {
+        return ANC_E_CACHE;
+    }
+    rv = del_retrying(r, c, key);
+    unlock(c);
+    if (rv == APR_NOTFOUND) {
+        return ANC_E_IN_RESPONSE_TO;
+    }
+    if (rv != APR_SUCCESS) {
+        log_cache_error(r, c, rv, "remove", key);
+        return ANC_E_CACHE;
+    }
+    return ANC_OK;
+}
+
 anc_status_t anc_store_pending_delete(request_rec *r, const char *request_id)
 {
     if (!is_request_id(request_id)) {
