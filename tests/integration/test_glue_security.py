@@ -399,3 +399,20 @@ def test_exported_headers_do_not_follow_an_internal_redirect(g, idp):
     leaked = [h for h in seen["headers"]
               if re.match(r"(authn.context|shib.|remote.user)", h[0], re.I)]
     assert not leaked, seen["headers"]
+
+
+def test_log_lines_cannot_be_forged_through_response_text(g, idp, forged):
+    """IdP text (StatusMessage, Issuer, ...) in a log line must not start a new
+    line: an operator reading the log must not see a made-up entry."""
+    b = Browser()
+    q = urllib.parse.urlencode({"target": "/private/", "idp": forged.entity_id})
+    _r, rid, relay, _sso = start_login(b, g, "/saml/login?" + q)
+    start = log_offset(g)
+    msg = "nope\n[Mon Jan 01 00:00:00.000000 2026] [authncontext:info] FORGED-LINE session opened\r\nFORGED-CR"
+    r = post_acs(b, g, forged.response(g, in_response_to=rid, status=sf.RESPONDER,
+                                       status_message=msg, include_assertion=False), relay)
+    assert r.status_code in (303, 403), r.status_code
+    text = log_since(g, start)
+    assert "FORGED-LINE" in text, text
+    assert not [l for l in text.splitlines() if l.startswith("[Mon Jan 01") or
+                l.startswith("FORGED")], text
