@@ -103,6 +103,27 @@ UseCanonicalName On
 """
 
 
+def annotate(out, top=15):
+    """(total Ir, [(self %, function, object)], [(object, %)]) from a
+    callgrind output file; stripped libraries' functions are named by
+    address."""
+    ann = subprocess.run(["callgrind_annotate", "--threshold=100", out],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                         timeout=300).stdout
+    total = re.search(r"([\d,]+)\s+\(100\.0%\)\s+PROGRAM TOTALS", ann)
+    rows = re.findall(r"^\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(\S+)\s+\[(.*?)\]\s*$",
+                      ann, re.M)
+    lines, by_obj = [], {}
+    for ir, pct, fn, obj in rows:
+        fn = fn.rsplit(":", 1)[1] if ":" in fn else fn
+        lib = os.path.basename(obj)
+        by_obj[lib] = by_obj.get(lib, 0.0) + float(pct)
+        if len(lines) < top:
+            lines.append((pct, fn if not fn.startswith("0x") else "(internal %s)" % fn, lib))
+    objs = sorted(by_obj.items(), key=lambda kv: -kv[1])[:8]
+    return (total.group(1) if total else "?"), lines, objs
+
+
 def log(msg):
     sys.stdout.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), msg))
     sys.stdout.flush()
@@ -240,6 +261,7 @@ class Bench:
         and that the page is closed without it (or the bench measures a
         misconfiguration)."""
         self.cookies = {}
+        self.first = {}
         for name in self.order:
             inst = self.instances[name]
             if name == "plain":
@@ -261,6 +283,7 @@ class Bench:
                 raise RuntimeError("%s: with cookie %d, without %d: not a valid bench "
                                    "set-up\n%s" % (name, st_ok, st_no, inst.h.log_tail(20)))
             self.cookies[name] = cookie
+            self.first[name] = (line, cookie)
             log("%s: session cookie ok (200 with it, %d without)" % (name, st_no))
 
     # ---- timed part ----------------------------------------------------------
@@ -349,10 +372,29 @@ class Bench:
             self.top_up_logins("ours", more)
             done = a.logins
         self.logins_done = done
+        self.after_load_checks()
         self.memory = {n: self.instances[n].memory() for n in self.order}
         for n in self.order:
             log("memory %-14s VmHWM %s kB RssAnon %s kB" % (
                 n, self.memory[n].get("VmHWM"), self.memory[n].get("RssAnon")))
+
+    def after_load_checks(self):
+        """After thousands of logins: is the very first session still
+        there, and is the very first response, posted again, still a
+        replay? Both are facts about the session store worth printing."""
+        for name, (line, cookie) in self.first.items():
+            inst = self.instances[name]
+            n = sum(x["ok"] for x in self.results.get(("acs", name), []))
+            st_page = bl.get(inst.port, "/app/index.html", {"Cookie": cookie})[0]
+            st, hdrs, _ = bl.post_form(inst.port, self.acs_path(name), line)
+            replay_ok = st >= 400 or "set-cookie" not in hdrs
+            msg = ("%s: after %d+ logins the first session answers %d (%s); the first "
+                   "response posted again answers %d (%s)" % (
+                       name, n, st_page, "still valid" if st_page == 200 else "EVICTED",
+                       st, "replay refused" if replay_ok else "REPLAY ACCEPTED"))
+            log(msg)
+            if st_page != 200 or not replay_ok:
+                self.notes.append(msg)
 
     def top_up_logins(self, name, count):
         remaining = count
@@ -413,27 +455,56 @@ class Bench:
         if not os.path.exists(out):
             self.notes.append("callgrind failed (exit %d)" % r.returncode)
             return
-        ann = subprocess.run(["callgrind_annotate", "--threshold=100", out],
-                             stdout=subprocess.PIPE, text=True, timeout=300).stdout
-        total = re.search(r"([\d,]+)\s+\(100\.0%\)\s+PROGRAM TOTALS", ann)
-        rows = re.findall(r"^\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(\S+)\s+\[(.*?)\]\s*$",
-                          ann, re.M)
-        self.profile_total = total.group(1) if total else "?"
+        self.profile_total, self.profile_lines, self.profile_objs = annotate(out)
         self.profile_n = len(files)
-        by_obj = {}
-        for ir, pct, fn, obj in rows:
-            # "file:function"; functions of stripped libraries show as an
-            # address: name the library instead.
-            fn = fn.rsplit(":", 1)[1] if ":" in fn else fn
-            lib = os.path.basename(obj)
-            by_obj[lib] = by_obj.get(lib, 0.0) + float(pct)
-            if len(self.profile_lines) < 15:
-                self.profile_lines.append((pct, fn if not fn.startswith("0x") else
-                                           "(internal %s)" % fn, lib))
-        self.profile_objs = sorted(by_obj.items(), key=lambda kv: -kv[1])[:8]
         log("callgrind: %d responses, %s Ir; top: %s" % (
             len(files), self.profile_total,
             ", ".join("%s %s%%" % (f, p) for p, f, _ in self.profile_lines[:5])))
+
+    def profile_get(self):
+        """callgrind over `apache2 -X` (one process) with the shmcb config,
+        serving authenticated GETs for a few seconds: where the per-request
+        cost of the module goes. The httpd start-up is included (once)."""
+        self.get_profile = None
+        if not shutil.which("valgrind") or self.a.no_profile or \
+                not os.path.exists(servers.module_path()):
+            return
+        body = OURS_BODY % {"host": SP_HOST, "entity": SP_ENTITY, "mfa": MFA,
+                            "cache": "shmcb:@ROOT@/run/sessions(134217728)"}
+        inst = bl.Instance("profile", body, load_ours=True)
+        shutil.copy(self.mint_info["metadata"], inst.h.path("conf", "idp-metadata.xml"))
+        inst.h.write("conf/httpd.conf", inst.conf_text)
+        inst.h.fix_permissions()
+        out = inst.h.path("logs", "callgrind.out")
+        # httpd drops to www-data before callgrind writes its file, so the
+        # file must already be theirs.
+        open(out, "w").close()
+        if os.geteuid() == 0:
+            import pwd
+            os.chown(out, pwd.getpwnam("www-data").pw_uid, -1)
+        p = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+                              servers.APACHE2, "-X", "-d", inst.h.root, "-f", inst.h.conf],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            if not servers.wait_for_port(inst.port, 120, p):
+                self.notes.append("GET profile: httpd under valgrind did not start")
+                return
+            cookie = bl.login(inst.port, self.take(1)[0])
+            r = bl.wrk(inst.base + "/app/index.html", 10, threads=1, connections=4,
+                       script=os.path.join(HERE, "get.lua"), args=[cookie])
+        finally:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        total, lines, objs = annotate(out)
+        inst.h.cleanup()
+        self.get_profile = {"requests": r["ok"], "bad": r["bad"], "total": total,
+                            "lines": lines, "objs": objs}
+        log("GET profile: %d requests, %s Ir; top: %s" % (
+            r["ok"], total, ", ".join("%s %s%%" % (f, p) for p, f, _ in lines[:5])))
 
     # ---- report ------------------------------------------------------------------
 
@@ -568,6 +639,19 @@ class Bench:
             text += ["", "By object (self cost of every function, summed per "
                      "shared object): " + ", ".join(
                          "%s %.1f%%" % (o, p) for o, p in self.profile_objs), ""]
+        gp = getattr(self, "get_profile", None)
+        if gp:
+            text += ["### Where an authenticated GET's time goes",
+                     "",
+                     "`valgrind --tool=callgrind apache2 -X` with the `ours` config, %d "
+                     "authenticated GETs of the 4 KiB page (%s instructions in total, httpd "
+                     "start-up included once), top functions by self cost:" % (
+                         gp["requests"], gp["total"]),
+                     "",
+                     "| self % | function | object |", "|---|---|---|"]
+            text += ["| %s | `%s` | %s |" % (p, f, o) for p, f, o in gp["lines"]]
+            text += ["", "By object: " + ", ".join("%s %.1f%%" % (o, p)
+                                                   for o, p in gp["objs"]), ""]
         if self.notes:
             text += ["### Notes", ""] + ["- " + n for n in self.notes] + [""]
         text += ["## How to reproduce", "",
@@ -644,6 +728,7 @@ def main():
     try:
         b.openssl()
         b.cli()
+        b.profile_get()
         print()
         print(b.table())
         print()
