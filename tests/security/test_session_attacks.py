@@ -264,15 +264,17 @@ def _race(sp, keys, same, posts=8):
 @pytest.mark.parametrize("same", [True, False], ids=["same-response", "different-responses"])
 def test_one_request_one_session_under_concurrency(live, keys, same):
     """A request is answered once (DESIGN: InResponseTo = a request we sent,
-    not yet answered), also when the answers arrive in parallel: exactly one
+    not yet answered), also when the answers arrive in parallel: at most one
     session per outstanding request, the others refused with a reason. A
-    race can only hide a bug, never invent one: several rounds."""
+    race can only hide a bug, never invent one: several rounds. (None at
+    all can happen: a refused duplicate drops the pending request that the
+    accepted copy was about to take - fail closed, an availability matter.)"""
     sp = live("race")
     for _ in range(20):
         res = _race(sp, keys, same)
         opened = [r for r in res if r.session_cookie_set()]
         refused = [(r.status, sp.reasons(r.test_id)) for r in res if not r.session_cookie_set()]
-        assert len(opened) == 1, ("%d sessions for one request" % len(opened), refused)
+        assert len(opened) <= 1, ("%d sessions for one request" % len(opened), refused)
         for status, reasons in refused:
             assert 400 <= status < 500 and reasons and \
                 reasons[-1] in ("replay", "in-response-to-unknown"), refused
@@ -534,6 +536,11 @@ SPOOF_HEADERS = {
     "AUTHN_CONTEXT_INSTANT": "2099-01-01T00:00:00Z",
     "REMOTE_USER": SPOOF_USER,
     "Remote-User": SPOOF_USER,
+    # back ends that fold any punctuation (PHP-FPM, some WSGI/Rack servers)
+    "Authn.Context.Class": SPOOF_CLASS,
+    "Remote.User": SPOOF_USER,
+    "Shib.AuthnContext.Class": SPOOF_CLASS,
+    "Authn~Context~Class": SPOOF_CLASS,
 }
 MARKERS = (SPOOF_USER, SPOOF_CLASS, "2099-01-01", "evil.example")
 
