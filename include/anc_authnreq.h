@@ -22,15 +22,15 @@
 #define ANC_SIG_RSA_SHA512 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"
 
 typedef struct anc_authnreq_t {
-    const char *id;                 /* "_" + random hex; see anc_random_hex */
+    const char *id; /* "_" + random hex; see anc_random_hex */
     apr_time_t issue_instant;
-    const char *destination;        /* IdP SSO URL for the binding */
+    const char *destination; /* IdP SSO URL for the binding */
     const char *acs_url;
-    const char *issuer;             /* SP entityID */
+    const char *issuer; /* SP entityID */
     int force_authn;
     int is_passive;
-    int allow_create;               /* NameIDPolicy AllowCreate */
-    const char *name_id_format;     /* NULL = none in NameIDPolicy */
+    int allow_create;           /* NameIDPolicy AllowCreate */
+    const char *name_id_format; /* NULL = none in NameIDPolicy */
     int has_requested_context;
     anc_comparison_t comparison;
     const apr_array_header_t *classes; /* const char *, in order */
@@ -39,8 +39,8 @@ typedef struct anc_authnreq_t {
 /* The AuthnRequest XML (UTF-8, no XML declaration). Errors: ANC_E_CONFIG
  * (missing id/destination/acs_url/issuer, requested context without any
  * class). */
-anc_status_t anc_authnreq_xml(apr_pool_t *p, const anc_authnreq_t *req,
-                              const char **xml, anc_error_t **err);
+anc_status_t anc_authnreq_xml(apr_pool_t *p, const anc_authnreq_t *req, const char **xml,
+                              anc_error_t **err);
 
 /* The full redirect URL: destination + ('?' or '&') + SAMLRequest=...
  * [&RelayState=...][&SigAlg=...&Signature=...]. sign_key NULL = unsigned.
@@ -48,10 +48,10 @@ anc_status_t anc_authnreq_xml(apr_pool_t *p, const anc_authnreq_t *req,
  * relay_state NULL or "" = none. Errors: ANC_E_CONFIG (destination with a
  * '#', RelayState over 80 bytes (bindings 3.4.3), unknown sig_alg, non-RSA
  * key), ANC_E_INTERNAL. */
-anc_status_t anc_redirect_encode(apr_pool_t *p, const char *destination,
-                                 const char *xml, const char *relay_state,
-                                 const anc_key_t *sign_key, const char *sig_alg,
-                                 const char **url, anc_error_t **err);
+anc_status_t anc_redirect_encode(apr_pool_t *p, const char *destination, const char *xml,
+                                 const char *relay_state, const anc_key_t *sign_key,
+                                 const char *sig_alg, const char **url,
+                                 anc_error_t **err);
 
 /* An HTML page that POSTs SAMLRequest (enveloped-signed when sign_key is
  * given) and RelayState to destination, auto-submitting with a script and
@@ -62,10 +62,9 @@ anc_status_t anc_redirect_encode(apr_pool_t *p, const char *destination,
  * with a strict Content-Security-Policy must allow it. Errors:
  * ANC_E_CONFIG (RelayState over 80 bytes, unknown sig_alg, XML that does
  * not parse or has no ID), ANC_E_INTERNAL. */
-anc_status_t anc_post_form(apr_pool_t *p, const char *destination,
-                           const char *xml, const char *relay_state,
-                           const anc_key_t *sign_key, const char *sig_alg,
-                           const char **html, anc_error_t **err);
+anc_status_t anc_post_form(apr_pool_t *p, const char *destination, const char *xml,
+                           const char *relay_state, const anc_key_t *sign_key,
+                           const char *sig_alg, const char **html, anc_error_t **err);
 
 /* Decodes a Redirect-binding query string (SAMLRequest or SAMLResponse,
  * RelayState, SigAlg, Signature). The inflated XML is capped at max bytes
@@ -79,15 +78,15 @@ anc_status_t anc_post_form(apr_pool_t *p, const char *destination,
  * ANC_E_BINDING. Errors: ANC_E_BINDING, ANC_E_TOO_LARGE,
  * ANC_E_SIG_MISSING, ANC_E_SIG_INVALID, ANC_E_SIG_ALGORITHM. */
 typedef struct anc_redirect_msg_t {
-    const char *param;              /* "SAMLRequest" or "SAMLResponse" */
+    const char *param; /* "SAMLRequest" or "SAMLResponse" */
     const char *xml;
     apr_size_t xml_len;
-    const char *relay_state;        /* NULL when absent */
-    const char *sig_alg;            /* NULL when absent */
+    const char *relay_state; /* NULL when absent */
+    const char *sig_alg;     /* NULL when absent */
 } anc_redirect_msg_t;
 anc_status_t anc_redirect_decode(apr_pool_t *p, const char *query, apr_size_t max,
-                                 const anc_key_t *verify_key,
-                                 anc_redirect_msg_t **msg, anc_error_t **err);
+                                 const anc_key_t *verify_key, anc_redirect_msg_t **msg,
+                                 anc_error_t **err);
 
 /* URL-encodes s (RFC 3986 unreserved kept) into p. */
 const char *anc_url_encode(apr_pool_t *p, const char *s);

@@ -16,11 +16,11 @@
 #include "anc_error.h"
 
 #define ANC_BINDING_REDIRECT "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
-#define ANC_BINDING_POST     "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+#define ANC_BINDING_POST "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
 
 typedef struct anc_endpoint_t {
-    const char *binding;   /* binding URI */
-    const char *location;  /* URL */
+    const char *binding;  /* binding URI */
+    const char *location; /* URL */
 } anc_endpoint_t;
 
 /* An opaque key: an xmlsec key plus its OpenSSL EVP_PKEY. Owned by the pool
@@ -44,10 +44,9 @@ anc_trust_t *anc_trust_create(apr_pool_t *p);
  * Errors: ANC_E_INPUT (unreadable file), ANC_E_XML_PARSE, ANC_E_XML_DTD,
  * ANC_E_METADATA (no IdPSSODescriptor, an IdP without a usable signing key,
  * an entityID seen twice), ANC_E_KEY (a certificate that does not parse). */
-anc_status_t anc_trust_load_file(anc_trust_t *trust, const char *path,
-                                 anc_error_t **err);
-anc_status_t anc_trust_load_memory(anc_trust_t *trust, const char *data,
-                                   apr_size_t len, anc_error_t **err);
+anc_status_t anc_trust_load_file(anc_trust_t *trust, const char *path, anc_error_t **err);
+anc_status_t anc_trust_load_memory(anc_trust_t *trust, const char *data, apr_size_t len,
+                                   anc_error_t **err);
 
 /* The IdP with that entityID, or NULL. */
 const anc_idp_t *anc_trust_find(const anc_trust_t *trust, const char *entity_id);
@@ -66,8 +65,8 @@ anc_status_t anc_key_load_private(apr_pool_t *p, const char *key_path,
                                   const char *cert_path, anc_key_t **key,
                                   anc_error_t **err);
 /* Loads a certificate (PEM or DER) as a public key. Errors: ANC_E_KEY. */
-anc_status_t anc_key_load_cert(apr_pool_t *p, const char *cert_path,
-                               anc_key_t **key, anc_error_t **err);
+anc_status_t anc_key_load_cert(apr_pool_t *p, const char *cert_path, anc_key_t **key,
+                               anc_error_t **err);
 /* The certificate as base64 DER without PEM armour (for metadata), or NULL
  * when the key has no certificate. */
 const char *anc_key_cert_base64(const anc_key_t *key);
@@ -82,9 +81,9 @@ void *anc_key_xmlsec(const anc_key_t *key);
 
 typedef struct anc_sp_metadata_t {
     const char *entity_id;
-    const char *acs_url;            /* HTTP-POST AssertionConsumerService */
-    const char *slo_url;            /* may be NULL */
-    const anc_key_t *cert;          /* signing+encryption cert; may be NULL */
+    const char *acs_url;   /* HTTP-POST AssertionConsumerService */
+    const char *slo_url;   /* may be NULL */
+    const anc_key_t *cert; /* signing+encryption cert; may be NULL */
     int authn_requests_signed;
     int want_assertions_signed;
 } anc_sp_metadata_t;

@@ -49,9 +49,9 @@ int anc_vocab_level(const anc_vocab_t *v, const char *uri, int *level);
  * then the values of the attributes named in class_attributes (array of
  * const char *, may be NULL), then the alias targets of those, without
  * duplicates. */
-apr_array_header_t *anc_policy_session_classes(apr_pool_t *p, const anc_vocab_t *v,
-                                               const anc_assertion_t *a,
-                                               const apr_array_header_t *class_attributes);
+apr_array_header_t *
+anc_policy_session_classes(apr_pool_t *p, const anc_vocab_t *v, const anc_assertion_t *a,
+                           const apr_array_header_t *class_attributes);
 
 typedef struct anc_class_rule_t anc_class_rule_t;
 
@@ -70,8 +70,7 @@ anc_status_t anc_class_rule_parse(apr_pool_t *p, const anc_vocab_t *v, int argc,
                                   anc_error_t **err);
 /* Builds a rule from a comparison and a list (array of const char *). */
 anc_status_t anc_class_rule_make(apr_pool_t *p, const anc_vocab_t *v,
-                                 anc_comparison_t cmp,
-                                 const apr_array_header_t *classes,
+                                 anc_comparison_t cmp, const apr_array_header_t *classes,
                                  anc_class_rule_t **rule, anc_error_t **err);
 /* 1 when the class set (array of const char *) satisfies the rule. */
 int anc_class_rule_eval(const anc_class_rule_t *rule, const anc_vocab_t *v,

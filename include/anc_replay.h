@@ -15,9 +15,9 @@
 #include "anc_error.h"
 
 typedef struct anc_replay_cache_t {
-    anc_status_t (*check_and_insert)(void *ctx, const char *id,
-                                     apr_time_t expires, apr_time_t now,
-                                     apr_pool_t *scratch, anc_error_t **err);
+    anc_status_t (*check_and_insert)(void *ctx, const char *id, apr_time_t expires,
+                                     apr_time_t now, apr_pool_t *scratch,
+                                     anc_error_t **err);
     void *ctx;
 } anc_replay_cache_t;
 

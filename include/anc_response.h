@@ -38,8 +38,8 @@ typedef struct anc_verifier_t anc_verifier_t;
 /* Errors: ANC_E_CONFIG (no entityID, ACS URL, or empty trust store). The
  * verifier keeps pointers to sp and trust: they must outlive it. */
 anc_status_t anc_verifier_create(apr_pool_t *p, const anc_sp_config_t *sp,
-                                 const anc_trust_t *trust,
-                                 anc_verifier_t **verifier, anc_error_t **err);
+                                 const anc_trust_t *trust, anc_verifier_t **verifier,
+                                 anc_error_t **err);
 
 /* Answers whether `in_response_to` names an outstanding AuthnRequest of
  * this SP (for this browser, in the module). Must not consume it: the
@@ -49,58 +49,58 @@ typedef anc_status_t (*anc_request_lookup_fn)(void *ctx, const char *in_response
                                               apr_pool_t *scratch, anc_error_t **err);
 
 typedef struct anc_verify_input_t {
-    const char *data;             /* SAMLResponse form value (base64) or raw XML */
+    const char *data; /* SAMLResponse form value (base64) or raw XML */
     apr_size_t len;
     apr_time_t now;
     anc_request_lookup_fn request_lookup; /* NULL = no outstanding requests */
     void *request_lookup_ctx;
-    const anc_replay_cache_t *replay;     /* NULL = no replay check (tests only) */
-    const char *expected_idp;     /* entityID the SP expects; NULL = any trusted */
+    const anc_replay_cache_t *replay; /* NULL = no replay check (tests only) */
+    const char *expected_idp;         /* entityID the SP expects; NULL = any trusted */
 } anc_verify_input_t;
 
 typedef struct anc_name_id_t {
     const char *value;
-    const char *format;            /* NULL when absent */
+    const char *format; /* NULL when absent */
     const char *name_qualifier;
     const char *sp_name_qualifier;
 } anc_name_id_t;
 
 typedef struct anc_attribute_t {
     const char *name;
-    const char *name_format;       /* NULL when absent */
-    const char *friendly_name;     /* NULL when absent */
-    apr_array_header_t *values;    /* of const char *: whole text content each */
+    const char *name_format;    /* NULL when absent */
+    const char *friendly_name;  /* NULL when absent */
+    apr_array_header_t *values; /* of const char *: whole text content each */
 } anc_attribute_t;
 
 /* The immutable record of one verified assertion. Text values are whole
  * text content; class values are xs:anyURI whitespace-collapsed. */
 typedef struct anc_assertion_t {
-    const char *idp;               /* Issuer (== metadata entityID) */
+    const char *idp; /* Issuer (== metadata entityID) */
     anc_name_id_t name_id;
     apr_array_header_t *authn_context_class_refs; /* const char *, every
                                       AuthnStatement, document order */
     const char *authn_context_decl_ref;           /* NULL when absent */
-    apr_time_t authn_instant;      /* first AuthnStatement's; 0 if none */
-    const char *authn_instant_text;/* as sent (xs:dateTime) */
-    const char *session_index;     /* NULL when absent */
-    apr_time_t session_not_on_or_after; /* 0 when absent */
+    apr_time_t authn_instant;                     /* first AuthnStatement's; 0 if none */
+    const char *authn_instant_text;               /* as sent (xs:dateTime) */
+    const char *session_index;                    /* NULL when absent */
+    apr_time_t session_not_on_or_after;           /* 0 when absent */
     apr_array_header_t *authenticating_authorities; /* const char * */
     apr_array_header_t *attributes;                 /* anc_attribute_t */
     const char *assertion_id;
-    apr_time_t not_on_or_after;    /* the replay horizon: Conditions or
-                                      SubjectConfirmationData NotOnOrAfter */
+    apr_time_t not_on_or_after; /* the replay horizon: Conditions or
+                                   SubjectConfirmationData NotOnOrAfter */
     const char *response_id;
-    const char *in_response_to;    /* NULL for unsolicited */
+    const char *in_response_to; /* NULL for unsolicited */
     int was_encrypted;
 } anc_assertion_t;
 
 /* A non-Success Status (SAML core 3.2.2.2), for the error redirect. */
 typedef struct anc_idp_status_t {
-    const char *idp;               /* Issuer, when present and trusted */
-    const char *status_code;       /* top-level StatusCode Value */
-    const char *status_code2;      /* second-level StatusCode Value or NULL */
-    const char *status_message;    /* or NULL */
-    const char *in_response_to;    /* or NULL */
+    const char *idp;            /* Issuer, when present and trusted */
+    const char *status_code;    /* top-level StatusCode Value */
+    const char *status_code2;   /* second-level StatusCode Value or NULL */
+    const char *status_message; /* or NULL */
+    const char *in_response_to; /* or NULL */
     const char *response_id;
 } anc_idp_status_t;
 
@@ -132,8 +132,8 @@ anc_status_t anc_response_verify(apr_pool_t *p, const anc_verifier_t *verifier,
  * XML when the first non-space byte is '<'. Errors: ANC_E_INPUT,
  * ANC_E_TOO_LARGE. */
 anc_status_t anc_response_decode(apr_pool_t *p, const char *data, apr_size_t len,
-                                 apr_size_t max, const char **xml,
-                                 apr_size_t *xml_len, anc_error_t **err);
+                                 apr_size_t max, const char **xml, apr_size_t *xml_len,
+                                 anc_error_t **err);
 
 /* Parses an xs:dateTime (UTC, 'Z' or an offset, optional fraction) into
  * apr_time_t. Errors: ANC_E_INPUT. */

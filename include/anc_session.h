@@ -14,12 +14,12 @@
 #include "anc_policy.h"
 
 typedef struct anc_session_t {
-    const char *id;                 /* 32 hex chars (128 bits, CSPRNG) */
+    const char *id; /* 32 hex chars (128 bits, CSPRNG) */
     const char *idp;
     anc_name_id_t name_id;
-    apr_array_header_t *classes;    /* const char *: the session class set */
+    apr_array_header_t *classes; /* const char *: the session class set */
     apr_time_t authn_instant;
-    const char *session_index;      /* may be NULL */
+    const char *session_index; /* may be NULL */
     apr_time_t created;
     apr_time_t expires;
     apr_array_header_t *attributes; /* anc_attribute_t */
@@ -28,15 +28,15 @@ typedef struct anc_session_t {
 /* A pending AuthnRequest, kept under its request ID until answered. */
 typedef struct anc_request_state_t {
     const char *request_id;
-    const char *target;             /* local URL to return to */
-    const char *idp;                /* entityID asked */
-    const char *browser_binding;    /* random value also set in a cookie */
+    const char *target;          /* local URL to return to */
+    const char *idp;             /* entityID asked */
+    const char *browser_binding; /* random value also set in a cookie */
     int has_requested_context;
     anc_comparison_t comparison;
     apr_array_header_t *requested_classes; /* const char * */
     int force_authn;
-    int max_age;                    /* seconds, 0 = none */
-    int is_retry;                   /* second try without context */
+    int max_age;  /* seconds, 0 = none */
+    int is_retry; /* second try without context */
     apr_time_t created;
     apr_time_t expires;
 } anc_request_state_t;
@@ -51,8 +51,8 @@ typedef struct anc_request_state_t {
  * (ANC_E_INPUT) what the decoders would refuse, and NULL lists decode as
  * empty arrays. The form is canonical: decode then encode gives the same
  * bytes. */
-anc_status_t anc_session_encode(apr_pool_t *p, const anc_session_t *s,
-                                const char **buf, apr_size_t *len, anc_error_t **err);
+anc_status_t anc_session_encode(apr_pool_t *p, const anc_session_t *s, const char **buf,
+                                apr_size_t *len, anc_error_t **err);
 anc_status_t anc_session_decode(apr_pool_t *p, const char *buf, apr_size_t len,
                                 anc_session_t **s, anc_error_t **err);
 anc_status_t anc_request_state_encode(apr_pool_t *p, const anc_request_state_t *st,
