@@ -553,3 +553,34 @@ def test_api_location_answers_401_without_session(sp, idp):
     b = login(sp, "alice")
     r = b.get(sp.url("/api/"), follow=False)
     assert r.status_code == 200 and page_of(r) == "api"
+
+
+# --- the same with memcached ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def memcache_cluster(sp_factory, workdir):
+    import servers
+    mc = servers.Memcached(os.path.join(workdir, "memcached-%d" % os.getpid())).start()
+    port_a, port_b = servers.free_port(), servers.free_port()
+    name = "127.0.0.1:%d" % port_a
+    cache = "memcache:127.0.0.1:%d" % mc.port
+    try:
+        a = sp_factory("mc-a", port=port_a, cache=cache, entity_id="http://sp.test/mc",
+                       server_name=name, use_canonical=True)
+        b = sp_factory("mc-b", port=port_b, cache=cache, entity_id="http://sp.test/mc",
+                       server_name=name, use_canonical=True, register=False)
+        yield a, b
+    finally:
+        mc.stop()
+
+
+def test_memcache_cluster_session_shared_and_replay_refused(memcache_cluster, idp):
+    a, b = memcache_cluster
+    br = login(a, "alice")
+    n = len(br.hops)
+    r = br.get(b.url("/private/vars"))
+    assert r.status_code == 200 and json.loads(r.text)["REMOTE_USER"] == "alice", br.hops[n:]
+    assert not idp_hops(br, idp, n)
+    acs, fields = br.saml_responses[0]
+    r = Browser().post(b.url("/saml/acs"), data=fields, follow=False)
+    assert r.status_code == 400 and _no_session_cookie_set(r), (r.status_code, r.text[:200])

@@ -229,7 +229,8 @@ class IdPServer:
 
 BASE_MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "mime",
                 "alias", "dir", "env", "cgid", "setenvif", "headers",
-                "proxy", "proxy_http", "socache_shmcb", "socache_redis", "rewrite"]
+                "proxy", "proxy_http", "socache_shmcb", "socache_redis", "socache_memcache",
+                "rewrite"]
 
 
 def httpd_conf(root, port, body, modules=BASE_MODULES, server_name=None,
@@ -456,6 +457,51 @@ class Redis:
             s.sendall(payload)
             s.settimeout(2)
             return s.recv(65536)
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.proc = None
+
+
+class Memcached:
+    """A private memcached on 127.0.0.1 (TCP only, no UDP)."""
+
+    def __init__(self, directory, port=None):
+        self.dir = directory
+        os.makedirs(directory, exist_ok=True)
+        self.port = port or free_port()
+        self.pid_file = os.path.join(directory, "memcached.pid")
+        self.proc = None
+
+    def start(self, timeout=15):
+        cmd = ["memcached", "-l", "127.0.0.1", "-p", str(self.port), "-U", "0",
+               "-m", "32", "-P", self.pid_file]
+        if os.geteuid() == 0:
+            cmd += ["-u", "nobody"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as c:
+                    c.sendall(b"version\r\n")
+                    c.settimeout(1)
+                    if c.recv(64).startswith(b"VERSION"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise ServerError("memcached did not start on %d" % self.port)
 
     def stop(self):
         if self.proc is None:
