@@ -21,7 +21,6 @@ sys.path.insert(0, os.path.join(TESTS, "lib"))
 sys.path.insert(0, HERE)
 
 import servers  # noqa: E402
-from servers import PPT, MFA  # noqa: E402,F401
 from client import Browser  # noqa: E402
 
 TEMPLATES = os.path.join(HERE, "templates")

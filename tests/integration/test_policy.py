@@ -3,7 +3,7 @@ alias, comparisons over the ladder, freshness."""
 
 import pytest
 
-from helpers import (ENTRA_MFA, ENTRA_PASSWORD, MFA, PPT, browser_for, classes_of, login,
+from helpers import (ENTRA_MFA, ENTRA_PASSWORD, MFA, browser_for, classes_of, login,
                      page_of, variables)
 
 pytestmark = pytest.mark.issue4
