@@ -63,7 +63,7 @@ MODULE   = $(BUILD)/mod_authncontext.so
 CLI      = $(BUILD)/authncontext-verify
 
 .PHONY: all deps check check-unit check-asan check-cli check-security \
-        check-integration check-valgrind demo install bench soak fuzz format \
+        check-integration check-integration-asan check-valgrind demo install bench soak fuzz format \
         format-check clean
 
 all: $(MODULE) $(CLI)
@@ -145,11 +145,26 @@ PYTEST = cd tests && ANC_BUILD_DIR=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -q -p 
 check-cli: $(CLI)
 	$(PYTEST) cli lib/test_samlforge.py
 
-check-security: $(CLI)
+# Through the CLI and through a live httpd's ACS (tests/security/livehttpd.py).
+check-security: $(CLI) $(MODULE)
 	$(PYTEST) security lib/test_attacks.py
 
 check-integration: all
 	$(PYTEST) integration
+
+# The module built with AddressSanitizer + UBSan inside Debian's apache2
+# (libasan preloaded by the fixtures), through the integration suite and the
+# live-httpd attacks. Sanitizer reports land in the error logs, which every
+# test checks.
+ASAN_HTTPD_BUILD = build/asan-httpd
+check-integration-asan:
+	$(MAKE) BUILD=$(ASAN_HTTPD_BUILD) OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined" $(ASAN_HTTPD_BUILD)/mod_authncontext.so \
+	    $(ASAN_HTTPD_BUILD)/authncontext-verify
+	cd tests && ANC_BUILD_DIR=$(CURDIR)/$(ASAN_HTTPD_BUILD) \
+	    ANC_HTTPD_PRELOAD=$$(gcc -print-file-name=libasan.so) $(PYTHON) -m pytest -q \
+	    -p no:cacheprovider integration security/test_attacks_httpd.py \
+	    security/test_context_attacks.py security/test_session_attacks.py
 
 # --- running the product ---------------------------------------------------
 
