@@ -40,6 +40,7 @@ typedef struct verify_ctx_t {
     const anc_idp_t *idp;
     const char *response_id;
     const char *in_response_to;
+    apr_time_t response_issued; /* the Response's IssueInstant */
 } verify_ctx_t;
 
 anc_status_t anc_verifier_create(apr_pool_t *p, const anc_sp_config_t *sp,
@@ -220,6 +221,23 @@ static anc_status_t check_issuer_format(verify_ctx_t *c, xmlNodePtr issuer)
     return ANC_OK;
 }
 
+/* A message cannot have been issued after it arrived (SAML core 3.2.2 and
+ * 2.3.3 IssueInstant; profiles 4.1.4.3 ask the SP to check the freshness
+ * of what it receives): an IssueInstant later than now plus the clock skew
+ * is a message minted for the future, to be replayed later or by an IdP
+ * whose clock is wrong. There is deliberately no maximum age here: the
+ * assertion's NotOnOrAfter bounds its use. */
+static anc_status_t check_issued(verify_ctx_t *c, const char *what, apr_time_t t)
+{
+    if (t > c->in->now + c->v->skew) {
+        return fail(c, ANC_E_NOT_YET_VALID,
+                    "%s IssueInstant is %" APR_TIME_T_FMT
+                    " s in the future (clock skew %" APR_TIME_T_FMT " s)",
+                    what, apr_time_sec(t - c->in->now), apr_time_sec(c->v->skew));
+    }
+    return ANC_OK;
+}
+
 /* ---- Response envelope ---------------------------------------------------- */
 
 /* SAML core 3.2.2 (StatusResponseType), 2.2.5 (Issuer). */
@@ -249,6 +267,7 @@ static anc_status_t check_envelope(verify_ctx_t *c, const char **issuer_out)
     if (rv != ANC_OK) {
         return rv;
     }
+    c->response_issued = t; /* checked once the signature is (see run) */
     if (anc_xml_child_count(r, ANC_NS_SAML, "Issuer") > 1 ||
         anc_xml_child_count(r, ANC_NS_SAMLP, "Status") != 1) {
         return fail(c, ANC_E_XML_SCHEMA,
@@ -665,6 +684,10 @@ static anc_status_t check_assertion(verify_ctx_t *c, xmlNodePtr a, anc_assertion
     if (rv != ANC_OK) {
         return rv;
     }
+    rv = check_issued(c, "Assertion", t);
+    if (rv != ANC_OK) {
+        return rv;
+    }
     /* SAML profiles 4.1.4.2: the Assertion's Issuer is the IdP. */
     issuer = anc_xml_child(a, ANC_NS_SAML, "Issuer");
     if (issuer == NULL || anc_xml_child_count(a, ANC_NS_SAML, "Issuer") != 1) {
@@ -851,6 +874,11 @@ static anc_status_t run(verify_ctx_t *c, anc_verify_result_t *res)
         response_signed = 1;
     }
     rv = check_binding(c, response_signed);
+    if (rv != ANC_OK) {
+        return rv;
+    }
+    /* after the signature, so a forged message is refused as forged */
+    rv = check_issued(c, "Response", c->response_issued);
     if (rv != ANC_OK) {
         return rv;
     }

@@ -1006,6 +1006,26 @@ def make_fixtures(outdir, now):
     fx.ok("replay-first", r, flags=("allow_unsolicited",), request_id=None)
     fx.rej("replay-second", to_bytes(r), "replay", flags=("allow_unsolicited",),
            request_id=None)
+
+    # -- IssueInstant in the future (SAML core 3.2.2 / 2.3.3, profiles
+    # 4.1.4.3): a message not issued yet, beyond the 180 s clock skew.
+    # Everything else is valid, so the reason must be not-yet-valid.
+    fx.rej("not-yet-valid-response-issue-instant", fx.signed(
+        "not-yet-valid-response-issue-instant", "response", issue_instant=600,
+        not_before=-60, not_on_or_after=900, sc_not_on_or_after=900), "not-yet-valid")
+    name = "not-yet-valid-assertion-issue-instant"
+    r = fx.resp(name, not_on_or_after=900, sc_not_on_or_after=900)
+    r.find(_q(NS_SAML, "Assertion")).set("IssueInstant", fmt_time(
+        fx.now + datetime.timedelta(seconds=600)))
+    sign(r, "both", idp)
+    fx.rej(name, r, "not-yet-valid")
+    # just inside the skew: still accepted
+    name = "ok-issue-instant-within-skew"
+    r = fx.resp(name, issue_instant=170)
+    r.find(_q(NS_SAML, "Assertion")).set("IssueInstant", fmt_time(
+        fx.now + datetime.timedelta(seconds=170)))
+    sign(r, "both", idp)
+    fx.ok(name, r)
     fx.write()
     return fx
 
