@@ -331,6 +331,51 @@ static void add_endpoints(apr_pool_t *p, xmlNodePtr role, const char *name,
     }
 }
 
+/* A trust anchor must resist forgery for as long as the metadata is used:
+ * RSA (and DSA) under 2048 bits and EC under 256 bits give less than the
+ * 112-bit security NIST SP 800-131A rev. 2 allows for signatures, and a
+ * 1024-bit RSA modulus is within reach of a well-funded forger. A weak key
+ * is a configuration error found at load time (`apache2 -t` fails), never
+ * a key that quietly verifies logins. */
+static anc_status_t check_key_strength(apr_pool_t *p, const anc_key_t *key,
+                                       const char *entity_id, const char *what,
+                                       anc_error_t **err)
+{
+    const EVP_PKEY *evp = key->evp;
+    int bits = evp != NULL ? EVP_PKEY_get_bits(evp) : 0;
+    int min = 0;
+    const char *kind = NULL;
+
+    if (evp == NULL) {
+        return anc_error_set(p, err, ANC_E_KEY, "IdP %s: %s without a usable key",
+                             entity_id, what);
+    }
+    switch (EVP_PKEY_get_base_id(evp)) {
+        case EVP_PKEY_RSA:
+        case EVP_PKEY_RSA_PSS:
+            kind = "RSA";
+            min = 2048;
+            break;
+        case EVP_PKEY_DSA:
+            kind = "DSA";
+            min = 2048;
+            break;
+        case EVP_PKEY_EC:
+            kind = "EC";
+            min = 256;
+            break;
+        default:
+            return ANC_OK; /* no signature algorithm we allow uses it */
+    }
+    if (bits < min) {
+        return anc_error_set(p, err, ANC_E_KEY,
+                             "IdP %s: %s has a %d-bit %s key; at least %d bits are "
+                             "required",
+                             entity_id, what, bits, kind, min);
+    }
+    return ANC_OK;
+}
+
 static anc_status_t load_entity(anc_trust_t *trust, apr_pool_t *tmp, xmlNodePtr ed,
                                 anc_error_t **err)
 {
@@ -387,6 +432,10 @@ static anc_status_t load_entity(anc_trust_t *trust, apr_pool_t *tmp, xmlNodePtr 
                 anc_status_t rv =
                     cert_from_base64(p, tmp, anc_xml_text(tmp, xc), &key, err);
 
+                if (rv == ANC_OK) {
+                    rv = check_key_strength(p, key, entity_id, "signing certificate",
+                                            err);
+                }
                 if (rv != ANC_OK) {
                     return rv;
                 }
@@ -403,6 +452,9 @@ static anc_status_t load_entity(anc_trust_t *trust, apr_pool_t *tmp, xmlNodePtr 
                 continue; /* DSA/EC KeyValue: not supported, never trusted */
             }
             rv = key_from_rsa_value(p, tmp, rkv, &key, err);
+            if (rv == ANC_OK) {
+                rv = check_key_strength(p, key, entity_id, "RSAKeyValue", err);
+            }
             if (rv != ANC_OK) {
                 return rv;
             }

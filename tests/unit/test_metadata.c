@@ -430,6 +430,75 @@ START_TEST(test_rsa_key_value)
 }
 END_TEST
 
+/* A certificate made by the openssl CLI, as base64 DER for metadata. */
+static const char *openssl_cert_b64(const char *dir, const char *newkey)
+{
+    const char *cmd = apr_psprintf(pool,
+                                   "openssl req -x509 -newkey %s -nodes -keyout %s/k.pem "
+                                   "-out %s/c.pem -days 30 -subj /CN=weak.example.org "
+                                   ">/dev/null 2>&1",
+                                   newkey, dir, dir);
+    const char *pem, *s, *e;
+    char *b64, *o;
+
+    ck_assert_msg(system(cmd) == 0, "%s", cmd);
+    pem = fx_read(pool, apr_pstrcat(pool, dir, "/c.pem", NULL), NULL);
+    s = strstr(pem, "-----BEGIN CERTIFICATE-----");
+    e = strstr(pem, "-----END CERTIFICATE-----");
+    ck_assert_ptr_nonnull(s);
+    ck_assert_ptr_nonnull(e);
+    s += strlen("-----BEGIN CERTIFICATE-----");
+    b64 = apr_pstrmemdup(pool, s, (apr_size_t)(e - s));
+    for (o = b64; *s != '\0' && s < e; s++) {
+        if (*s != '\n' && *s != '\r') {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    unlink(apr_pstrcat(pool, dir, "/k.pem", NULL));
+    unlink(apr_pstrcat(pool, dir, "/c.pem", NULL));
+    return b64;
+}
+
+/* Weak IdP keys are a configuration error, refused when the metadata is
+ * loaded (so `apache2 -t` fails): RSA under 2048 bits, EC under 256 bits
+ * (NIST SP 800-131A rev. 2: 112-bit security at least). */
+START_TEST(test_weak_keys_refused)
+{
+    char dir[] = "/tmp/anc-weak-XXXXXX";
+    struct {
+        const char *newkey;
+        anc_status_t want;
+        const char *detail;
+    } cases[] = {
+        {"rsa:1024", ANC_E_KEY, "1024-bit RSA"},
+        {"ec -pkeyopt ec_paramgen_curve:P-192", ANC_E_KEY, "192-bit EC"},
+        {"rsa:2048", ANC_OK, NULL},
+        {"ec -pkeyopt ec_paramgen_curve:P-256", ANC_OK, NULL},
+    };
+    size_t i;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *cert = openssl_cert_b64(dir, cases[i].newkey);
+        anc_trust_t *t = anc_trust_create(pool);
+        anc_error_t *err = NULL;
+        anc_status_t rv = load(t, doc("EntitiesDescriptor", entity("weak", "", cert, "")),
+                               &err);
+
+        ck_assert_msg(rv == cases[i].want, "%s: got %s (%s)", cases[i].newkey,
+                      anc_reason(rv), err != NULL && err->detail ? err->detail : "");
+        if (cases[i].detail != NULL) {
+            ck_assert_str_eq(err->reason, "key-invalid");
+            ck_assert_msg(strstr(err->detail, cases[i].detail) != NULL &&
+                              strstr(err->detail, "weak") != NULL,
+                          "detail: %s", err->detail);
+        }
+    }
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *metadata_suite(void)
 {
     Suite *s = suite_create("metadata");
@@ -443,6 +512,7 @@ static Suite *metadata_suite(void)
     tcase_add_test(tc, test_keys);
     tcase_add_test(tc, test_sp_metadata);
     tcase_add_test(tc, test_rsa_key_value);
+    tcase_add_test(tc, test_weak_keys_refused);
     suite_add_tcase(s, tc);
     return s;
 }
