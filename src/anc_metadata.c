@@ -433,8 +433,8 @@ static anc_status_t load_entity(anc_trust_t *trust, apr_pool_t *tmp, xmlNodePtr 
                     cert_from_base64(p, tmp, anc_xml_text(tmp, xc), &key, err);
 
                 if (rv == ANC_OK) {
-                    rv = check_key_strength(p, key, entity_id, "signing certificate",
-                                            err);
+                    rv =
+                        check_key_strength(p, key, entity_id, "signing certificate", err);
                 }
                 if (rv != ANC_OK) {
                     return rv;

@@ -483,8 +483,8 @@ START_TEST(test_weak_keys_refused)
         const char *cert = openssl_cert_b64(dir, cases[i].newkey);
         anc_trust_t *t = anc_trust_create(pool);
         anc_error_t *err = NULL;
-        anc_status_t rv = load(t, doc("EntitiesDescriptor", entity("weak", "", cert, "")),
-                               &err);
+        anc_status_t rv =
+            load(t, doc("EntitiesDescriptor", entity("weak", "", cert, "")), &err);
 
         ck_assert_msg(rv == cases[i].want, "%s: got %s (%s)", cases[i].newkey,
                       anc_reason(rv), err != NULL && err->detail ? err->detail : "");
