@@ -33,6 +33,9 @@ static void authncontext_register_hooks(apr_pool_t *p)
     ap_hook_check_authn(anc_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_note_auth_failure(anc_note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
+    /* protected responses must not be reused from a cache after logout */
+    anc_register_cache_filter();
+    ap_hook_insert_filter(anc_insert_cache_filter, NULL, NULL, APR_HOOK_MIDDLE);
     anc_register_authz_providers(p);
 }
 

@@ -4,6 +4,10 @@
  * log in (no session) or step up (a session too weak or too old for this
  * location's AuthnContextRequest / AuthnContextMaxAge).
  *
+ * Responses to requests it authenticated are marked private and
+ * no-cache (see anc_insert_cache_filter) unless the application says
+ * otherwise.
+ *
  * Incoming headers that look like ours (AUTHN_CONTEXT_*, Shib-*,
  * REMOTE_USER, in any case and with any punctuation) are removed from every
  * request first, whatever AuthnContextExportHeaders says: a back end must
@@ -237,6 +241,7 @@ static int start_login(request_rec *r, const anc_dir_cfg_t *d, int stale, const 
                       "(AuthnContextUnauthenticatedAction 401)",
                       why);
         apr_table_setn(r->err_headers_out, "WWW-Authenticate", "SAML");
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
         return HTTP_UNAUTHORIZED;
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
@@ -273,6 +278,7 @@ int anc_check_authn(request_rec *r)
     st = anc_store_session_load(r, sid, &s);
     if (st == ANC_E_CACHE) {
         /* logged once by the store (reason=cache-unavailable); fail closed */
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
         return HTTP_SERVICE_UNAVAILABLE;
     }
     if (st != ANC_OK) {
@@ -322,4 +328,53 @@ int anc_check_authn(request_rec *r)
                                  : "session does not meet AuthnContextRequest (step-up)");
     }
     return OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* caching of protected content                                            */
+
+/* RFC 9111: "private" (5.2.2.7) keeps the page of one user out of shared
+ * caches (proxies, mod_cache); "no-cache" (5.2.2.4) lets the browser keep
+ * it but never reuse it without asking us first, so after logout (or when
+ * the session has expired) the revalidation meets the login redirect
+ * instead of showing the cached page. Without an explicit directive a
+ * browser may reuse a page heuristically (4.2.2). no-store would also
+ * forbid the back/forward cache and the validators that make a 304
+ * possible, a cost the application may choose but we need not impose. */
+#define PRIVATE_CACHE_CONTROL "private, no-cache"
+
+static ap_filter_rec_t *cache_filter;
+
+/* Runs once, on the first brigade, when a handler (static file, CGI,
+ * mod_proxy) has set its headers and before the header filter sends them:
+ * an application's own Cache-Control is kept as it is, never doubled. */
+static apr_status_t cache_mark_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+
+    if (!apr_table_get(r->headers_out, "Cache-Control") &&
+        !apr_table_get(r->err_headers_out, "Cache-Control")) {
+        apr_table_setn(r->headers_out, "Cache-Control", PRIVATE_CACHE_CONTROL);
+    }
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+void anc_insert_cache_filter(request_rec *r)
+{
+    /* Only what we authenticated: r->user with AuthType SAML (also carried
+     * over to an internal redirect that skips authentication). One pointer
+     * test for every other request. */
+    if (!r->user || r->main || !r->ap_auth_type || strcasecmp(r->ap_auth_type, "SAML")) {
+        return;
+    }
+    ap_add_output_filter_handle(cache_filter, NULL, r, r->connection);
+}
+
+void anc_register_cache_filter(void)
+{
+    /* before mod_cache's CACHE_SAVE (AP_FTYPE_CONTENT_SET + 1), so a
+     * shared cache in front of the application sees "private" too */
+    cache_filter = ap_register_output_filter(
+        "AUTHNCONTEXT_CACHE_CONTROL", cache_mark_filter, NULL, AP_FTYPE_CONTENT_SET);
 }

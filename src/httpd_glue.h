@@ -132,6 +132,10 @@ int anc_strip_headers(request_rec *r);
  * AuthnContextMaxAge; *stale set when only freshness fails. */
 int anc_session_meets_dir(request_rec *r, const anc_dir_cfg_t *d, const anc_session_t *s,
                           int *stale);
+/* insert_filter hook: responses to requests authenticated here get
+ * Cache-Control "private, no-cache" unless the application set one. */
+void anc_insert_cache_filter(request_rec *r);
+void anc_register_cache_filter(void);
 
 /* ---- httpd_authz.c */
 void anc_register_authz_providers(apr_pool_t *p);
