@@ -653,14 +653,22 @@ static int handle_logout(request_rec *r)
         }
         ret = "/";
     }
-    if (sid && anc_is_hex_id(sid, 16) &&
-        anc_store_session_delete(r, sid) == ANC_E_CACHE) {
-        return anc_simple_page(r, HTTP_SERVICE_UNAVAILABLE, "Service unavailable",
-                               "The session store is not available. Please try "
-                               "again later.");
-    }
+    /* The browser forgets the cookie whatever the store says. */
     anc_cookie_set(r, anc_srv_cookie_name(c), "", "/", 0, anc_srv_cookie_samesite(c));
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    /* Fail closed (DESIGN: a cache that is down means no success): a
+     * session the store did not confirm as ended may come back with the
+     * store, and its id may still sit in another copy of the cookie, so
+     * "signed out" would be a lie. */
+    if (sid && anc_is_hex_id(sid, 16) && anc_store_session_end(r, sid) != ANC_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "authncontext: logout: failed reason=%s detail=the session store "
+                      "did not confirm the end of the session; answering 503",
+                      anc_reason(ANC_E_CACHE));
+        return anc_simple_page(r, HTTP_SERVICE_UNAVAILABLE, "Service unavailable",
+                               "The session store is not available, so you may not "
+                               "be signed out. Please try again later.");
+    }
     apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool, ret, r));
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "authncontext: logout: session ended");
     return HTTP_MOVED_TEMPORARILY;

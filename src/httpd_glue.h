@@ -25,6 +25,9 @@
 anc_status_t anc_store_session_load(request_rec *r, const char *sid, anc_session_t **s);
 anc_status_t anc_store_session_save(request_rec *r, const anc_session_t *s);
 anc_status_t anc_store_session_delete(request_rec *r, const char *sid);
+/* Logout: ANC_OK only when the store confirmed the session cannot be
+ * loaded any more (a write to its key succeeded), else ANC_E_CACHE. */
+anc_status_t anc_store_session_end(request_rec *r, const char *sid);
 /* A marker that a session came from a retry without RequestedAuthnContext,
  * so the location that asked for the context does not ask again (no loop). */
 anc_status_t anc_store_retry_mark(request_rec *r, const anc_session_t *s);

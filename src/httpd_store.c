@@ -22,6 +22,9 @@ APLOG_USE_MODULE(authncontext);
 
 #define STORE_MAX_VALUE 65536
 #define PENDING_MAGIC "ANCP1 "
+/* What a logout writes over a session record (see anc_store_session_end). */
+#define SESSION_ENDED "ANC-SESSION-ENDED"
+#define SESSION_ENDED_SECONDS 300
 
 static anc_cache_t *cache_of(request_rec *r)
 {
@@ -238,6 +241,11 @@ anc_status_t anc_store_session_load(request_rec *r, const char *sid, anc_session
     if (!found) {
         return ANC_E_INPUT;
     }
+    if (len == sizeof(SESSION_ENDED) - 1 && !memcmp(val, SESSION_ENDED, len)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "authncontext: session: ended by logout");
+        return ANC_E_INPUT;
+    }
     if (anc_session_decode(r->pool, val, len, s, &err) != ANC_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "authncontext: session: undecodable record reason=%s detail=%s",
@@ -283,6 +291,34 @@ anc_status_t anc_store_session_delete(request_rec *r, const char *sid)
     }
     store_del(r, apr_pstrcat(r->pool, "x:", sid, NULL));
     return store_del(r, apr_pstrcat(r->pool, "s:", sid, NULL));
+}
+
+/* Logout must know that the session cannot come back. A networked store
+ * cannot say so with a delete: apr_redis and apr_memcache answer "not
+ * found" both for a key that is not there and for a server they have
+ * marked dead (for a few seconds after a failure), and a session on a
+ * server that was only unreachable returns with it. A write can: it
+ * succeeds only when the server that holds this very key (same key, same
+ * server, whatever the hashing over several servers) took it. So the
+ * record is first overwritten with a marker that is no session, then
+ * removed; the marker expires by itself should the removal not arrive. */
+anc_status_t anc_store_session_end(request_rec *r, const char *sid)
+{
+    const char *key;
+    anc_status_t st;
+
+    if (!anc_is_hex_id(sid, 16)) {
+        return ANC_OK;
+    }
+    key = apr_pstrcat(r->pool, "s:", sid, NULL);
+    st = store_put(r, key, SESSION_ENDED, sizeof(SESSION_ENDED) - 1,
+                   apr_time_now() + apr_time_from_sec(SESSION_ENDED_SECONDS));
+    if (st != ANC_OK) {
+        return st; /* logged by store_put (reason=cache-unavailable) */
+    }
+    store_del(r, apr_pstrcat(r->pool, "x:", sid, NULL));
+    store_del(r, key);
+    return ANC_OK;
 }
 
 anc_status_t anc_store_retry_mark(request_rec *r, const anc_session_t *s)
