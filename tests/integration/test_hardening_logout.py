@@ -1,7 +1,8 @@
 """Logout fails closed: when the session store cannot answer, PATH/logout
 must not report success while the session may come back with the store.
 It answers 503 (reason=cache-unavailable in the log) and still expires the
-cookie. A real redis-server is stopped mid-test; apr_redis answers "not
+cookie. A real redis-server (and a real memcached) is stopped mid-test;
+the apr clients answer "not
 found" for a server it has marked dead, which must not count as "deleted"."""
 
 import os
@@ -17,16 +18,20 @@ from glue_helpers import log_offset, log_since
 COOKIE = "authncontext_session"
 
 
-@pytest.fixture(scope="module")
-def redis(workdir):
-    r = servers.Redis(os.path.join(workdir, "redis-logout-%d" % os.getpid())).start()
+@pytest.fixture(scope="module", params=["redis", "memcache"])
+def redis(request, workdir):
+    """The networked store (a real redis-server, then a real memcached)."""
+    cls = servers.Redis if request.param == "redis" else servers.Memcached
+    r = cls(os.path.join(workdir, "%s-logout-%d" % (request.param, os.getpid()))).start()
+    r.kind = request.param
     yield r
     r.stop()
 
 
 @pytest.fixture(scope="module")
 def rsp(sp_factory, redis):
-    return sp_factory("hardening-logout", cache="redis:127.0.0.1:%d" % redis.port)
+    return sp_factory("hardening-logout-%s" % redis.kind,
+                      cache="%s:127.0.0.1:%d" % (redis.kind, redis.port))
 
 
 def expires_cookie(r):
@@ -55,7 +60,7 @@ def test_logout_with_store_up_succeeds_even_when_already_gone(rsp, idp, redis):
     assert expires_cookie(r)
 
 
-def test_logout_with_store_down_is_503_and_session_survives(rsp, idp, redis):
+def test_logout_with_store_down_is_503_and_expires_cookie(rsp, idp, redis):
     b = login(rsp, "alice")
     cookie = b.s.cookies.get(COOKIE)
     assert cookie
