@@ -2,8 +2,8 @@
 must not report success while the session may come back with the store.
 It answers 503 (reason=cache-unavailable in the log) and still expires the
 cookie. A real redis-server (and a real memcached) is stopped mid-test;
-the apr clients answer "not
-found" for a server it has marked dead, which must not count as "deleted"."""
+the apr clients answer "not found" for a server they have marked dead,
+which must not count as "deleted"."""
 
 import os
 import re
