@@ -12,9 +12,10 @@ test_pkgs="check xmlsec1 openssl python3 python3-pytest python3-requests memcach
  valgrind clang libclang-rt-14-dev"
 browser_pkgs="chromium chromium-driver python3-selenium"
 bench_pkgs="wrk memcached redis-server"
-# The peer SP modules the benchmark compares with (only on request:
-# `make bench PEERS=1`); Debian stops their services after install.
-peer_pkgs="libapache2-mod-auth-mellon libapache2-mod-shib shibboleth-sp-utils"
+# The peer SP module the benchmark compares with (only on request:
+# `make bench PEERS=1`). mod_shib is not listed: its shibd set-up is not
+# automated in tests/bench yet, so installing it would measure nothing.
+peer_pkgs="libapache2-mod-auth-mellon"
 
 want=""
 [ $# -eq 0 ] && set -- build test
@@ -52,7 +53,7 @@ apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
 # Debian starts these on install; tests start their own private instances.
-for svc in apache2 redis-server memcached shibd; do
+for svc in apache2 redis-server memcached; do
     if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" 2>/dev/null || true; fi
     service "$svc" stop >/dev/null 2>&1 || true
 done
