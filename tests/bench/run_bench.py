@@ -393,8 +393,15 @@ class Bench:
                        name, n, st_page, "still valid" if st_page == 200 else "EVICTED",
                        st, "replay refused" if replay_ok else "REPLAY ACCEPTED"))
             log(msg)
-            if st_page != 200 or not replay_ok:
-                self.notes.append(msg)
+            self.notes.append(msg)
+            if name == "ours" and st_page != 200:
+                self.notes.append(
+                    "shmcb holds far fewer sessions than its size suggests: mod_socache_"
+                    "shmcb picks a subcache by the first byte of the key, and every key "
+                    "of the module starts with the same prefix (\"s:\", \"a:\"), so all "
+                    "sessions (and all replay records) share one subcache; when it is "
+                    "full the oldest entries go, live sessions and replay records alike "
+                    "(tests/bench/soak.py --cache shmcb shows it in a few seconds)")
 
     def top_up_logins(self, name, count):
         remaining = count
@@ -512,6 +519,15 @@ class Bench:
         rs = self.results.get((case, name), [])
         return bl.median([r[key] for r in rs]) if rs else None
 
+    def get_ratio(self, name):
+        """Median over rounds of (this instance / plain) in the same round:
+        pairs taken seconds apart cancel most of the drift of a shared
+        machine, which medians of each column alone do not."""
+        mine = self.results.get(("get", name), [])
+        plain = self.results.get(("get", "plain"), [])
+        pairs = [m["rate"] / p["rate"] for m, p in zip(mine, plain) if p["rate"] > 0]
+        return bl.median(pairs) if pairs else float("nan")
+
     def table(self):
         names = self.order
         plain_get = self.med("get", "plain")
@@ -521,9 +537,10 @@ class Bench:
         for n in names:
             v = self.med("get", n)
             bad = sum(r["bad"] for r in self.results.get(("get", n), []))
-            row.append("%.0f/s (%.3f×)%s" % (v, v / plain_get, "" if not bad else
+            row.append("%.0f/s (%.3f×)%s" % (v, self.get_ratio(n), "" if not bad else
                                               " %d non-200" % bad))
-        lines.append("| authenticated static GET, median req/s (ratio vs plain) | "
+        lines.append("| authenticated static GET, median req/s (median of per-round "
+                     "ratios vs plain) | "
                      + " | ".join(row) + " |")
         row = []
         for n in names:
@@ -552,11 +569,14 @@ class Bench:
 
     def verdicts(self):
         out = []
-        pg = self.med("get", "plain")
-        og = self.med("get", "ours")
-        if pg and og:
-            out.append("- authenticated GET ≥ 0.97× plain: %s (%.3f×)" % (
-                "met" if og / pg >= 0.97 else "MISSED", og / pg))
+        if ("get", "ours") in self.results:
+            g = self.get_ratio("ours")
+            out.append("- authenticated GET ≥ 0.97× plain: %s (%.3f×, median of the "
+                       "per-round ratios; per round: %s)" % (
+                           "met" if g >= 0.97 else "MISSED", g, ", ".join(
+                               "%.3f" % (m["rate"] / p["rate"]) for m, p in zip(
+                                   self.results[("get", "ours")],
+                                   self.results[("get", "plain")]))))
         acs = self.med("acs", "ours")
         if acs is not None:
             out.append("- ACS ≥ 10× mod_shib (~380/s on the issue's machine) and ≥ 100× "
@@ -568,7 +588,8 @@ class Bench:
         om = self.memory.get("ours", {}).get("VmHWM")
         if pm and om:
             out.append("- worker peak RSS ≤ 2× plain after %d logins: %s (%.2f×; VmHWM "
-                       "counts the shmcb pages the worker touched)" % (
+                       "includes the pages of the libraries the module loads: libxml2, "
+                       "xmlsec1, OpenSSL; RssAnon is in the table)" % (
                            self.logins_done, "met" if om <= 2 * pm else "MISSED", om / pm))
         if self.cli_result and self.openssl_result:
             out.append("- authncontext-verify: %.0f responses/s vs openssl rsa2048 "
@@ -602,7 +623,7 @@ class Bench:
             "%d rounds of %d s (GET) and %d rounds of %d s (ACS), cases interleaved "
             "in every round; medians" % (a.connections, a.acs_connections, a.rounds,
                                          a.seconds, a.acs_rounds, a.acs_seconds),
-            "- responses: %d minted before the timed part by tests/lib/samlforge.py "
+            "- responses: %d minted outside the timed runs by tests/lib/samlforge.py "
             "(python3-xmlsec), RSA-2048 + SHA-256 over the Assertion, ~%d bytes of "
             "XML, 8 attributes, unsolicited (AuthnContextAllowUnsolicited On); each "
             "posted once; only 302/303 with Set-Cookie counts as a login" % (
