@@ -31,6 +31,13 @@ typedef struct anc_sp_config_t {
     int require_signed_assertion; /* the Assertion itself must be signed */
     apr_size_t max_response_size; /* bytes of the decoded XML; 0 = default */
     int clock_skew;               /* seconds; negative = default */
+    /* seconds; 0 = no maximum (the default). An unsolicited assertion
+     * whose IssueInstant is older than this (plus the clock skew) is
+     * refused (ANC_E_EXPIRED), and its replay record is kept no longer
+     * than that: an SP need not remember an unsolicited assertion for as
+     * long as the IdP made it valid. Solicited ones are bounded by their
+     * pending request instead. */
+    int max_unsolicited_age;
 } anc_sp_config_t;
 
 typedef struct anc_verifier_t anc_verifier_t;

@@ -40,7 +40,8 @@ typedef struct verify_ctx_t {
     const anc_idp_t *idp;
     const char *response_id;
     const char *in_response_to;
-    apr_time_t response_issued; /* the Response's IssueInstant */
+    apr_time_t response_issued;  /* the Response's IssueInstant */
+    apr_time_t assertion_issued; /* the Assertion's IssueInstant */
 } verify_ctx_t;
 
 anc_status_t anc_verifier_create(apr_pool_t *p, const anc_sp_config_t *sp,
@@ -225,8 +226,9 @@ static anc_status_t check_issuer_format(verify_ctx_t *c, xmlNodePtr issuer)
  * 2.3.3 IssueInstant; profiles 4.1.4.3 ask the SP to check the freshness
  * of what it receives): an IssueInstant later than now plus the clock skew
  * is a message minted for the future, to be replayed later or by an IdP
- * whose clock is wrong. There is deliberately no maximum age here: the
- * assertion's NotOnOrAfter bounds its use. */
+ * whose clock is wrong. There is no general maximum age here: the
+ * assertion's NotOnOrAfter bounds its use (unsolicited ones: see
+ * max_unsolicited_age, checked with the replay cache). */
 static anc_status_t check_issued(verify_ctx_t *c, const char *what, apr_time_t t)
 {
     if (t > c->in->now + c->v->skew) {
@@ -688,6 +690,7 @@ static anc_status_t check_assertion(verify_ctx_t *c, xmlNodePtr a, anc_assertion
     if (rv != ANC_OK) {
         return rv;
     }
+    c->assertion_issued = t;
     /* SAML profiles 4.1.4.2: the Assertion's Issuer is the IdP. */
     issuer = anc_xml_child(a, ANC_NS_SAML, "Issuer");
     if (issuer == NULL || anc_xml_child_count(a, ANC_NS_SAML, "Issuer") != 1) {
@@ -930,6 +933,27 @@ static anc_status_t run(verify_ctx_t *c, anc_verify_result_t *res)
     if (c->in->replay != NULL) {
         apr_time_t expires =
             (rec->not_on_or_after != 0 ? rec->not_on_or_after : c->in->now) + v->skew;
+
+        /* An unsolicited assertion has no pending request to be taken once:
+         * only the replay record stops its reuse, and a store of bounded
+         * size (shmcb) may drop records before a long NotOnOrAfter. With a
+         * maximum age the SP remembers it only that long, and refuses it
+         * afterwards (profiles 4.1.4.3 leave freshness to the SP). */
+        if (c->in_response_to == NULL && v->sp->max_unsolicited_age > 0) {
+            apr_time_t limit = c->assertion_issued +
+                               apr_time_from_sec(v->sp->max_unsolicited_age) + v->skew;
+
+            if (c->in->now >= limit) {
+                return fail(c, ANC_E_EXPIRED,
+                            "unsolicited assertion issued %" APR_TIME_T_FMT
+                            " s ago (maximum %d s, clock skew %" APR_TIME_T_FMT " s)",
+                            apr_time_sec(c->in->now - c->assertion_issued),
+                            v->sp->max_unsolicited_age, apr_time_sec(v->skew));
+            }
+            if (limit < expires) {
+                expires = limit;
+            }
+        }
 
         rv = c->in->replay->check_and_insert(c->in->replay->ctx, rec->assertion_id,
                                              expires, c->in->now, c->p, &c->err);

@@ -36,6 +36,12 @@ APLOG_USE_MODULE(authncontext);
  * per request, and is checked at once. */
 #define DEFERRED_KEY "authncontext:deferred-checks"
 
+/* mod_socache_shmcb without arguments is 512000 bytes, and a session
+ * record is several KB: a busy server dropped sessions (and, when the
+ * replay records shared that instance, replay records) within minutes.
+ * Each default shmcb instance gets this size instead. */
+#define ANC_DEFAULT_SHMCB_SIZE_TEXT "4194304"
+
 typedef struct idp_use_t {
     const char *entity_id;
     const char *file;
@@ -66,6 +72,7 @@ void *anc_create_server_config(apr_pool_t *p, server_rec *s)
     /* pointers are NULL (unset) by calloc */
     c->session_lifetime = ANC_UNSET;
     c->clock_skew = ANC_UNSET;
+    c->unsolicited_max_age = ANC_UNSET;
     c->allow_unsolicited = ANC_UNSET;
     c->allow_sha1 = ANC_UNSET;
     c->require_signed_assertion = ANC_UNSET;
@@ -87,8 +94,10 @@ void *anc_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(idps);
     MERGE_PTR(endpoint);
     MERGE_PTR(cache);
+    MERGE_PTR(replay_cache);
     MERGE_INT(session_lifetime);
     MERGE_INT(clock_skew);
+    MERGE_INT(unsolicited_max_age);
     MERGE_INT(allow_unsolicited);
     MERGE_INT(allow_sha1);
     MERGE_INT(require_signed_assertion);
@@ -166,7 +175,7 @@ anc_dir_cfg_t *anc_dir(const request_rec *r)
 int anc_srv_enabled(const anc_srv_cfg_t *c)
 {
     return c->sp_entity_id && c->idps && c->idps->trust && c->cache &&
-           c->cache->initialised;
+           c->cache->initialised && c->replay_cache && c->replay_cache->initialised;
 }
 
 int anc_srv_ready(request_rec *r, const char *part)
@@ -195,6 +204,12 @@ int anc_srv_session_lifetime(const anc_srv_cfg_t *c)
 int anc_srv_clock_skew(const anc_srv_cfg_t *c)
 {
     return c->clock_skew != ANC_UNSET ? c->clock_skew : ANC_DEFAULT_CLOCK_SKEW;
+}
+
+int anc_srv_unsolicited_max_age(const anc_srv_cfg_t *c)
+{
+    return c->unsolicited_max_age != ANC_UNSET ? c->unsolicited_max_age
+                                               : ANC_DEFAULT_UNSOLICITED_MAX_AGE;
 }
 
 const char *anc_srv_cookie_name(const anc_srv_cfg_t *c)
@@ -428,9 +443,8 @@ static const char *set_endpoint(cmd_parms *cmd, void *dummy, const char *arg)
 
 /* PROVIDER[:ARGS], as mod_ssl's SSLSessionCache: the provider must be
  * loaded (LoadModule socache_..._module) and must accept ARGS. */
-static const char *set_session_cache(cmd_parms *cmd, void *dummy, const char *arg)
+static const char *parse_cache(cmd_parms *cmd, const char *arg, anc_cache_t **out)
 {
-    anc_srv_cfg_t *c = cmd_srv(cmd);
     anc_cache_t *cache = apr_pcalloc(cmd->pool, sizeof(*cache));
     const char *colon = strchr(arg, ':');
     const char *name = colon ? apr_pstrmemdup(cmd->pool, arg, colon - arg) : arg;
@@ -442,7 +456,7 @@ static const char *set_session_cache(cmd_parms *cmd, void *dummy, const char *ar
         ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
     if (!cache->provider) {
         return apr_psprintf(cmd->pool,
-                            "%s: unknown session cache provider '%s' "
+                            "%s: unknown cache provider '%s' "
                             "(is mod_socache_%s loaded before this line?)",
                             cmd->cmd->name, name, name);
     }
@@ -450,8 +464,23 @@ static const char *set_session_cache(cmd_parms *cmd, void *dummy, const char *ar
     if (msg) {
         return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, msg);
     }
-    c->cache = cache;
+    *out = cache;
     return NULL;
+}
+
+static const char *set_session_cache(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    return parse_cache(cmd, arg, &cmd_srv(cmd)->cache);
+}
+
+static const char *set_replay_cache(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *msg = parse_cache(cmd, arg, &cmd_srv(cmd)->replay_cache);
+
+    if (!msg) {
+        cmd_srv(cmd)->replay_cache->replay = 1;
+    }
+    return msg;
 }
 
 static const char *set_session_lifetime(cmd_parms *cmd, void *dummy, const char *arg)
@@ -462,6 +491,11 @@ static const char *set_session_lifetime(cmd_parms *cmd, void *dummy, const char 
 static const char *set_clock_skew(cmd_parms *cmd, void *dummy, const char *arg)
 {
     return parse_int(cmd, arg, 0, 3600, &cmd_srv(cmd)->clock_skew);
+}
+
+static const char *set_unsolicited_max_age(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    return parse_int(cmd, arg, 0, 31536000, &cmd_srv(cmd)->unsolicited_max_age);
 }
 
 static const char *set_max_response_size(cmd_parms *cmd, void *dummy, const char *arg)
@@ -837,12 +871,20 @@ const command_rec anc_cmds[] = {
                   "Path of the SP endpoints (acs, login, logout, metadata); "
                   "default /saml"),
     AP_INIT_TAKE1("AuthnContextSessionCache", set_session_cache, NULL, RSRC_CONF,
-                  "ap_socache provider[:args] for sessions, requests and replay; "
-                  "default shmcb"),
+                  "ap_socache provider[:args] for sessions and pending requests; "
+                  "default shmcb with " ANC_DEFAULT_SHMCB_SIZE_TEXT " bytes"),
+    AP_INIT_TAKE1("AuthnContextReplayCache", set_replay_cache, NULL, RSRC_CONF,
+                  "ap_socache provider[:args] for the assertion replay cache; "
+                  "default: an own shmcb of " ANC_DEFAULT_SHMCB_SIZE_TEXT
+                  " bytes when the session cache is shmcb, else the session cache"),
     AP_INIT_TAKE1("AuthnContextSessionLifetime", set_session_lifetime, NULL, RSRC_CONF,
                   "Session lifetime in seconds (default 28800)"),
     AP_INIT_TAKE1("AuthnContextClockSkew", set_clock_skew, NULL, RSRC_CONF,
                   "Allowed clock skew in seconds (default 180)"),
+    AP_INIT_TAKE1("AuthnContextUnsolicitedMaxAge", set_unsolicited_max_age, NULL,
+                  RSRC_CONF,
+                  "Seconds an unsolicited assertion may be old (IssueInstant); "
+                  "0 = no maximum (default 300)"),
     AP_INIT_FLAG("AuthnContextAllowUnsolicited", set_srv_flag, SRV_OFF(allow_unsolicited),
                  RSRC_CONF, "Accept IdP-initiated responses (default Off)"),
     AP_INIT_FLAG("AuthnContextAllowSHA1", set_srv_flag, SRV_OFF(allow_sha1), RSRC_CONF,
@@ -1105,12 +1147,51 @@ static int run_deferred(apr_pool_t *pconf, server_rec *s)
     return OK;
 }
 
+/* A shmcb instance of ANC_DEFAULT_SHMCB_SIZE_TEXT bytes. The size can
+ * only be given with a path: mod_socache_shmcb uses anonymous shared
+ * memory and falls back to that file (in DefaultRuntimeDir) only where
+ * anonymous memory is not supported. */
+static const char *default_shmcb(apr_pool_t *pconf, apr_pool_t *ptemp, const char *file,
+                                 anc_cache_t **out)
+{
+    anc_cache_t *c = apr_pcalloc(pconf, sizeof(*c));
+    const char *path = ap_runtime_dir_relative(pconf, file);
+
+    c->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, "shmcb",
+                                     AP_SOCACHE_PROVIDER_VERSION);
+    if (!c->provider) {
+        return "the default 'shmcb' is not loaded: add LoadModule socache_shmcb_module "
+               "or set AuthnContextSessionCache and AuthnContextReplayCache";
+    }
+    if (!path) {
+        return "no usable DefaultRuntimeDir";
+    }
+    c->spec =
+        apr_pstrcat(pconf, "shmcb:", path, "(" ANC_DEFAULT_SHMCB_SIZE_TEXT ")", NULL);
+    *out = c;
+    return c->provider->create(&c->instance, c->spec + 6, ptemp, pconf);
+}
+
+/* Each distinct instance gets its own socache namespace. */
+static void name_cache(apr_pool_t *pconf, apr_pool_t *ptemp, apr_hash_t *named,
+                       int *ncache, anc_cache_t *c)
+{
+    if (!apr_hash_get(named, &c, sizeof(c))) {
+        c->ns = *ncache ? apr_psprintf(pconf, "authncontext%d", *ncache) : "authncontext";
+        (*ncache)++;
+        apr_hash_set(named, apr_pmemdup(ptemp, &c, sizeof(c)), sizeof(c), c);
+    }
+}
+
 int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                      server_rec *s)
 {
     anc_cache_t *default_cache = NULL;
     apr_hash_t *named = apr_hash_make(ptemp);
-    int ncache = 0;
+    apr_hash_t *replay_of = apr_hash_make(ptemp); /* session cache -> replay cache */
+    const ap_socache_provider_t *shmcb = ap_lookup_provider(
+        AP_SOCACHE_PROVIDER_GROUP, "shmcb", AP_SOCACHE_PROVIDER_VERSION);
+    int ncache = 0, nreplay = 0;
     server_rec *vs;
 
     if (build_vocabs(pconf, s) != OK) {
@@ -1159,33 +1240,41 @@ int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         }
         if (!c->cache) {
             if (!default_cache) {
-                default_cache = apr_pcalloc(pconf, sizeof(*default_cache));
-                default_cache->spec = "shmcb";
-                default_cache->provider = ap_lookup_provider(
-                    AP_SOCACHE_PROVIDER_GROUP, "shmcb", AP_SOCACHE_PROVIDER_VERSION);
-                if (!default_cache->provider) {
-                    return config_fail(vs,
-                                       "no AuthnContextSessionCache and the "
-                                       "default 'shmcb' is not loaded",
-                                       "add LoadModule "
-                                       "socache_shmcb_module or set "
-                                       "AuthnContextSessionCache");
-                }
-                const char *msg = default_cache->provider->create(
-                    &default_cache->instance, NULL, ptemp, pconf);
+                const char *msg =
+                    default_shmcb(pconf, ptemp, "authncontext-sessions", &default_cache);
                 if (msg) {
-                    return config_fail(vs, "AuthnContextSessionCache shmcb", msg);
+                    return config_fail(vs, "AuthnContextSessionCache (default shmcb)",
+                                       msg);
                 }
             }
             c->cache = default_cache;
         }
-        if (!apr_hash_get(named, &c->cache, sizeof(c->cache))) {
-            c->cache->ns =
-                ncache ? apr_psprintf(pconf, "authncontext%d", ncache) : "authncontext";
-            ncache++;
-            apr_hash_set(named, apr_pmemdup(ptemp, &c->cache, sizeof(c->cache)),
-                         sizeof(c->cache), c->cache);
+        if (!c->replay_cache) {
+            anc_cache_t *rc = apr_hash_get(replay_of, &c->cache, sizeof(c->cache));
+
+            if (!rc && c->cache->provider == shmcb) {
+                /* shmcb drops the oldest records of a full subcache without
+                 * a word: an own instance keeps replay records out of reach
+                 * of session churn */
+                const char *msg = default_shmcb(
+                    pconf, ptemp, apr_psprintf(ptemp, "authncontext-replay%d", nreplay++),
+                    &rc);
+                if (msg) {
+                    return config_fail(vs, "AuthnContextReplayCache (default shmcb)",
+                                       msg);
+                }
+                rc->replay = 1;
+            } else if (!rc) {
+                /* networked stores do not share shmcb's subcache scrolling;
+                 * AuthnContextReplayCache can still name another one */
+                rc = c->cache;
+            }
+            apr_hash_set(replay_of, apr_pmemdup(ptemp, &c->cache, sizeof(c->cache)),
+                         sizeof(c->cache), rc);
+            c->replay_cache = rc;
         }
+        name_cache(pconf, ptemp, named, &ncache, c->cache);
+        name_cache(pconf, ptemp, named, &ncache, c->replay_cache);
     }
     return run_deferred(pconf, s);
 }
@@ -1201,44 +1290,82 @@ static apr_status_t cache_destroy(void *data)
     return APR_SUCCESS;
 }
 
+/* Creates the mutex (for providers that are not MP/MT safe) and
+ * initialises one cache once; vs names it in logs. */
+static int init_cache(apr_pool_t *pconf, server_rec *vs, anc_cache_t *cache)
+{
+    /* sessions: ~34-byte keys, records of a few KB; replay: ~50-byte keys,
+     * 1-byte values (the hints size shmcb's index) */
+    struct ap_socache_hints session_hints = {34, 2048, 600 * APR_USEC_PER_SEC};
+    struct ap_socache_hints replay_hints = {48, 8, 300 * APR_USEC_PER_SEC};
+    apr_status_t rv;
+
+    if (cache->initialised) {
+        return OK;
+    }
+    if (cache->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+        rv = ap_global_mutex_create(&cache->mutex, NULL, ANC_MUTEX_TYPE, cache->ns, vs,
+                                    pconf, 0);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs,
+                         "authncontext: cache: cannot create the mutex of %s",
+                         cache->spec);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    rv = cache->provider->init(cache->instance, cache->ns,
+                               cache->replay ? &replay_hints : &session_hints, vs, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs,
+                     "authncontext: cache: cannot initialise %s", cache->spec);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    cache->initialised = 1;
+    cache->server = vs;
+    apr_pool_cleanup_register(pconf, cache, cache_destroy, apr_pool_cleanup_null);
+    return OK;
+}
+
 int anc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    struct ap_socache_hints hints = {34, 2048, 600 * APR_USEC_PER_SEC};
     server_rec *vs;
 
     for (vs = s; vs; vs = vs->next) {
         anc_srv_cfg_t *c = anc_srv(vs);
-        anc_cache_t *cache = c->cache;
-        apr_status_t rv;
+        int rc;
 
-        if (!c->sp_entity_id || !cache || cache->initialised) {
+        if (!c->sp_entity_id || !c->cache || !c->replay_cache ||
+            (c->cache->initialised && c->replay_cache->initialised)) {
             continue;
         }
-        if (cache->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
-            rv = ap_global_mutex_create(&cache->mutex, NULL, ANC_MUTEX_TYPE, cache->ns,
-                                        vs, pconf, 0);
-            if (rv != APR_SUCCESS) {
-                ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs,
-                             "authncontext: cache: cannot create the mutex of %s",
-                             cache->spec);
-                return HTTP_INTERNAL_SERVER_ERROR;
-            }
+        if ((rc = init_cache(pconf, vs, c->cache)) != OK ||
+            (rc = init_cache(pconf, vs, c->replay_cache)) != OK) {
+            return rc;
         }
-        rv = cache->provider->init(cache->instance, cache->ns, &hints, vs, pconf);
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs,
-                         "authncontext: cache: cannot initialise %s", cache->spec);
-            return HTTP_INTERNAL_SERVER_ERROR;
-        }
-        cache->initialised = 1;
-        cache->server = vs;
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, vs,
-                     "authncontext: ready: sp=%s idps=%d endpoint=%s cache=%s%s",
-                     c->sp_entity_id, anc_trust_count(c->idps->trust),
-                     anc_srv_endpoint(c), cache->spec, cache->mutex ? " (mutex)" : "");
-        apr_pool_cleanup_register(pconf, cache, cache_destroy, apr_pool_cleanup_null);
+        ap_log_error(
+            APLOG_MARK, APLOG_INFO, 0, vs,
+            "authncontext: ready: sp=%s idps=%d endpoint=%s cache=%s%s replay=%s%s",
+            c->sp_entity_id, anc_trust_count(c->idps->trust), anc_srv_endpoint(c),
+            c->cache->spec, c->cache->mutex ? " (mutex)" : "", c->replay_cache->spec,
+            c->replay_cache->mutex ? " (mutex)" : "");
     }
     return OK;
+}
+
+static void reattach(apr_pool_t *p, server_rec *vs, apr_hash_t *done, anc_cache_t *cache)
+{
+    apr_status_t rv;
+
+    if (!cache || !cache->mutex || apr_hash_get(done, &cache, sizeof(cache))) {
+        return;
+    }
+    apr_hash_set(done, apr_pmemdup(p, &cache, sizeof(cache)), sizeof(cache), cache);
+    rv = apr_global_mutex_child_init(&cache->mutex,
+                                     apr_global_mutex_lockfile(cache->mutex), p);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs,
+                     "authncontext: cache: cannot reattach the mutex of %s", cache->spec);
+    }
 }
 
 void anc_child_init(apr_pool_t *p, server_rec *s)
@@ -1247,19 +1374,7 @@ void anc_child_init(apr_pool_t *p, server_rec *s)
     server_rec *vs;
 
     for (vs = s; vs; vs = vs->next) {
-        anc_cache_t *cache = anc_srv(vs)->cache;
-        apr_status_t rv;
-
-        if (!cache || !cache->mutex || apr_hash_get(done, &cache, sizeof(cache))) {
-            continue;
-        }
-        apr_hash_set(done, apr_pmemdup(p, &cache, sizeof(cache)), sizeof(cache), cache);
-        rv = apr_global_mutex_child_init(&cache->mutex,
-                                         apr_global_mutex_lockfile(cache->mutex), p);
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs,
-                         "authncontext: cache: cannot reattach the mutex of %s",
-                         cache->spec);
-        }
+        reattach(p, vs, done, anc_srv(vs)->cache);
+        reattach(p, vs, done, anc_srv(vs)->replay_cache);
     }
 }

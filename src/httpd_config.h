@@ -27,6 +27,9 @@ extern module AP_MODULE_DECLARE_DATA authncontext_module;
 #define ANC_DEFAULT_COOKIE_NAME "authncontext_session"
 #define ANC_DEFAULT_SAMESITE "Lax"
 #define ANC_MUTEX_TYPE "authncontext-cache"
+/* Seconds an unsolicited assertion may be old (by its IssueInstant, plus
+ * the clock skew): also how long its replay record must be kept. */
+#define ANC_DEFAULT_UNSOLICITED_MAX_AGE 300
 
 /* IdP trust: the metadata files of one server and the store built from
  * them in check_config. Shared by the virtual hosts that do not set their
@@ -43,10 +46,12 @@ typedef struct anc_spkey_t {
     anc_key_t *key; /* NULL until loaded */
 } anc_spkey_t;
 
-/* One ap_socache instance (sessions, pending requests, replay). Shared by
- * the virtual hosts that do not set AuthnContextSessionCache. */
+/* One ap_socache instance: the session cache (sessions, pending requests,
+ * retry markers) or the replay cache (assertion IDs). Shared by the virtual
+ * hosts that do not set their own. */
 typedef struct anc_cache_t {
     const char *spec; /* as configured, for logs */
+    int replay;       /* holds replay records: small values, its own hints */
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *instance;
     apr_global_mutex_t *mutex; /* only when not MT/MP safe */
@@ -93,8 +98,13 @@ typedef struct anc_srv_cfg_t {
     anc_idps_t *idps;
     const char *endpoint;
     anc_cache_t *cache;
+    /* Assertion IDs live apart from sessions: shmcb silently drops the
+     * oldest records of a full subcache, and session churn must never
+     * push a replay record out (AuthnContextReplayCache). */
+    anc_cache_t *replay_cache;
     int session_lifetime;
     int clock_skew;
+    int unsolicited_max_age; /* seconds, 0 = off; AuthnContextUnsolicitedMaxAge */
     int allow_unsolicited;
     int allow_sha1;
     int require_signed_assertion;
@@ -170,6 +180,8 @@ int anc_srv_ready(request_rec *r, const char *part);
 const char *anc_srv_endpoint(const anc_srv_cfg_t *c);
 int anc_srv_session_lifetime(const anc_srv_cfg_t *c);
 int anc_srv_clock_skew(const anc_srv_cfg_t *c);
+/* default ANC_DEFAULT_UNSOLICITED_MAX_AGE */
+int anc_srv_unsolicited_max_age(const anc_srv_cfg_t *c);
 const char *anc_srv_cookie_name(const anc_srv_cfg_t *c);
 int anc_srv_cookie_secure(const anc_srv_cfg_t *c);
 const char *anc_srv_cookie_samesite(const anc_srv_cfg_t *c);

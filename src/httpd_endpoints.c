@@ -555,6 +555,7 @@ static int handle_acs(request_rec *r)
     sp->require_signed_assertion = anc_dir_flag(c->require_signed_assertion, 0);
     sp->max_response_size = max;
     sp->clock_skew = anc_srv_clock_skew(c);
+    sp->max_unsolicited_age = anc_srv_unsolicited_max_age(c);
     if (anc_verifier_create(r->pool, sp, c->idps->trust, &v, &err) != ANC_OK) {
         return acs_reject(r, &ctx, form.relay_state, err->code, err->detail);
     }

@@ -16,8 +16,9 @@
 #include "anc_session.h"
 #include "httpd_config.h"
 
-/* ---- httpd_store.c: sessions "s:<id>", requests "r:<id>", replay "a:<id>",
- * retry markers "x:<session id>". Every cache error is ANC_E_CACHE (the
+/* ---- httpd_store.c: sessions "<c>s:<id>", requests "<c>r:<id>" (session cache),
+ * replay "<c>a:<id>" (replay cache), <c> spread by a hash,
+ * retry markers "<c>x:<session id>". Every cache error is ANC_E_CACHE (the
  * caller fails closed, logs once). */
 
 /* ANC_OK and *s, ANC_E_INPUT when there is no (valid, unexpired) session,
@@ -55,7 +56,8 @@ anc_status_t anc_store_pending_delete(request_rec *r, const char *request_id);
  * ANC_OK (it did: this answer is the one), ANC_E_IN_RESPONSE_TO (it was
  * gone: answered in parallel, or expired), ANC_E_CACHE. */
 anc_status_t anc_store_pending_take(request_rec *r, const char *request_id);
-/* The replay cache of the verifier, over the same socache. */
+/* The replay cache of the verifier, over the replay socache
+ * (AuthnContextReplayCache). */
 anc_replay_cache_t *anc_store_replay(request_rec *r);
 
 /* ---- httpd_login.c */

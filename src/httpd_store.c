@@ -1,13 +1,16 @@
 /*
- * httpd_store.c - sessions, pending AuthnRequests, replay records and retry
- * markers in one ap_socache instance.
+ * httpd_store.c - sessions, pending AuthnRequests and retry markers in the
+ * session cache; replay records in the replay cache (its own instance by
+ * default, so that session churn cannot evict them).
  *
- * Keys: "s:<session id>", "r:<request id>", "a:<assertion id>",
- * "x:<session id>". Values are the core's codecs (anc_session.h); a
- * pending request is prefixed with a short glue header (what the location
- * wanted, so the ACS can finish or retry the login). Providers that are
- * not safe across processes/threads (shmcb) are used under the global
- * mutex. Any store error is ANC_E_CACHE: the callers fail closed.
+ * Keys: "<c>s:<session id>", "<c>r:<request id>", "<c>x:<session id>" in
+ * the session cache; "<c>a:<assertion id>" in the replay cache, where <c>
+ * is a printable character hashed from the rest (see store_key). Values
+ * are the core's codecs (anc_session.h); a pending request is prefixed
+ * with a short glue header (what the location wanted, so the ACS can
+ * finish or retry the login). Providers that are not safe across
+ * processes/threads (shmcb) are used under the global mutex. Any store
+ * error is ANC_E_CACHE: the callers fail closed.
  */
 #include <string.h>
 
@@ -26,9 +29,39 @@ APLOG_USE_MODULE(authncontext);
 #define SESSION_ENDED "ANC-SESSION-ENDED"
 #define SESSION_ENDED_SECONDS 300
 
+/* mod_socache_shmcb picks the subcache by the key's first byte alone: with
+ * a constant prefix ("s:", "a:") every record of a kind lands in one
+ * subcache (1/8 to 1/128 of the instance), which fills and scrolls its
+ * oldest records out long before the instance is full. The first
+ * character is therefore spread from a hash of the rest over the 94
+ * printable non-space characters (memcached keys allow no space or
+ * control character). */
+static const char *store_key(apr_pool_t *p, const char *tag, const char *id)
+{
+    unsigned int h = 2166136261u; /* FNV-1a */
+    char lead[2];
+
+    for (const unsigned char *q = (const unsigned char *)tag; *q; q++) {
+        h = (h ^ *q) * 16777619u;
+    }
+    for (const unsigned char *q = (const unsigned char *)id; *q; q++) {
+        h = (h ^ *q) * 16777619u;
+    }
+    lead[0] = (char)('!' + h % 94);
+    lead[1] = '\0';
+    return apr_pstrcat(p, lead, tag, id, NULL);
+}
+
 static anc_cache_t *cache_of(request_rec *r)
 {
     anc_cache_t *c = anc_srv(r->server)->cache;
+
+    return c && c->initialised ? c : NULL;
+}
+
+static anc_cache_t *replay_cache_of(request_rec *r)
+{
+    anc_cache_t *c = anc_srv(r->server)->replay_cache;
 
     return c && c->initialised ? c : NULL;
 }
@@ -96,18 +129,18 @@ static apr_status_t raw_put(request_rec *r, anc_cache_t *c, const char *key,
 static void log_cache_error(request_rec *r, anc_cache_t *c, apr_status_t rv,
                             const char *op, const char *key)
 {
-    /* key prefixes only: ids are bearer secrets */
+    /* the key's kind only ("s:", after the spreading character of
+     * store_key): ids are bearer secrets */
     ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                   "authncontext: cache: %s failed reason=%s cache=%s key=%.2s...", op,
-                  anc_reason(ANC_E_CACHE), c ? c->spec : "(none)", key);
+                  anc_reason(ANC_E_CACHE), c ? c->spec : "(none)", *key ? key + 1 : key);
 }
 
-/* The store of r's server, locked when it needs a lock; NULL (logged) when
- * it is not there or cannot be locked. */
-static anc_cache_t *store_open(request_rec *r, const char *op, const char *key)
+/* The given store (NULL: not there), locked when it needs a lock; NULL
+ * (logged) when it is not there or cannot be locked. */
+static anc_cache_t *open_cache(request_rec *r, anc_cache_t *c, const char *op,
+                               const char *key)
 {
-    anc_cache_t *c = cache_of(r);
-
     if (!c) {
         log_cache_error(r, c, APR_EINIT, op, key);
         return NULL;
@@ -116,6 +149,12 @@ static anc_cache_t *store_open(request_rec *r, const char *op, const char *key)
         return NULL;
     }
     return c;
+}
+
+/* The session cache of r's server, opened as above. */
+static anc_cache_t *store_open(request_rec *r, const char *op, const char *key)
+{
+    return open_cache(r, cache_of(r), op, key);
 }
 
 static apr_status_t get_retrying(request_rec *r, anc_cache_t *c, const char *key,
@@ -167,7 +206,7 @@ static anc_status_t store_get(request_rec *r, const char *key, char **val,
     *found = 0;
     /* trace1 lets a test count the reads a request costs */
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
-                  "authncontext: cache: retrieve key=%.2s...", key);
+                  "authncontext: cache: retrieve key=%.2s...", *key ? key + 1 : key);
     if (!(c = store_open(r, "retrieve", key))) {
         return ANC_E_CACHE;
     }
@@ -234,7 +273,7 @@ anc_status_t anc_store_session_load(request_rec *r, const char *sid, anc_session
     if (!anc_is_hex_id(sid, 16)) {
         return ANC_E_INPUT;
     }
-    st = store_get(r, apr_pstrcat(r->pool, "s:", sid, NULL), &val, &len, &found);
+    st = store_get(r, store_key(r->pool, "s:", sid), &val, &len, &found);
     if (st != ANC_OK) {
         return st;
     }
@@ -281,7 +320,7 @@ anc_status_t anc_store_session_save(request_rec *r, const anc_session_t *s)
                       err && err->detail ? err->detail : "");
         return ANC_E_INTERNAL;
     }
-    return store_put(r, apr_pstrcat(r->pool, "s:", s->id, NULL), buf, len, s->expires);
+    return store_put(r, store_key(r->pool, "s:", s->id), buf, len, s->expires);
 }
 
 anc_status_t anc_store_session_delete(request_rec *r, const char *sid)
@@ -289,8 +328,8 @@ anc_status_t anc_store_session_delete(request_rec *r, const char *sid)
     if (!anc_is_hex_id(sid, 16)) {
         return ANC_OK;
     }
-    store_del(r, apr_pstrcat(r->pool, "x:", sid, NULL));
-    return store_del(r, apr_pstrcat(r->pool, "s:", sid, NULL));
+    store_del(r, store_key(r->pool, "x:", sid));
+    return store_del(r, store_key(r->pool, "s:", sid));
 }
 
 /* Logout must know that the session cannot come back. A networked store
@@ -310,20 +349,20 @@ anc_status_t anc_store_session_end(request_rec *r, const char *sid)
     if (!anc_is_hex_id(sid, 16)) {
         return ANC_OK;
     }
-    key = apr_pstrcat(r->pool, "s:", sid, NULL);
+    key = store_key(r->pool, "s:", sid);
     st = store_put(r, key, SESSION_ENDED, sizeof(SESSION_ENDED) - 1,
                    apr_time_now() + apr_time_from_sec(SESSION_ENDED_SECONDS));
     if (st != ANC_OK) {
         return st; /* logged by store_put (reason=cache-unavailable) */
     }
-    store_del(r, apr_pstrcat(r->pool, "x:", sid, NULL));
+    store_del(r, store_key(r->pool, "x:", sid));
     store_del(r, key);
     return ANC_OK;
 }
 
 anc_status_t anc_store_retry_mark(request_rec *r, const anc_session_t *s)
 {
-    return store_put(r, apr_pstrcat(r->pool, "x:", s->id, NULL), "1", 1, s->expires);
+    return store_put(r, store_key(r->pool, "x:", s->id), "1", 1, s->expires);
 }
 
 int anc_store_retry_marked(request_rec *r, const char *sid)
@@ -332,8 +371,7 @@ int anc_store_retry_marked(request_rec *r, const char *sid)
     unsigned int len = 0;
     int found = 0;
 
-    if (store_get(r, apr_pstrcat(r->pool, "x:", sid, NULL), &val, &len, &found) !=
-        ANC_OK) {
+    if (store_get(r, store_key(r->pool, "x:", sid), &val, &len, &found) != ANC_OK) {
         return -1;
     }
     return found;
@@ -369,7 +407,7 @@ anc_status_t anc_store_pending_save(request_rec *r, const anc_pending_t *pd)
                         pd->retry_without_context ? 1 : 0, pd->binding, pd->sign ? 1 : 0,
                         pd->passive ? 1 : 0, pd->sig_alg ? pd->sig_alg : "-", strlen(eu),
                         eu);
-    return store_put(r, apr_pstrcat(r->pool, "r:", pd->st->request_id, NULL),
+    return store_put(r, store_key(r->pool, "r:", pd->st->request_id),
                      apr_pstrcat(r->pool, head, apr_pstrmemdup(r->pool, buf, len), NULL),
                      strlen(head) + len, pd->st->expires);
 }
@@ -425,7 +463,7 @@ anc_status_t anc_store_pending_load(request_rec *r, const char *request_id,
     if (!is_request_id(request_id)) {
         return ANC_E_IN_RESPONSE_TO;
     }
-    st = store_get(r, apr_pstrcat(r->pool, "r:", request_id, NULL), &val, &len, &found);
+    st = store_get(r, store_key(r->pool, "r:", request_id), &val, &len, &found);
     if (st != ANC_OK) {
         return st;
     }
@@ -455,7 +493,7 @@ anc_status_t anc_store_pending_take(request_rec *r, const char *request_id)
     if (!is_request_id(request_id)) {
         return ANC_E_IN_RESPONSE_TO;
     }
-    key = apr_pstrcat(r->pool, "r:", request_id, NULL);
+    key = store_key(r->pool, "r:", request_id);
     if (!(c = store_open(r, "remove", key))) {
         return ANC_E_CACHE;
     }
@@ -476,7 +514,7 @@ anc_status_t anc_store_pending_delete(request_rec *r, const char *request_id)
     if (!is_request_id(request_id)) {
         return ANC_OK;
     }
-    return store_del(r, apr_pstrcat(r->pool, "r:", request_id, NULL));
+    return store_del(r, store_key(r->pool, "r:", request_id));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -487,19 +525,19 @@ static anc_status_t replay_check_and_insert(void *ctx, const char *id, apr_time_
                                             anc_error_t **err)
 {
     request_rec *r = ctx;
-    anc_cache_t *c = cache_of(r);
+    anc_cache_t *c = replay_cache_of(r);
     const char *key;
     char *val = NULL;
     unsigned int len = 0;
     apr_status_t rv;
 
     if (!c) {
-        return anc_error_set(scratch, err, ANC_E_CACHE, "no session cache");
+        return anc_error_set(scratch, err, ANC_E_CACHE, "no replay cache");
     }
     if (!id || !*id || strlen(id) > 256) {
         return anc_error_set(scratch, err, ANC_E_REPLAY, "unusable assertion ID");
     }
-    key = apr_pstrcat(r->pool, "a:", id, NULL);
+    key = store_key(r->pool, "a:", id);
     if (expires <= now) {
         expires = now + apr_time_from_sec(60);
     }
@@ -509,7 +547,7 @@ static anc_status_t replay_check_and_insert(void *ctx, const char *id, apr_time_
     /* Atomic under the mutex for shmcb; for networked stores (redis,
      * memcache) two servers may race in the instant between the read and
      * the write; the window is one round trip. */
-    if (!(c = store_open(r, "retrieve", key))) {
+    if (!(c = open_cache(r, c, "retrieve", key))) {
         return anc_error_set(scratch, err, ANC_E_CACHE, "replay cache unavailable");
     }
     rv = get_retrying(r, c, key, &val, &len);
