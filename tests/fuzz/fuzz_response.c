@@ -33,8 +33,8 @@ static int verbose;
 
 /* Every InResponseTo is an outstanding request: the binding to a request
  * is policy, and refusing here would hide the code after it. */
-static anc_status_t lookup_any(void *ctx, const char *in_response_to,
-                               apr_pool_t *scratch, anc_error_t **err)
+static anc_status_t lookup_any(void *ctx, const char *in_response_to, apr_pool_t *scratch,
+                               anc_error_t **err)
 {
     (void)ctx;
     (void)in_response_to;

@@ -79,8 +79,8 @@ int main(int argc, char **argv)
         s.id = "0123456789abcdef0123456789abcdef";
         s.idp = "https://idp.example.org/idp";
         s.name_id.value = variant == 2 ? "x" : "alice";
-        s.name_id.format = variant ? "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
-                                   : NULL;
+        s.name_id.format =
+            variant ? "urn:oasis:names:tc:SAML:2.0:nameid-format:transient" : NULL;
         s.name_id.name_qualifier = variant == 1 ? "https://idp.example.org/idp" : NULL;
         s.classes = strings(p, variant + 1, classes);
         s.authn_instant = apr_time_from_sec(1790000000 + variant);
