@@ -24,6 +24,7 @@
 #include "anc_metadata.h"
 #include "anc_response.h"
 #include "support_fixtures.h"
+#include "support_runner.h"
 
 #define SCHEMAS "/usr/lib/python3/dist-packages/saml2/data/schemas"
 #define MD_NS "urn:oasis:names:tc:SAML:2.0:metadata"
@@ -519,14 +520,5 @@ static Suite *metadata_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-
-    apr_initialize();
-    sr = srunner_create(metadata_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return anc_test_run_suite(metadata_suite());
 }

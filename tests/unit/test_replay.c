@@ -9,6 +9,7 @@
 #include <apr_strings.h>
 
 #include "anc_replay.h"
+#include "support_runner.h"
 
 static apr_pool_t *pool;
 
@@ -92,14 +93,5 @@ static Suite *replay_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-
-    apr_initialize();
-    sr = srunner_create(replay_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return anc_test_run_suite(replay_suite());
 }

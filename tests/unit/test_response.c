@@ -19,6 +19,7 @@
 #include "anc_replay.h"
 #include "anc_response.h"
 #include "support_fixtures.h"
+#include "support_runner.h"
 
 static apr_pool_t *pool;
 
@@ -751,14 +752,5 @@ static Suite *response_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-
-    apr_initialize();
-    sr = srunner_create(response_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return anc_test_run_suite(response_suite());
 }

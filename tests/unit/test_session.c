@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 
 #include "anc_session.h"
+#include "support_runner.h"
 
 static apr_pool_t *pool;
 
@@ -460,14 +461,5 @@ static Suite *session_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-
-    apr_initialize();
-    sr = srunner_create(session_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return anc_test_run_suite(session_suite());
 }

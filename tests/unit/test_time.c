@@ -8,6 +8,7 @@
 #include <apr_time.h>
 
 #include "anc_response.h"
+#include "support_runner.h"
 
 static apr_pool_t *pool;
 
@@ -135,14 +136,5 @@ static Suite *time_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-
-    apr_initialize();
-    sr = srunner_create(time_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return anc_test_run_suite(time_suite());
 }

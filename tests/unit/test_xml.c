@@ -15,6 +15,7 @@
 
 #include "../../src/anc_xml.h"
 #include "anc_init.h"
+#include "support_runner.h"
 
 static apr_pool_t *pool;
 
@@ -309,14 +310,5 @@ static Suite *xml_suite(void)
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-
-    apr_initialize();
-    sr = srunner_create(xml_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return anc_test_run_suite(xml_suite());
 }
