@@ -194,15 +194,7 @@ class Memcached:
         return self
 
     def stop(self):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        servers.stop_process(self.proc)
         self.proc = None
 
 

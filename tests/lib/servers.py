@@ -41,6 +41,18 @@ BAD_LOG_PATTERNS = [r"\[core:crit\]", r"[Ss]egmentation fault", r"segfault",
                     r"runtime error:"]
 
 
+
+def stop_process(proc):
+    """Ends a child we started: SIGTERM, then SIGKILL after 10 s. None is fine."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
 class ServerError(RuntimeError):
     pass
 
@@ -458,15 +470,7 @@ class Redis:
             return s.recv(65536)
 
     def stop(self):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        stop_process(self.proc)
         self.proc = None
 
 
@@ -503,15 +507,7 @@ class Memcached:
         raise ServerError("memcached did not start on %d" % self.port)
 
     def stop(self):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        stop_process(self.proc)
         self.proc = None
 
 
