@@ -12,10 +12,11 @@ test_pkgs="check xmlsec1 openssl python3 python3-pytest python3-requests memcach
  valgrind clang libclang-rt-14-dev"
 browser_pkgs="chromium chromium-driver python3-selenium"
 bench_pkgs="wrk memcached redis-server"
-# The peer SP module the benchmark compares with (only on request:
-# `make bench PEERS=1`). mod_shib is not listed: its shibd set-up is not
-# automated in tests/bench yet, so installing it would measure nothing.
-peer_pkgs="libapache2-mod-auth-mellon"
+# The peer SP modules the benchmark compares with (only on request:
+# `make bench PEERS=1`): mod_auth_mellon, and mod_shib 3.4 with its daemon
+# shibd (shibboleth-sp-utils). tests/bench writes its own private
+# shibboleth2.xml and starts its own shibd; the system shibd is stopped below.
+peer_pkgs="libapache2-mod-auth-mellon libapache2-mod-shib shibboleth-sp-utils"
 
 want=""
 [ $# -eq 0 ] && set -- build test
@@ -53,7 +54,7 @@ apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
 # Debian starts these on install; tests start their own private instances.
-for svc in apache2 redis-server memcached; do
+for svc in apache2 redis-server memcached shibd; do
     if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" 2>/dev/null || true; fi
     service "$svc" stop >/dev/null 2>&1 || true
 done

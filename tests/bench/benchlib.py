@@ -115,6 +115,12 @@ class Instance:
                  "PidFile %s" % self.h.pid_file,
                  "Mutex file:%s/run default" % self.h.root]
         for m in mods:
+            # "name", "/path/mod_name.so", or (module identifier, path) for a
+            # module whose identifier is not name_module (mod_shib's is
+            # "mod_shib").
+            if isinstance(m, tuple):
+                lines.append("LoadModule %s %s" % m)
+                continue
             path = m if m.startswith("/") else "%s/mod_%s.so" % (MODULE_DIR, m)
             modname = os.path.basename(path)[4:-3] if m.startswith("/") else m
             lines.append("LoadModule %s_module %s" % (modname, path))

@@ -4,7 +4,8 @@ modules when asked), in one run on one machine; writes the table into
 tests/bench/README.md.
 
     make bench                      (or: /usr/bin/python3 tests/bench/run_bench.py)
-    make bench PEERS=1              also mod_auth_mellon (installed by
+    make bench PEERS=1              also mod_auth_mellon and mod_shib with
+                                    a private shibd (installed by
                                     .ci/install-deps.sh peers)
     run_bench.py --quick            short rounds, for checking the harness
     run_bench.py --rounds 5 --seconds 10 --acs-seconds 8 --no-readme
@@ -18,6 +19,9 @@ What it does, in order (nothing timed until step 5):
     (a static 4 KiB file), ours with shmcb sessions (the same file behind
     AuthType SAML + Require authnContextClassRef), and for the scale run
     ours with redis: (a real redis-server) and memcache: (a real memcached);
+    with --peers also mellon (mod_auth_mellon) and shib (mod_shib talking
+    to a private shibd, tests/bench/shibsp.py), each with its own stream
+    of responses minted for its own ACS URL;
  3. logs in once per "ours" instance (POST to the ACS) for a session cookie,
     and checks that the page is 200 with it and not 200 without it;
  4. pins the servers to cpu0 and wrk to cpu1 (when there are two cores);
@@ -48,6 +52,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import benchlib as bl  # noqa: E402
 import mint  # noqa: E402
+import shibsp  # noqa: E402
 
 servers = bl.servers
 
@@ -59,6 +64,11 @@ SP_ENTITY = "https://%s/sp" % SP_HOST
 ACS_URL = "http://%s/saml/acs" % SP_HOST
 MFA = "https://refeds.org/profile/mfa"
 MELLON_ACS = "http://%s/saml/postResponse" % SP_HOST
+SHIB_ACS = "http://%s%s" % (SP_HOST, shibsp.ACS_PATH)
+# shib's default security policy refuses a message whose IssueInstant is
+# older than 60 s plus its clockSkew (180 s): its responses are minted right
+# before each ACS run, and a leftover older than this is never posted.
+SHIB_MAX_AGE = 60
 
 OURS_BODY = """
 ServerName %(host)s:80
@@ -145,7 +155,7 @@ class Bench:
 
     # ---- set-up ------------------------------------------------------------
 
-    def source(self, key, acs_url):
+    def source(self, key, acs_url, max_age=None):
         d = os.path.join(self.work, "mint-" + key)
         os.makedirs(d, exist_ok=True)
         first = self.sources.get("ours")
@@ -154,11 +164,12 @@ class Bench:
             for f in ("idp.key", "idp.crt", "idp-metadata.xml"):
                 shutil.copy(os.path.join(first["dir"], f), os.path.join(d, f))
         self.sources[key] = {"dir": d, "acs": acs_url, "minted": 0, "offset": 0,
-                             "fh": None, "info": None}
+                             "fh": None, "info": None, "max_age": max_age,
+                             "minted_at": 0.0}
         return self.sources[key]
 
     def src(self, name):
-        return self.sources["mellon" if name == "mellon" else "ours"]
+        return self.sources[name if name in ("mellon", "shib") else "ours"]
 
     @property
     def minted(self):
@@ -174,6 +185,7 @@ class Bench:
                          files=self.a.cli_count if src is self.sources["ours"] else 0,
                          log=log, start=src["minted"])
         src["minted"] += n
+        src["minted_at"] = time.time()
         src["info"] = info
 
     def take(self, count, name="ours"):
@@ -182,7 +194,7 @@ class Bench:
         ever posted twice."""
         src = self.src(name)
         self.ensure_responses(count, name)
-        if src["fh"] is None:
+        if src["fh"] is None or src["fh"].closed:
             src["fh"] = open(src["info"]["form"], "rb")
         out = []
         while len(out) < count:
@@ -251,11 +263,49 @@ class Bench:
         self.add("mellon", inst)
         self.notes.append("mellon: its /app has `AuthType Mellon` + `Require valid-user` "
                           "only (no per-request class condition); same static file")
-        self.notes.append("mod_shib is not benchmarked: its shibd set-up is not "
-                          "automated yet")
+        self.add_shib()
+
+    def add_shib(self):
+        """mod_shib in its own httpd instance and a private shibd (config,
+        socket, pid file and logs under the work dir), started here so
+        that httpd finds its socket; stopped by pid after the httpd."""
+        self.shibd = None
+        if not shibsp.available():
+            self.notes.append("mod_shib requested but not installed "
+                              "(.ci/install-deps.sh peers)")
+            return
+        src = self.source("shib", SHIB_ACS, max_age=SHIB_MAX_AGE)
+        shib_dir = os.path.join(self.work, "shib")
+        body = shibsp.HTTPD_BODY % {"host": SP_HOST, "handler": shibsp.HANDLER,
+                                    "conf": os.path.join(shib_dir, "shibboleth2.xml")}
+        inst = bl.Instance("shib", body, extra_modules=[("mod_shib", shibsp.MOD_SHIB)])
+        self.shibd = shibsp.Shibd(shib_dir, SP_ENTITY, self.mint_info["idp_entity"],
+                                  os.path.join(src["dir"], "idp-metadata.xml"),
+                                  inst.h.path("logs", "native.log"))
+        log("starting shibd (socket %s)" % self.shibd.sock)
+        self.to_stop.append(self.shibd)
+        self.shibd.start()
+        self.add("shib", inst)
+        self.notes.append(
+            "shib: mod_shib + shibd 3.4 (Debian), a private shibboleth2.xml written by "
+            "tests/bench/shibsp.py: in-memory StorageService/SessionCache/ReplayCache in "
+            "shibd, UnixListener, the package's default protocols.xml and "
+            "security-policy.xml, an attribute map for the 8 attributes, logging WARN "
+            "to files; /app has `AuthType shibboleth`, `ShibRequestSetting "
+            "requireSession 1`, `Require shib-session`; shibd is pinned to the server "
+            "core too")
+        self.notes.append(
+            "shib: its default security policy refuses messages older than 60 s plus "
+            "clockSkew, so its responses are minted (untimed) right before each of its "
+            "ACS runs and the session logins; unposted leftovers older than %d s are "
+            "discarded, never posted" % SHIB_MAX_AGE)
 
     def acs_path(self, name):
-        return "/saml/postResponse" if name == "mellon" else "/saml/acs"
+        if name == "mellon":
+            return "/saml/postResponse"
+        if name == "shib":
+            return shibsp.ACS_PATH
+        return "/saml/acs"
 
     def sessions(self):
         """One login per SP instance; checks that the cookie opens the page
@@ -263,6 +313,7 @@ class Bench:
         misconfiguration)."""
         self.cookies = {}
         self.first = {}
+        self.first_at = {}
         for name in self.order:
             inst = self.instances[name]
             if name == "plain":
@@ -285,6 +336,7 @@ class Bench:
                                    "set-up\n%s" % (name, st_ok, st_no, inst.h.log_tail(20)))
             self.cookies[name] = cookie
             self.first[name] = (line, cookie)
+            self.first_at[name] = time.time()
             log("%s: session cookie ok (200 with it, %d without)" % (name, st_no))
 
     # ---- timed part ----------------------------------------------------------
@@ -316,7 +368,8 @@ class Bench:
         own half), for `seconds`."""
         inst = self.instances[name]
         threads = 2
-        self.ensure_responses(budget, name)
+        # A source with a maximum age (shib) gets a fresh batch right now.
+        self.ensure_responses(budget, name, fresh=self.src(name)["max_age"] is not None)
         path, n = self.take_file(budget, name)
         r = bl.wrk(inst.base + self.acs_path(name), seconds, threads=threads,
                    connections=self.a.acs_connections, script=os.path.join(HERE, "acs.lua"),
@@ -328,12 +381,24 @@ class Bench:
             r["p50_ms"], r["statuses"]))
         return r
 
-    def ensure_responses(self, needed, name="ours"):
+    def ensure_responses(self, needed, name="ours", fresh=False):
         src = self.src(name)
         left = src["minted"] - src["offset"]
+        if left and src["max_age"] is not None and (
+                fresh or time.time() - src["minted_at"] > src["max_age"]):
+            # Too old to post (or a fresh batch wanted): skip the leftovers.
+            log("%s: skipping %d unposted responses minted %.0f s ago" % (
+                name, left, time.time() - src["minted_at"]))
+            if src["fh"] is None:
+                src["fh"] = open(src["info"]["form"], "rb")
+            for _ in range(left):
+                src["fh"].readline()
+            src["offset"] = src["minted"]
+            left = 0
         if left < needed:
-            # At least a batch: a pool of signers costs a second to start.
-            n = max(500, needed - left)
+            # At least a batch: a pool of signers costs a second to start;
+            # a source that ages only what it needs now.
+            n = max(50 if src["max_age"] is not None else 500, needed - left)
             log("minting %d more responses for %s (untimed)" % (n, src["acs"]))
             self.mint(n, src)
 
@@ -347,7 +412,7 @@ class Bench:
         self.results.clear()
         peak = {}
         for name in sps:
-            budget = 4000 if name.startswith("ours") else 200
+            budget = {"mellon": 200, "shib": 1500}.get(name, 4000)
             peak[name] = self.run_acs(name, 1, budget, record=False)["rate"]
         for r in range(a.rounds):
             log("round %d/%d: GET" % (r + 1, a.rounds))
@@ -359,7 +424,8 @@ class Bench:
             # still runs out is flagged EXHAUSTED rather than hidden.
             need = {n: int(peak[n] * 1.3 * a.acs_seconds) + 100 for n in sps}
             for name in sps:
-                self.ensure_responses(need[name], name)
+                if self.src(name)["max_age"] is None:
+                    self.ensure_responses(need[name], name)
             log("round %d/%d: ACS" % (r + 1, a.acs_rounds))
             for name in sps:
                 res = self.run_acs(name, a.acs_seconds, need[name])
@@ -375,7 +441,9 @@ class Bench:
         self.logins_done = done
         self.after_load_checks()
         self.memory = {n: self.instances[n].memory() for n in self.order}
-        for n in self.order:
+        if getattr(self, "shibd", None) is not None and "shib" in self.instances:
+            self.memory["shibd"] = self.shibd.memory()
+        for n in sorted(self.memory, key=lambda n: (n not in self.order, n)):
             log("memory %-14s VmHWM %s kB RssAnon %s kB" % (
                 n, self.memory[n].get("VmHWM"), self.memory[n].get("RssAnon")))
 
@@ -389,10 +457,17 @@ class Bench:
             st_page = bl.get(inst.port, "/app/index.html", {"Cookie": cookie})[0]
             st, hdrs, _ = bl.post_form(inst.port, self.acs_path(name), line)
             replay_ok = st >= 400 or "set-cookie" not in hdrs
+            why = ""
+            if name == "shib" and replay_ok:
+                # shib also refuses it for its age; say which rule did.
+                replay = any("replay" in l.lower() for l in self.shibd.log_lines()[-20:])
+                why = ", shibd: %s" % ("replay detected" if replay else
+                                       "refused for another reason (age %.0f s)" % (
+                                           time.time() - self.first_at[name]))
             msg = ("%s: after %d+ logins the first session answers %d (%s); the first "
-                   "response posted again answers %d (%s)" % (
+                   "response posted again answers %d (%s%s)" % (
                        name, n, st_page, "still valid" if st_page == 200 else "EVICTED",
-                       st, "replay refused" if replay_ok else "REPLAY ACCEPTED"))
+                       st, "replay refused" if replay_ok else "REPLAY ACCEPTED", why))
             log(msg)
             self.notes.append(msg)
             if name == "ours" and st_page != 200:
@@ -561,9 +636,15 @@ class Bench:
         for n in names:
             m = self.memory.get(n, {})
             hwm = m.get("VmHWM")
-            row.append("%.1f MiB (%.2f×), anon %.1f MiB" % (
-                hwm / 1024.0, hwm / float(pm), m.get("RssAnon", 0) / 1024.0)
-                if hwm and pm else "?")
+            cell = "%.1f MiB (%.2f×), anon %.1f MiB" % (
+                hwm / 1024.0, hwm / float(pm), m.get("RssAnon", 0) / 1024.0) \
+                if hwm and pm else "?"
+            if n == "shib":
+                sd = self.memory.get("shibd", {})
+                cell += "; + shibd %s" % ("%.1f MiB, anon %.1f MiB" % (
+                    sd["VmHWM"] / 1024.0, sd.get("RssAnon", 0) / 1024.0)
+                    if sd.get("VmHWM") else "?")
+            row.append(cell)
         lines.append("| httpd worker peak RSS (VmHWM) after the run | "
                      + " | ".join(row) + " |")
         return "\n".join(lines)
@@ -580,11 +661,22 @@ class Bench:
                                    self.results[("get", "plain")]))))
         acs = self.med("acs", "ours")
         if acs is not None:
-            out.append("- ACS ≥ 10× mod_shib (~380/s on the issue's machine) and ≥ 100× "
-                       "mellon (~14/s): measured %.1f logins/s on one core; peers %s" % (
-                           acs, "in the table" if "mellon" in self.order else
-                           "not run here (`make bench PEERS=1`), so only the issue's "
-                           "figures compare, not a same-run ratio"))
+            for peer, factor, ref in (("shib", 10, "~380/s"), ("mellon", 100, "~14/s")):
+                theirs = self.med("acs", peer)
+                if theirs:
+                    out.append("- ACS ≥ %d× %s in the same run: %s (%.1f / %.1f logins/s "
+                               "= %.1f×)" % (factor, peer, "met" if acs >= factor * theirs
+                                             else "MISSED", acs, theirs, acs / theirs))
+                elif theirs is not None:
+                    out.append("- ACS ≥ %d× %s: no ratio, %s logged in 0/s in this run "
+                               "(ours %.1f logins/s)" % (factor, peer, peer, acs))
+                else:
+                    out.append("- ACS ≥ %d× %s: not run here (`make bench PEERS=1`%s); "
+                               "ours %.1f logins/s on one core against the issue's "
+                               "figure of %s for %s on its machine, not a same-run "
+                               "ratio" % (factor, peer, "" if not self.a.peers else
+                                          ": %s was not available" % peer,
+                                          acs, ref, peer))
         pm = self.memory.get("plain", {}).get("VmHWM")
         om = self.memory.get("ours", {}).get("VmHWM")
         if pm and om:
@@ -679,7 +771,7 @@ class Bench:
         text += ["## How to reproduce", "",
                  "```",
                  "make bench                 # installs wrk, redis, memcached if missing",
-                 "make bench PEERS=1         # also mod_auth_mellon (Debian package)",
+                 "make bench PEERS=1         # also mod_auth_mellon, mod_shib + shibd (Debian)",
                  "/usr/bin/python3 tests/bench/run_bench.py --help",
                  "```",
                  "",
@@ -696,6 +788,8 @@ class Bench:
                 log("stop failed: %s" % e)
         self.to_stop = []
         if not self.a.keep:
+            for inst in self.instances.values():
+                inst.h.cleanup()
             shutil.rmtree(self.work, ignore_errors=True)
 
 
@@ -740,6 +834,10 @@ def main():
         for n, lines in bad.items():
             if lines:
                 b.notes.append("%s error log: %s" % (n, lines[:3]))
+        if getattr(b, "shibd", None) is not None:
+            errs = [l for l in b.shibd.log_lines() if " ERROR " in l or " CRIT " in l]
+            b.notes.append("shibd log: %d ERROR/CRIT lines (the replay check above "
+                           "makes one)%s" % (len(errs), ": " + errs[0][:200] if errs else ""))
     except BaseException:
         b.stop_all()
         raise
