@@ -22,8 +22,9 @@ What it does, in order (nothing timed until step 5):
     with --peers also mellon (mod_auth_mellon) and shib (mod_shib talking
     to a private shibd, tests/bench/shibsp.py), each with its own stream
     of responses minted for its own ACS URL;
- 3. logs in once per "ours" instance (POST to the ACS) for a session cookie,
-    and checks that the page is 200 with it and not 200 without it;
+ 3. logs in once per SP instance (POST to the ACS) for a session cookie,
+    and checks that the page is 200 with it and not 200 without it, and
+    that a response with one signed byte changed does not log in;
  4. pins the servers to cpu0 and wrk to cpu1 (when there are two cores);
  5. rounds of wrk, cases interleaved in every round: authenticated GET on
     every instance; ACS POSTs of distinct responses (each posted once,
@@ -37,6 +38,7 @@ Ctrl-C. Only ratios taken in this one run are meaningful.
 """
 
 import argparse
+import base64
 import datetime
 import json
 import os
@@ -47,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -131,6 +134,18 @@ def annotate(out, top=15):
             lines.append((pct, fn if not fn.startswith("0x") else "(internal %s)" % fn, lib))
     objs = sorted(by_obj.items(), key=lambda kv: -kv[1])[:8]
     return (total.group(1) if total else "?"), lines, objs
+
+
+def tampered(form_line):
+    """The same form body with one byte of a signed attribute value changed
+    (the signature no longer matches): every SP must refuse it."""
+    fields = urllib.parse.parse_qs(form_line.decode())
+    xml = base64.b64decode(fields["SAMLResponse"][0])
+    if b"Given" not in xml:
+        raise RuntimeError("tamper: no attribute value to change")
+    bad = base64.b64encode(xml.replace(b"Given", b"Giveo", 1)).decode()
+    return urllib.parse.urlencode({"SAMLResponse": bad,
+                                   "RelayState": fields.get("RelayState", ["/"])[0]})
 
 
 def log(msg):
@@ -322,6 +337,14 @@ class Bench:
                 if st != 200:
                     raise RuntimeError("plain: GET /app/index.html -> %d" % st)
                 continue
+            # A response whose signature no longer matches must not log in
+            # (or the ACS case would time an SP that does not verify).
+            st, hdrs, body = bl.post_form(inst.port, self.acs_path(name),
+                                          tampered(self.take(1, name)[0]))
+            if st in (302, 303) and hdrs.get("set-cookie"):
+                raise RuntimeError("%s: a tampered response logged in (%d %s)" % (
+                    name, st, hdrs.get("set-cookie")))
+            tamper_st = st
             line = self.take(1, name)[0]
             st, hdrs, body = bl.post_form(inst.port, self.acs_path(name), line)
             cookies = hdrs.get("set-cookie", [])
@@ -337,7 +360,8 @@ class Bench:
             self.cookies[name] = cookie
             self.first[name] = (line, cookie)
             self.first_at[name] = time.time()
-            log("%s: session cookie ok (200 with it, %d without)" % (name, st_no))
+            log("%s: session cookie ok (200 with it, %d without); a tampered response "
+                "answers %d" % (name, st_no, tamper_st))
 
     # ---- timed part ----------------------------------------------------------
 
@@ -691,6 +715,22 @@ class Bench:
                            100.0 * self.cli_result["rate"] / self.openssl_result["verify"]))
         return "\n".join(out)
 
+    def peers_line(self):
+        if not self.a.peers:
+            return "- peers (mod_auth_mellon, mod_shib): not run (`make bench PEERS=1`)"
+        parts = []
+        for name in ("mellon", "shib"):
+            src = self.sources.get(name)
+            if name not in self.instances or src is None:
+                parts.append("%s not available" % name)
+                continue
+            parts.append("%s: %d responses minted for its own ACS %s, same IdP key, SP "
+                         "entity and attributes%s" % (
+                             name, src["minted"], src["acs"],
+                             "; minted right before each of its runs (message age)"
+                             if src["max_age"] is not None else ""))
+        return "- peers: " + "; ".join(parts)
+
     def report(self):
         mach = bl.machine()
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -721,6 +761,7 @@ class Bench:
             "XML, 8 attributes, unsolicited (AuthnContextAllowUnsolicited On); each "
             "posted once; only 302/303 with Set-Cookie counts as a login" % (
                 self.minted, self.mint_info["xml_bytes_mean"]),
+            self.peers_line(),
             "- ours: `AuthnContextSessionCache` shmcb (ours), redis: on a private "
             "redis-server (ours-redis), memcache: on a private memcached "
             "(ours-memcache); `Require authnContextClassRef %s` satisfied by the "
