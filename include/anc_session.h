@@ -22,8 +22,24 @@ typedef struct anc_session_t {
     const char *session_index; /* may be NULL */
     apr_time_t created;
     apr_time_t expires;
-    apr_array_header_t *attributes; /* anc_attribute_t */
+    apr_array_header_t *attributes; /* anc_attribute_t; NULL when skipped */
+    /* The request variables of this session (anc_session_variables),
+     * computed once by the encoder and stored with the record, so that a
+     * request with a session formats nothing: "NAME\0VALUE\0" pairs,
+     * vars_len bytes. After a decode they point into the decoded buffer,
+     * which must outlive the session. */
+    const char *vars;
+    apr_size_t vars_len;
+    int attributes_skipped; /* decoded with ANC_SESSION_SKIP_ATTRIBUTES */
 } anc_session_t;
+
+/* anc_session_decode flags. The attributes are only needed where
+ * AuthnContextUserAttribute picks r->user from one (the variables carry
+ * their values already): skipping them still checks every byte of the
+ * record but allocates nothing for them. A session decoded so cannot be
+ * encoded again. */
+#define ANC_SESSION_DECODE_ALL 0
+#define ANC_SESSION_SKIP_ATTRIBUTES 1
 
 /* A pending AuthnRequest, kept under its request ID until answered. */
 typedef struct anc_request_state_t {
@@ -53,8 +69,23 @@ typedef struct anc_request_state_t {
  * bytes. */
 anc_status_t anc_session_encode(apr_pool_t *p, const anc_session_t *s, const char **buf,
                                 apr_size_t *len, anc_error_t **err);
-anc_status_t anc_session_decode(apr_pool_t *p, const char *buf, apr_size_t len,
+anc_status_t anc_session_decode(apr_pool_t *p, const char *buf, apr_size_t len, int flags,
                                 anc_session_t **s, anc_error_t **err);
+
+/* The variables a request with session s gets (README "Variables"):
+ * AUTHN_CONTEXT_CLASS/INSTANT/IDP/SESSION_INDEX/NAMEID/NAMEID_FORMAT/
+ * EXPIRES, the Shib-* aliases, and AUTHN_CONTEXT_ATTR_<name> per attribute
+ * (several values and same-named attributes joined with ';'), as the
+ * "NAME\0VALUE\0" block described above. Values are as the IdP sent them
+ * (a header export must still remove control characters). */
+anc_status_t anc_session_variables(apr_pool_t *p, const anc_session_t *s,
+                                   const char **block, apr_size_t *len,
+                                   anc_error_t **err);
+
+/* Calls fn for each NAME/VALUE of a block from anc_session_variables or a
+ * decoded record (the decoder has checked its shape). */
+typedef void (*anc_session_var_fn)(void *ctx, const char *name, const char *value);
+void anc_session_vars_each(const anc_session_t *s, anc_session_var_fn fn, void *ctx);
 anc_status_t anc_request_state_encode(apr_pool_t *p, const anc_request_state_t *st,
                                       const char **buf, apr_size_t *len,
                                       anc_error_t **err);

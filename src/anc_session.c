@@ -7,21 +7,32 @@
  *     string  's' <decimal length> ':' <bytes>     (may hold any byte but NUL)
  *     null    'n'                                  (a NULL string)
  *     integer 'i' ['-'] <decimal> ';'              (64-bit signed)
+ *     block   'b' <decimal length> ':' <bytes>     (NUL-terminated strings)
  * Lists are an integer count followed by that many items. Nothing may
- * follow the last field. The decoder trusts nothing: every length is
- * checked against the bytes left, every count against what the remaining
- * bytes could hold, integers against overflow, and flags against their
- * range, because the store (a shared memcache/redis) is outside the
- * module's control and a fuzzer drives this code.
+ * follow the last field.
+ *
+ * A session holds, before its attributes, the block of its request
+ * variables (anc_session_vars.c): pairs of NUL-terminated name and value,
+ * which a request uses where they lie in the buffer. A request that needs
+ * no attribute stops reading there (ANC_SESSION_SKIP_ATTRIBUTES): what it
+ * does not read it does not use, and a decode of the whole record still
+ * checks every byte. The decoder trusts nothing: every
+ * length is checked against the bytes left, every count against what the remaining bytes
+ * could hold, integers against overflow, and flags against their range, because the store
+ * (a shared memcache/redis) is outside the module's control and a fuzzer drives this
+ * code.
  */
 #include <string.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <openssl/rand.h>
 
 #include "anc_session.h"
 
-#define SESSION_MAGIC "ANCS1\n"
+/* 2: the variable block was added (an ANCS1 record from an older module
+ * reads as unknown: that user signs in again). */
+#define SESSION_MAGIC "ANCS2\n"
 #define STATE_MAGIC "ANCR1\n"
 #define MAGIC_LEN 6
 /* No single field of a record is legitimately larger than this; a larger
@@ -84,10 +95,36 @@ static void finish(apr_pool_t *p, apr_array_header_t *out, const char **buf,
     *len = strlen(s);
 }
 
+/* head, then the block (which holds NULs, so it cannot go through the
+ * string concatenation), then tail. */
+static void finish_around_block(apr_pool_t *p, apr_array_header_t *head,
+                                const char *block, apr_size_t block_len,
+                                apr_array_header_t *tail, const char **buf,
+                                apr_size_t *len)
+{
+    const char *h, *t;
+    apr_size_t hlen, tlen;
+    char *all;
+
+    APR_ARRAY_PUSH(head, const char *) =
+        apr_psprintf(p, "b%" APR_SIZE_T_FMT ":", block_len);
+    finish(p, head, &h, &hlen);
+    finish(p, tail, &t, &tlen);
+    all = apr_palloc(p, hlen + block_len + tlen + 1);
+    memcpy(all, h, hlen);
+    memcpy(all + hlen, block, block_len);
+    memcpy(all + hlen + block_len, t, tlen);
+    all[hlen + block_len + tlen] = '\0';
+    *buf = all;
+    *len = hlen + block_len + tlen;
+}
+
 anc_status_t anc_session_encode(apr_pool_t *p, const anc_session_t *s, const char **buf,
                                 apr_size_t *len, anc_error_t **err)
 {
-    apr_array_header_t *out;
+    apr_array_header_t *head, *out;
+    const char *block;
+    apr_size_t block_len;
     int i, n;
 
     if (s == NULL || s->id == NULL || s->idp == NULL || s->name_id.value == NULL ||
@@ -101,7 +138,12 @@ anc_status_t anc_session_encode(apr_pool_t *p, const anc_session_t *s, const cha
     if (s->authn_instant < 0 || s->created < 0 || s->expires < 0) {
         return anc_error_set(p, err, ANC_E_INPUT, "session with a negative time");
     }
-    out = apr_array_make(p, 64, sizeof(const char *));
+    /* derived from the fields, never taken from s->vars: what is stored
+     * always agrees with the session it belongs to */
+    if (anc_session_variables(p, s, &block, &block_len, err) != ANC_OK) {
+        return ANC_E_INPUT;
+    }
+    out = head = apr_array_make(p, 32, sizeof(const char *));
     APR_ARRAY_PUSH(out, const char *) = SESSION_MAGIC;
     put_str(p, out, s->id);
     put_str(p, out, s->idp);
@@ -114,6 +156,8 @@ anc_status_t anc_session_encode(apr_pool_t *p, const anc_session_t *s, const cha
     put_str(p, out, s->session_index);
     put_int(p, out, s->created);
     put_int(p, out, s->expires);
+    /* the block goes between here and the attributes */
+    out = apr_array_make(p, 64, sizeof(const char *));
     n = s->attributes != NULL ? s->attributes->nelts : 0;
     put_int(p, out, n);
     for (i = 0; i < n; i++) {
@@ -128,7 +172,7 @@ anc_status_t anc_session_encode(apr_pool_t *p, const anc_session_t *s, const cha
         put_str(p, out, a->friendly_name);
         put_list(p, out, a->values);
     }
-    finish(p, out, buf, len);
+    finish_around_block(p, head, block, block_len, out, buf, len);
     return ANC_OK;
 }
 
@@ -259,39 +303,127 @@ static int get_int_range(reader_t *r, int *v, apr_int64_t lo, apr_int64_t hi)
     return 1;
 }
 
-static int get_str(reader_t *r, const char **s, int required)
+/* One string field, checked in place: *at and *n give its bytes, *is_null
+ * says it was 'n'. Nothing is copied. */
+static int get_span(reader_t *r, const char **at, apr_size_t *n, int *is_null)
 {
-    apr_uint64_t n;
+    apr_uint64_t len;
 
     if (r->cur >= r->end) {
         return fail(r, "truncated");
     }
     if (*r->cur == 'n') {
         r->cur++;
-        if (required) {
-            return fail(r, "required field is null");
-        }
-        *s = NULL;
+        *is_null = 1;
+        *at = NULL;
+        *n = 0;
         return 1;
     }
     if (*r->cur != 's') {
         return fail(r, "string expected");
     }
     r->cur++;
-    if (!read_digits(r, &n, ':')) {
+    if (!read_digits(r, &len, ':')) {
         return 0;
     }
-    if (n > MAX_FIELD_LEN || n > (apr_uint64_t)(r->end - r->cur)) {
+    if (len > MAX_FIELD_LEN || len > (apr_uint64_t)(r->end - r->cur)) {
         return fail(r, "string length exceeds record");
     }
-    if (memchr(r->cur, '\0', (apr_size_t)n) != NULL) {
+    if (memchr(r->cur, '\0', (apr_size_t)len) != NULL) {
         return fail(r, "NUL byte in string");
+    }
+    *is_null = 0;
+    *at = r->cur;
+    *n = (apr_size_t)len;
+    r->cur += len;
+    return 1;
+}
+
+/* A string field, copied into the pool. */
+static int get_str(reader_t *r, const char **s, int required)
+{
+    const char *at;
+    apr_size_t n;
+    int is_null;
+
+    if (!get_span(r, &at, &n, &is_null)) {
+        return 0;
+    }
+    if (required && is_null) {
+        return fail(r, "required field is null");
     }
     if (required && n == 0) {
         return fail(r, "required field is empty");
     }
-    *s = apr_pstrmemdup(r->p, r->cur, (apr_size_t)n);
-    r->cur += n;
+    *s = is_null ? NULL : apr_pstrmemdup(r->p, at, n);
+    return 1;
+}
+
+/* A variable name: letters, digits, '_' and '-' (the Shib-* aliases), so
+ * that it is a valid environment variable and header name whatever the
+ * store held. A table, not isalnum(): this runs for every byte of every
+ * name on every request. */
+static const unsigned char var_name_char[256] = {
+    ['-'] = 1, ['_'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+    ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1,
+    ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
+    ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1,
+    ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,
+    ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1,
+    ['z'] = 1,
+};
+
+/* Length of the name at q (up to its NUL), or 0 when it is empty or holds
+ * a byte outside the set. */
+static apr_size_t var_name_len(const char *q)
+{
+    const unsigned char *u = (const unsigned char *)q;
+
+    while (var_name_char[*u]) {
+        u++;
+    }
+    return *u == '\0' ? (apr_size_t)(u - (const unsigned char *)q) : 0;
+}
+
+/* The variable block: used where it lies (zero copy), after checking that
+ * it is whole pairs of NUL-terminated strings with valid names. */
+static int get_block(reader_t *r, const char **block, apr_size_t *block_len)
+{
+    apr_uint64_t n;
+    const char *q, *end;
+
+    if (r->cur >= r->end || *r->cur != 'b') {
+        return fail(r, "variable block expected");
+    }
+    r->cur++;
+    if (!read_digits(r, &n, ':')) {
+        return 0;
+    }
+    if (n > MAX_FIELD_LEN || n > (apr_uint64_t)(r->end - r->cur)) {
+        return fail(r, "block length exceeds record");
+    }
+    end = r->cur + n;
+    if (n > 0 && end[-1] != '\0') {
+        return fail(r, "block does not end with NUL");
+    }
+    for (q = r->cur; q < end;) {
+        apr_size_t name_len = var_name_len(q);
+        const char *value = q + name_len + 1;
+
+        if (name_len == 0) {
+            return fail(r, "bad variable name in block");
+        }
+        if (value >= end) {
+            return fail(r, "variable without a value in block");
+        }
+        q = value + strlen(value) + 1;
+    }
+    *block = r->cur;
+    *block_len = (apr_size_t)n;
+    r->cur = end;
     return 1;
 }
 
@@ -313,21 +445,22 @@ static int get_count(reader_t *r, int *n)
 
 static int get_list(reader_t *r, apr_array_header_t **list, int nonempty)
 {
-    int i, n;
-    const char *s;
+    const char *at;
+    apr_size_t len;
+    int i, n, is_null;
 
     if (!get_count(r, &n)) {
         return 0;
     }
     *list = apr_array_make(r->p, n > 0 ? n : 1, sizeof(const char *));
     for (i = 0; i < n; i++) {
-        if (!get_str(r, &s, 0)) {
+        if (!get_span(r, &at, &len, &is_null)) {
             return 0;
         }
-        if (s == NULL || (nonempty && *s == '\0')) {
+        if (is_null || (nonempty && len == 0)) {
             return fail(r, "null or empty list item");
         }
-        APR_ARRAY_PUSH(*list, const char *) = s;
+        APR_ARRAY_PUSH(*list, const char *) = apr_pstrmemdup(r->p, at, len);
     }
     return 1;
 }
@@ -356,7 +489,7 @@ static int check_magic(reader_t *r, const char *buf, apr_size_t len, const char 
     return 1;
 }
 
-static int read_session(reader_t *r, anc_session_t *s)
+static int read_session(reader_t *r, anc_session_t *s, int skip_attributes)
 {
     int i, n;
 
@@ -365,7 +498,16 @@ static int read_session(reader_t *r, anc_session_t *s)
         !get_str(r, &s->name_id.name_qualifier, 0) ||
         !get_str(r, &s->name_id.sp_name_qualifier, 0) || !get_list(r, &s->classes, 1) ||
         !get_time(r, &s->authn_instant) || !get_str(r, &s->session_index, 0) ||
-        !get_time(r, &s->created) || !get_time(r, &s->expires) || !get_count(r, &n)) {
+        !get_time(r, &s->created) || !get_time(r, &s->expires) ||
+        !get_block(r, &s->vars, &s->vars_len)) {
+        return 0;
+    }
+    if (skip_attributes) {
+        s->attributes_skipped = 1;
+        r->cur = r->end;
+        return 1;
+    }
+    if (!get_count(r, &n)) {
         return 0;
     }
     s->attributes = apr_array_make(r->p, n > 0 ? n : 1, sizeof(anc_attribute_t));
@@ -380,13 +522,14 @@ static int read_session(reader_t *r, anc_session_t *s)
     return 1;
 }
 
-anc_status_t anc_session_decode(apr_pool_t *p, const char *buf, apr_size_t len,
+anc_status_t anc_session_decode(apr_pool_t *p, const char *buf, apr_size_t len, int flags,
                                 anc_session_t **out, anc_error_t **err)
 {
     reader_t r = {p, NULL, NULL, NULL};
     anc_session_t *s = apr_pcalloc(p, sizeof(*s));
 
-    if (!check_magic(&r, buf, len, SESSION_MAGIC) || !read_session(&r, s)) {
+    if (!check_magic(&r, buf, len, SESSION_MAGIC) ||
+        !read_session(&r, s, (flags & ANC_SESSION_SKIP_ATTRIBUTES) != 0)) {
         return anc_error_set(p, err, ANC_E_INPUT, "session record: %s", r.what);
     }
     if (r.cur != r.end) {

@@ -96,20 +96,6 @@ int anc_strip_headers(request_rec *r)
 /* ---------------------------------------------------------------------- */
 /* variables                                                               */
 
-/* AUTHN_CONTEXT_ATTR_<name>: letters and digits kept (upper case), every
- * other byte '_'. For URI-named attributes the FriendlyName is nicer. */
-static const char *attr_var_name(apr_pool_t *p, const anc_attribute_t *a)
-{
-    const char *src = a->friendly_name && *a->friendly_name ? a->friendly_name : a->name;
-    char *n = apr_pstrcat(p, "AUTHN_CONTEXT_ATTR_", src, NULL);
-    char *q;
-
-    for (q = n + 19; *q; q++) {
-        *q = apr_isalnum(*q) ? (char)apr_toupper(*q) : '_';
-    }
-    return n;
-}
-
 /* A value as a request header: every control character (CR and LF above
  * all) becomes a space. Attribute values and NameIDs are IdP data, often
  * editable by the user at the IdP; a line break in them would start a new
@@ -131,22 +117,51 @@ static const char *header_value(apr_pool_t *p, const char *value)
     return v ? v : value;
 }
 
-static void set_var(request_rec *r, int export_headers, const char *name,
-                    const char *value)
+/* The names the module sets: AUTHN_CONTEXT_* and the Shib-* aliases. */
+static int var_is_ours(const char *name)
 {
-    if (!value) {
-        return;
+    return (apr_toupper(*name) == 'A' && !strncasecmp(name, "AUTHN_CONTEXT_", 14)) ||
+           (apr_toupper(*name) == 'S' && !strncasecmp(name, "Shib-", 5));
+}
+
+/* Removes every variable of ours already in t: a SetEnvIf, a subrequest's
+ * copy of its parent's table or an internal redirect may have put one
+ * there. After this the module's values can be appended (apr_table_addn)
+ * without the per-key search apr_table_setn makes, which with a dozen
+ * names sharing the "AUTH" checksum costs a strcasecmp per pair. */
+static void drop_ours(request_rec *r, apr_table_t *t)
+{
+    const apr_array_header_t *h = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)h->elts;
+    apr_array_header_t *found = NULL;
+    int i;
+
+    for (i = 0; i < h->nelts; i++) {
+        if (e[i].key && var_is_ours(e[i].key)) {
+            if (!found) {
+                found = apr_array_make(r->pool, 4, sizeof(const char *));
+            }
+            APR_ARRAY_PUSH(found, const char *) = e[i].key;
+        }
     }
-    apr_table_setn(r->subprocess_env, name, value);
-    if (export_headers) {
-        apr_table_setn(r->headers_in, name, header_value(r->pool, value));
+    for (i = 0; found && i < found->nelts; i++) {
+        apr_table_unset(t, APR_ARRAY_IDX(found, i, const char *));
     }
 }
 
-static const char *attr_values(apr_pool_t *p, const anc_attribute_t *a)
+typedef struct {
+    request_rec *r;
+    int export_headers;
+} vars_ctx_t;
+
+static void set_var(void *data, const char *name, const char *value)
 {
-    /* several values: ';'-separated, as the Shibboleth SP does */
-    return a->values && a->values->nelts ? apr_array_pstrcat(p, a->values, ';') : "";
+    vars_ctx_t *ctx = data;
+
+    apr_table_addn(ctx->r->subprocess_env, name, value);
+    if (ctx->export_headers) {
+        apr_table_addn(ctx->r->headers_in, name, header_value(ctx->r->pool, value));
+    }
 }
 
 static const char *user_from_session(request_rec *r, const anc_dir_cfg_t *d,
@@ -169,36 +184,19 @@ static const char *user_from_session(request_rec *r, const anc_dir_cfg_t *d,
     return s->name_id.value;
 }
 
+/* The variables were computed when the session was stored
+ * (anc_session_vars.c): here they are only appended, where they lie in
+ * the record read from the cache. */
 static void set_variables(request_rec *r, const anc_dir_cfg_t *d, const anc_session_t *s)
 {
-    int ex = anc_dir_flag(d->export_headers, 0);
-    const char *classes = s->classes && s->classes->nelts
-                              ? apr_array_pstrcat(r->pool, s->classes, ' ')
-                              : "";
-    const char *instant =
-        s->authn_instant ? anc_time_format(r->pool, s->authn_instant) : NULL;
-    int i;
+    vars_ctx_t ctx = {r, anc_dir_flag(d->export_headers, 0)};
 
-    set_var(r, ex, "AUTHN_CONTEXT_CLASS", classes);
-    set_var(r, ex, "AUTHN_CONTEXT_INSTANT", instant);
-    set_var(r, ex, "AUTHN_CONTEXT_IDP", s->idp);
-    set_var(r, ex, "AUTHN_CONTEXT_SESSION_INDEX", s->session_index);
-    set_var(r, ex, "AUTHN_CONTEXT_NAMEID", s->name_id.value);
-    set_var(r, ex, "AUTHN_CONTEXT_NAMEID_FORMAT", s->name_id.format);
-    set_var(r, ex, "AUTHN_CONTEXT_EXPIRES", anc_time_format(r->pool, s->expires));
-    /* aliases for applications written for the Shibboleth SP */
-    set_var(r, ex, "Shib-AuthnContext-Class", classes);
-    set_var(r, ex, "Shib-Authentication-Instant", instant);
-    set_var(r, ex, "Shib-Identity-Provider", s->idp);
-    set_var(r, ex, "Shib-Session-Index", s->session_index);
-    for (i = 0; s->attributes && i < s->attributes->nelts; i++) {
-        const anc_attribute_t *a = &APR_ARRAY_IDX(s->attributes, i, anc_attribute_t);
-        const char *name = attr_var_name(r->pool, a);
-        const char *prev = apr_table_get(r->subprocess_env, name);
-        const char *val = attr_values(r->pool, a);
-        set_var(r, ex, name, prev ? apr_pstrcat(r->pool, prev, ";", val, NULL) : val);
+    drop_ours(r, r->subprocess_env);
+    if (ctx.export_headers) {
+        drop_ours(r, r->headers_in);
     }
-    if (ex && r->user) {
+    anc_session_vars_each(s, set_var, &ctx);
+    if (ctx.export_headers && r->user) {
         apr_table_setn(r->headers_in, "REMOTE_USER", header_value(r->pool, r->user));
     }
 }
@@ -275,7 +273,9 @@ int anc_check_authn(request_rec *r)
     if (!sid || !anc_is_hex_id(sid, 16)) {
         return start_login(r, d, 0, "no session");
     }
-    st = anc_store_session_load(r, sid, &s);
+    st = anc_store_session_load(
+        r, sid, d->user_attribute ? ANC_SESSION_DECODE_ALL : ANC_SESSION_SKIP_ATTRIBUTES,
+        &s);
     if (st == ANC_E_CACHE) {
         /* logged once by the store (reason=cache-unavailable); fail closed */
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");

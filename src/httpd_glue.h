@@ -23,7 +23,9 @@
 
 /* ANC_OK and *s, ANC_E_INPUT when there is no (valid, unexpired) session,
  * ANC_E_CACHE when the store cannot answer. */
-anc_status_t anc_store_session_load(request_rec *r, const char *sid, anc_session_t **s);
+/* flags: ANC_SESSION_SKIP_ATTRIBUTES when only the variables are needed */
+anc_status_t anc_store_session_load(request_rec *r, const char *sid, int flags,
+                                    anc_session_t **s);
 anc_status_t anc_store_session_save(request_rec *r, const anc_session_t *s);
 anc_status_t anc_store_session_delete(request_rec *r, const char *sid);
 /* Logout: ANC_OK only when the store confirmed the session cannot be

@@ -88,16 +88,43 @@ static void unlock(anc_cache_t *c)
     }
 }
 
+/* Most records (a session with a few attributes and its variables, a
+ * pending request, a replay mark) fit in this: with shmcb they are read
+ * into the stack first, which keeps a 64 KB buffer out of every request's
+ * pool. shmcb answers "not found" to a buffer too small, so a miss is
+ * asked again with the full one. memcache and redis log an error for a
+ * buffer too small and cost a network round trip per try: they get the
+ * full buffer at once. */
+#define STORE_SMALL_VALUE 8192
+
+static apr_status_t retrieve_into(request_rec *r, anc_cache_t *c, const char *key,
+                                  unsigned char *buf, unsigned int *n)
+{
+    return c->provider->retrieve(c->instance, r->server, (const unsigned char *)key,
+                                 (unsigned int)strlen(key), buf, n, r->pool);
+}
+
 /* Unlocked primitives; APR_NOTFOUND passes through. */
 static apr_status_t raw_get(request_rec *r, anc_cache_t *c, const char *key, char **val,
                             unsigned int *len)
 {
-    unsigned char *buf = apr_palloc(r->pool, STORE_MAX_VALUE + 1);
-    unsigned int n = STORE_MAX_VALUE;
-    apr_status_t rv;
+    unsigned char small[STORE_SMALL_VALUE];
+    unsigned char *buf = NULL;
+    unsigned int n = sizeof(small);
+    apr_status_t rv = APR_NOTFOUND;
 
-    rv = c->provider->retrieve(c->instance, r->server, (const unsigned char *)key,
-                               (unsigned int)strlen(key), buf, &n, r->pool);
+    if (!strcmp(c->provider->name, "shmcb")) {
+        rv = retrieve_into(r, c, key, small, &n);
+        if (rv == APR_SUCCESS) {
+            buf = apr_palloc(r->pool, n + 1);
+            memcpy(buf, small, n);
+        }
+    }
+    if (rv == APR_NOTFOUND) {
+        buf = apr_palloc(r->pool, STORE_MAX_VALUE + 1);
+        n = STORE_MAX_VALUE;
+        rv = retrieve_into(r, c, key, buf, &n);
+    }
     if (rv == APR_SUCCESS) {
         buf[n] = '\0';
         *val = (char *)buf;
@@ -261,7 +288,8 @@ static anc_status_t store_del(request_rec *r, const char *key)
 /* ---------------------------------------------------------------------- */
 /* sessions                                                                */
 
-anc_status_t anc_store_session_load(request_rec *r, const char *sid, anc_session_t **s)
+anc_status_t anc_store_session_load(request_rec *r, const char *sid, int flags,
+                                    anc_session_t **s)
 {
     anc_error_t *err = NULL;
     char *val = NULL;
@@ -285,7 +313,7 @@ anc_status_t anc_store_session_load(request_rec *r, const char *sid, anc_session
                       "authncontext: session: ended by logout");
         return ANC_E_INPUT;
     }
-    if (anc_session_decode(r->pool, val, len, s, &err) != ANC_OK) {
+    if (anc_session_decode(r->pool, val, len, flags, s, &err) != ANC_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "authncontext: session: undecodable record reason=%s detail=%s",
                       err ? err->reason : "bad-input",

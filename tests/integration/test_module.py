@@ -183,6 +183,21 @@ def test_variables_cannot_be_spoofed_by_request_headers(sp, idp):
                                            "AUTHN_CONTEXT_CLASS": MFA}).status_code == 403
 
 
+def test_variables_set_before_authn_are_replaced(sp, idp):
+    """A SetEnvIf (header_parser, before authn) names AUTHN_CONTEXT_CLASS and
+    a Shib-* alias: the session's values replace them instead of being
+    added beside them, so Require expr (first match) and the CGI see the
+    session's class only."""
+    a = login(sp, "alice")
+    assert a.get(sp.url("/setenv-expr/")).status_code == 403
+    env = variables(a, sp, "/setenv/vars")
+    assert classes_of(env) == [PPT], env
+    assert env.get("Shib-Identity-Provider",
+                   env.get("Shib_Identity_Provider")) == idp.entity_id, env
+    b = login(sp, "bob", otp="123456")
+    assert b.get(sp.url("/setenv-expr/")).status_code != 403
+
+
 SPOOF = "spoofed-by-client-7f3a"
 SPOOF_HEADERS = {
     "AUTHN_CONTEXT_CLASS": SPOOF, "Authn-Context-Class": SPOOF,

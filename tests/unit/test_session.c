@@ -127,8 +127,10 @@ START_TEST(session_round_trip)
     anc_error_t *err = NULL;
 
     ck_assert_int_eq(anc_session_encode(pool, s, &buf, &len, &err), ANC_OK);
-    ck_assert_uint_eq(len, strlen(buf));
-    ck_assert_int_eq(anc_session_decode(pool, buf, len, &d, &err), ANC_OK);
+    /* text fields, then the variable block with its NULs */
+    ck_assert_uint_gt(len, strlen(buf));
+    ck_assert_int_eq(anc_session_decode(pool, buf, len, ANC_SESSION_DECODE_ALL, &d, &err),
+                     ANC_OK);
     assert_session_eq(d, s);
     /* the encoding is canonical: re-encoding gives the same bytes */
     ck_assert_int_eq(anc_session_encode(pool, d, &buf2, &len2, &err), ANC_OK);
@@ -141,11 +143,90 @@ START_TEST(session_round_trip)
     s->idp = "i";
     s->name_id.value = "n";
     ck_assert_int_eq(anc_session_encode(pool, s, &buf, &len, &err), ANC_OK);
-    ck_assert_int_eq(anc_session_decode(pool, buf, len, &d, &err), ANC_OK);
+    ck_assert_int_eq(anc_session_decode(pool, buf, len, ANC_SESSION_DECODE_ALL, &d, &err),
+                     ANC_OK);
     ck_assert_int_eq(d->classes->nelts, 0);
     ck_assert_int_eq(d->attributes->nelts, 0);
     ck_assert_ptr_null(d->session_index);
     ck_assert_ptr_null(d->name_id.format);
+}
+END_TEST
+
+/* Collects a variable block into a table, checking that no name repeats. */
+static void collect_var(void *ctx, const char *name, const char *value)
+{
+    apr_table_t *t = ctx;
+
+    ck_assert_msg(apr_table_get(t, name) == NULL, "variable %s twice", name);
+    apr_table_setn(t, name, value);
+}
+
+START_TEST(session_variables)
+{
+    anc_session_t *s = sample_session(), *d = NULL, *k = NULL;
+    anc_attribute_t *a;
+    const char *buf, *again;
+    apr_size_t len, alen;
+    apr_table_t *t = apr_table_make(pool, 8);
+
+    /* a third attribute whose name folds onto the first one's */
+    a = apr_array_push(s->attributes);
+    a->name = "urn:x";
+    a->name_format = NULL;
+    a->friendly_name = "MAIL";
+    a->values = strs(1, "second@example.org");
+    ck_assert_int_eq(anc_session_encode(pool, s, &buf, &len, NULL), ANC_OK);
+    ck_assert_int_eq(
+        anc_session_decode(pool, buf, len, ANC_SESSION_SKIP_ATTRIBUTES, &k, NULL),
+        ANC_OK);
+    ck_assert_ptr_null(k->attributes);
+    ck_assert_int_eq(k->attributes_skipped, 1);
+    /* the request path's session cannot be written back without them */
+    ck_assert_int_eq(anc_session_encode(pool, k, &again, &alen, NULL), ANC_E_INPUT);
+
+    anc_session_vars_each(k, collect_var, t);
+    ck_assert_str_eq(apr_table_get(t, "AUTHN_CONTEXT_CLASS"),
+                     "https://refeds.org/profile/mfa urn:x:s3:odd;i9;n");
+    ck_assert_str_eq(apr_table_get(t, "Shib-AuthnContext-Class"),
+                     "https://refeds.org/profile/mfa urn:x:s3:odd;i9;n");
+    /* 1700000000.123456 s: 2023-11-14T22:13:20Z (fraction dropped) */
+    ck_assert_str_eq(apr_table_get(t, "AUTHN_CONTEXT_INSTANT"), "2023-11-14T22:13:20Z");
+    ck_assert_str_eq(apr_table_get(t, "Shib-Authentication-Instant"),
+                     "2023-11-14T22:13:20Z");
+    /* 1700028801 s */
+    ck_assert_str_eq(apr_table_get(t, "AUTHN_CONTEXT_EXPIRES"), "2023-11-15T06:13:21Z");
+    ck_assert_str_eq(apr_table_get(t, "AUTHN_CONTEXT_IDP"),
+                     "https://idp.example.org/idp");
+    ck_assert_str_eq(apr_table_get(t, "Shib-Identity-Provider"),
+                     "https://idp.example.org/idp");
+    ck_assert_str_eq(apr_table_get(t, "AUTHN_CONTEXT_SESSION_INDEX"), "_idx:42");
+    ck_assert_str_eq(apr_table_get(t, "Shib-Session-Index"), "_idx:42");
+    ck_assert_str_eq(apr_table_get(t, "AUTHN_CONTEXT_NAMEID"), "alice@example.org");
+    ck_assert_str_eq(apr_table_get(t, "AUTHN_CONTEXT_NAMEID_FORMAT"),
+                     "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent");
+    /* values as the IdP sent them, several joined with ';', same-named
+     * attributes in order */
+    ck_assert_str_eq(apr_table_get(t, "AUTHN_CONTEXT_ATTR_MAIL"),
+                     "alice@example.org;a\nb s9:x;second@example.org");
+    ck_assert_str_eq(apr_table_get(t, "AUTHN_CONTEXT_ATTR_GROUPS"),
+                     ";staff;\xc3\xa9t\xc3\xa9");
+    ck_assert_int_eq(apr_table_elts(t)->nelts, 13);
+
+    /* a session without the optional fields leaves their variables out */
+    s = apr_pcalloc(pool, sizeof(*s));
+    s->id = "ab";
+    s->idp = "i";
+    s->name_id.value = "n";
+    ck_assert_int_eq(anc_session_encode(pool, s, &buf, &len, NULL), ANC_OK);
+    ck_assert_int_eq(anc_session_decode(pool, buf, len, ANC_SESSION_DECODE_ALL, &d, NULL),
+                     ANC_OK);
+    t = apr_table_make(pool, 8);
+    anc_session_vars_each(d, collect_var, t);
+    ck_assert_ptr_null(apr_table_get(t, "AUTHN_CONTEXT_INSTANT"));
+    ck_assert_ptr_null(apr_table_get(t, "AUTHN_CONTEXT_SESSION_INDEX"));
+    ck_assert_ptr_null(apr_table_get(t, "AUTHN_CONTEXT_NAMEID_FORMAT"));
+    ck_assert_str_eq(apr_table_get(t, "AUTHN_CONTEXT_CLASS"), "");
+    ck_assert_str_eq(apr_table_get(t, "AUTHN_CONTEXT_NAMEID"), "n");
 }
 END_TEST
 
@@ -186,15 +267,16 @@ START_TEST(session_every_truncation_rejected)
 
         memcpy(copy, buf, cut);
         err = NULL;
-        ck_assert_msg(anc_session_decode(pool, copy, cut, &d, &err) == ANC_E_INPUT,
+        ck_assert_msg(anc_session_decode(pool, copy, cut, ANC_SESSION_DECODE_ALL, &d,
+                                         &err) == ANC_E_INPUT,
                       "prefix of %lu bytes accepted", (unsigned long)cut);
         ck_assert_str_eq(err->reason, "bad-input");
         free(copy);
     }
     /* and one byte too many */
-    ck_assert_int_eq(
-        anc_session_decode(pool, apr_pstrcat(pool, buf, "x", NULL), len + 1, &d, &err),
-        ANC_E_INPUT);
+    ck_assert_int_eq(anc_session_decode(pool, apr_pstrcat(pool, buf, "x", NULL), len + 1,
+                                        ANC_SESSION_DECODE_ALL, &d, &err),
+                     ANC_E_INPUT);
 }
 END_TEST
 
@@ -203,46 +285,109 @@ START_TEST(session_corrupt_records)
     static const char *const bad[] = {
         "",
         "ANCS2\n",
-        "ANCS1",
-        "ANCS1\ns2:ab",                    /* truncated */
-        "ANCS1\ns99:ab",                   /* length past the end */
-        "ANCS1\ns18446744073709551617:ab", /* overflowing length */
-        "ANCS1\ns-1:ab",
-        "ANCS1\nns1:is1:n",                                 /* required id is null */
-        "ANCS1\ns0:s1:is1:n",                               /* required id is empty */
-        "ANCS1\ns2:abs1:is1:nnnni999999;",                  /* class count > bytes */
-        "ANCS1\ns2:abs1:is1:nnnni-1;",                      /* negative count */
-        "ANCS1\ns2:abs1:is1:nnnni1;ni0;ni0;i0;i0;",         /* null class */
-        "ANCS1\ns2:abs1:is1:nnnni0;i-5;ni0;i0;i0;",         /* negative time */
-        "ANCS1\ns2:abs1:is1:nnnni0;i0x;ni0;i0;i0;",         /* bad number */
-        "ANCS1\ns2:abs1:is1:nnnni0;i;ni0;i0;i0;",           /* empty number */
-        "ANCS1\ns2:abs1:is1:nnnni0;i0;ni0;i0;i1;ns0:nni0;", /* empty attr name */
-        "ANCS1\ns2:abs1:is1:nnnni0;i0;ni0;i0;i0;x",         /* trailing byte */
-        "ANCS1\ns2:abs1:is1:nnnnx0;i0;ni0;i0;i0;",          /* wrong tag */
+        "ANCS2",
+        "ANCS2\ns2:ab",                    /* truncated */
+        "ANCS2\ns99:ab",                   /* length past the end */
+        "ANCS2\ns18446744073709551617:ab", /* overflowing length */
+        "ANCS2\ns-1:ab",
+        "ANCS2\nns1:is1:n",                                    /* required id is null */
+        "ANCS2\ns0:s1:is1:n",                                  /* required id is empty */
+        "ANCS2\ns2:abs1:is1:nnnni999999;",                     /* class count > bytes */
+        "ANCS2\ns2:abs1:is1:nnnni-1;",                         /* negative count */
+        "ANCS2\ns2:abs1:is1:nnnni1;ni0;ni0;i0;b0:i0;",         /* null class */
+        "ANCS2\ns2:abs1:is1:nnnni0;i-5;ni0;i0;b0:i0;",         /* negative time */
+        "ANCS2\ns2:abs1:is1:nnnni0;i0x;ni0;i0;b0:i0;",         /* bad number */
+        "ANCS2\ns2:abs1:is1:nnnni0;i;ni0;i0;b0:i0;",           /* empty number */
+        "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b0:i1;ns0:nni0;", /* null attr name */
+        "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b0:i1;s0:nni0;",  /* empty attr name */
+        "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b0:i0;x",         /* trailing byte */
+        "ANCS2\ns2:abs1:is1:nnnnx0;i0;ni0;i0;b0:i0;",          /* wrong tag */
+        "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;i0;",             /* no variable block */
+        "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;s0:i0;",  /* block of the wrong type */
+        "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b9:i0;",  /* block past the end */
+        "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b01:i0;", /* leading zero */
+        "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b0:",     /* no attribute count */
+        "ANCS1\ns2:abs1:is1:nnnni0;i0;ni0;i0;i0;",     /* the old format */
     };
     size_t i;
     anc_session_t *d;
     anc_error_t *err;
-    const char *good = "ANCS1\ns2:abs1:is1:nnnni0;i0;ni0;i0;i0;";
+    const char *good = "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b0:i0;";
 
     /* the hand-made baseline is itself valid, so each row tests one defect */
-    ck_assert_int_eq(anc_session_decode(pool, good, strlen(good), &d, NULL), ANC_OK);
+    ck_assert_int_eq(
+        anc_session_decode(pool, good, strlen(good), ANC_SESSION_DECODE_ALL, &d, NULL),
+        ANC_OK);
     ck_assert_str_eq(d->id, "ab");
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err = NULL;
-        ck_assert_msg(anc_session_decode(pool, bad[i], strlen(bad[i]), &d, &err) ==
-                          ANC_E_INPUT,
+        ck_assert_msg(anc_session_decode(pool, bad[i], strlen(bad[i]),
+                                         ANC_SESSION_DECODE_ALL, &d, &err) == ANC_E_INPUT,
                       "row %u accepted", (unsigned)i);
         ck_assert_ptr_nonnull(err);
     }
     /* an embedded NUL inside a string field */
     {
-        const char nul[] = "ANCS1\ns2:a\0s1:is1:nnnni0;i0;ni0;i0;i0;";
+        const char nul[] = "ANCS2\ns2:a\0s1:is1:nnnni0;i0;ni0;i0;b0:i0;";
 
-        ck_assert_int_eq(anc_session_decode(pool, nul, sizeof(nul) - 1, &d, NULL),
+        ck_assert_int_eq(anc_session_decode(pool, nul, sizeof(nul) - 1,
+                                            ANC_SESSION_DECODE_ALL, &d, NULL),
                          ANC_E_INPUT);
     }
-    ck_assert_int_eq(anc_session_decode(pool, NULL, 10, &d, NULL), ANC_E_INPUT);
+    /* variable blocks: whole NUL-terminated pairs with valid names only */
+    {
+        static const struct {
+            const char *block;
+            size_t len;
+        } blocks[] = {
+            {"A\0", 2},       /* a name without a value */
+            {"A\0v", 3},      /* no final NUL */
+            {"\0v\0", 3},     /* empty name */
+            {"A B\0v\0", 6},  /* space in a name */
+            {"A\nB\0v\0", 6}, /* newline in a name */
+            {"A:\0v\0", 5},   /* colon in a name */
+            {"A\0v\0B\0", 6}, /* odd count */
+        };
+        const char *head = "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;";
+        size_t k;
+
+        for (k = 0; k < sizeof(blocks) / sizeof(blocks[0]); k++) {
+            char *rec = apr_psprintf(pool, "%sb%lu:", head, (unsigned long)blocks[k].len);
+            size_t hl = strlen(rec);
+            char *all = malloc(hl + blocks[k].len + 3);
+
+            memcpy(all, rec, hl);
+            memcpy(all + hl, blocks[k].block, blocks[k].len);
+            memcpy(all + hl + blocks[k].len, "i0;", 3);
+            ck_assert_msg(anc_session_decode(pool, all, hl + blocks[k].len + 3,
+                                             ANC_SESSION_SKIP_ATTRIBUTES, &d,
+                                             NULL) == ANC_E_INPUT,
+                          "block row %u accepted", (unsigned)k);
+            free(all);
+        }
+        /* and a good one, used where it lies */
+        {
+            const char rec[] =
+                "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b14:Shib-X\0v\0A_1\0\0i0;";
+            const char tail[] = "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b0:i7;junk";
+
+            ck_assert_int_eq(anc_session_decode(pool, rec, sizeof(rec) - 1,
+                                                ANC_SESSION_DECODE_ALL, &d, NULL),
+                             ANC_OK);
+            ck_assert_uint_eq(d->vars_len, 14);
+            ck_assert_ptr_eq(d->vars, rec + sizeof(rec) - 1 - 3 - 14);
+            /* the request path reads no further than the block: a broken
+             * attribute section is only refused by a whole decode */
+            ck_assert_int_eq(anc_session_decode(pool, tail, sizeof(tail) - 1,
+                                                ANC_SESSION_SKIP_ATTRIBUTES, &d, NULL),
+                             ANC_OK);
+            ck_assert_int_eq(anc_session_decode(pool, tail, sizeof(tail) - 1,
+                                                ANC_SESSION_DECODE_ALL, &d, NULL),
+                             ANC_E_INPUT);
+        }
+    }
+    ck_assert_int_eq(anc_session_decode(pool, NULL, 10, ANC_SESSION_DECODE_ALL, &d, NULL),
+                     ANC_E_INPUT);
 }
 END_TEST
 
@@ -262,7 +407,7 @@ START_TEST(session_random_corruption)
     for (i = 0; i < 5000; i++) {
         apr_pool_t *it;
         char *copy = malloc(len);
-        anc_session_t *d = NULL;
+        anc_session_t *d = NULL, *skipped = NULL;
         anc_status_t rc;
         int flips = 1 + rand() % 3, f;
 
@@ -271,14 +416,33 @@ START_TEST(session_random_corruption)
         for (f = 0; f < flips; f++) {
             copy[rand() % (int)len] = (char)(rand() % 256);
         }
-        rc = anc_session_decode(it, copy, len, &d, NULL);
+        rc = anc_session_decode(it, copy, len, ANC_SESSION_DECODE_ALL, &d, NULL);
+        /* what a whole decode accepts, the request path's decode accepts,
+         * with the same variables */
         if (rc == ANC_OK) {
-            const char *again;
-            apr_size_t alen;
+            ck_assert_int_eq(anc_session_decode(it, copy, len,
+                                                ANC_SESSION_SKIP_ATTRIBUTES, &skipped,
+                                                NULL),
+                             ANC_OK);
+            ck_assert_uint_eq(skipped->vars_len, d->vars_len);
+            ck_assert_int_eq(memcmp(skipped->vars, d->vars, d->vars_len), 0);
+        }
+        if (rc == ANC_OK) {
+            const char *again, *again2;
+            apr_size_t alen, alen2;
+            anc_session_t *d2 = NULL;
 
+            /* The fields read back as they were; the variable block is
+             * derived from them again by the encoder, so a flipped byte
+             * inside it is not carried over. */
             ck_assert_int_eq(anc_session_encode(it, d, &again, &alen, NULL), ANC_OK);
-            ck_assert_uint_eq(alen, len);
-            ck_assert_int_eq(memcmp(again, copy, len), 0);
+            ck_assert_int_eq(
+                anc_session_decode(it, again, alen, ANC_SESSION_DECODE_ALL, &d2, NULL),
+                ANC_OK);
+            assert_session_eq(d2, d);
+            ck_assert_int_eq(anc_session_encode(it, d2, &again2, &alen2, NULL), ANC_OK);
+            ck_assert_uint_eq(alen, alen2);
+            ck_assert_int_eq(memcmp(again, again2, alen), 0);
             ok++;
         } else {
             ck_assert_int_eq(rc, ANC_E_INPUT);
@@ -447,6 +611,7 @@ static Suite *session_suite(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, session_round_trip);
+    tcase_add_test(tc, session_variables);
     tcase_add_test(tc, session_encode_refuses_what_decode_would_refuse);
     tcase_add_test(tc, session_every_truncation_rejected);
     tcase_add_test(tc, session_corrupt_records);
