@@ -173,11 +173,12 @@ demo:
 	$(MAKE) all
 	$(PYTHON) tests/demo/run_demo.py
 
-# PEERS=1 also installs and measures the peer modules (tests/bench/README.md).
+# PEERS=1 also installs and measures the peer modules (tests/bench/README.md);
+# BENCH_ARGS passes options to run_bench.py (e.g. --no-readme, --quick).
 bench:
 	bash .ci/install-deps.sh bench $(if $(filter-out 0,$(PEERS)),peers)
 	$(MAKE) all
-	PEERS=$(PEERS) ANC_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) tests/bench/run_bench.py
+	PEERS=$(PEERS) ANC_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) tests/bench/run_bench.py $(BENCH_ARGS)
 
 # Bounded soak + redis fault test (tests/bench/soak.py); SOAK_SECONDS of load.
 soak:
