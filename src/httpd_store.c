@@ -104,23 +104,26 @@ static apr_status_t retrieve_into(request_rec *r, anc_cache_t *c, const char *ke
                                  (unsigned int)strlen(key), buf, n, r->pool);
 }
 
-/* Unlocked primitives; APR_NOTFOUND passes through. */
-static apr_status_t raw_get(request_rec *r, anc_cache_t *c, const char *key, char **val,
-                            unsigned int *len)
+/* Unlocked primitives; APR_NOTFOUND passes through. max: the largest
+ * value this kind of record can have (a replay mark or retry mark is a
+ * byte, a session up to STORE_MAX_VALUE). */
+static apr_status_t raw_get(request_rec *r, anc_cache_t *c, const char *key,
+                            unsigned int max, char **val, unsigned int *len)
 {
     unsigned char small[STORE_SMALL_VALUE];
     unsigned char *buf = NULL;
     unsigned int n = sizeof(small);
+    int is_shmcb = !strcmp(c->provider->name, "shmcb");
     apr_status_t rv = APR_NOTFOUND;
 
-    if (!strcmp(c->provider->name, "shmcb")) {
+    if (is_shmcb || max <= sizeof(small)) {
         rv = retrieve_into(r, c, key, small, &n);
         if (rv == APR_SUCCESS) {
             buf = apr_palloc(r->pool, n + 1);
             memcpy(buf, small, n);
         }
     }
-    if (rv == APR_NOTFOUND) {
+    if (max > sizeof(small) && (!is_shmcb || rv == APR_NOTFOUND)) {
         buf = apr_palloc(r->pool, STORE_MAX_VALUE + 1);
         n = STORE_MAX_VALUE;
         rv = retrieve_into(r, c, key, buf, &n);
@@ -185,12 +188,12 @@ static anc_cache_t *store_open(request_rec *r, const char *op, const char *key)
 }
 
 static apr_status_t get_retrying(request_rec *r, anc_cache_t *c, const char *key,
-                                 char **val, unsigned int *len)
+                                 unsigned int max, char **val, unsigned int *len)
 {
-    apr_status_t rv = raw_get(r, c, key, val, len), first = rv;
+    apr_status_t rv = raw_get(r, c, key, max, val, len), first = rv;
 
     for (int i = 0; i < RETRIES && RETRYABLE(c, rv); i++) {
-        rv = raw_get(r, c, key, val, len);
+        rv = raw_get(r, c, key, max, val, len);
     }
     /* apr_redis answers NOTFOUND once it has marked the server dead: after
      * an error that is not an answer, so it stays an error */
@@ -224,8 +227,8 @@ static apr_status_t del_retrying(request_rec *r, anc_cache_t *c, const char *key
     return rv;
 }
 
-static anc_status_t store_get(request_rec *r, const char *key, char **val,
-                              unsigned int *len, int *found)
+static anc_status_t store_get(request_rec *r, const char *key, unsigned int max,
+                              char **val, unsigned int *len, int *found)
 {
     anc_cache_t *c;
     apr_status_t rv;
@@ -237,7 +240,7 @@ static anc_status_t store_get(request_rec *r, const char *key, char **val,
     if (!(c = store_open(r, "retrieve", key))) {
         return ANC_E_CACHE;
     }
-    rv = get_retrying(r, c, key, val, len);
+    rv = get_retrying(r, c, key, max, val, len);
     unlock(c);
     if (rv == APR_NOTFOUND) {
         return ANC_OK;
@@ -301,7 +304,7 @@ anc_status_t anc_store_session_load(request_rec *r, const char *sid, int flags,
     if (!anc_is_hex_id(sid, 16)) {
         return ANC_E_INPUT;
     }
-    st = store_get(r, store_key(r->pool, "s:", sid), &val, &len, &found);
+    st = store_get(r, store_key(r->pool, "s:", sid), STORE_MAX_VALUE, &val, &len, &found);
     if (st != ANC_OK) {
         return st;
     }
@@ -399,7 +402,8 @@ int anc_store_retry_marked(request_rec *r, const char *sid)
     unsigned int len = 0;
     int found = 0;
 
-    if (store_get(r, store_key(r->pool, "x:", sid), &val, &len, &found) != ANC_OK) {
+    if (store_get(r, store_key(r->pool, "x:", sid), STORE_SMALL_VALUE, &val, &len,
+                  &found) != ANC_OK) {
         return -1;
     }
     return found;
@@ -491,7 +495,8 @@ anc_status_t anc_store_pending_load(request_rec *r, const char *request_id,
     if (!is_request_id(request_id)) {
         return ANC_E_IN_RESPONSE_TO;
     }
-    st = store_get(r, store_key(r->pool, "r:", request_id), &val, &len, &found);
+    st = store_get(r, store_key(r->pool, "r:", request_id), STORE_MAX_VALUE, &val, &len,
+                   &found);
     if (st != ANC_OK) {
         return st;
     }
@@ -578,7 +583,7 @@ static anc_status_t replay_check_and_insert(void *ctx, const char *id, apr_time_
     if (!(c = open_cache(r, c, "retrieve", key))) {
         return anc_error_set(scratch, err, ANC_E_CACHE, "replay cache unavailable");
     }
-    rv = get_retrying(r, c, key, &val, &len);
+    rv = get_retrying(r, c, key, STORE_SMALL_VALUE, &val, &len);
     if (rv == APR_SUCCESS) {
         unlock(c);
         return anc_error_set(scratch, err, ANC_E_REPLAY, "assertion ID already used");

@@ -705,6 +705,52 @@ START_TEST(test_decode)
     ck_assert_int_eq(anc_response_decode(pool, "PGFhYWFhYWEv", 12, 4, &out, &len, &err),
                      ANC_E_TOO_LARGE);
     ck_assert_str_eq(err->reason, "too-large");
+    /* a padding character, then data; three pads; a lone '=' group */
+    ck_assert_int_eq(anc_response_decode(pool, "PGEv=GEv", 8, 0, &out, &len, &err),
+                     ANC_E_INPUT);
+    ck_assert_int_eq(anc_response_decode(pool, "PGEvP===", 8, 0, &out, &len, &err),
+                     ANC_E_INPUT);
+    ck_assert_int_eq(anc_response_decode(pool, "====", 4, 0, &out, &len, &err),
+                     ANC_E_INPUT);
+    ck_assert_int_eq(anc_response_decode(pool, "PGE\x80Pg==", 8, 0, &out, &len, &err),
+                     ANC_E_INPUT);
+}
+END_TEST
+
+/* The one-pass decoder against APR's encoder over random bytes of every
+ * length up to 600, wrapped at 76 columns with CRLF as IdPs post it. */
+START_TEST(test_decode_random_round_trip)
+{
+    unsigned seed = 20261123;
+    int n, i;
+
+    srand(seed);
+    for (n = 1; n <= 600; n++) {
+        unsigned char *raw = apr_palloc(pool, (apr_size_t)n);
+        char *b64 = apr_palloc(pool, (apr_size_t)apr_base64_encode_len(n));
+        char *wrapped = apr_palloc(pool, (apr_size_t)apr_base64_encode_len(n) * 2 + 8);
+        const char *out;
+        apr_size_t len, w = 0, k;
+        anc_error_t *err = NULL;
+
+        for (i = 0; i < n; i++) {
+            raw[i] = (unsigned char)(rand() % 256);
+        }
+        raw[0] = 'x'; /* not '<': base64, never taken for raw XML */
+        apr_base64_encode_binary(b64, raw, n);
+        for (k = 0; b64[k]; k++) {
+            if (k && k % 76 == 0) {
+                wrapped[w++] = '\r';
+                wrapped[w++] = '\n';
+            }
+            wrapped[w++] = b64[k];
+        }
+        ck_assert_int_eq(anc_response_decode(pool, wrapped, w, 0, &out, &len, &err),
+                         ANC_OK);
+        ck_assert_uint_eq(len, (apr_size_t)n);
+        ck_assert_int_eq(memcmp(out, raw, (size_t)n), 0);
+        ck_assert_int_eq(out[len], '\0');
+    }
 }
 END_TEST
 
@@ -745,6 +791,7 @@ static Suite *response_suite(void)
     tcase_add_test(tc, test_fail_closed);
     tcase_add_test(tc, test_replay_and_time_window);
     tcase_add_test(tc, test_decode);
+    tcase_add_test(tc, test_decode_random_round_trip);
     tcase_add_test(tc, test_verifier_config);
     suite_add_tcase(s, tc);
     return s;
