@@ -30,6 +30,8 @@ typedef struct anc_session_t {
      * which must outlive the session. */
     const char *vars;
     apr_size_t vars_len;
+    /* After a decode: the block as name, value, name, value... pointers. */
+    apr_array_header_t *var_pairs;
     int attributes_skipped; /* decoded with ANC_SESSION_SKIP_ATTRIBUTES */
 } anc_session_t;
 
@@ -82,8 +84,8 @@ anc_status_t anc_session_variables(apr_pool_t *p, const anc_session_t *s,
                                    const char **block, apr_size_t *len,
                                    anc_error_t **err);
 
-/* Calls fn for each NAME/VALUE of a block from anc_session_variables or a
- * decoded record (the decoder has checked its shape). */
+/* Calls fn for each NAME/VALUE of a decoded session's variable block (the
+ * decoder has checked its shape and found the pairs). */
 typedef void (*anc_session_var_fn)(void *ctx, const char *name, const char *value);
 void anc_session_vars_each(const anc_session_t *s, anc_session_var_fn fn, void *ctx);
 anc_status_t anc_request_state_encode(apr_pool_t *p, const anc_request_state_t *st,

@@ -390,7 +390,7 @@ static apr_size_t var_name_len(const char *q)
 
 /* The variable block: used where it lies (zero copy), after checking that
  * it is whole pairs of NUL-terminated strings with valid names. */
-static int get_block(reader_t *r, const char **block, apr_size_t *block_len)
+static int get_block(reader_t *r, anc_session_t *s)
 {
     apr_uint64_t n;
     const char *q, *end;
@@ -409,6 +409,8 @@ static int get_block(reader_t *r, const char **block, apr_size_t *block_len)
     if (n > 0 && end[-1] != '\0') {
         return fail(r, "block does not end with NUL");
     }
+    /* the pairs, found while checking, so that a request walks an array */
+    s->var_pairs = apr_array_make(r->p, 32, sizeof(const char *));
     for (q = r->cur; q < end;) {
         apr_size_t name_len = var_name_len(q);
         const char *value = q + name_len + 1;
@@ -419,10 +421,12 @@ static int get_block(reader_t *r, const char **block, apr_size_t *block_len)
         if (value >= end) {
             return fail(r, "variable without a value in block");
         }
+        APR_ARRAY_PUSH(s->var_pairs, const char *) = q;
+        APR_ARRAY_PUSH(s->var_pairs, const char *) = value;
         q = value + strlen(value) + 1;
     }
-    *block = r->cur;
-    *block_len = (apr_size_t)n;
+    s->vars = r->cur;
+    s->vars_len = (apr_size_t)n;
     r->cur = end;
     return 1;
 }
@@ -498,8 +502,7 @@ static int read_session(reader_t *r, anc_session_t *s, int skip_attributes)
         !get_str(r, &s->name_id.name_qualifier, 0) ||
         !get_str(r, &s->name_id.sp_name_qualifier, 0) || !get_list(r, &s->classes, 1) ||
         !get_time(r, &s->authn_instant) || !get_str(r, &s->session_index, 0) ||
-        !get_time(r, &s->created) || !get_time(r, &s->expires) ||
-        !get_block(r, &s->vars, &s->vars_len)) {
+        !get_time(r, &s->created) || !get_time(r, &s->expires) || !get_block(r, s)) {
         return 0;
     }
     if (skip_attributes) {

@@ -131,13 +131,11 @@ anc_status_t anc_session_variables(apr_pool_t *p, const anc_session_t *s,
 
 void anc_session_vars_each(const anc_session_t *s, anc_session_var_fn fn, void *ctx)
 {
-    const char *q = s->vars, *end = s->vars ? s->vars + s->vars_len : NULL;
+    int i;
 
-    while (q && q < end) {
-        const char *name = q;
-        const char *value = name + strlen(name) + 1;
-
-        q = value + strlen(value) + 1;
-        fn(ctx, name, value);
+    /* the pairs the decoder found while checking the block */
+    for (i = 0; s->var_pairs && i + 1 < s->var_pairs->nelts; i += 2) {
+        fn(ctx, APR_ARRAY_IDX(s->var_pairs, i, const char *),
+           APR_ARRAY_IDX(s->var_pairs, i + 1, const char *));
     }
 }

@@ -291,6 +291,68 @@ static anc_status_t store_del(request_rec *r, const char *key)
 /* ---------------------------------------------------------------------- */
 /* sessions                                                                */
 
+/* The last session record decoded on this connection. A browser (or a
+ * client behind one keep-alive connection) sends the same cookie request
+ * after request, and the cache hands back the same bytes: those that
+ * match the copy kept here byte for byte decode to the session kept here,
+ * so the decode is done once per connection instead of once per request.
+ * The record is still read from the cache every time (a logout, an expiry
+ * or a step-up changes or removes it), and only an exact match is reused.
+ * Only records read without their attributes are kept, up to MEMO_MAX
+ * bytes and MEMO_REPLACEMENTS times per connection: a connection that
+ * carries many users (a proxy in front) soon stops keeping them, and the
+ * connection pool never grows past a few small records. */
+#define MEMO_MAX STORE_SMALL_VALUE
+#define MEMO_REPLACEMENTS 4
+
+typedef struct {
+    const char *raw;
+    unsigned int len;
+    anc_session_t *session;
+    int replacements;
+} session_memo_t;
+
+static anc_session_t *memo_lookup(request_rec *r, const char *val, unsigned int len)
+{
+    const session_memo_t *m =
+        ap_get_module_config(r->connection->conn_config, &authncontext_module);
+
+    if (m && m->session && m->len == len && !memcmp(m->raw, val, len)) {
+        return m->session;
+    }
+    return NULL;
+}
+
+/* Decodes val (read without attributes) into the connection's pool and
+ * keeps it; NULL when this connection keeps no more records. */
+static anc_session_t *memo_store(request_rec *r, const char *val, unsigned int len)
+{
+    conn_rec *c = r->connection;
+    session_memo_t *m = ap_get_module_config(c->conn_config, &authncontext_module);
+    anc_session_t *s = NULL;
+    char *raw;
+
+    if (len > MEMO_MAX || (m && m->replacements >= MEMO_REPLACEMENTS)) {
+        return NULL;
+    }
+    if (!m) {
+        m = apr_pcalloc(c->pool, sizeof(*m));
+        ap_set_module_config(c->conn_config, &authncontext_module, m);
+    }
+    /* counted before the decode: a record that does not decode costs the
+     * connection's pool no more than one that does */
+    m->replacements++;
+    raw = apr_pmemdup(c->pool, val, len);
+    if (anc_session_decode(c->pool, raw, len, ANC_SESSION_SKIP_ATTRIBUTES, &s, NULL) !=
+        ANC_OK) {
+        return NULL;
+    }
+    m->raw = raw;
+    m->len = len;
+    m->session = s;
+    return s;
+}
+
 anc_status_t anc_store_session_load(request_rec *r, const char *sid, int flags,
                                     anc_session_t **s)
 {
@@ -298,6 +360,7 @@ anc_status_t anc_store_session_load(request_rec *r, const char *sid, int flags,
     char *val = NULL;
     unsigned int len = 0;
     int found = 0;
+    int memo = flags == ANC_SESSION_SKIP_ATTRIBUTES;
     anc_status_t st;
 
     *s = NULL;
@@ -316,7 +379,12 @@ anc_status_t anc_store_session_load(request_rec *r, const char *sid, int flags,
                       "authncontext: session: ended by logout");
         return ANC_E_INPUT;
     }
-    if (anc_session_decode(r->pool, val, len, flags, s, &err) != ANC_OK) {
+    if (memo && !(*s = memo_lookup(r, val, len))) {
+        *s = memo_store(r, val, len);
+    }
+    /* a session from the memo is shared by this connection's requests:
+     * read only */
+    if (!*s && anc_session_decode(r->pool, val, len, flags, s, &err) != ANC_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "authncontext: session: undecodable record reason=%s detail=%s",
                       err ? err->reason : "bad-input",

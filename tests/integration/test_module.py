@@ -3,6 +3,7 @@ granted and denied, <RequireAll>, variables, header export and anti-spoofing,
 replay, expiry, logout, SP metadata, two servers sharing Redis."""
 
 import datetime
+import http.client
 import json
 import os
 import re
@@ -328,6 +329,42 @@ def test_logout(sp, idp):
         replay.s.cookies.set(name, value, domain="127.0.0.1", path="/")
     r = replay.get(sp.url("/private/"), follow=False)
     assert is_redirect_to(r, idp.base + "/sso/"), (r.status_code, r.headers)
+
+
+def test_one_connection_follows_logout_and_new_sessions(sp, idp):
+    """The module keeps the last session it decoded on a connection and
+    reuses it only while the cache hands back the same record: on one
+    keep-alive connection, a logout, another user's cookie and a cookie
+    that never existed must all be seen at once."""
+    alice = login(sp, "alice")
+    bob = login(sp, "bob", otp="123456")
+    name = "authncontext_session"
+
+    def cookie(b):
+        return "%s=%s" % (name, b.s.cookies.get(name))
+
+    host, port = urllib.parse.urlsplit(sp.base).netloc.rsplit(":", 1)
+    c = http.client.HTTPConnection(host, int(port), timeout=10)
+
+    def get(path, ck):
+        c.request("GET", path, headers={"Cookie": ck})
+        r = c.getresponse()
+        body = r.read()
+        return r.status, body
+
+    for _ in range(3):
+        st, body = get("/private/vars", cookie(alice))
+        assert st == 200 and json.loads(body)["REMOTE_USER"] == "alice"
+    st, body = get("/private/vars", cookie(bob))
+    assert st == 200 and json.loads(body)["REMOTE_USER"] == "bob"
+    assert get("/mfa/", cookie(alice))[0] == 403
+    st, _ = get("/saml/logout?return=/public/", cookie(alice))
+    assert st in (302, 303)
+    assert get("/private/", cookie(alice))[0] == 302
+    assert get("/private/", "%s=%s" % (name, "0" * 32))[0] == 302
+    st, body = get("/private/vars", cookie(bob))
+    assert st == 200 and json.loads(body)["REMOTE_USER"] == "bob"
+    c.close()
 
 
 def test_logout_refuses_open_redirect(sp, idp):
