@@ -98,7 +98,7 @@ class Soak:
             self.redis = None
             cache = "shmcb:@ROOT@/run/sessions(134217728)"
         body = rb.OURS_BODY % {"host": rb.SP_HOST, "entity": rb.SP_ENTITY,
-                               "cache": cache, "mfa": rb.MFA}
+                               "cache": "AuthnContextSessionCache " + cache, "mfa": rb.MFA}
         self.inst = bl.Instance("soak", body, load_ours=True, log_level="info")
         shutil.copy(info["metadata"], self.inst.h.path("conf", "idp-metadata.xml"))
         self.to_stop.append(self.inst)

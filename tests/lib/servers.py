@@ -256,6 +256,8 @@ def httpd_conf(root, port, body, modules=BASE_MODULES, server_name=None,
     for m in modules:
         lines.append("LoadModule %s_module %s/mod_%s.so" % (m, MODULE_DIR, m))
     lines.append("LoadModule authncontext_module %s" % module_path())
+    # as the shipped conf-examples/authncontext.conf sets it
+    lines.append("Mutex pthread authncontext-cache")
     if os.geteuid() == 0:
         lines += ["User www-data", "Group www-data"]
     lines += [
