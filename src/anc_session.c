@@ -606,17 +606,22 @@ anc_status_t anc_random_hex(apr_pool_t *p, apr_size_t nbytes, const char **hex,
 
 int anc_is_hex_id(const char *s, apr_size_t nbytes)
 {
+    /* lower-case hex digits only: what anc_random_hex writes */
+    static const unsigned char hex[256] = {
+        ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+        ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1,
+        ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    };
+    const unsigned char *u = (const unsigned char *)s;
     apr_size_t i;
 
     if (s == NULL || nbytes == 0) {
         return 0;
     }
     for (i = 0; i < 2 * nbytes; i++) {
-        char c = s[i];
-
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+        if (!hex[u[i]]) {
             return 0; /* also stops at the NUL of a short string */
         }
     }
-    return s[2 * nbytes] == '\0';
+    return u[2 * nbytes] == '\0';
 }

@@ -45,28 +45,49 @@ int anc_is_saml(request_rec *r)
 /* ---------------------------------------------------------------------- */
 /* anti-spoofing                                                           */
 
-static int header_is_ours(const char *name)
+/* Whether name starts with prefix once every byte that is not a letter or
+ * digit is read as '_' and letters as upper case: back ends differ in how
+ * they fold '-', '_', '.' and the like, and one that folds a spelling onto
+ * ours must never see it. prefix is upper case and '_' only. */
+static int folds_to_prefix(const char *name, const char *prefix)
 {
-    static const char *const prefixes[] = {"AUTHN_CONTEXT_", "SHIB_", NULL};
-    char norm[64];
-    apr_size_t i;
+    for (; *prefix; prefix++, name++) {
+        unsigned char c = (unsigned char)*name;
+        char f;
 
-    /* Every byte that is not a letter or digit folds to '_': back ends
-     * differ in how they fold '-', '_', '.' and the like, and one that
-     * folds a spelling onto ours must never see it. */
-    for (i = 0; name[i] && i < sizeof(norm) - 1; i++) {
-        norm[i] = apr_isalnum(name[i]) ? (char)apr_toupper(name[i]) : '_';
-    }
-    norm[i] = '\0';
-    if (!strcmp(norm, "REMOTE_USER")) {
-        return 1;
-    }
-    for (i = 0; prefixes[i]; i++) {
-        if (!strncmp(norm, prefixes[i], strlen(prefixes[i]))) {
-            return 1;
+        if (c >= 'a' && c <= 'z') {
+            f = (char)(c - 'a' + 'A');
+        } else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+            f = (char)c;
+        } else if (c == '\0') {
+            return 0;
+        } else {
+            f = '_';
+        }
+        if (f != *prefix) {
+            return 0;
         }
     }
-    return 0;
+    return 1;
+}
+
+/* Runs on every request for every header: the first byte rules out
+ * nearly all names before any folding. */
+static int header_is_ours(const char *name)
+{
+    switch (name[0]) {
+        case 'a':
+        case 'A':
+            return folds_to_prefix(name, "AUTHN_CONTEXT_");
+        case 's':
+        case 'S':
+            return folds_to_prefix(name, "SHIB_");
+        case 'r':
+        case 'R':
+            return folds_to_prefix(name, "REMOTE_USER") && name[11] == '\0';
+        default:
+            return 0;
+    }
 }
 
 int anc_strip_headers(request_rec *r)

@@ -89,12 +89,12 @@ static void unlock(anc_cache_t *c)
 }
 
 /* Most records (a session with a few attributes and its variables, a
- * pending request, a replay mark) fit in this: with shmcb they are read
- * into the stack first, which keeps a 64 KB buffer out of every request's
- * pool. shmcb answers "not found" to a buffer too small, so a miss is
- * asked again with the full one. memcache and redis log an error for a
- * buffer too small and cost a network round trip per try: they get the
- * full buffer at once. */
+ * pending request, a replay mark) fit in this much: with shmcb they are
+ * read into a buffer of this size first, which keeps a 64 KB buffer out of
+ * every request's pool. shmcb answers "not found" to a buffer too small,
+ * so a miss is asked again with the full one. memcache and redis log an
+ * error for a buffer too small and cost a network round trip per try:
+ * they get the full buffer at once. */
 #define STORE_SMALL_VALUE 8192
 
 static apr_status_t retrieve_into(request_rec *r, anc_cache_t *c, const char *key,
@@ -110,20 +110,16 @@ static apr_status_t retrieve_into(request_rec *r, anc_cache_t *c, const char *ke
 static apr_status_t raw_get(request_rec *r, anc_cache_t *c, const char *key,
                             unsigned int max, char **val, unsigned int *len)
 {
-    unsigned char small[STORE_SMALL_VALUE];
     unsigned char *buf = NULL;
-    unsigned int n = sizeof(small);
+    unsigned int n = STORE_SMALL_VALUE;
     int is_shmcb = !strcmp(c->provider->name, "shmcb");
     apr_status_t rv = APR_NOTFOUND;
 
-    if (is_shmcb || max <= sizeof(small)) {
-        rv = retrieve_into(r, c, key, small, &n);
-        if (rv == APR_SUCCESS) {
-            buf = apr_palloc(r->pool, n + 1);
-            memcpy(buf, small, n);
-        }
+    if (is_shmcb || max <= STORE_SMALL_VALUE) {
+        buf = apr_palloc(r->pool, STORE_SMALL_VALUE + 1);
+        rv = retrieve_into(r, c, key, buf, &n);
     }
-    if (max > sizeof(small) && (!is_shmcb || rv == APR_NOTFOUND)) {
+    if (max > STORE_SMALL_VALUE && (!is_shmcb || rv == APR_NOTFOUND)) {
         buf = apr_palloc(r->pool, STORE_MAX_VALUE + 1);
         n = STORE_MAX_VALUE;
         rv = retrieve_into(r, c, key, buf, &n);
