@@ -77,20 +77,50 @@ def _one_run(name, body, load_ours, metadata, login_form, cookie_for_plain, coun
         inst.h.cleanup()
 
 
+def self_costs(path):
+    """{function [object]: self instructions} of a callgrind file."""
+    out = subprocess.run(["callgrind_annotate", "--threshold=100", path],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                         timeout=300).stdout
+    costs = {}
+    for m in re.finditer(r"^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(\S+)\s+\[(.*?)\]\s*$", out, re.M):
+        fn = m.group(2).rsplit(":", 1)[-1]
+        if fn.startswith("0x"):
+            fn = "(internal %s)" % fn
+        key = (fn, os.path.basename(m.group(3)))
+        costs[key] = costs.get(key, 0) + int(m.group(1).replace(",", ""))
+    return costs
+
+
+def per_request(few_file, many_file):
+    """Self instructions per request of every function: the longer run
+    minus the shorter one, divided by the extra requests."""
+    a, b = self_costs(few_file), self_costs(many_file)
+    return {k: (b.get(k, 0) - a.get(k, 0)) / float(MANY - FEW) for k in set(a) | set(b)}
+
+
 def measure(plain_body, ours_body, metadata, forms, workdir):
-    """{"plain": Ir/GET, "ours": Ir/GET, "profile": callgrind file of ours'
-    longer run}. forms: two unused response form lines (one login per run
-    of ours)."""
+    """{"plain": Ir/GET, "ours": Ir/GET, "by_function": [(ours - plain,
+    ours, plain, function, object)] per request, largest extra first}.
+    forms: two unused response form lines (one login per run of ours)."""
     res = {}
-    profile = os.path.join(workdir, "callgrind-get-ours.out")
-    few, cookie = _one_run("ours", ours_body, True, metadata, forms[0], None, FEW, None)
-    many, _ = _one_run("ours", ours_body, True, metadata, forms[1], None, MANY, profile)
+    files = {k: os.path.join(workdir, "callgrind-get-%s.out" % k)
+             for k in ("ours-few", "ours-many", "plain-few", "plain-many")}
+    few, cookie = _one_run("ours", ours_body, True, metadata, forms[0], None, FEW,
+                           files["ours-few"])
+    many, _ = _one_run("ours", ours_body, True, metadata, forms[1], None, MANY,
+                       files["ours-many"])
     res["ours"] = (many - few) / float(MANY - FEW)
     # plain gets a Cookie header of the same length (the value does not
     # matter to it)
-    few, _ = _one_run("plain", plain_body, False, None, None, cookie, FEW, None)
-    many, _ = _one_run("plain", plain_body, False, None, None, cookie, MANY, None)
+    few, _ = _one_run("plain", plain_body, False, None, None, cookie, FEW, files["plain-few"])
+    many, _ = _one_run("plain", plain_body, False, None, None, cookie, MANY,
+                       files["plain-many"])
     res["plain"] = (many - few) / float(MANY - FEW)
-    res["profile"] = profile
+    ours = per_request(files["ours-few"], files["ours-many"])
+    plain = per_request(files["plain-few"], files["plain-many"])
+    rows = [(ours.get(k, 0.0) - plain.get(k, 0.0), ours.get(k, 0.0), plain.get(k, 0.0)) + k
+            for k in set(ours) | set(plain)]
+    res["by_function"] = sorted(rows, reverse=True)
     res["requests"] = MANY
     return res

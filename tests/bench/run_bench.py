@@ -657,12 +657,12 @@ class Bench:
         body = OURS_BODY % {"host": SP_HOST, "entity": SP_ENTITY, "mfa": MFA, "cache": ""}
         res = getcost.measure(PLAIN_BODY, body, self.mint_info["metadata"], self.take(2),
                               self.work)
-        total, lines, objs = annotate(res["profile"])
-        self.get_profile = {"requests": res["requests"], "total": total, "lines": lines,
-                            "objs": objs, "plain_ir": res["plain"], "ours_ir": res["ours"]}
+        self.get_profile = {"requests": res["requests"], "plain_ir": res["plain"],
+                            "ours_ir": res["ours"], "by_function": res["by_function"]}
         log("GET cost under callgrind: plain %.0f, ours %.0f instructions per request "
-            "(%.2fx); top: %s" % (res["plain"], res["ours"], res["ours"] / res["plain"],
-                                 ", ".join("%s %s%%" % (f, p) for p, f, _ in lines[:5])))
+            "(%.2fx); most extra: %s" % (
+                res["plain"], res["ours"], res["ours"] / res["plain"],
+                ", ".join("%s %+.0f" % (r[3], r[0]) for r in res["by_function"][:5])))
 
     # ---- report ------------------------------------------------------------------
 
@@ -869,14 +869,15 @@ class Bench:
                                     gp["ours_ir"] / gp["plain_ir"],
                                     gp["ours_ir"] - gp["plain_ir"]),
                      "",
-                     "The longer run of ours (%d GETs, %s instructions in total, httpd "
-                     "start-up and one login included once), top functions by self "
-                     "cost:" % (gp["requests"], gp["total"]),
+                     "Per request, by function (self instructions, the longer run minus "
+                     "the shorter one of each server, divided by %d), the functions where "
+                     "ours spends the most over plain:" % (getcost.MANY - getcost.FEW),
                      "",
-                     "| self % | function | object |", "|---|---|---|"]
-            text += ["| %s | `%s` | %s |" % (p, f, o) for p, f, o in gp["lines"]]
-            text += ["", "By object: " + ", ".join("%s %.1f%%" % (o, p)
-                                                   for o, p in gp["objs"]), ""]
+                     "| ours − plain | ours | plain | function | object |",
+                     "|---|---|---|---|---|"]
+            text += ["| %+.0f | %.0f | %.0f | `%s` | %s |" % row
+                     for row in gp["by_function"][:20]]
+            text += [""]
         if self.notes:
             text += ["### Notes", ""] + ["- " + n for n in self.notes] + [""]
         text += ["## How to reproduce", "",
