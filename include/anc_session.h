@@ -37,9 +37,10 @@ typedef struct anc_session_t {
 
 /* anc_session_decode flags. The attributes are only needed where
  * AuthnContextUserAttribute picks r->user from one (the variables carry
- * their values already): skipping them still checks every byte of the
- * record but allocates nothing for them. A session decoded so cannot be
- * encoded again. */
+ * their values already): skipping them stops reading after the variable
+ * block, so the attribute section is neither used nor checked (a whole
+ * decode still checks it). A session decoded so cannot be encoded
+ * again. */
 #define ANC_SESSION_DECODE_ALL 0
 #define ANC_SESSION_SKIP_ATTRIBUTES 1
 

@@ -415,7 +415,11 @@ static int get_block(reader_t *r, anc_session_t *s)
         apr_size_t name_len = var_name_len(q);
         const char *value = q + name_len + 1;
 
-        if (name_len == 0) {
+        /* only the module's own names: whoever can write to a shared
+         * cache must not get to set LD_PRELOAD for a CGI or an
+         * Authorization header for a back end */
+        if (name_len == 0 ||
+            (strncmp(q, "AUTHN_CONTEXT_", 14) != 0 && strncmp(q, "Shib-", 5) != 0)) {
             return fail(r, "bad variable name in block");
         }
         if (value >= end) {

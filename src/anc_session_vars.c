@@ -34,9 +34,11 @@ static void add(apr_array_header_t *vars, const char *name, const char *value)
     v->value = value;
 }
 
-/* AUTHN_CONTEXT_ATTR_<name>: letters and digits kept (upper case), every
- * other byte '_', so the name is a valid environment variable and header
- * name. The FriendlyName, when there is one, reads better than a URI. */
+/* AUTHN_CONTEXT_ATTR_<name>: ASCII letters and digits kept (upper case),
+ * every other byte '_', so the name is a valid environment variable and
+ * header name, and the decoder's check (anc_session.c) accepts it whatever
+ * locale another module set. The FriendlyName, when there is one, reads
+ * better than a URI. */
 static const char *attr_var_name(apr_pool_t *p, const anc_attribute_t *a)
 {
     const char *src = a->friendly_name && *a->friendly_name ? a->friendly_name : a->name;
@@ -44,7 +46,13 @@ static const char *attr_var_name(apr_pool_t *p, const anc_attribute_t *a)
     char *q;
 
     for (q = n + sizeof(ATTR_PREFIX) - 1; *q; q++) {
-        *q = apr_isalnum(*q) ? (char)apr_toupper(*q) : '_';
+        char c = *q;
+
+        if (c >= 'a' && c <= 'z') {
+            *q = (char)(c - 'a' + 'A');
+        } else if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
+            *q = '_';
+        }
     }
     return n;
 }

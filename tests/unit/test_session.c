@@ -340,13 +340,18 @@ START_TEST(session_corrupt_records)
             const char *block;
             size_t len;
         } blocks[] = {
-            {"A\0", 2},       /* a name without a value */
-            {"A\0v", 3},      /* no final NUL */
-            {"\0v\0", 3},     /* empty name */
-            {"A B\0v\0", 6},  /* space in a name */
-            {"A\nB\0v\0", 6}, /* newline in a name */
-            {"A:\0v\0", 5},   /* colon in a name */
-            {"A\0v\0B\0", 6}, /* odd count */
+#define ROW(x) {x, sizeof(x) - 1}
+            ROW("AUTHN_CONTEXT_A\0"),              /* a name without a value */
+            ROW("AUTHN_CONTEXT_A\0v"),             /* no final NUL */
+            ROW("\0v\0"),                          /* empty name */
+            ROW("AUTHN_CONTEXT_A B\0v\0"),         /* space in a name */
+            ROW("AUTHN_CONTEXT_A\nB\0v\0"),        /* newline in a name */
+            ROW("AUTHN_CONTEXT_A:\0v\0"),          /* colon in a name */
+            ROW("AUTHN_CONTEXT_A\0v\0Shib-B\0"),   /* odd count */
+            ROW("LD_PRELOAD\0/tmp/x.so\0"),        /* a name that is not ours */
+            ROW("Authorization\0Basic x\0"),       /* nor this one */
+            ROW("AUTHN_CONTEXT_A\0v\0PATH\0/x\0"), /* one good, one not */
+#undef ROW
         };
         const char *head = "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;";
         size_t k;
@@ -367,15 +372,15 @@ START_TEST(session_corrupt_records)
         }
         /* and a good one, used where it lies */
         {
-            const char rec[] =
-                "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b14:Shib-X\0v\0A_1\0\0i0;";
+            const char rec[] = "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b26:Shib-X\0v\0AUTHN_"
+                               "CONTEXT_1\0\0i0;";
             const char tail[] = "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b0:i7;junk";
 
             ck_assert_int_eq(anc_session_decode(pool, rec, sizeof(rec) - 1,
                                                 ANC_SESSION_DECODE_ALL, &d, NULL),
                              ANC_OK);
-            ck_assert_uint_eq(d->vars_len, 14);
-            ck_assert_ptr_eq(d->vars, rec + sizeof(rec) - 1 - 3 - 14);
+            ck_assert_uint_eq(d->vars_len, 26);
+            ck_assert_ptr_eq(d->vars, rec + sizeof(rec) - 1 - 3 - 26);
             /* the request path reads no further than the block: a broken
              * attribute section is only refused by a whole decode */
             ck_assert_int_eq(anc_session_decode(pool, tail, sizeof(tail) - 1,
