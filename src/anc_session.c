@@ -303,6 +303,23 @@ static int get_int_range(reader_t *r, int *v, apr_int64_t lo, apr_int64_t hi)
     return 1;
 }
 
+/* The head of a length-prefixed field: tag, decimal length, ':', and a
+ * length that the rest of the record can hold. */
+static int get_length(reader_t *r, char tag, const char *what, apr_uint64_t *n)
+{
+    if (r->cur >= r->end || *r->cur != tag) {
+        return fail(r, apr_psprintf(r->p, "%s expected", what));
+    }
+    r->cur++;
+    if (!read_digits(r, n, ':')) {
+        return 0;
+    }
+    if (*n > MAX_FIELD_LEN || *n > (apr_uint64_t)(r->end - r->cur)) {
+        return fail(r, apr_psprintf(r->p, "%s length exceeds record", what));
+    }
+    return 1;
+}
+
 /* One string field, checked in place: *at and *n give its bytes, *is_null
  * says it was 'n'. Nothing is copied. */
 static int get_span(reader_t *r, const char **at, apr_size_t *n, int *is_null)
@@ -319,15 +336,8 @@ static int get_span(reader_t *r, const char **at, apr_size_t *n, int *is_null)
         *n = 0;
         return 1;
     }
-    if (*r->cur != 's') {
-        return fail(r, "string expected");
-    }
-    r->cur++;
-    if (!read_digits(r, &len, ':')) {
+    if (!get_length(r, 's', "string", &len)) {
         return 0;
-    }
-    if (len > MAX_FIELD_LEN || len > (apr_uint64_t)(r->end - r->cur)) {
-        return fail(r, "string length exceeds record");
     }
     if (memchr(r->cur, '\0', (apr_size_t)len) != NULL) {
         return fail(r, "NUL byte in string");
@@ -395,15 +405,8 @@ static int get_block(reader_t *r, anc_session_t *s)
     apr_uint64_t n;
     const char *q, *end;
 
-    if (r->cur >= r->end || *r->cur != 'b') {
-        return fail(r, "variable block expected");
-    }
-    r->cur++;
-    if (!read_digits(r, &n, ':')) {
+    if (!get_length(r, 'b', "variable block", &n)) {
         return 0;
-    }
-    if (n > MAX_FIELD_LEN || n > (apr_uint64_t)(r->end - r->cur)) {
-        return fail(r, "block length exceeds record");
     }
     end = r->cur + n;
     if (n > 0 && end[-1] != '\0') {

@@ -90,27 +90,36 @@ static int header_is_ours(const char *name)
     }
 }
 
-int anc_strip_headers(request_rec *r)
+/* Removes from t every key that is_ours accepts (collected first: the
+ * table must not change under the walk). Nothing is allocated when none
+ * matches, the common case. */
+static void remove_keys(request_rec *r, apr_table_t *t, int (*is_ours)(const char *),
+                        const char *what)
 {
-    const apr_array_header_t *h = apr_table_elts(r->headers_in);
+    const apr_array_header_t *h = apr_table_elts(t);
     const apr_table_entry_t *e = (const apr_table_entry_t *)h->elts;
-    apr_array_header_t *drop = NULL;
+    apr_array_header_t *found = NULL;
     int i;
 
     for (i = 0; i < h->nelts; i++) {
-        if (e[i].key && header_is_ours(e[i].key)) {
-            if (!drop) {
-                drop = apr_array_make(r->pool, 4, sizeof(const char *));
+        if (e[i].key && is_ours(e[i].key)) {
+            if (!found) {
+                found = apr_array_make(r->pool, 4, sizeof(const char *));
             }
-            APR_ARRAY_PUSH(drop, const char *) = e[i].key;
+            APR_ARRAY_PUSH(found, const char *) = e[i].key;
         }
     }
-    for (i = 0; drop && i < drop->nelts; i++) {
-        const char *k = APR_ARRAY_IDX(drop, i, const char *);
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "authncontext: authn: removed incoming header %s", k);
-        apr_table_unset(r->headers_in, k);
+    for (i = 0; found && i < found->nelts; i++) {
+        const char *k = APR_ARRAY_IDX(found, i, const char *);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "authncontext: authn: removed %s %s",
+                      what, k);
+        apr_table_unset(t, k);
     }
+}
+
+int anc_strip_headers(request_rec *r)
+{
+    remove_keys(r, r->headers_in, header_is_ours, "incoming header");
     return DECLINED;
 }
 
@@ -152,22 +161,7 @@ static int var_is_ours(const char *name)
  * names sharing the "AUTH" checksum costs a strcasecmp per pair. */
 static void drop_ours(request_rec *r, apr_table_t *t)
 {
-    const apr_array_header_t *h = apr_table_elts(t);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)h->elts;
-    apr_array_header_t *found = NULL;
-    int i;
-
-    for (i = 0; i < h->nelts; i++) {
-        if (e[i].key && var_is_ours(e[i].key)) {
-            if (!found) {
-                found = apr_array_make(r->pool, 4, sizeof(const char *));
-            }
-            APR_ARRAY_PUSH(found, const char *) = e[i].key;
-        }
-    }
-    for (i = 0; found && i < found->nelts; i++) {
-        apr_table_unset(t, APR_ARRAY_IDX(found, i, const char *));
-    }
+    remove_keys(r, t, var_is_ours, "earlier variable");
 }
 
 typedef struct {
