@@ -3,6 +3,7 @@
 #   make               build/mod_authncontext.so and build/authncontext-verify
 #   make check         every test suite (installs missing Debian packages)
 #   make demo          the module + a local IdP on loopback, to click through
+#   make check-fresh   make check and make demo in a Debian 12 root with nothing installed
 #   make install       the module plus Debian's authncontext.load/.conf
 #   make bench         tests/bench against plain httpd (see tests/bench/README.md)
 #   make soak SOAK_SECONDS=60   bounded soak + redis fault test
@@ -17,12 +18,18 @@ PYTHON ?= /usr/bin/python3
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 60
 PEERS ?=
+DEMO_ARGS ?=
 DESTDIR ?=
 
 # On a fresh machine config.mk does not exist yet and neither may autoconf or
 # the -dev packages: install them (as root) and configure before reading it,
 # so that `make check` and `make demo` are the only commands one needs.
-ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
+# config.mk holds only what the build needs and fails configure when absent;
+# what the tests add later (Check) is asked of pkg-config when the unit tests
+# are built (CHECK_* below), so packages that `make check` installs after
+# configure ran are seen (a config.mk written before them said "no Check" and
+# every unit test failed to link on a fresh machine).
+ifeq ($(filter clean deps check-fresh,$(MAKECMDGOALS)),)
 ifeq ($(wildcard config.mk),)
 $(info make: no config.mk yet: installing build dependencies and running ./configure)
 ANC_BOOTSTRAP := $(shell bash .ci/install-deps.sh build >&2 && \
@@ -47,6 +54,12 @@ CORE_LIBS = $(XMLSEC_LIBS) $(XML_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS) \
 # httpd's headers are C99-ish with GNU extensions; the glue is still C11.
 GLUE_CFLAGS = $(CORE_CFLAGS) -I$(HTTPD_INCLUDEDIR) -Isrc
 
+# Check (unit tests only), looked up when a unit test is built, never from a
+# config.mk that may predate its installation.
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+HAVE_CHECK = $(shell pkg-config --exists check 2>/dev/null && echo yes || echo no)
+
 CORE_SRC = $(sort $(wildcard src/anc_*.c))
 GLUE_SRC = mod_authncontext.c $(sort $(wildcard src/httpd_*.c))
 CLI_SRC  = $(sort $(wildcard src/cli/*.c))
@@ -63,7 +76,7 @@ MODULE   = $(BUILD)/mod_authncontext.so
 CLI      = $(BUILD)/authncontext-verify
 
 .PHONY: all deps check check-unit check-asan check-cli check-security \
-        check-integration check-integration-asan check-valgrind demo install bench soak fuzz format \
+        check-integration check-integration-asan check-valgrind check-fresh demo install bench soak fuzz format \
         format-check clean
 
 all: $(MODULE) $(CLI)
@@ -102,6 +115,7 @@ $(CLI): $(CLI_OBJ) $(CORE_LIB)
 
 $(BUILD)/unit/%: tests/unit/%.c $(UNIT_SUPPORT) $(CORE_LIB) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
+	@test "$(HAVE_CHECK)" = yes || { echo "unit tests need Check: run 'make deps' (Debian package check)" >&2; exit 1; }
 	$(CC) $(CORE_CFLAGS) $(CHECK_CFLAGS) -Itests/unit -o $@ $< $(UNIT_SUPPORT) \
 	    $(CORE_LIB) $(CORE_LIBS) $(CHECK_LIBS)
 
@@ -171,7 +185,13 @@ check-integration-asan:
 demo:
 	bash .ci/install-deps.sh demo
 	$(MAKE) all
-	$(PYTHON) tests/demo/run_demo.py
+	$(PYTHON) tests/demo/run_demo.py $(DEMO_ARGS)
+
+# The README's commands (`make check`, then `make demo` started and stopped)
+# inside a minimal Debian 12 root that has nothing installed (as root; see
+# tests/fresh/check_fresh.sh). FRESH_EXTRA adds make goals run there too.
+check-fresh:
+	bash tests/fresh/check_fresh.sh
 
 # PEERS=1 also installs and measures the peer modules (tests/bench/README.md);
 # BENCH_ARGS passes options to run_bench.py (e.g. --no-readme, --quick).
