@@ -29,7 +29,7 @@ DESTDIR ?=
 # are built (CHECK_* below), so packages that `make check` installs after
 # configure ran are seen (a config.mk written before them said "no Check" and
 # every unit test failed to link on a fresh machine).
-ifeq ($(filter clean deps check-fresh,$(MAKECMDGOALS)),)
+ifeq ($(filter clean deps check-fresh format format-check,$(MAKECMDGOALS)),)
 ifeq ($(wildcard config.mk),)
 $(info make: no config.mk yet: installing build dependencies and running ./configure)
 ANC_BOOTSTRAP := $(shell bash .ci/install-deps.sh build >&2 && \
@@ -76,7 +76,7 @@ MODULE   = $(BUILD)/mod_authncontext.so
 CLI      = $(BUILD)/authncontext-verify
 
 .PHONY: all deps check check-unit check-asan check-cli check-security \
-        check-integration check-integration-asan check-valgrind check-fresh demo install bench soak fuzz format \
+        check-integration check-integration-asan check-valgrind check-fresh demo install uninstall bench soak fuzz format \
         format-check clean
 
 all: $(MODULE) $(CLI)
@@ -210,13 +210,46 @@ fuzz:
 	bash .ci/install-deps.sh fuzz
 	$(MAKE) -f tests/fuzz/fuzz.mk FUZZ_SECONDS=$(FUZZ_SECONDS) run
 
+# Debian's places. The module, the CLI and the docs are the package's own and
+# are replaced; the admin's files under /etc are never overwritten: an edited
+# authncontext.conf stays, and the shipped one lands beside it as
+# authncontext.conf.dist (as dpkg's .dpkg-dist), with a note.
+DOCDIR = /usr/share/doc/mod-authncontext
+EXAMPLEDIR = $(DOCDIR)/examples
+CGIDIR = /usr/lib/cgi-bin
+MODS_AVAILABLE = $(HTTPD_SYSCONFDIR)/mods-available
 install: all
-	install -d $(DESTDIR)$(HTTPD_LIBEXECDIR) $(DESTDIR)$(HTTPD_SYSCONFDIR)/mods-available \
-	    $(DESTDIR)/usr/bin
+	install -d $(DESTDIR)$(HTTPD_LIBEXECDIR) $(DESTDIR)$(MODS_AVAILABLE) \
+	    $(DESTDIR)/usr/bin $(DESTDIR)$(EXAMPLEDIR) $(DESTDIR)$(CGIDIR)
 	install -m 0644 $(MODULE) $(DESTDIR)$(HTTPD_LIBEXECDIR)/mod_authncontext.so
 	install -m 0755 $(CLI) $(DESTDIR)/usr/bin/authncontext-verify
-	install -m 0644 conf-examples/authncontext.load conf-examples/authncontext.conf \
-	    $(DESTDIR)$(HTTPD_SYSCONFDIR)/mods-available/
+	@set -e; for f in authncontext.load authncontext.conf; do \
+	    dst=$(DESTDIR)$(MODS_AVAILABLE)/$$f; \
+	    if [ -e "$$dst" ] && ! cmp -s conf-examples/$$f "$$dst"; then \
+	        install -m 0644 conf-examples/$$f "$$dst.dist"; \
+	        echo "install: kept your $$dst; the shipped version is $$dst.dist"; \
+	    else install -m 0644 conf-examples/$$f "$$dst"; fi; done
+	install -m 0644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
+	install -m 0644 conf-examples/*.conf conf-examples/README.md $(DESTDIR)$(EXAMPLEDIR)/
+	install -m 0755 conf-examples/auth-error.cgi conf-examples/variables.cgi $(DESTDIR)$(EXAMPLEDIR)/
+	@if [ -e $(DESTDIR)$(CGIDIR)/authncontext-error.cgi ]; then \
+	    echo "install: kept your $(CGIDIR)/authncontext-error.cgi"; \
+	else install -m 0755 conf-examples/auth-error.cgi $(DESTDIR)$(CGIDIR)/authncontext-error.cgi; fi
+
+# Removes what install put in place; an admin's edited .conf stays (with a
+# note), as do the module's enabled links (a2dismod authncontext first).
+uninstall:
+	rm -f $(DESTDIR)$(HTTPD_LIBEXECDIR)/mod_authncontext.so $(DESTDIR)/usr/bin/authncontext-verify \
+	    $(DESTDIR)$(MODS_AVAILABLE)/authncontext.conf.dist $(DESTDIR)$(MODS_AVAILABLE)/authncontext.load.dist
+	@set -e; for f in authncontext.load authncontext.conf; do \
+	    dst=$(DESTDIR)$(MODS_AVAILABLE)/$$f; \
+	    if [ -e "$$dst" ] && ! cmp -s conf-examples/$$f "$$dst"; then \
+	        echo "uninstall: kept your edited $$dst"; else rm -f "$$dst"; fi; done
+	@if cmp -s conf-examples/auth-error.cgi $(DESTDIR)$(CGIDIR)/authncontext-error.cgi; then \
+	    rm -f $(DESTDIR)$(CGIDIR)/authncontext-error.cgi; \
+	elif [ -e $(DESTDIR)$(CGIDIR)/authncontext-error.cgi ]; then \
+	    echo "uninstall: kept your edited $(CGIDIR)/authncontext-error.cgi"; fi
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 # --- housekeeping ------------------------------------------------------------
 

@@ -43,7 +43,7 @@ esac
 mirror=${ANC_FRESH_MIRROR:-}
 if [ -z "$mirror" ]; then
     mirror=$(grep -rhoE '^(URIs:|deb) +[^ ]*' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null |
-        awk '{print $2}' | grep -v security | head -n 1 || true)
+        awk '{print $2}' | grep -E '/debian/?$' | head -n 1 || true)
     mirror=${mirror:-http://deb.debian.org/debian}
 fi
 security_mirror=${mirror%/debian}/debian-security
