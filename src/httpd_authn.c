@@ -35,6 +35,11 @@ anc_req_note_t *anc_note_get(request_rec *r)
     return ap_get_module_config(r->request_config, &authncontext_module);
 }
 
+int anc_has_auth_type(request_rec *r)
+{
+    return ap_auth_type(r) != NULL;
+}
+
 int anc_is_saml(request_rec *r)
 {
     const char *t = ap_auth_type(r);

@@ -26,6 +26,7 @@
 #include "anc_init.h"
 #include "anc_authnreq.h"
 #include "httpd_config.h"
+#include "httpd_glue.h"
 
 APLOG_USE_MODULE(authncontext);
 
@@ -1276,7 +1277,10 @@ int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         name_cache(pconf, ptemp, named, &ncache, c->cache);
         name_cache(pconf, ptemp, named, &ncache, c->replay_cache);
     }
-    return run_deferred(pconf, s);
+    if (run_deferred(pconf, s) != OK) {
+        return !OK;
+    }
+    return anc_configcheck(ptemp, s);
 }
 
 static apr_status_t cache_destroy(void *data)

@@ -205,9 +205,20 @@ static anc_status_t acs_lookup(void *vctx, const char *in_response_to,
                              "no outstanding request with this ID");
     }
     if (!binding_matches(ctx->browser_binding, pd->st->browser_binding)) {
+        /* the usual cause on a test host: Secure cookies over plain http,
+         * which browsers never send back */
+        int plain = !ctx->browser_binding &&
+                    anc_srv_cookie_secure(anc_srv(ctx->r->server)) &&
+                    strcasecmp(ap_http_scheme(ctx->r), "https");
+
         return anc_error_set(scratch, err, ANC_E_IN_RESPONSE_TO,
-                             "request was started by another browser (binding cookie "
-                             "missing or different)");
+                             plain
+                                 ? "binding cookie missing: this request came over plain "
+                                   "http and the cookie is Secure "
+                                   "(AuthnContextCookieSecure On), which browsers send "
+                                   "over https only: serve the site over https"
+                                 : "request was started by another browser (binding "
+                                   "cookie missing or different)");
     }
     ctx->pending = pd;
     return ANC_OK;

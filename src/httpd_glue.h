@@ -16,6 +16,23 @@
 #include "anc_session.h"
 #include "httpd_config.h"
 
+/* ---- httpd_authz.c: the authorization providers. The Shibboleth SP's names
+ * (kept for sites that migrate from mod_shib) and mod_authncontext's own,
+ * which no other module registers; both pairs take the same rules. */
+#define ANC_AUTHZ_CLASSREF "authnContextClassRef"
+#define ANC_AUTHZ_MAXAGE "authnContextMaxAge"
+#define ANC_AUTHZ_OWN_CLASSREF "authncontext-class"
+#define ANC_AUTHZ_OWN_MAXAGE "authncontext-maxage"
+/* 0: the class provider, 1: the max-age provider (to tell whether another
+ * module has taken over one of the names). */
+const void *anc_authz_provider(int which);
+
+/* ---- httpd_configcheck.c: whole-configuration checks run by check_config
+ * (configtest): Require names owned by another module, Require without
+ * AuthType SAML, AuthnContextErrorURL hosts, Secure cookies on plain http,
+ * several IdPs and no AuthnContextIdP. !OK after logging each error. */
+int anc_configcheck(apr_pool_t *ptemp, server_rec *s);
+
 /* ---- httpd_store.c: sessions "<c>s:<id>", requests "<c>r:<id>" (session cache),
  * replay "<c>a:<id>" (replay cache), <c> spread by a hash,
  * retry markers "<c>x:<session id>". Every cache error is ANC_E_CACHE (the
@@ -133,6 +150,8 @@ typedef struct anc_req_note_t {
 
 anc_req_note_t *anc_note_get(request_rec *r);
 int anc_is_saml(request_rec *r);
+/* Whether any AuthType applies to r (the providers explain AH00027). */
+int anc_has_auth_type(request_rec *r);
 int anc_check_authn(request_rec *r);
 int anc_strip_headers(request_rec *r);
 /* 1 when the session meets the location's AuthnContextRequest and
