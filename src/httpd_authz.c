@@ -120,10 +120,11 @@ static authz_status classref_check(request_rec *r, const char *require_line,
                       require_line);
         return AUTHZ_GRANTED;
     }
+    anc_note_get(r)->denied_rule = ref;
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "authncontext: authz: denied reason=%s detail=authnContextClassRef %s; "
-                  "session has %s",
-                  anc_reason(ANC_E_POLICY), require_line,
+                  "authncontext: authz: denied reason=%s ref=%s user=%s "
+                  "detail=authnContextClassRef %s; session has %s",
+                  anc_reason(ANC_E_POLICY), anc_request_ref(r), r->user, require_line,
                   s->classes && s->classes->nelts
                       ? apr_array_pstrcat(r->pool, s->classes, ' ')
                       : "(no class)");
@@ -171,10 +172,11 @@ static authz_status maxage_check(request_rec *r, const char *require_line,
                          anc_srv_clock_skew(anc_srv(r->server)))) {
         return AUTHZ_GRANTED;
     }
+    anc_note_get(r)->denied_max_age = m->seconds;
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "authncontext: authz: denied reason=%s detail=authnContextMaxAge %d; "
-                  "AuthnInstant %s",
-                  anc_reason(ANC_E_POLICY), m->seconds,
+                  "authncontext: authz: denied reason=%s ref=%s user=%s "
+                  "detail=authnContextMaxAge %d; AuthnInstant %s",
+                  anc_reason(ANC_E_POLICY), anc_request_ref(r), r->user, m->seconds,
                   anc_time_format(r->pool, s->authn_instant));
     return AUTHZ_DENIED;
 }

@@ -16,6 +16,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "http_core.h"
 #include "ap_provider.h"
 #include "ap_socache.h"
 #include "util_mutex.h"
@@ -24,6 +25,9 @@
 #include "apr_hash.h"
 
 #include "anc_init.h"
+#include <libxml/xmlversion.h>
+#include <openssl/opensslv.h>
+#include <xmlsec/version.h>
 #include "anc_authnreq.h"
 #include "httpd_config.h"
 #include "httpd_glue.h"
@@ -113,6 +117,8 @@ void *anc_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(vocab);
     MERGE_PTR(class_attributes);
     MERGE_PTR(error_hosts);
+    m->pages = add->pages;
+    anc_pages_merge(p, (anc_srv_cfg_t *)base, m);
     return m;
 }
 
@@ -907,6 +913,12 @@ const command_rec anc_cmds[] = {
                   "FROM TO: a received FROM class also counts as TO"),
     AP_INIT_ITERATE("AuthnContextClassAttribute", add_class_attribute, NULL, RSRC_CONF,
                     "Attribute name(s) whose values are also session classes"),
+    AP_INIT_TAKE1(
+        "AuthnContextTemplateDir", anc_set_template_dir, NULL, RSRC_CONF,
+        "Directory of page templates (layout.html, forbidden.html, error.html, "
+        "unavailable.html, logout.html, notice.html) replacing the built-in ones"),
+    AP_INIT_TAKE2("AuthnContextClassName", anc_set_class_name, NULL, RSRC_CONF,
+                  "A readable name for a class URI on the pages users see"),
     AP_INIT_ITERATE("AuthnContextErrorHosts", add_error_host, NULL, RSRC_CONF,
                     "Host names an absolute AuthnContextErrorURL may point at"),
 
@@ -1277,7 +1289,7 @@ int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         name_cache(pconf, ptemp, named, &ncache, c->cache);
         name_cache(pconf, ptemp, named, &ncache, c->replay_cache);
     }
-    if (run_deferred(pconf, s) != OK) {
+    if (run_deferred(pconf, s) != OK || anc_pages_check_config(pconf, ptemp, s) != OK) {
         return !OK;
     }
     return anc_configcheck(ptemp, s);
@@ -1333,6 +1345,13 @@ static int init_cache(apr_pool_t *pconf, server_rec *vs, anc_cache_t *cache)
 int anc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     server_rec *vs;
+
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     "authncontext: mod_authncontext %s (libxml2 %s, xmlsec1 %s, %s)",
+                     ANC_VERSION, LIBXML_DOTTED_VERSION, XMLSEC_VERSION,
+                     OPENSSL_VERSION_TEXT);
+    }
 
     for (vs = s; vs; vs = vs->next) {
         anc_srv_cfg_t *c = anc_srv(vs);

@@ -92,6 +92,9 @@ typedef struct anc_rule_ref_t {
     server_rec *server;
 } anc_rule_ref_t;
 
+/* Page templates and readable class names (httpd_pages.c). */
+typedef struct anc_pages_cfg_t anc_pages_cfg_t;
+
 typedef struct anc_srv_cfg_t {
     const char *sp_entity_id;
     anc_spkey_t *spkey;
@@ -120,6 +123,7 @@ typedef struct anc_srv_cfg_t {
     anc_vocab_t *vocab;
     apr_array_header_t *class_attributes; /* const char * */
     apr_array_header_t *error_hosts;      /* const char *, lower case */
+    anc_pages_cfg_t *pages; /* AuthnContextTemplateDir, AuthnContextClassName */
 } anc_srv_cfg_t;
 
 #define ANC_BINDING_IS_REDIRECT 0

@@ -283,9 +283,11 @@ static int acs_reject(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
     anc_error_facts_t f;
     int status;
 
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  "authncontext: acs: rejected reason=%s detail=%s", anc_reason(code),
-                  detail ? detail : "");
+    ap_log_rerror(
+        APLOG_MARK, APLOG_WARNING, 0, r,
+        "authncontext: acs: rejected reason=%s ref=%s request=%s idp=%s detail=%s",
+        anc_reason(code), anc_request_ref(r), pd ? pd->st->request_id : "-",
+        pd && pd->st->idp ? pd->st->idp : "-", detail ? detail : "");
     if (code == ANC_E_CACHE) {
         return anc_simple_page(r, HTTP_SERVICE_UNAVAILABLE, "Service unavailable",
                                "The session store is not available. Please try "
@@ -315,11 +317,15 @@ static int acs_idp_error(request_rec *r, acs_ctx_t *ctx, const char *relay_state
                                                              : relay_state);
     anc_error_facts_t f;
 
-    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                  "authncontext: acs: IdP error idp=%s status=%s status2=%s message=%s",
-                  status->idp ? status->idp : "-", status->status_code,
-                  status->status_code2 ? status->status_code2 : "-",
-                  status->status_message ? status->status_message : "-");
+    ap_log_rerror(
+        APLOG_MARK, APLOG_NOTICE, 0, r,
+        "authncontext: acs: IdP error ref=%s request=%s in_response_to=%s idp=%s "
+        "status=%s status2=%s message=%s",
+        anc_request_ref(r), pd ? pd->st->request_id : "-",
+        status->in_response_to ? status->in_response_to : "-",
+        status->idp ? status->idp : "-", status->status_code,
+        status->status_code2 ? status->status_code2 : "-",
+        status->status_message ? status->status_message : "-");
     /* The "MFA with retry" pattern: once, without RequestedAuthnContext. */
     if (pd && pd->retry_without_context && pd->st->has_requested_context &&
         !pd->st->is_retry && status->status_code2 &&
@@ -360,9 +366,12 @@ static int acs_insufficient(request_rec *r, const anc_pending_t *pd,
 {
     anc_error_facts_t f;
 
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  "authncontext: acs: rejected reason=%s detail=%s",
-                  anc_reason(ANC_E_POLICY), detail);
+    ap_log_rerror(
+        APLOG_MARK, APLOG_WARNING, 0, r,
+        "authncontext: acs: rejected reason=%s ref=%s user=%s request=%s idp=%s "
+        "detail=%s",
+        anc_reason(ANC_E_POLICY), anc_request_ref(r), a->name_id.value,
+        pd ? pd->st->request_id : "-", a->idp, detail);
     memset(&f, 0, sizeof(f));
     f.error_type = "insufficient-context";
     f.error_text = detail;
@@ -491,11 +500,26 @@ static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
     anc_cookie_set(r, anc_srv_cookie_name(c), sid, "/", -1, anc_srv_cookie_samesite(c));
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool, target, r));
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "authncontext: acs: session opened idp=%s classes=%s %s target=%s",
-                  a->idp, joined(r->pool, classes) ? joined(r->pool, classes) : "-",
-                  pd ? (pd->st->is_retry ? "retry" : "solicited") : "unsolicited",
-                  target);
+    ap_log_rerror(
+        APLOG_MARK, APLOG_DEBUG, 0, r,
+        "authncontext: acs: assertion response=%s assertion=%s in_response_to=%s "
+        "idp=%s user=%s format=%s authn_instant=%s classes=%s session_index=%s "
+        "encrypted=%d",
+        a->response_id ? a->response_id : "-", a->assertion_id ? a->assertion_id : "-",
+        a->in_response_to ? a->in_response_to : "-", a->idp, a->name_id.value,
+        a->name_id.format ? a->name_id.format : "-",
+        a->authn_instant_text ? a->authn_instant_text : "-",
+        joined(r->pool, a->authn_context_class_refs)
+            ? joined(r->pool, a->authn_context_class_refs)
+            : "-",
+        a->session_index ? a->session_index : "-", a->was_encrypted);
+    ap_log_rerror(
+        APLOG_MARK, APLOG_INFO, 0, r,
+        "authncontext: acs: session opened user=%s idp=%s request=%s classes=%s "
+        "%s target=%s",
+        a->name_id.value, a->idp, pd ? pd->st->request_id : "-",
+        joined(r->pool, classes) ? joined(r->pool, classes) : "-",
+        pd ? (pd->st->is_retry ? "retry" : "solicited") : "unsolicited", target);
     return HTTP_SEE_OTHER;
 }
 
@@ -661,9 +685,10 @@ static int handle_logout(request_rec *r)
     if (n != 1 || !anc_is_local_url(ret)) {
         if (n) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                          "authncontext: logout: return URL is not local; using /");
+                          "authncontext: logout: return URL is not local; showing the "
+                          "logout page");
         }
-        ret = "/";
+        ret = NULL; /* the page that confirms the logout */
     }
     /* The browser forgets the cookie whatever the store says. */
     anc_cookie_set(r, anc_srv_cookie_name(c), "", "/", 0, anc_srv_cookie_samesite(c));
@@ -681,8 +706,21 @@ static int handle_logout(request_rec *r)
                                "The session store is not available, so you may not "
                                "be signed out. Please try again later.");
     }
-    apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool, ret, r));
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "authncontext: logout: session ended");
+    if (!ret) {
+        apr_table_t *t = apr_table_make(r->pool, 4);
+
+        apr_table_setn(t, "message",
+                       sid ? "You are signed out of this site."
+                           : "You were not signed in to this site (or your session had "
+                             "already ended).");
+        /* Single Logout does not exist yet: say what did not happen */
+        apr_table_setn(t, "idpNote",
+                       "You may still be signed in at your identity provider, so signing "
+                       "in here again may not ask for your password.");
+        return anc_page_send(r, HTTP_OK, ANC_PAGE_LOGOUT, "You are signed out", t);
+    }
+    apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool, ret, r));
     return HTTP_MOVED_TEMPORARILY;
 }
 
@@ -718,6 +756,76 @@ static int handle_metadata(request_rec *r)
     return OK;
 }
 
+/* The page for an authenticated user a Require denied (reached through the
+ * internal redirect that httpd_stepup.c sets up, so r->prev is the request
+ * that was denied): what the page needs, in readable words, and a link that
+ * asks the IdP for exactly that. */
+static int forbidden_page(request_rec *r)
+{
+    request_rec *orig = r->prev ? r->prev : r;
+    const anc_req_note_t *n = anc_note_get(orig);
+    const anc_srv_cfg_t *c = anc_srv(r->server);
+    const char *ep = anc_srv_endpoint(c);
+    const char *target = anc_is_local_url(orig->unparsed_uri) ? orig->unparsed_uri : "/";
+    apr_table_t *t = apr_table_make(r->pool, 12);
+    const char *login = NULL, *rule = NULL;
+
+    apr_table_setn(t, "requestURL", target);
+    apr_table_setn(t, "logoutURL", apr_pstrcat(r->pool, ep, "/logout?return=/", NULL));
+    if (n && n->session && n->session->classes && n->session->classes->nelts) {
+        apr_table_setn(t, "have", anc_classes_display(r, n->session->classes));
+        apr_table_setn(t, "classes",
+                       apr_array_pstrcat(r->pool, n->session->classes, ' '));
+    }
+    if (n && n->denied_rule) {
+        const anc_rule_ref_t *ref = n->denied_rule;
+        apr_array_header_t *want = apr_array_make(r->pool, 4, sizeof(const char *));
+        const char *cmp_word = "exact";
+        anc_comparison_t cmp;
+        int i = 0;
+
+        rule = apr_pstrcat(r->pool, "Require authnContextClassRef ", ref->words, NULL);
+        if (ref->argc > 0 && (!strcmp(ref->argv[0], "!") || !strcmp(ref->argv[0], "~"))) {
+            i = ref->argc; /* a negation or a pattern names no class to ask for */
+        } else if (ref->argc > 0 && anc_comparison_parse(ref->argv[0], &cmp) == ANC_OK) {
+            cmp_word = ref->argv[0];
+            i = 1;
+        }
+        for (; i < ref->argc; i++) {
+            APR_ARRAY_PUSH(want, const char *) = ref->argv[i];
+        }
+        if (want->nelts) {
+            apr_table_setn(t, "needs", anc_classes_display(r, want));
+            login = apr_pstrcat(
+                r->pool, ep, "/login?target=", anc_url_encode(r->pool, target),
+                "&authnContextClassRef=",
+                anc_url_encode(r->pool, apr_array_pstrcat(r->pool, want, ' ')),
+                "&authnContextComparison=", cmp_word, NULL);
+        }
+    } else if (n && n->denied_max_age) {
+        rule = apr_psprintf(r->pool, "Require authnContextMaxAge %d", n->denied_max_age);
+        apr_table_setn(t, "needs",
+                       apr_psprintf(r->pool, "a sign-in within the last %d minute%s",
+                                    (n->denied_max_age + 59) / 60,
+                                    (n->denied_max_age + 59) / 60 == 1 ? "" : "s"));
+        login =
+            apr_pstrcat(r->pool, ep, "/login?target=", anc_url_encode(r->pool, target),
+                        "&forceAuthn=true", NULL);
+    }
+    if (rule) {
+        apr_table_setn(t, "rule", rule);
+    }
+    if (login) {
+        apr_table_setn(t, "loginURL", login);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "authncontext: forbidden: ref=%s user=%s uri=%s rule=%s",
+                  anc_request_ref(r), orig->user ? orig->user : "-", target,
+                  rule ? rule : "-");
+    return anc_page_send(r, HTTP_FORBIDDEN, ANC_PAGE_FORBIDDEN,
+                         "This page needs a stronger sign-in", t);
+}
+
 int anc_quick_handler(request_rec *r, int lookup)
 {
     const anc_srv_cfg_t *c = anc_srv(r->server);
@@ -736,9 +844,7 @@ int anc_quick_handler(request_rec *r, int lookup)
     if (!strcmp(rest, ANC_FORBIDDEN_PATH + 1)) {
         /* the answer for an authenticated user a Require denies (see
          * httpd_stepup.c): a 403, not a 401 that would invite a login */
-        return anc_simple_page(r, HTTP_FORBIDDEN, "Forbidden",
-                               "You are signed in, but your sign-in does not give "
-                               "access to this page.");
+        return forbidden_page(r);
     }
     if (!anc_srv_ready(r, "endpoint")) {
         return HTTP_INTERNAL_SERVER_ERROR;

@@ -140,12 +140,38 @@ typedef struct anc_error_facts_t {
 int anc_error_respond(request_rec *r, const char *error_url, const anc_error_facts_t *f,
                       int page_status);
 /* A plain HTML page with a status (400, 403, 405, 413, 500, 503). */
+
+/* ---- httpd_pages.c: every page a person sees. */
+#include "anc_page.h"
+/* Renders page id into the layout with the facts (name -> value, escaped
+ * by the template) plus title, ref, now and homeURL, and answers it with
+ * status and Cache-Control: no-store. When an ErrorDocument is configured
+ * for status it returns status instead, so httpd serves the site's page.
+ * Returns what a handler returns. */
+int anc_page_send(request_rec *r, int status, anc_page_id_t id, const char *title,
+                  apr_table_t *facts);
+/* A short message page (notice, or unavailable for 503). */
 int anc_simple_page(request_rec *r, int status, const char *title, const char *text);
+/* The short reference of this request (8 hex), shared with its internal
+ * redirects: pages show it, and log lines of the same event carry it. */
+const char *anc_request_ref(request_rec *r);
+/* A class URI (or a set) by its readable name (AuthnContextClassName, else
+ * a known one, else the URI). */
+const char *anc_class_display(request_rec *r, const char *uri);
+const char *anc_classes_display(request_rec *r, const apr_array_header_t *classes);
+const char *anc_set_template_dir(cmd_parms *cmd, void *dummy, const char *arg);
+const char *anc_set_class_name(cmd_parms *cmd, void *dummy, const char *uri,
+                               const char *name);
+void anc_pages_merge(apr_pool_t *p, anc_srv_cfg_t *base, anc_srv_cfg_t *add);
+int anc_pages_check_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 
 /* ---- httpd_authn.c */
 /* What the authn hook leaves on r->request_config for the providers. */
 typedef struct anc_req_note_t {
     anc_session_t *session;
+    /* the rule that denied this session, for the page that explains it */
+    const anc_rule_ref_t *denied_rule; /* Require authnContextClassRef, or NULL */
+    int denied_max_age;                /* Require authnContextMaxAge seconds, or 0 */
 } anc_req_note_t;
 
 anc_req_note_t *anc_note_get(request_rec *r);

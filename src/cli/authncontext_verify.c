@@ -28,6 +28,7 @@
 #include "anc_error.h"
 #include "anc_init.h"
 #include "anc_metadata.h"
+#include "anc_page.h"
 #include "anc_replay.h"
 #include "anc_response.h"
 
@@ -43,6 +44,8 @@ static const char usage_text[] =
     "           [--sp-key FILE [--sp-cert FILE]] [--now RFC3339]\n"
     "           [--clock-skew SECONDS] [--allow-sha1] [--require-signed-assertion]\n"
     "           [--max-size BYTES] RESPONSE-FILE...\n"
+    "       authncontext-verify --version\n"
+    "       authncontext-verify --print-template PAGE.html   (a built-in page template)\n"
     "\n"
     "Verifies SAML 2.0 Responses (raw XML or the base64 SAMLResponse form value;\n"
     "'-' reads stdin) in order, with one replay cache; each --request-id is an\n"
@@ -534,6 +537,33 @@ static int parse_options(apr_pool_t *p, int argc, char **argv, options_t *o)
 
 /* --- main ----------------------------------------------------------------- */
 
+/* Prints the built-in template of a page (the starting point of an admin's
+ * AuthnContextTemplateDir copy) and, on stderr, the names it may use. */
+static int print_template(const char *file)
+{
+    int id;
+
+    for (id = 0; id < ANC_PAGE__COUNT; id++) {
+        if (!strcmp(file, anc_page_file(id))) {
+            const char *const *n;
+
+            fputs(anc_page_builtin(id), stdout);
+            fputs("authncontext-verify: names of this page:", stderr);
+            for (n = anc_page_names(id); *n; n++) {
+                fprintf(stderr, " %s", *n);
+            }
+            fputs("\n", stderr);
+            return EXIT_ACCEPT;
+        }
+    }
+    fputs("authncontext-verify: no such page; the pages are:", stderr);
+    for (id = 0; id < ANC_PAGE__COUNT; id++) {
+        fprintf(stderr, " %s", anc_page_file(id));
+    }
+    fputs("\n", stderr);
+    return EXIT_USAGE;
+}
+
 static int run(apr_pool_t *pool, int argc, char **argv)
 {
     options_t o;
@@ -548,6 +578,13 @@ static int run(apr_pool_t *pool, int argc, char **argv)
     apr_size_t read_cap;
     int i, rc, rejected = 0, idp_errors = 0;
 
+    if (argc == 2 && !strcmp(argv[1], "--version")) {
+        printf("authncontext-verify %s\n", ANC_VERSION);
+        return EXIT_ACCEPT;
+    }
+    if (argc == 3 && !strcmp(argv[1], "--print-template")) {
+        return print_template(argv[2]);
+    }
     if ((rc = parse_options(pool, argc, argv, &o)) != 0) {
         return rc;
     }

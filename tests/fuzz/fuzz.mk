@@ -18,7 +18,7 @@ PYTHON ?= /usr/bin/python3
 CLANG ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD ?= build/fuzz
-TARGETS ?= fuzz_response fuzz_metadata fuzz_redirect fuzz_session
+TARGETS ?= fuzz_response fuzz_metadata fuzz_redirect fuzz_session fuzz_template
 
 # UB aborts (no recovery) so that libFuzzer records it as a crash.
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -67,9 +67,15 @@ $(FUZZ_BUILD)/mkseed_session: tests/fuzz/mkseed_session.c $(CORE_LIB)
 $(FIXTURES)/manifest.tsv: $(wildcard tests/lib/*.py)
 	$(PYTHON) tests/lib/samlforge.py fixtures $(FIXTURES)
 
-seeds: $(FIXTURES)/manifest.tsv $(FUZZ_BUILD)/mkseed_session
+# The built-in page templates, printed by the core itself (mkseed_template).
+$(FUZZ_BUILD)/mkseed_template: tests/fuzz/mkseed_template.c $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(TARGET_CFLAGS) -o $@ $< $(CORE_LIB) $(LIBS)
+
+seeds: $(FIXTURES)/manifest.tsv $(FUZZ_BUILD)/mkseed_session $(FUZZ_BUILD)/mkseed_template
 	$(PYTHON) tests/fuzz/make_seeds.py --fixtures $(FIXTURES) \
-	    --out $(FUZZ_BUILD)/seeds --session-tool $(FUZZ_BUILD)/mkseed_session
+	    --out $(FUZZ_BUILD)/seeds --session-tool $(FUZZ_BUILD)/mkseed_session \
+	    --template-tool $(FUZZ_BUILD)/mkseed_template
 
 regress: build seeds
 	$(PYTHON) tests/fuzz/run_fuzz.py --build $(FUZZ_BUILD) --regress-only $(TARGETS)

@@ -6,7 +6,7 @@ fixture directory (independent signer) plus a few hand-made hostile inputs.
                   --session-tool build/fuzz/mkseed_session
 
 Writes OUT/<target>/<name> for fuzz_response, fuzz_metadata,
-fuzz_redirect and fuzz_session. Seeds are starting points only; the
+fuzz_redirect, fuzz_session and fuzz_template. Seeds are starting points only; the
 corpus libFuzzer grows lives in build/fuzz/corpus/<target>.
 """
 
@@ -151,10 +151,12 @@ def main():
     ap.add_argument("--fixtures", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--session-tool", required=True)
+    ap.add_argument("--template-tool", required=True)
     args = ap.parse_args()
     st = settings(args.fixtures)
     shutil.rmtree(args.out, ignore_errors=True)
-    for t in ("fuzz_response", "fuzz_metadata", "fuzz_redirect", "fuzz_session"):
+    for t in ("fuzz_response", "fuzz_metadata", "fuzz_redirect", "fuzz_session",
+              "fuzz_template"):
         os.makedirs(os.path.join(args.out, t))
     response_seeds(args.fixtures, os.path.join(args.out, "fuzz_response"))
     metadata_seeds(args.fixtures, os.path.join(args.out, "fuzz_metadata"))
@@ -163,6 +165,7 @@ def main():
     subprocess.run([args.session_tool, sess], check=True)
     write(os.path.join(sess, "garbage"), b"\x00ANCS1\ns999999999999999999999:")
     write(os.path.join(sess, "garbage-state"), b"\x01ANCR1\ni-9223372036854775808;")
+    subprocess.run([args.template_tool, os.path.join(args.out, "fuzz_template")], check=True)
     for t in sorted(os.listdir(args.out)):
         print("seeds: %-14s %d files" % (t, len(os.listdir(os.path.join(args.out, t)))))
     return 0
