@@ -30,6 +30,10 @@ static void authncontext_register_hooks(apr_pool_t *p)
     /* anti-spoofing: as soon as the request is read, before mod_rewrite,
      * authn/authz or any handler sees the headers */
     ap_hook_post_read_request(anc_strip_headers, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* lazy locations: the session is read even when no Require needs a
+     * user (the authn hook would not run) */
+    ap_hook_access_checker(anc_lazy_access, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_fixups(anc_lazy_fixups, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_authn(anc_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_note_auth_failure(anc_note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);

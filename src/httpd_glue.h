@@ -129,12 +129,21 @@ int anc_simple_page(request_rec *r, int status, const char *title, const char *t
 /* What the authn hook leaves on r->request_config for the providers. */
 typedef struct anc_req_note_t {
     anc_session_t *session;
+    const char *user; /* REMOTE_USER of the session */
+    int lazy;         /* set by anc_lazy_access (AuthnContextUnauthenticatedAction
+                         pass): session is NULL when the request has none */
 } anc_req_note_t;
 
 anc_req_note_t *anc_note_get(request_rec *r);
 int anc_is_saml(request_rec *r);
 int anc_check_authn(request_rec *r);
 int anc_strip_headers(request_rec *r);
+/* AuthnContextUnauthenticatedAction pass: the access_checker hook reads the
+ * session (variables, note) for every request there; the fixups hook sets
+ * r->user when no Require asked for it. */
+int anc_dir_is_lazy(const anc_dir_cfg_t *d);
+int anc_lazy_access(request_rec *r);
+int anc_lazy_fixups(request_rec *r);
 /* 1 when the session meets the location's AuthnContextRequest and
  * AuthnContextMaxAge; *stale set when only freshness fails. */
 int anc_session_meets_dir(request_rec *r, const anc_dir_cfg_t *d, const anc_session_t *s,
