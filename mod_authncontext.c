@@ -32,7 +32,12 @@ static void authncontext_register_hooks(apr_pool_t *p)
     ap_hook_post_read_request(anc_strip_headers, NULL, NULL, APR_HOOK_REALLY_FIRST);
     /* lazy locations: the session is read even when no Require needs a
      * user (the authn hook would not run) */
-    ap_hook_access_checker(anc_lazy_access, NULL, NULL, APR_HOOK_FIRST);
+    /* per configuration, like the authn hook: a plain access_checker
+     * would turn off httpd's reuse of the main request's authentication
+     * for subrequests with the same configuration (mod_dir's index
+     * lookups), one more cache read per request everywhere */
+    ap_hook_check_access(anc_lazy_access, NULL, NULL, APR_HOOK_FIRST,
+                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(anc_lazy_fixups, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_authn(anc_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);

@@ -161,6 +161,22 @@ int anc_note_auth_failure(request_rec *r, const char *auth_type);
 
 /* ---- httpd_endpoints.c */
 int anc_quick_handler(request_rec *r, int lookup);
+/* The decoded value of query parameter name (the last one; NULL when
+ * absent or badly escaped); *count tells how often it appears. */
+const char *anc_query_param(request_rec *r, const char *name, int *count);
+
+/* ---- httpd_login_params.c: PATH/login's authnContextClassRef,
+ * authnContextComparison, forceAuthn, isPassive (Shibboleth's names) */
+#define ANC_LOGIN_MAX_CLASSES 8
+#define ANC_LOGIN_MAX_CLASS_LEN 1024
+/* Applies them to l (filled from the target's location). OK, or
+ * ANC_LOGIN_ANSWERED after answering a 400 page (logged, reason=bad-input). */
+#define ANC_LOGIN_ANSWERED 1
+int anc_login_apply_params(request_rec *r, anc_login_t *l);
+/* An IdP answer NoPassive to an IsPassive request pd: HTTP_SEE_OTHER back
+ * to the target without a session when the target is a lazy location that
+ * lets the browser through as it is; DECLINED otherwise (error page). */
+int anc_passive_return(request_rec *r, const anc_pending_t *pd, const char *status_code2);
 #define ANC_FORBIDDEN_PATH "/forbidden"
 
 #endif

@@ -10,7 +10,9 @@ import pytest
 from lxml import etree
 
 from client import Browser, decode_redirect_request
-from glue_helpers import ForgedIdP
+import re
+
+from glue_helpers import ForgedIdP, log_offset, log_since
 from helpers import (MFA, NO_PASSIVE, PPT, browser_for, classes_of, error_redirect,
                      is_redirect_to, login, page_of)
 
@@ -21,7 +23,7 @@ SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 UNRANKED = "urn:example:unranked-class"
 
 EXTRA = """
-LogLevel warn authncontext:debug
+LogLevel warn authncontext:trace1
 AuthnContextIdPMetadataFile {forged_md}
 
 # Lazy: reachable without a session; the variables when there is one.
@@ -127,6 +129,19 @@ def test_lazy_page_with_session(app, idp):
     assert not [k for k in env if k.startswith(("HTTP_AUTHN", "HTTP_SHIB", "HTTP_REMOTE"))], env
 
 
+def test_lazy_page_costs_one_cache_read(app, idp):
+    """/lazy/ is served through mod_dir's subrequest for index.html: httpd
+    reuses the main request's checks for it only when every access hook is
+    registered per configuration."""
+    b = login(app, "alice", path="/lazy-user/")
+    for path in ("/lazy/", "/lazy-user/", "/lazy/index.html"):
+        start = log_offset(app)
+        r = b.get(app.url(path), follow=False)
+        assert r.status_code == 200, (path, r.status_code)
+        reads = re.findall(r"cache: retrieve key=(\w):", log_since(app, start))
+        assert reads == ["s"], (path, reads)
+
+
 def test_lazy_proxy_headers_without_and_with_session(app, idp, backend):
     b = Browser()
     r = b.get(app.url("/lazy-proxy/"), follow=False, headers=SPOOF)
@@ -158,3 +173,189 @@ def test_lazy_require_mfa_steps_up_a_password_session(app, idp):
     assert r.status_code == 200 and page_of(r) == "lazy-mfa", (r.status_code, b.hops[-4:])
     env = env_of(b.get(app.url("/lazy/vars"), follow=False))
     assert classes_of(env) == [MFA], env
+
+
+# --- PATH/login parameters -------------------------------------------------------------
+
+def login_url(app, **params):
+    return app.url("/saml/login?" + urllib.parse.urlencode(params))
+
+
+def sent_request(app, idp, b, **params):
+    """GET PATH/login with params; (the AuthnRequest element as sent, the
+    IdP's view of it)."""
+    r = b.get(login_url(app, **params), follow=False)
+    assert is_redirect_to(r, idp.base + "/sso/redirect?"), (r.status_code, r.headers,
+                                                             r.text[:300])
+    xml, _q = decode_redirect_request(r.headers["Location"])
+    b.get(r.headers["Location"], follow=False)          # the IdP logs what it parsed
+    reqs = idp.events("authn_request")
+    assert reqs and reqs[-1]["valid"], reqs
+    return etree.fromstring(xml.encode()), reqs[-1]
+
+
+def classes_in(doc):
+    rac = doc.find("{%s}RequestedAuthnContext" % SAMLP)
+    if rac is None:
+        return None, []
+    return (rac.get("Comparison", "exact"),
+            [c.text.strip() for c in rac.findall("{%s}AuthnContextClassRef" % SAML)])
+
+
+def test_login_parameters_reach_the_authn_request(app, idp):
+    doc, seen = sent_request(app, idp, Browser(), target="/lazy/",
+                             authnContextClassRef="%s %s" % (MFA, PPT),
+                             authnContextComparison="minimum", forceAuthn="1",
+                             isPassive="true")
+    assert classes_in(doc) == ("minimum", [MFA, PPT])
+    assert doc.get("ForceAuthn") == "true" and doc.get("IsPassive") == "true"
+    assert seen["comparison"] == "minimum" and seen["classes"] == [MFA, PPT], seen
+    assert seen["force_authn"] is True and seen["is_passive"] is True, seen
+    assert seen["destination"].startswith(idp.base), seen
+    # entityID names the IdP (the only one /lazy allows).
+    doc, seen = sent_request(app, idp, Browser(), target="/lazy/", entityID=idp.entity_id,
+                             authnContextClassRef=MFA)
+    assert classes_in(doc) == ("exact", [MFA])
+    assert doc.get("ForceAuthn") in (None, "false") and doc.get("IsPassive") in (None, "false")
+
+
+def test_login_without_parameters_uses_the_target_location(app, idp):
+    doc, _seen = sent_request(app, idp, Browser(), target="/lazy-mfa/")
+    assert classes_in(doc) == ("exact", [MFA])
+    doc, _seen = sent_request(app, idp, Browser(), target="/lazy/")
+    assert classes_in(doc) == (None, [])
+    # A comparison alone applies to the location's classes.
+    doc, _seen = sent_request(app, idp, Browser(), target="/lazy-mfa/",
+                              authnContextComparison="minimum")
+    assert classes_in(doc) == ("minimum", [MFA])
+
+
+def test_login_entity_id_pins(app, idp, forged):
+    b = Browser()
+    # /lazy names the real IdP: the forged one (trusted, in metadata) is refused.
+    r = b.get(login_url(app, target="/lazy/", entityID=forged.entity_id), follow=False)
+    assert r.status_code == 400 and "Location" not in r.headers, (r.status_code, r.headers)
+    # /forged-only names the forged one: the real one is refused.
+    r = b.get(login_url(app, target="/forged-only/", entityID=idp.entity_id), follow=False)
+    assert r.status_code == 400 and "Location" not in r.headers, (r.status_code, r.headers)
+    # Not in the metadata at all.
+    r = b.get(login_url(app, target="/private/", entityID="https://nowhere.test/idp"),
+              follow=False)
+    assert r.status_code == 400, (r.status_code, r.headers)
+    # Unpinned: the forged IdP may be chosen.
+    r = b.get(login_url(app, target="/private/", entityID=forged.entity_id), follow=False)
+    assert is_redirect_to(r, forged.sso_url), (r.status_code, r.headers)
+    assert not idp.events("authn_request")
+
+
+@pytest.mark.parametrize("params,words", [
+    ({"authnContextClassRef": UNRANKED, "authnContextComparison": "minimum"},
+     "no rank"),
+    ({"authnContextClassRef": MFA, "authnContextComparison": "strongest"},
+     "exact, minimum, better or maximum"),
+    ({"authnContextClassRef": " ".join("urn:x:c%d" % i for i in range(9))}, "more than 8"),
+    ({"authnContextClassRef": "urn:x:" + "a" * 1100}, "too long"),
+    ({"authnContextClassRef": "not-a-uri"}, "absolute URI"),
+    ({"authnContextClassRef": " "}, "no authentication context"),
+    ({"forceAuthn": "yes"}, "forceAuthn must be"),
+    ({"isPassive": "2"}, "isPassive must be"),
+    ({"target": "https://evil.test/"}, "local URL"),
+    ({"target": "//evil.test/"}, "local URL"),
+])
+def test_login_parameters_refused(app, idp, params, words):
+    params = dict({"target": "/lazy/"}, **params)
+    r = Browser().get(login_url(app, **params), follow=False)
+    assert r.status_code == 400 and "Location" not in r.headers, (r.status_code, r.headers)
+    assert words in r.text, r.text
+    assert r.headers.get("Cache-Control") == "no-store"
+    assert not idp.events("authn_request")
+
+
+def test_login_parameter_twice_refused(app, idp):
+    url = login_url(app, target="/lazy/") + "&authnContextClassRef=%s&authnContextClassRef=%s" % (
+        urllib.parse.quote(PPT), urllib.parse.quote(MFA))
+    r = Browser().get(url, follow=False)
+    assert r.status_code == 400, (r.status_code, r.headers)
+
+
+def test_exact_unranked_class_is_fine(app, idp):
+    doc, _seen = sent_request(app, idp, Browser(), target="/lazy/",
+                              authnContextClassRef=UNRANKED)
+    assert classes_in(doc) == ("exact", [UNRANKED])
+
+
+def test_requested_mfa_answered_with_password_goes_to_error_url(app, idp):
+    """The application asked for MFA; the IdP ignores it and answers with a
+    password class: the answer must satisfy what was asked."""
+    idp.control(misbehave=True)
+    b = browser_for("bob")
+    _r, q, _loc = error_redirect(b, login_url(app, target="/lazy/",
+                                              authnContextClassRef=MFA), app)
+    assert q.get("errorType") == "insufficient-context", q
+    assert q.get("requestedContext") == "exact " + MFA, q
+    assert [e["klass"] for e in idp.events("response")] == [PPT]
+    env = env_of(b.get(app.url("/lazy/vars"), follow=False))
+    assert "REMOTE_USER" not in env, env                  # no session was opened
+
+
+def acs_stop(app, target):
+    """stop_at for Browser.follow: the ACS's redirect to target."""
+    def stop(r):
+        return (r.status_code == 303 and r.url.startswith(app.url("/saml/acs"))
+                and r.headers.get("Location", "").endswith(target))
+    return stop
+
+
+@pytest.mark.parametrize("target,expect", [("/lazy-mfa/", "step-up"), ("/admin/", "step-up"),
+                                           ("/mfa/", 403)])
+def test_weaker_class_cannot_open_mfa_location(app, idp, target, expect):
+    """A hand-crafted PATH/login asking for a password class, with an MFA
+    location as its target: the login succeeds, the location does not open."""
+    b = browser_for("bob")
+    r = b.request("GET", login_url(app, target=target, authnContextClassRef=PPT))
+    r = b.follow(r, stop_at=acs_stop(app, target))
+    assert r.status_code == 303, (r.status_code, b.hops[-5:])
+    assert [e["classes"] for e in idp.events("authn_request")] == [[PPT]]
+    r = b.get(app.url(target), follow=False)
+    assert r.status_code != 200, (r.status_code, r.text[:200])
+    if expect == "step-up":
+        assert is_redirect_to(r, idp.base + "/sso/"), (r.status_code, r.headers)
+        xml, _q = decode_redirect_request(r.headers["Location"])
+        assert MFA in xml and PPT not in xml
+    else:
+        assert r.status_code == 403, (r.status_code, r.headers)
+
+
+# --- passive attempts ------------------------------------------------------------------
+
+def test_passive_without_idp_session_returns_to_lazy_target(app, idp):
+    b = Browser()                                         # no credentials: never a form
+    r = b.get(login_url(app, target="/lazy/?x=1", isPassive="1"))
+    assert r.status_code == 200 and page_of(r) == "lazy", (r.status_code, b.hops)
+    assert b.hops[-1][1] == app.url("/lazy/?x=1"), b.hops
+    statuses = [e for e in idp.events("authn_request")]
+    assert len(statuses) == 1 and statuses[0]["is_passive"] is True
+    env = env_of(b.get(app.url("/lazy/vars"), follow=False))
+    assert "REMOTE_USER" not in env and "AUTHN_CONTEXT_CLASS" not in env, env
+
+
+def test_passive_with_idp_session_signs_in_silently(app, idp):
+    b = login(app, "alice", path="/lazy-user/")
+    b.get(app.url("/saml/logout?return=/lazy/"))          # local logout; IdP session stays
+    assert "REMOTE_USER" not in env_of(b.get(app.url("/lazy/vars"), follow=False))
+    n = b.login_forms
+    r = b.get(login_url(app, target="/lazy/", isPassive="1"))
+    assert r.status_code == 200 and page_of(r) == "lazy", (r.status_code, b.hops[-5:])
+    assert b.login_forms == n
+    assert env_of(b.get(app.url("/lazy/vars"), follow=False))["REMOTE_USER"] == "alice"
+
+
+@pytest.mark.parametrize("target", ["/lazy-user/", "/private/"])
+def test_passive_no_return_where_a_login_is_needed(app, idp, target):
+    """Returning to a page that needs a user would start the login again:
+    the error page instead, no loop."""
+    b = Browser()
+    r = b.get(login_url(app, target=target, isPassive="1"))
+    assert r.status_code == 403, (r.status_code, b.hops)
+    assert "NoPassive" in r.text or "sign" in r.text.lower(), r.text[:500]
+    assert len(idp.events("authn_request")) == 1
