@@ -5,6 +5,7 @@
  *                       parameters of httpd_login_params.c
  *   GET  PATH/logout    ?return=/local/url
  *   GET  PATH/metadata  the SP's metadata
+ *   GET  PATH/session   the caller's session (httpd_session_endpoint.c)
  *        PATH/forbidden the 403 answer step-up uses instead of a 401
  * They are served from the quick_handler, keyed on the server's endpoint
  * path, so they work even inside a protected <Location>. The path is
@@ -752,6 +753,9 @@ int anc_quick_handler(request_rec *r, int lookup)
     }
     if (!strcmp(rest, "logout")) {
         return handle_logout(r);
+    }
+    if (!strcmp(rest, "session")) {
+        return anc_handle_session(r);
     }
     if (!strcmp(rest, "metadata")) {
         return handle_metadata(r);

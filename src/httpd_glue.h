@@ -165,6 +165,9 @@ int anc_quick_handler(request_rec *r, int lookup);
  * absent or badly escaped); *count tells how often it appears. */
 const char *anc_query_param(request_rec *r, const char *name, int *count);
 
+/* ---- httpd_session_endpoint.c: GET PATH/session (JSON or HTML) */
+int anc_handle_session(request_rec *r);
+
 /* ---- httpd_login_params.c: PATH/login's authnContextClassRef,
  * authnContextComparison, forceAuthn, isPassive (Shibboleth's names) */
 #define ANC_LOGIN_MAX_CLASSES 8

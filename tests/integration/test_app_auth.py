@@ -359,3 +359,105 @@ def test_passive_no_return_where_a_login_is_needed(app, idp, target):
     assert r.status_code == 403, (r.status_code, b.hops)
     assert "NoPassive" in r.text or "sign" in r.text.lower(), r.text[:500]
     assert len(idp.events("authn_request")) == 1
+
+
+# --- PATH/session ----------------------------------------------------------------------
+
+EVIL_NAME = "m<a>llory\"&'\u2028x"
+EVIL_VALUE = "<script>alert(1)</script> & \"q\" \u00e9"
+
+
+def session_get(sp, b, json_mode, **headers):
+    url = sp.url("/saml/session" + ("?format=json" if json_mode == "query" else ""))
+    if json_mode == "accept":
+        headers["Accept"] = "text/html;q=0.5, application/json"
+    return b.get(url, follow=False, headers=headers)
+
+
+def no_cors(r):
+    return not [k for k in r.headers if k.lower().startswith("access-control-")]
+
+
+@pytest.mark.parametrize("mode", ["query", "accept"])
+def test_session_json(app, idp, mode):
+    b = login(app, "bob", otp="123456", path="/lazy-user/")
+    r = session_get(app, b, mode, Origin="https://other.test")
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    assert r.headers["Content-Type"].startswith("application/json"), r.headers
+    assert r.headers.get("Cache-Control") == "no-store" and no_cors(r), r.headers
+    s = json.loads(r.text)
+    assert s["authenticated"] is True
+    assert s["idp"] == idp.entity_id and s["nameId"] and s["classes"] == [MFA], s
+    assert s["authnInstant"].endswith("Z") and s["expires"].endswith("Z"), s
+    assert 0 <= s["ageSeconds"] < 60 and 28000 < s["expiresInSeconds"] <= 28800, s
+    assert s["attributes"] and all("values" not in a for a in s["attributes"]), s
+    assert all(a["valueCount"] >= 1 for a in s["attributes"]), s
+    assert s["attributeValuesShown"] is False
+
+
+def test_session_html(app, idp):
+    b = login(app, "alice", path="/lazy-user/")
+    r = session_get(app, b, None)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html"), r.headers
+    assert r.headers.get("Cache-Control") == "no-store" and no_cors(r), r.headers
+    for text in (idp.entity_id, PPT, "alice", "Session expires", "Authenticated at"):
+        assert text in r.text, (text, r.text)
+    assert "not shown" in r.text
+
+
+@pytest.mark.parametrize("mode", [None, "query"])
+def test_session_without_session_is_401(app, idp, mode):
+    b = Browser()
+    b.s.cookies.set("authncontext_session", "0" * 32)     # unknown id: no session
+    r = session_get(app, b, mode)
+    assert r.status_code == 401, (r.status_code, r.text[:300])
+    assert r.headers.get("Cache-Control") == "no-store" and no_cors(r), r.headers
+    if mode:
+        assert json.loads(r.text) == {"authenticated": False,
+                                      "login": "/saml/login?target=%2F"}
+    else:
+        assert 'href="/saml/login?target=%2F"' in r.text and "Sign in" in r.text, r.text
+    assert not idp.events("authn_request")
+
+
+def test_session_post_refused(app, idp):
+    r = Browser().post(app.url("/saml/session"), data={"a": "b"}, follow=False)
+    assert r.status_code == 405, r.status_code
+
+
+def test_session_escapes_idp_data(app, idp, forged):
+    from glue_helpers import forged_login
+    b = forged_login(app, forged, "/private/", name_id=EVIL_NAME,
+                     attributes=[{"name": "displayName", "values": [EVIL_VALUE]},
+                                 {"name": "urn:x:<b>", "values": ["v"]}])
+    r = session_get(app, b, "query")
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    assert "<" not in r.text and ">" not in r.text and "\u2028" not in r.text, r.text
+    s = json.loads(r.text)
+    assert s["nameId"] == EVIL_NAME and s["idp"] == forged.entity_id, s
+    assert sorted(a["name"] for a in s["attributes"]) == ["displayName", "urn:x:<b>"], s
+    assert EVIL_VALUE not in r.text and "script" not in r.text    # values hidden
+    r = session_get(app, b, None)
+    assert "<script" not in r.text and "<b>" not in r.text, r.text
+    assert "m&lt;a&gt;llory&quot;&amp;" in r.text and "urn:x:&lt;b&gt;" in r.text, r.text
+    assert "alert" not in r.text, r.text
+
+
+@pytest.fixture(scope="module")
+def values_sp(sp_factory, forged):
+    return sp_factory("app-values", extra="AuthnContextIdPMetadataFile %s\n"
+                      "AuthnContextSessionShowAttributeValues On\n" % forged.metadata_file)
+
+
+def test_session_values_when_allowed(values_sp, idp, forged):
+    from glue_helpers import forged_login
+    b = forged_login(values_sp, forged, "/private/",
+                     attributes=[{"name": "displayName", "values": [EVIL_VALUE, "two"]}])
+    s = json.loads(session_get(values_sp, b, "query").text)
+    assert s["attributeValuesShown"] is True
+    [a] = [a for a in s["attributes"] if a["name"] == "displayName"]
+    assert a["values"] == [EVIL_VALUE, "two"] and a["valueCount"] == 2, s
+    r = session_get(values_sp, b, None)
+    assert "<script" not in r.text, r.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot; \u00e9" in r.text, r.text
+    values_sp.check_log()
