@@ -3,7 +3,10 @@
  * The behaviour lives in src/httpd_*.c (glue) and src/anc_*.c (core):
  *   httpd_config.c     directives, create/merge, start-up hooks
  *   httpd_endpoints.c  PATH/acs, login, logout, metadata (quick_handler)
- *   httpd_authn.c      AuthType SAML: session, r->user, variables, step-up
+ *   httpd_login_params.c  PATH/login's Shibboleth parameters, passive return
+ *   httpd_session_endpoint.c  PATH/session (JSON or HTML)
+ *   httpd_authn.c      AuthType SAML: session, r->user, variables, step-up,
+ *                      lazy locations (AuthnContextUnauthenticatedAction pass)
  *   httpd_authz.c      Require authnContextClassRef / authnContextMaxAge
  *   httpd_stepup.c     note_auth_failure: step-up or 403
  *   httpd_login.c      AuthnRequests, bindings, cookies

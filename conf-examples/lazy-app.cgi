@@ -11,7 +11,8 @@ import os
 import urllib.parse
 
 MFA = "https://refeds.org/profile/mfa"
-here = "/lazy/"
+# its own URL (ScriptAliasMatch "^/lazy/$" gives "/lazy/")
+here = os.environ.get("SCRIPT_NAME") or "/lazy/"
 user = os.environ.get("REMOTE_USER")
 classes = os.environ.get("AUTHN_CONTEXT_CLASS", "").split()
 

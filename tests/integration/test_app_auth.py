@@ -4,6 +4,7 @@ PATH/login (Shibboleth's names), passive attempts, and PATH/session."""
 
 import json
 import os
+import shutil
 import urllib.parse
 
 import pytest
@@ -13,6 +14,7 @@ from client import Browser, decode_redirect_request
 import re
 
 from glue_helpers import ForgedIdP, log_offset, log_since
+from test_browser import _login, _wait, browsers  # noqa: F401 (a fixture)
 from helpers import (MFA, NO_PASSIVE, PPT, browser_for, classes_of, error_redirect,
                      is_redirect_to, login, page_of)
 
@@ -21,6 +23,7 @@ from helpers import (MFA, NO_PASSIVE, PPT, browser_for, classes_of, error_redire
 SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 UNRANKED = "urn:example:unranked-class"
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 EXTRA = """
 LogLevel warn authncontext:trace1
@@ -58,6 +61,19 @@ AuthnContextIdPMetadataFile {forged_md}
     Require all granted
     ProxyPass http://127.0.0.1:{backend}/export
 </Location>
+# The sample application page of conf-examples (lazy-app.cgi), for the
+# Chromium walk; its confirm page enforces MFA.
+<Location /lazy-app>
+    AuthType SAML
+    AuthnContextUnauthenticatedAction pass
+    AuthnContextErrorURL /auth-error.cgi
+    Require all granted
+</Location>
+ScriptAliasMatch "^/lazy-app/$" "{lazy_cgi}"
+<Location /lazy-app/confirm>
+    AuthnContextRequest exact https://refeds.org/profile/mfa
+    Require authnContextClassRef https://refeds.org/profile/mfa
+</Location>
 # Pinned to the forged IdP: PATH/login?entityID= of the real one is refused.
 <Location /forged-only>
     AuthType SAML
@@ -66,7 +82,7 @@ AuthnContextIdPMetadataFile {forged_md}
 </Location>
 """
 
-LAZY_PAGES = ("lazy", "lazy-user", "lazy-mfa", "forged-only")
+LAZY_PAGES = ("lazy", "lazy-user", "lazy-mfa", "forged-only", "lazy-app/confirm")
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +91,15 @@ def forged(workdir):
 
 
 @pytest.fixture(scope="module")
-def app_sp(sp_factory, idp_server, forged, backend):
+def app_sp(sp_factory, idp_server, forged, backend, workdir):
+    cgi_dir = os.path.join(workdir, "app-cgi")
+    os.makedirs(cgi_dir, exist_ok=True)
+    os.chmod(cgi_dir, 0o755)
+    lazy_cgi = os.path.join(cgi_dir, "lazy-app.cgi")
+    shutil.copy(os.path.join(REPO, "conf-examples", "lazy-app.cgi"), lazy_cgi)
+    os.chmod(lazy_cgi, 0o755)
     extra = EXTRA.format(forged_md=forged.metadata_file, real=idp_server.entity_id,
-                         forged=forged.entity_id, backend=backend.port)
+                         forged=forged.entity_id, backend=backend.port, lazy_cgi=lazy_cgi)
     s = sp_factory("app", extra=extra)
     for page in LAZY_PAGES:
         s.httpd.write("htdocs/%s/index.html" % page,
@@ -461,3 +483,38 @@ def test_session_values_when_allowed(values_sp, idp, forged):
     assert "<script" not in r.text, r.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot; \u00e9" in r.text, r.text
     values_sp.check_log()
+
+
+# --- one walk in headless Chromium -----------------------------------------------------
+
+@pytest.mark.browser
+def test_chromium_sign_in_without_mfa_then_confirm_with_mfa(app, idp, browsers, tmp_path):
+    """The separate-login-actions page of conf-examples/lazy-app.cgi, clicked
+    as a person would: sign in with a password, then confirm one action
+    with MFA. A screenshot of the confirmed page is kept in tmp_path."""
+    from selenium.webdriver.common.by import By
+    d = browsers()
+    d.get(app.url("/lazy-app/"))
+    _wait(d, lambda x: x.find_elements(By.ID, "status"), "the lazy page")
+    assert "not signed in" in d.find_element(By.ID, "status").text
+    d.find_element(By.ID, "signin").click()
+    _login(d, "bob", "bob-pw")
+    _wait(d, lambda x: "without MFA" in x.page_source, "the lazy page, signed in")
+    assert d.current_url == app.url("/lazy-app/"), d.current_url
+    assert "Signed in as bob, without MFA" in d.find_element(By.ID, "status").text
+    d.save_screenshot(str(tmp_path / "1-signed-in-without-mfa.png"))
+    d.find_element(By.ID, "confirm-mfa").click()
+    _wait(d, lambda x: "asks for" in x.page_source, "the IdP's MFA prompt")
+    assert MFA in d.find_element(By.CLASS_NAME, "requested").text
+    _login(d, "bob", "bob-pw", "123456")
+    _wait(d, lambda x: "PAGE:lazy-app/confirm" in x.page_source, "the confirmed action")
+    reqs = idp.events("authn_request")
+    assert [r["classes"] for r in reqs] == [[], [MFA]], reqs
+    assert reqs[1]["force_authn"] is True, reqs
+    d.get(app.url("/lazy-app/"))
+    _wait(d, lambda x: x.find_elements(By.ID, "status"), "the lazy page again")
+    assert "with multi-factor authentication" in d.find_element(By.ID, "status").text
+    shot = str(tmp_path / "2-after-confirm-with-mfa.png")
+    d.save_screenshot(shot)
+    print("screenshots of the lazy page: %s" % tmp_path)
+    assert os.path.getsize(shot) > 1000
