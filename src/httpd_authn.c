@@ -428,7 +428,7 @@ static anc_status_t lazy_load(request_rec *r, const anc_dir_cfg_t *d, anc_sessio
 int anc_lazy_access(request_rec *r)
 {
     const anc_dir_cfg_t *d;
-    anc_req_note_t *note, *parent;
+    anc_req_note_t *note;
     anc_session_t *s = NULL;
     const char *user = NULL;
 
@@ -442,12 +442,11 @@ int anc_lazy_access(request_rec *r)
     if (!anc_srv_ready(r, "lazy")) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    parent = r->main ? anc_note_get(r->main) : NULL;
-    if (parent && parent->lazy) {
-        /* a subrequest (mod_dir, SSI) of a lazy request: same cookie */
-        s = parent->session;
-        user = parent->user;
-    } else if (lazy_load(r, d, &s, &user) == ANC_E_CACHE) {
+    /* A subrequest with the main request's configuration never gets here
+     * (httpd reuses the main request's checks: the hook is registered per
+     * configuration); one with another configuration may pin another IdP
+     * or user attribute, so it reads and judges the session itself. */
+    if (lazy_load(r, d, &s, &user) == ANC_E_CACHE) {
         /* logged once by the store (reason=cache-unavailable); fail closed */
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
         return HTTP_SERVICE_UNAVAILABLE;

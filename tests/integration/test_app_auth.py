@@ -518,3 +518,14 @@ def test_chromium_sign_in_without_mfa_then_confirm_with_mfa(app, idp, browsers, 
     d.save_screenshot(shot)
     print("screenshots of the lazy page: %s" % tmp_path)
     assert os.path.getsize(shot) > 1000
+
+
+def test_long_target_is_kept_or_refused_cleanly(app, idp):
+    """target is capped by httpd's request line limit (8190 bytes by
+    default); within it, the login starts and the target comes back."""
+    long_target = "/lazy/?q=" + "a" * 6000
+    b = browser_for("alice")
+    r = b.get(login_url(app, target=long_target))
+    assert r.status_code == 200 and b.hops[-1][1] == app.url(long_target), b.hops[-2:]
+    r = Browser().get(login_url(app, target="/lazy/?q=" + "a" * 9000), follow=False)
+    assert r.status_code == 414, r.status_code
