@@ -37,6 +37,14 @@ AuthnContextIdPMetadataFile {forged_md}
     AuthnContextErrorURL /auth-error.cgi
     Require all granted
 </Location>
+# A SetEnvIf that names our variables runs before the session is read: a
+# request without a session must not see its values as the session's.
+<Location /lazy-setenv>
+    SetEnvIf Request_URI . AUTHN_CONTEXT_CLASS=https://refeds.org/profile/mfa Shib-Identity-Provider=set-by-setenvif
+    AuthType SAML
+    AuthnContextUnauthenticatedAction pass
+    Require all granted
+</Location>
 # A lazy location whose Require needs a user: that Require starts the login.
 <Location /lazy-user>
     AuthType SAML
@@ -149,6 +157,14 @@ def test_lazy_page_with_session(app, idp):
     assert classes_of(env) == [PPT], env                 # not the spoofed MFA
     assert env["Shib_Identity_Provider"] == idp.entity_id, env
     assert not [k for k in env if k.startswith(("HTTP_AUTHN", "HTTP_SHIB", "HTTP_REMOTE"))], env
+
+
+def test_lazy_earlier_variables_removed(app, idp):
+    env = env_of(Browser().get(app.url("/lazy-setenv/vars"), follow=False))
+    assert "AUTHN_CONTEXT_CLASS" not in env and "Shib_Identity_Provider" not in env, env
+    b = login(app, "alice", path="/lazy-user/")
+    env = env_of(b.get(app.url("/lazy-setenv/vars"), follow=False))
+    assert classes_of(env) == [PPT] and env["Shib_Identity_Provider"] == idp.entity_id, env
 
 
 def test_lazy_page_costs_one_cache_read(app, idp):
