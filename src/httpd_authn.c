@@ -268,6 +268,33 @@ static int start_login(request_rec *r, const anc_dir_cfg_t *d, int stale, const 
     return rc == OK ? DONE : rc;
 }
 
+/* OK when s meets the location's AuthnContextRequest and
+ * AuthnContextMaxAge (or came from a retry without context), else the
+ * step-up login. */
+static int step_up_if_needed(request_rec *r, const anc_dir_cfg_t *d,
+                             const anc_session_t *s)
+{
+    int stale = 0;
+
+    if (anc_session_meets_dir(r, d, s, &stale)) {
+        return OK;
+    }
+    /* With "MFA with retry", a session that came from the retry has
+     * already been offered the context: let Require decide. */
+    if (anc_dir_flag(d->retry_without_context, 0)) {
+        int marked = anc_store_retry_marked(r, s->id);
+        if (marked < 0) {
+            return HTTP_SERVICE_UNAVAILABLE;
+        }
+        if (marked && !stale) {
+            return OK;
+        }
+    }
+    return start_login(r, d, stale,
+                       stale ? "session older than AuthnContextMaxAge"
+                             : "session does not meet AuthnContextRequest (step-up)");
+}
+
 int anc_check_authn(request_rec *r)
 {
     const anc_srv_cfg_t *c = anc_srv(r->server);
@@ -276,7 +303,6 @@ int anc_check_authn(request_rec *r)
     anc_session_t *s = NULL;
     anc_req_note_t *note;
     anc_status_t st;
-    int stale = 0;
 
     if (!anc_is_saml(r)) {
         return DECLINED;
@@ -287,16 +313,16 @@ int anc_check_authn(request_rec *r)
     }
     note = anc_note_get(r);
     if (note && note->lazy) {
-        /* AuthnContextUnauthenticatedAction pass: a Require needs a user.
-         * The access checker has read the session already; with one, the
-         * Require lines decide (a denial steps up in note_auth_failure);
-         * without one, this is the login. */
+        /* AuthnContextUnauthenticatedAction pass, and a Require needs a
+         * user: from here on the location behaves as any other (login,
+         * step-up for AuthnContextRequest / AuthnContextMaxAge). The
+         * access checker has read and judged the session already. */
         if (!note->session) {
             return start_login(r, d, 0, "no session, and a Require needs a user");
         }
         r->user = (char *)note->user;
         r->ap_auth_type = "SAML";
-        return OK;
+        return step_up_if_needed(r, d, note->session);
     }
     sid = anc_cookie_get(r, anc_srv_cookie_name(c));
     if (!sid || !anc_is_hex_id(sid, 16)) {
@@ -341,23 +367,7 @@ int anc_check_authn(request_rec *r)
     ap_set_module_config(r->request_config, &authncontext_module, note);
     set_variables(r, d, s, r->user);
 
-    if (!anc_session_meets_dir(r, d, s, &stale)) {
-        /* With "MFA with retry", a session that came from the retry has
-         * already been offered the context: let Require decide. */
-        if (anc_dir_flag(d->retry_without_context, 0)) {
-            int marked = anc_store_retry_marked(r, s->id);
-            if (marked < 0) {
-                return HTTP_SERVICE_UNAVAILABLE;
-            }
-            if (marked && !stale) {
-                return OK;
-            }
-        }
-        return start_login(r, d, stale,
-                           stale ? "session older than AuthnContextMaxAge"
-                                 : "session does not meet AuthnContextRequest (step-up)");
-    }
-    return OK;
+    return step_up_if_needed(r, d, s);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -52,6 +52,20 @@ AuthnContextIdPMetadataFile {forged_md}
     AuthnContextIdP {real}
     Require valid-user
 </Location>
+# Freshness in lazy locations: where a Require needs a user an old session
+# is re-authenticated as anywhere; where none does, the application decides.
+<Location /lazy-fresh>
+    AuthType SAML
+    AuthnContextUnauthenticatedAction pass
+    AuthnContextMaxAge 60
+    Require valid-user
+</Location>
+<Location /lazy-fresh-open>
+    AuthType SAML
+    AuthnContextUnauthenticatedAction pass
+    AuthnContextMaxAge 60
+    Require all granted
+</Location>
 # A lazy location whose Require wants MFA, with step-up.
 <Location /lazy-mfa>
     AuthType SAML
@@ -165,6 +179,17 @@ def test_lazy_earlier_variables_removed(app, idp):
     b = login(app, "alice", path="/lazy-user/")
     env = env_of(b.get(app.url("/lazy-setenv/vars"), follow=False))
     assert classes_of(env) == [PPT] and env["Shib_Identity_Provider"] == idp.entity_id, env
+
+
+def test_lazy_max_age_where_a_user_is_required(app, idp):
+    idp.control(authn_age=3600)                          # AuthnInstant an hour ago
+    b = login(app, "alice", path="/lazy-user/")
+    r = b.get(app.url("/lazy-fresh-open/vars"), follow=False)
+    assert env_of(r)["REMOTE_USER"] == "alice"           # no Require needs a user
+    r = b.get(app.url("/lazy-fresh/"), follow=False)
+    assert is_redirect_to(r, idp.base + "/sso/"), (r.status_code, r.headers)
+    xml, _q = decode_redirect_request(r.headers["Location"])
+    assert 'ForceAuthn="true"' in xml, xml
 
 
 def test_lazy_page_costs_one_cache_read(app, idp):
