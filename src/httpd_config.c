@@ -83,6 +83,7 @@ void *anc_create_server_config(apr_pool_t *p, server_rec *s)
     c->require_signed_assertion = ANC_UNSET;
     c->max_response_size = ANC_UNSET;
     c->cookie_secure = ANC_UNSET;
+    c->show_attribute_values = ANC_UNSET;
     return c;
 }
 
@@ -119,6 +120,7 @@ void *anc_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(error_hosts);
     m->pages = add->pages;
     anc_pages_merge(p, (anc_srv_cfg_t *)base, m);
+    MERGE_INT(show_attribute_values);
     return m;
 }
 
@@ -845,9 +847,11 @@ static const char *set_dir_unauth(cmd_parms *cmd, void *dv, const char *arg)
         d->unauth_action = ANC_UNAUTH_REDIRECT;
     } else if (!strcmp(arg, "401")) {
         d->unauth_action = ANC_UNAUTH_401;
+    } else if (!strcasecmp(arg, "pass")) {
+        d->unauth_action = ANC_UNAUTH_PASS;
     } else {
-        return apr_psprintf(cmd->pool, "%s: '%s' must be redirect or 401", cmd->cmd->name,
-                            arg);
+        return apr_psprintf(cmd->pool, "%s: '%s' must be redirect, 401 or pass",
+                            cmd->cmd->name, arg);
     }
     return NULL;
 }
@@ -921,6 +925,9 @@ const command_rec anc_cmds[] = {
                   "A readable name for a class URI on the pages users see"),
     AP_INIT_ITERATE("AuthnContextErrorHosts", add_error_host, NULL, RSRC_CONF,
                     "Host names an absolute AuthnContextErrorURL may point at"),
+    AP_INIT_FLAG("AuthnContextSessionShowAttributeValues", set_srv_flag,
+                 SRV_OFF(show_attribute_values), RSRC_CONF,
+                 "PATH/session shows attribute values, not only names (default Off)"),
 
     AP_INIT_TAKE1("AuthnContextIdP", set_dir_idp, NULL, DIR_WHERE,
                   "entityID of the IdP to use here"),
@@ -947,7 +954,8 @@ const command_rec anc_cmds[] = {
     AP_INIT_FLAG("AuthnContextExportHeaders", set_dir_flag, DIR_OFF(export_headers),
                  DIR_WHERE, "Copy the variables into request headers"),
     AP_INIT_TAKE1("AuthnContextUnauthenticatedAction", set_dir_unauth, NULL, DIR_WHERE,
-                  "redirect (default: login at the IdP) or 401"),
+                  "redirect (default: login at the IdP), 401, or pass (lazy: no "
+                  "login unless a Require needs a user)"),
     AP_INIT_TAKE1("AuthnContextUserAttribute", set_dir_user_attribute, NULL, DIR_WHERE,
                   "Attribute (Name or FriendlyName) used as REMOTE_USER "
                   "instead of the NameID"),

@@ -123,13 +123,16 @@ typedef struct anc_srv_cfg_t {
     anc_vocab_t *vocab;
     apr_array_header_t *class_attributes; /* const char * */
     apr_array_header_t *error_hosts;      /* const char *, lower case */
-    anc_pages_cfg_t *pages; /* AuthnContextTemplateDir, AuthnContextClassName */
+    anc_pages_cfg_t *pages;    /* AuthnContextTemplateDir, AuthnContextClassName */
+    int show_attribute_values; /* PATH/session: values too (default Off) */
 } anc_srv_cfg_t;
 
 #define ANC_BINDING_IS_REDIRECT 0
 #define ANC_BINDING_IS_POST 1
 #define ANC_UNAUTH_REDIRECT 0
 #define ANC_UNAUTH_401 1
+/* lazy: a request without a session goes on without a user */
+#define ANC_UNAUTH_PASS 2
 
 typedef struct anc_dir_cfg_t {
     const char *idp;

@@ -1,9 +1,11 @@
 /*
  * httpd_endpoints.c - the SP endpoints under AuthnContextEndpoint:
  *   POST PATH/acs       the Assertion Consumer Service (HTTP-POST binding)
- *   GET  PATH/login     ?target=/local/url[&idp=entityID]
+ *   GET  PATH/login     ?target=/local/url[&idp=|entityID=entityID] and the
+ *                       parameters of httpd_login_params.c
  *   GET  PATH/logout    ?return=/local/url
  *   GET  PATH/metadata  the SP's metadata
+ *   GET  PATH/session   the caller's session (httpd_session_endpoint.c)
  *        PATH/forbidden the 403 answer step-up uses instead of a 401
  * They are served from the quick_handler, keyed on the server's endpoint
  * path, so they work even inside a protected <Location>. The path is
@@ -84,8 +86,7 @@ static int form_parse(apr_pool_t *p, const char *body, apr_size_t len, form_t *f
     return 1;
 }
 
-/* The value of a query parameter; *count tells how often it appears. */
-static const char *query_param(request_rec *r, const char *name, int *count)
+const char *anc_query_param(request_rec *r, const char *name, int *count)
 {
     const char *q = r->args, *found = NULL;
     apr_size_t nlen = strlen(name);
@@ -350,6 +351,10 @@ static int acs_idp_error(request_rec *r, acs_ctx_t *ctx, const char *relay_state
                       "RequestedAuthnContext for %s",
                       pd->st->target);
         return anc_login_send(r, &l, HTTP_SEE_OTHER);
+    }
+    /* A passive attempt the IdP could not answer silently (NoPassive). */
+    if (anc_passive_return(r, pd, status->status_code2) == HTTP_SEE_OTHER) {
+        return HTTP_SEE_OTHER;
     }
     memset(&f, 0, sizeof(f));
     f.error_type = "saml-status";
@@ -632,8 +637,12 @@ static int handle_login(request_rec *r)
         return anc_simple_page(r, HTTP_METHOD_NOT_ALLOWED, "Method not allowed",
                                "Use GET for the login endpoint.");
     }
-    target = query_param(r, "target", &n);
-    idp = query_param(r, "idp", &ni);
+    target = anc_query_param(r, "target", &n);
+    idp = anc_query_param(r, "idp", &ni);
+    if (!ni) {
+        /* the Shibboleth SP's name for it */
+        idp = anc_query_param(r, "entityID", &ni);
+    }
     if (n > 1 || ni > 1 || (n == 1 && !anc_is_local_url(target))) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "authncontext: login: rejected reason=%s detail=target must be one "
@@ -669,6 +678,10 @@ static int handle_login(request_rec *r)
         }
         l.idp = idp;
     }
+    if (anc_login_apply_params(r, &l) == ANC_LOGIN_ANSWERED) {
+        ap_destroy_sub_req(rr);
+        return OK;
+    }
     rc = anc_login_send(r, &l, HTTP_MOVED_TEMPORARILY);
     ap_destroy_sub_req(rr);
     return rc;
@@ -681,7 +694,7 @@ static int handle_logout(request_rec *r)
     const char *ret;
     int n = 0;
 
-    ret = query_param(r, "return", &n);
+    ret = anc_query_param(r, "return", &n);
     if (n != 1 || !anc_is_local_url(ret)) {
         if (n) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
@@ -857,6 +870,9 @@ int anc_quick_handler(request_rec *r, int lookup)
     }
     if (!strcmp(rest, "logout")) {
         return handle_logout(r);
+    }
+    if (!strcmp(rest, "session")) {
+        return anc_handle_session(r);
     }
     if (!strcmp(rest, "metadata")) {
         return handle_metadata(r);

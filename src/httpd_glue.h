@@ -172,6 +172,9 @@ typedef struct anc_req_note_t {
     /* the rule that denied this session, for the page that explains it */
     const anc_rule_ref_t *denied_rule; /* Require authnContextClassRef, or NULL */
     int denied_max_age;                /* Require authnContextMaxAge seconds, or 0 */
+    const char *user;                  /* REMOTE_USER of the session */
+    int lazy; /* set by anc_lazy_access (AuthnContextUnauthenticatedAction
+                 pass): session is NULL when the request has none */
 } anc_req_note_t;
 
 anc_req_note_t *anc_note_get(request_rec *r);
@@ -180,6 +183,12 @@ int anc_is_saml(request_rec *r);
 int anc_has_auth_type(request_rec *r);
 int anc_check_authn(request_rec *r);
 int anc_strip_headers(request_rec *r);
+/* AuthnContextUnauthenticatedAction pass: the access_checker hook reads the
+ * session (variables, note) for every request there; the fixups hook sets
+ * r->user when no Require asked for it. */
+int anc_dir_is_lazy(const anc_dir_cfg_t *d);
+int anc_lazy_access(request_rec *r);
+int anc_lazy_fixups(request_rec *r);
 /* 1 when the session meets the location's AuthnContextRequest and
  * AuthnContextMaxAge; *stale set when only freshness fails. */
 int anc_session_meets_dir(request_rec *r, const anc_dir_cfg_t *d, const anc_session_t *s,
@@ -197,6 +206,25 @@ int anc_note_auth_failure(request_rec *r, const char *auth_type);
 
 /* ---- httpd_endpoints.c */
 int anc_quick_handler(request_rec *r, int lookup);
+/* The decoded value of query parameter name (the last one; NULL when
+ * absent or badly escaped); *count tells how often it appears. */
+const char *anc_query_param(request_rec *r, const char *name, int *count);
+
+/* ---- httpd_session_endpoint.c: GET PATH/session (JSON or HTML) */
+int anc_handle_session(request_rec *r);
+
+/* ---- httpd_login_params.c: PATH/login's authnContextClassRef,
+ * authnContextComparison, forceAuthn, isPassive (Shibboleth's names) */
+#define ANC_LOGIN_MAX_CLASSES 8
+#define ANC_LOGIN_MAX_CLASS_LEN 1024
+/* Applies them to l (filled from the target's location). OK, or
+ * ANC_LOGIN_ANSWERED after answering a 400 page (logged, reason=bad-input). */
+#define ANC_LOGIN_ANSWERED 1
+int anc_login_apply_params(request_rec *r, anc_login_t *l);
+/* An IdP answer NoPassive to an IsPassive request pd: HTTP_SEE_OTHER back
+ * to the target without a session when the target is a lazy location that
+ * lets the browser through as it is; DECLINED otherwise (error page). */
+int anc_passive_return(request_rec *r, const anc_pending_t *pd, const char *status_code2);
 #define ANC_FORBIDDEN_PATH "/forbidden"
 
 #endif

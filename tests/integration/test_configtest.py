@@ -12,7 +12,7 @@ import servers
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(REPO, "conf-examples")
-SCENARIOS = sorted(f for f in os.listdir(EXAMPLES) if re.match(r"0[1-9]-.*\.conf$", f))
+SCENARIOS = sorted(f for f in os.listdir(EXAMPLES) if re.match(r"(0[1-9]|[1-9][0-9])-.*\.conf$", f))
 
 PPT = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 MFA = "https://refeds.org/profile/mfa"
