@@ -223,6 +223,8 @@ install: all
 	    $(DESTDIR)/usr/bin $(DESTDIR)$(EXAMPLEDIR) $(DESTDIR)$(CGIDIR)
 	install -m 0644 $(MODULE) $(DESTDIR)$(HTTPD_LIBEXECDIR)/mod_authncontext.so
 	install -m 0755 $(CLI) $(DESTDIR)/usr/bin/authncontext-verify
+	install -d $(DESTDIR)/usr/share/man/man1
+	install -m 0644 src/cli/authncontext-verify.1 $(DESTDIR)/usr/share/man/man1/
 	@set -e; for f in authncontext.load authncontext.conf; do \
 	    dst=$(DESTDIR)$(MODS_AVAILABLE)/$$f; \
 	    if [ -e "$$dst" ] && ! cmp -s conf-examples/$$f "$$dst"; then \
@@ -240,6 +242,7 @@ install: all
 # note), as do the module's enabled links (a2dismod authncontext first).
 uninstall:
 	rm -f $(DESTDIR)$(HTTPD_LIBEXECDIR)/mod_authncontext.so $(DESTDIR)/usr/bin/authncontext-verify \
+	    $(DESTDIR)/usr/share/man/man1/authncontext-verify.1 \
 	    $(DESTDIR)$(MODS_AVAILABLE)/authncontext.conf.dist $(DESTDIR)$(MODS_AVAILABLE)/authncontext.load.dist
 	@set -e; for f in authncontext.load authncontext.conf; do \
 	    dst=$(DESTDIR)$(MODS_AVAILABLE)/$$f; \

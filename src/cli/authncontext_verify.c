@@ -29,6 +29,7 @@
 #include "anc_init.h"
 #include "anc_metadata.h"
 #include "anc_page.h"
+#include "anc_policy.h"
 #include "anc_replay.h"
 #include "anc_response.h"
 
@@ -44,6 +45,9 @@ static const char usage_text[] =
     "           [--sp-key FILE [--sp-cert FILE]] [--now RFC3339]\n"
     "           [--clock-skew SECONDS] [--allow-sha1] [--require-signed-assertion]\n"
     "           [--max-size BYTES] RESPONSE-FILE...\n"
+    "           [--require 'RULE'... [--class-level N URI]... [--class-alias FROM "
+    "TO]...\n"
+    "            [--class-attribute NAME]...]\n"
     "       authncontext-verify --version\n"
     "       authncontext-verify --print-template PAGE.html   (a built-in page template)\n"
     "\n"
@@ -93,6 +97,25 @@ static void request_consume(requests_t *rq, const char *id)
     if (state != NULL) {
         *state = 0;
     }
+}
+
+/* A lookup that accepts any InResponseTo once and remembers it: the second
+ * pass that tells an admin whether the request binding was the only thing
+ * that failed. */
+typedef struct probe_t {
+    const char *seen;
+} probe_t;
+
+static anc_status_t probe_lookup(void *ctx, const char *in_response_to,
+                                 apr_pool_t *scratch, anc_error_t **err)
+{
+    probe_t *pr = ctx;
+
+    if (in_response_to == NULL) {
+        return anc_error_set(scratch, err, ANC_E_IN_RESPONSE_TO, "no InResponseTo");
+    }
+    pr->seen = apr_pstrdup(scratch, in_response_to);
+    return ANC_OK;
 }
 
 /* --- JSON output ---------------------------------------------------------- */
@@ -366,6 +389,13 @@ typedef struct options_t {
     int allow_unsolicited;
     int allow_sha1;
     int require_signed_assertion;
+    /* rules to evaluate against an accepted response (--require), with the
+     * vocabulary the module would have (--class-level, --class-alias,
+     * --class-attribute) */
+    apr_array_header_t *rules;            /* const char *: the rule's words */
+    apr_array_header_t *levels;           /* const char * pairs: level, URI */
+    apr_array_header_t *aliases;          /* const char * pairs: from, to */
+    apr_array_header_t *class_attributes; /* const char * */
 } options_t;
 
 enum {
@@ -380,7 +410,11 @@ enum {
     OPT_CLOCK_SKEW,
     OPT_ALLOW_SHA1,
     OPT_REQUIRE_SIGNED_ASSERTION,
-    OPT_MAX_SIZE
+    OPT_MAX_SIZE,
+    OPT_REQUIRE,
+    OPT_CLASS_LEVEL,
+    OPT_CLASS_ALIAS,
+    OPT_CLASS_ATTRIBUTE
 };
 
 static const struct option long_options[] = {
@@ -396,6 +430,10 @@ static const struct option long_options[] = {
     {"allow-sha1", no_argument, NULL, OPT_ALLOW_SHA1},
     {"require-signed-assertion", no_argument, NULL, OPT_REQUIRE_SIGNED_ASSERTION},
     {"max-size", required_argument, NULL, OPT_MAX_SIZE},
+    {"require", required_argument, NULL, OPT_REQUIRE},
+    {"class-level", required_argument, NULL, OPT_CLASS_LEVEL},
+    {"class-alias", required_argument, NULL, OPT_CLASS_ALIAS},
+    {"class-attribute", required_argument, NULL, OPT_CLASS_ATTRIBUTE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -457,6 +495,10 @@ static int parse_options(apr_pool_t *p, int argc, char **argv, options_t *o)
     memset(o, 0, sizeof(*o));
     o->metadata = apr_array_make(p, 2, sizeof(const char *));
     o->requests = apr_array_make(p, 4, sizeof(const char *));
+    o->rules = apr_array_make(p, 2, sizeof(const char *));
+    o->levels = apr_array_make(p, 4, sizeof(const char *));
+    o->aliases = apr_array_make(p, 2, sizeof(const char *));
+    o->class_attributes = apr_array_make(p, 1, sizeof(const char *));
     o->clock_skew = -1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
@@ -508,6 +550,23 @@ static int parse_options(apr_pool_t *p, int argc, char **argv, options_t *o)
                 }
                 o->max_size = v;
                 break;
+            case OPT_REQUIRE:
+                APR_ARRAY_PUSH(o->rules, const char *) = optarg;
+                break;
+            case OPT_CLASS_LEVEL:
+            case OPT_CLASS_ALIAS:
+                /* two values: N URI, or FROM TO */
+                if (optind >= argc) {
+                    return usage_error("option needs two values", argv[optind - 1]);
+                }
+                APR_ARRAY_PUSH(c == OPT_CLASS_LEVEL ? o->levels : o->aliases,
+                               const char *) = optarg;
+                APR_ARRAY_PUSH(c == OPT_CLASS_LEVEL ? o->levels : o->aliases,
+                               const char *) = argv[optind++];
+                break;
+            case OPT_CLASS_ATTRIBUTE:
+                APR_ARRAY_PUSH(o->class_attributes, const char *) = optarg;
+                break;
             case 'h':
                 fputs(usage_text, stdout);
                 exit(EXIT_ACCEPT);
@@ -536,6 +595,75 @@ static int parse_options(apr_pool_t *p, int argc, char **argv, options_t *o)
 }
 
 /* --- main ----------------------------------------------------------------- */
+
+/* The session classes the module would derive, and whether each --require
+ * rule would grant them (as `Require authnContextClassRef RULE`). */
+static void print_rules(FILE *out, apr_pool_t *p, const options_t *o,
+                        const anc_vocab_t *vocab, const apr_array_header_t *rules,
+                        const anc_assertion_t *a, int *first)
+{
+    apr_array_header_t *classes =
+        anc_policy_session_classes(p, vocab, a, o->class_attributes);
+    int i;
+
+    json_key(out, "session_classes", first);
+    json_str_array(out, classes);
+    json_key(out, "require", first);
+    putc('[', out);
+    for (i = 0; i < rules->nelts; i++) {
+        int f2 = 1;
+
+        if (i > 0) {
+            putc(',', out);
+        }
+        putc('{', out);
+        json_field(out, "rule", APR_ARRAY_IDX(o->rules, i, const char *), &f2);
+        json_key(out, "granted", &f2);
+        fputs(anc_class_rule_eval(APR_ARRAY_IDX(rules, i, anc_class_rule_t *), vocab,
+                                  classes)
+                  ? "true"
+                  : "false",
+              out);
+        putc('}', out);
+    }
+    putc(']', out);
+}
+
+/* An answer refused for its InResponseTo: verify it once more, accepting
+ * that ID (with a fresh replay cache), and say whether it was the only
+ * failure, so the admin knows to pass --request-id. */
+static void probe_request(FILE *out, apr_pool_t *p, anc_verifier_t *verifier,
+                          const anc_verify_input_t *orig, int *first)
+{
+    anc_verify_input_t in = *orig;
+    anc_verify_result_t *res = NULL;
+    probe_t pr = {NULL};
+
+    in.request_lookup = probe_lookup;
+    in.request_lookup_ctx = &pr;
+    in.replay = anc_replay_memory_create(p);
+    anc_response_verify(p, verifier, &in, &res);
+    if (!pr.seen) {
+        return;
+    }
+    json_field(out, "in_response_to", pr.seen, first);
+    if (res != NULL && res->verdict == ANC_VERDICT_ACCEPT) {
+        json_field(out, "hint",
+                   apr_psprintf(p,
+                                "only the request binding failed: the response answers "
+                                "request %s; rerun with --request-id %s",
+                                pr.seen, pr.seen),
+                   first);
+    } else if (res != NULL && res->error != NULL) {
+        json_field(out, "hint",
+                   apr_psprintf(p,
+                                "with --request-id %s the response is still refused: %s "
+                                "(%s)",
+                                pr.seen, res->error->reason,
+                                res->error->detail ? res->error->detail : ""),
+                   first);
+    }
+}
 
 /* Prints the built-in template of a page (the starting point of an admin's
  * AuthnContextTemplateDir copy) and, on stderr, the names it may use. */
@@ -576,6 +704,8 @@ static int run(apr_pool_t *pool, int argc, char **argv)
     requests_t rq;
     apr_time_t fixed_now = 0;
     apr_size_t read_cap;
+    anc_vocab_t *vocab;
+    apr_array_header_t *rules;
     int i, rc, rejected = 0, idp_errors = 0;
 
     if (argc == 2 && !strcmp(argv[1], "--version")) {
@@ -618,6 +748,44 @@ static int run(apr_pool_t *pool, int argc, char **argv)
     sp.clock_skew = (int)o.clock_skew;
     if (anc_verifier_create(pool, &sp, trust, &verifier, &err) != ANC_OK) {
         return config_error("invalid SP configuration", NULL, err);
+    }
+    vocab = anc_vocab_create(pool);
+    for (i = 0; i + 1 < o.levels->nelts; i += 2) {
+        long long lv = parse_number(APR_ARRAY_IDX(o.levels, i, const char *), 0, 1000000);
+        if (lv < 0) {
+            return usage_error("--class-level wants a number 0..1000000",
+                               APR_ARRAY_IDX(o.levels, i, const char *));
+        }
+        if (anc_vocab_add_level(vocab, (int)lv,
+                                APR_ARRAY_IDX(o.levels, i + 1, const char *),
+                                &err) != ANC_OK) {
+            return config_error("--class-level", NULL, err);
+        }
+    }
+    for (i = 0; i + 1 < o.aliases->nelts; i += 2) {
+        if (anc_vocab_add_alias(vocab, APR_ARRAY_IDX(o.aliases, i, const char *),
+                                APR_ARRAY_IDX(o.aliases, i + 1, const char *),
+                                &err) != ANC_OK) {
+            return config_error("--class-alias", NULL, err);
+        }
+    }
+    rules = apr_array_make(pool, o.rules->nelts, sizeof(anc_class_rule_t *));
+    for (i = 0; i < o.rules->nelts; i++) {
+        const char *words = APR_ARRAY_IDX(o.rules, i, const char *);
+        char **wv = NULL;
+        int wc = 0;
+
+        if (apr_tokenize_to_argv(words, &wv, pool) != APR_SUCCESS) {
+            return usage_error("--require: cannot split", words);
+        }
+        while (wv[wc]) {
+            wc++;
+        }
+        if (anc_class_rule_parse(pool, vocab, wc, (const char *const *)wv,
+                                 &APR_ARRAY_PUSH(rules, anc_class_rule_t *),
+                                 &err) != ANC_OK) {
+            return config_error("--require", words, err);
+        }
     }
     replay = anc_replay_memory_create(pool);
     rq.ids = apr_hash_make(pool);
@@ -675,6 +843,9 @@ static int run(apr_pool_t *pool, int argc, char **argv)
                 json_field(stdout, "verdict", "accept", &first);
                 print_accept(stdout, fp, res->assertion, &first);
                 request_consume(&rq, res->assertion->in_response_to);
+                if (rules->nelts) {
+                    print_rules(stdout, fp, &o, vocab, rules, res->assertion, &first);
+                }
             } else if (res != NULL && res->verdict == ANC_VERDICT_IDP_ERROR &&
                        res->status != NULL) {
                 json_field(stdout, "verdict", "idp-error", &first);
@@ -694,6 +865,9 @@ static int run(apr_pool_t *pool, int argc, char **argv)
                 json_field(stdout, "detail",
                            re != NULL ? re->detail : "verifier returned no result",
                            &first);
+                if (re != NULL && !strcmp(re->reason, anc_reason(ANC_E_IN_RESPONSE_TO))) {
+                    probe_request(stdout, fp, verifier, &in, &first);
+                }
                 rejected++;
             }
         }

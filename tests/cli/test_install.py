@@ -28,7 +28,8 @@ def test_install_keeps_edited_conf_and_uninstall(tmp_path):
     for rel in ("usr/lib/apache2/modules/mod_authncontext.so", "usr/bin/authncontext-verify",
                 MODS + "/authncontext.load", "usr/share/doc/mod-authncontext/README.md",
                 "usr/share/doc/mod-authncontext/examples/04-stepup-admin.conf",
-                "usr/lib/cgi-bin/authncontext-error.cgi"):
+                "usr/lib/cgi-bin/authncontext-error.cgi",
+                "usr/share/man/man1/authncontext-verify.1"):
         assert (tmp_path / rel).exists(), rel
     assert os.access(tmp_path / "usr/lib/cgi-bin/authncontext-error.cgi", os.X_OK)
 
