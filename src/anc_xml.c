@@ -6,9 +6,16 @@
  * and a SAX hook stops it at the first DOCTYPE, before any entity
  * declaration is even read: SAML messages have no use for a DTD, and DTDs
  * are the root of XXE and entity-expansion ("billion laughs") attacks.
+ *
+ * Every document is UTF-8 (an optional UTF-8 byte order mark aside): a
+ * declared or detected other encoding is refused before libxml2 decodes a
+ * byte, and libxml2 is told the encoding and to ignore the declaration, so
+ * the bytes the linear pre-scans read are the characters libxml2 parses.
+ * Otherwise UTF-7, EBCDIC or UTF-16 hides '<', '=' and quotes from them.
  */
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -22,6 +29,7 @@
 typedef struct parse_guard_t {
     int saw_dtd;
     int too_deep;
+    int too_many_attrs;
     int max_depth;
     startElementNsSAX2Func start_element;
 } parse_guard_t;
@@ -58,6 +66,13 @@ static void guard_start_element(void *ctx, const xmlChar *localname,
 
     if (ctxt->nameNr > g->max_depth) {
         g->too_deep = 1;
+        xmlStopParser(ctxt);
+        return;
+    }
+    /* The cap again on what libxml2 itself counted: the pre-scan below keeps
+     * the cost away, this keeps the cap true whatever the pre-scan missed. */
+    if (nb_attributes + nb_namespaces > ANC_XML_MAX_ATTRS) {
+        g->too_many_attrs = 1;
         xmlStopParser(ctxt);
         return;
     }
@@ -204,6 +219,119 @@ static int too_many_attributes(const char *s, apr_size_t len)
     return 0;
 }
 
+static int is_decl_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Reads the encoding pseudo-attribute of the XML declaration that starts s
+ * (XML 1.0 2.8, 4.3.3: version, then encoding, then standalone, either
+ * quote) into *enc, NULL when the declaration has none. Returns 0 when the
+ * declaration is malformed. */
+static int decl_encoding(apr_pool_t *p, const char *s, apr_size_t len, const char **enc)
+{
+    const char *end = memmem(s, len, "?>", 2);
+    const char *c = s + 5; /* past "<?xml" */
+
+    *enc = NULL;
+    if (end == NULL) {
+        return 0;
+    }
+    for (;;) {
+        const char *name, *val;
+        apr_size_t name_len;
+        char quote;
+
+        while (c < end && is_decl_space(*c)) {
+            c++;
+        }
+        if (c == end) {
+            return 1;
+        }
+        name = c;
+        while (c < end && ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z'))) {
+            c++;
+        }
+        name_len = (apr_size_t)(c - name);
+        while (c < end && is_decl_space(*c)) {
+            c++;
+        }
+        if (name_len == 0 || c == end || *c != '=') {
+            return 0;
+        }
+        c++;
+        while (c < end && is_decl_space(*c)) {
+            c++;
+        }
+        if (c == end || (*c != '"' && *c != '\'')) {
+            return 0;
+        }
+        quote = *c++;
+        val = c;
+        while (c < end && *c != quote) {
+            c++;
+        }
+        if (c == end) {
+            return 0;
+        }
+        if (name_len == 8 && memcmp(name, "encoding", 8) == 0) {
+            *enc = apr_pstrmemdup(p, val, (apr_size_t)(c - val));
+        }
+        c++;
+        if (c < end && !is_decl_space(*c)) {
+            return 0;
+        }
+    }
+}
+
+/* Refuses every encoding but UTF-8 before libxml2 sees the bytes (XML 1.0
+ * appendix F lists how a parser detects one): the byte order marks of
+ * UTF-16 and UCS-4, their BOM-less forms (a NUL among the first four
+ * bytes), EBCDIC ("<?xm" is 4C 6F A7 94), any first byte outside ASCII
+ * (a document starts with '<' or white space), and an XML declaration
+ * naming another encoding. UTF-16 is refused too, with or without a BOM:
+ * SAML bindings carry UTF-8, XML Encryption serialises Element plaintext
+ * in UTF-8 (XML Encryption 1.0, 4.1), and one encoding is one parser. */
+static anc_status_t check_encoding(apr_pool_t *p, const char *data, apr_size_t len,
+                                   anc_error_t **err)
+{
+    const unsigned char *u = (const unsigned char *)data;
+    apr_size_t i = 0, k;
+    const char *enc;
+
+    if (len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF) {
+        i = 3; /* the UTF-8 byte order mark */
+    }
+    if (i < len && (u[i] == 0 || u[i] >= 0x80)) {
+        return anc_error_set(p, err, ANC_E_XML_ENCODING,
+                             "not UTF-8: the document starts with byte 0x%02X "
+                             "(a UTF-16 or UCS-4 byte order mark, or another encoding)",
+                             u[i]);
+    }
+    for (k = i; k < len && k < i + 4; k++) {
+        if (u[k] == 0) {
+            return anc_error_set(p, err, ANC_E_XML_ENCODING,
+                                 "not UTF-8: a NUL byte in the first characters "
+                                 "(UTF-16 or UCS-4)");
+        }
+    }
+    if (len - i >= 4 && memcmp(u + i, "\x4C\x6F\xA7\x94", 4) == 0) {
+        return anc_error_set(p, err, ANC_E_XML_ENCODING, "not UTF-8: EBCDIC");
+    }
+    if (len - i < 6 || memcmp(data + i, "<?xml", 5) != 0 || !is_decl_space(data[i + 5])) {
+        return ANC_OK; /* no XML declaration: UTF-8 by default (XML 1.0 4.3.3) */
+    }
+    if (!decl_encoding(p, data + i, len - i, &enc)) {
+        return anc_error_set(p, err, ANC_E_XML_PARSE, "malformed XML declaration");
+    }
+    if (enc != NULL && strcasecmp(enc, "UTF-8") != 0) {
+        return anc_error_set(p, err, ANC_E_XML_ENCODING,
+                             "declared encoding '%s' is not UTF-8",
+                             apr_pstrndup(p, enc, 40));
+    }
+    return ANC_OK;
+}
+
 anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,
                            apr_size_t max_size, int max_depth, xmlDocPtr *doc,
                            anc_error_t **err)
@@ -212,10 +340,13 @@ anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,
     parse_guard_t guard;
     xmlDocPtr d;
     anc_status_t rv;
-    /* No XML_PARSE_NOENT (entity substitution), DTDLOAD, DTDATTR, DTDVALID
-     * or XINCLUDE; NONET as a second lock on network access. Errors are
-     * reported through the return value, never printed. */
-    const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
+    /* No XML_PARSE_NOENT (entity substitution), DTDLOAD, DTDATTR, DTDVALID,
+     * XINCLUDE or HUGE (libxml2's own length limits stay on); NONET as a
+     * second lock on network access; IGNORE_ENC with the "UTF-8" argument
+     * below: no declaration or byte pattern switches the decoder. Errors
+     * are reported through the return value, never printed. */
+    const int options =
+        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_IGNORE_ENC;
 
     *doc = NULL;
     if (data == NULL || len == 0) {
@@ -227,6 +358,10 @@ anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,
     }
     if (len > (apr_size_t)INT32_MAX) {
         return anc_error_set(p, err, ANC_E_TOO_LARGE, "document too large");
+    }
+    rv = check_encoding(p, data, len, err);
+    if (rv != ANC_OK) {
+        return rv;
     }
     if (too_many_attributes(data, len)) {
         return anc_error_set(p, err, ANC_E_TOO_LARGE,
@@ -245,8 +380,8 @@ anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,
     ctxt->sax->startElementNs = guard_start_element;
     ctxt->_private = &guard;
 
-    d = xmlCtxtReadMemory(ctxt, data, (int)len, NULL, NULL, options);
-    if (guard.saw_dtd || guard.too_deep || d == NULL) {
+    d = xmlCtxtReadMemory(ctxt, data, (int)len, NULL, "UTF-8", options);
+    if (guard.saw_dtd || guard.too_deep || guard.too_many_attrs || d == NULL) {
         const xmlError *e = xmlCtxtGetLastError(ctxt);
         char *msg = (e != NULL && e->message != NULL) ? apr_pstrdup(p, e->message)
                                                       : "not well-formed";
@@ -267,6 +402,11 @@ anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,
         if (guard.too_deep) {
             return anc_error_set(p, err, ANC_E_XML_DEPTH, "nesting deeper than %d",
                                  guard.max_depth);
+        }
+        if (guard.too_many_attrs) {
+            return anc_error_set(p, err, ANC_E_TOO_LARGE,
+                                 "an element with more than %d attributes",
+                                 ANC_XML_MAX_ATTRS);
         }
         return anc_error_set(p, err, ANC_E_XML_PARSE, "line %d: %s", line, msg);
     }

@@ -26,13 +26,19 @@
 #define ANC_XML_MAX_ATTRS 256
 
 /* Parses len bytes into a document owned by pool p (freed by a cleanup).
+ * The bytes must be UTF-8 (a UTF-8 byte order mark allowed): any other
+ * encoding, declared or detected (UTF-16 and UCS-4 with or without a BOM,
+ * EBCDIC, UTF-7, ISO-8859-1, ...), is refused before libxml2 decodes
+ * anything, and libxml2 decodes UTF-8 only, so the attribute cap counts
+ * what the parser sees.
  * Refuses DOCTYPE (and thereby every entity declaration), nesting deeper
  * than max_depth, and duplicate ID/Id/xml:id values; registers the "ID"
  * attribute of SAML protocol/assertion elements with xmlAddID so that a
  * "#id" reference can only resolve to such an element.
  * Errors: ANC_E_INPUT (empty), ANC_E_TOO_LARGE (over max_size when not 0,
  * or an element with more than ANC_XML_MAX_ATTRS attributes),
- * ANC_E_XML_PARSE (not well-formed, bad encoding), ANC_E_XML_DTD,
+ * ANC_E_XML_ENCODING (not UTF-8), ANC_E_XML_PARSE (not well-formed, invalid
+ * UTF-8, a malformed XML declaration), ANC_E_XML_DTD,
  * ANC_E_XML_DEPTH, ANC_E_DUPLICATE_ID, ANC_E_INTERNAL. */
 anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,
                            apr_size_t max_size, int max_depth, xmlDocPtr *doc,
