@@ -428,6 +428,147 @@ anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,
     return ANC_OK;
 }
 
+/* A namespace URI as an attribute value: the characters that attribute
+ * value normalisation (XML 1.0 3.3.3) or the quoting would change are
+ * written as references. */
+static const char *escape_attr(apr_pool_t *p, const char *s)
+{
+    apr_size_t n = 0;
+    const char *c;
+    char *out, *o;
+
+    for (c = s; *c != '\0'; c++) {
+        n += strchr("&<\"\t\n\r", *c) != NULL ? 6 : 1;
+    }
+    out = o = apr_palloc(p, n + 1);
+    for (c = s; *c != '\0'; c++) {
+        switch (*c) {
+            case '&':
+                o += sprintf(o, "&amp;");
+                break;
+            case '<':
+                o += sprintf(o, "&lt;");
+                break;
+            case '"':
+                o += sprintf(o, "&quot;");
+                break;
+            case '\t':
+            case '\n':
+            case '\r':
+                o += sprintf(o, "&#%d;", *c);
+                break;
+            default:
+                *o++ = *c;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+#define CONTEXT_WRAPPER "anc-decrypted-content"
+
+anc_status_t anc_xml_parse_in_context(apr_pool_t *p, const char *data, apr_size_t len,
+                                      const xmlNode *context, apr_size_t max_size,
+                                      int max_depth, xmlNodePtr *elem, anc_error_t **err)
+{
+    apr_hash_t *seen = apr_hash_make(p);
+    apr_array_header_t *open = apr_array_make(p, 8, sizeof(const char *));
+    const xmlNode *n;
+    const char *head, *tail = "</" CONTEXT_WRAPPER ">";
+    apr_size_t i = 0, head_len, tail_len = strlen(tail), total;
+    char *buf;
+    xmlDocPtr doc;
+    xmlNodePtr w, c, found = NULL;
+    anc_status_t rv;
+
+    *elem = NULL;
+    if (data == NULL || len == 0) {
+        return anc_error_set(p, err, ANC_E_INPUT, "empty content");
+    }
+    if (max_size != 0 && len > max_size) {
+        return anc_error_set(p, err, ANC_E_TOO_LARGE,
+                             "content of %" APR_SIZE_T_FMT " bytes over the cap", len);
+    }
+    rv = check_encoding(p, data, len, err);
+    if (rv != ANC_OK) {
+        return rv;
+    }
+    /* check_encoding accepted what stands in front: skip it, since inside
+     * the wrapper neither a BOM nor a declaration is well-formed */
+    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
+        i = 3;
+    }
+    if (len - i >= 6 && memcmp(data + i, "<?xml", 5) == 0 && is_decl_space(data[i + 5])) {
+        const char *e = memmem(data + i, len - i, "?>", 2);
+
+        i = (apr_size_t)(e - data) + 2;
+    }
+    /* Inside an element a DOCTYPE is only a syntax error; name it. */
+    if (memmem(data + i, len - i, "<!DOCTYPE", 9) != NULL) {
+        return anc_error_set(p, err, ANC_E_XML_DTD,
+                             "DOCTYPE declarations are not allowed");
+    }
+    /* The declarations in scope at context, the nearest one of a prefix
+     * winning (XML Namespaces 6.1); "xml" is bound by definition. */
+    APR_ARRAY_PUSH(open, const char *) = "<" CONTEXT_WRAPPER;
+    for (n = context; n != NULL && n->type == XML_ELEMENT_NODE; n = n->parent) {
+        const xmlNs *ns;
+
+        for (ns = n->nsDef; ns != NULL; ns = ns->next) {
+            const char *prefix = ns->prefix != NULL ? (const char *)ns->prefix : "";
+
+            if (strcmp(prefix, "xml") == 0 ||
+                apr_hash_get(seen, prefix, APR_HASH_KEY_STRING) != NULL) {
+                continue;
+            }
+            apr_hash_set(seen, prefix, APR_HASH_KEY_STRING, prefix);
+            APR_ARRAY_PUSH(open, const char *) = apr_psprintf(
+                p, " xmlns%s%s=\"%s\"", *prefix != '\0' ? ":" : "", prefix,
+                escape_attr(p, ns->href != NULL ? (const char *)ns->href : ""));
+        }
+    }
+    APR_ARRAY_PUSH(open, const char *) = ">";
+    head = apr_array_pstrcat(p, open, 0);
+    head_len = strlen(head);
+    total = head_len + (len - i) + tail_len;
+    buf = apr_palloc(p, total + 1);
+    memcpy(buf, head, head_len);
+    memcpy(buf + head_len, data + i, len - i);
+    memcpy(buf + head_len + (len - i), tail, tail_len + 1);
+
+    /* one level more: the wrapper */
+    rv = anc_xml_parse(p, buf, total, max_size != 0 ? max_size + head_len + tail_len : 0,
+                       max_depth + 1, &doc, err);
+    if (rv != ANC_OK) {
+        return rv;
+    }
+    w = xmlDocGetRootElement(doc);
+    if (w == NULL || strcmp((const char *)w->name, CONTEXT_WRAPPER) != 0) {
+        return anc_error_set(p, err, ANC_E_XML_PARSE, "content is not one element");
+    }
+    for (c = w->children; c != NULL; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE && found == NULL) {
+            found = c;
+        } else if (c->type == XML_TEXT_NODE) {
+            const xmlChar *t;
+
+            for (t = c->content; t != NULL && *t != '\0'; t++) {
+                if (!is_decl_space((char)*t)) {
+                    return anc_error_set(p, err, ANC_E_XML_PARSE,
+                                         "text beside the content's element");
+                }
+            }
+        } else if (c->type != XML_COMMENT_NODE && c->type != XML_PI_NODE) {
+            return anc_error_set(p, err, ANC_E_XML_PARSE, "content is not one element");
+        }
+    }
+    if (found == NULL) {
+        return anc_error_set(p, err, ANC_E_XML_PARSE, "content is not one element");
+    }
+    *elem = found;
+    return ANC_OK;
+}
+
 int anc_xml_is(const xmlNode *node, const char *ns, const char *name)
 {
     return node != NULL && node->type == XML_ELEMENT_NODE && node->ns != NULL &&
@@ -555,6 +696,49 @@ const char *anc_xml_collapse(apr_pool_t *p, const char *s)
     }
     *o = '\0';
     return out;
+}
+
+int anc_xml_has_space_or_control(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    while (*u != 0) {
+        unsigned cp;
+        int n, k;
+
+        if (*u < 0x80) {
+            if (*u <= 0x20 || *u == 0x7F) {
+                return 1;
+            }
+            u++;
+            continue;
+        }
+        if ((*u & 0xE0) == 0xC0) {
+            cp = *u & 0x1Fu;
+            n = 1;
+        } else if ((*u & 0xF0) == 0xE0) {
+            cp = *u & 0x0Fu;
+            n = 2;
+        } else if ((*u & 0xF8) == 0xF0) {
+            cp = *u & 0x07u;
+            n = 3;
+        } else {
+            return 1; /* not UTF-8: refuse rather than guess */
+        }
+        for (k = 1; k <= n; k++) {
+            if ((u[k] & 0xC0) != 0x80) {
+                return 1;
+            }
+            cp = (cp << 6) | (u[k] & 0x3Fu);
+        }
+        u += n + 1;
+        if ((cp >= 0x80 && cp <= 0xA0) || cp == 0x1680 || cp == 0x180E ||
+            (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
+            cp == 0x202F || cp == 0x205F || cp == 0x3000 || cp == 0xFEFF) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 typedef struct disjoint_ctx_t {

@@ -386,6 +386,122 @@ START_TEST(test_encoding_hostile_cost)
 }
 END_TEST
 
+START_TEST(test_space_or_control)
+{
+    static const char *const bad[] = {
+        "a b",
+        "a\tb",
+        "a\nb",
+        "a\rb",
+        " a",
+        "a ",
+        "a\x01"
+        "b",
+        "a\x7f",
+        "a\xc2\x85",
+        "a\xc2\x9f",
+        "a\xc2\xa0"
+        "b",
+        "a\xe1\x9a\x80",
+        "a\xe2\x80\x80",
+        "a\xe2\x80\x8a",
+        "a\xe2\x80\xa8",
+        "a\xe2\x80\xa9",
+        "a\xe2\x80\xaf",
+        "a\xe2\x81\x9f",
+        "a\xe3\x80\x80",
+        "a\xef\xbb\xbf",
+        "a\xe1\xa0\x8e",
+        "a\xff",
+        "a\xc2",
+        "a\xe2\x80",
+    };
+    static const char *const good[] = {
+        "",
+        "https://refeds.org/profile/mfa",
+        "urn:a:b#c?d=e&f",
+        "https://refeds.org/profile/mf\xd0\xb0",      /* Cyrillic a */
+        "https://refeds.org/profile/mfa\xe2\x80\x8b", /* zero width: no split */
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(anc_xml_has_space_or_control(bad[i]) == 1, "bad case %zu", i);
+    }
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        ck_assert_msg(anc_xml_has_space_or_control(good[i]) == 0, "good case %zu", i);
+    }
+}
+END_TEST
+
+/* XML Encryption 4.5: decrypted content is read where the EncryptedData
+ * stood, with the namespace declarations in scope there. */
+START_TEST(test_parse_in_context)
+{
+    xmlDocPtr doc;
+    xmlNodePtr ctx, el;
+    anc_error_t *err = NULL;
+    const char *assertion = "<saml:Assertion ID=\"a1\"><saml:Issuer>i</saml:Issuer>"
+                            "</saml:Assertion>";
+
+    ck_assert_int_eq(
+        parse("<samlp:Response " SAMLP " " SAML
+              " xmlns=\"urn:d&quot;&lt;&#9;x\" ID=\"r1\">"
+              "<saml:EncryptedAssertion xmlns:x=\"urn:x\"/></samlp:Response>",
+              &doc, &err),
+        ANC_OK);
+    ctx = anc_xml_first_elem(xmlDocGetRootElement(doc));
+    ck_assert_int_eq(anc_xml_parse_in_context(pool, assertion, strlen(assertion), ctx, 0,
+                                              64, &el, &err),
+                     ANC_OK);
+    ck_assert(anc_xml_is(el, ANC_NS_SAML, "Assertion"));
+    ck_assert_ptr_nonnull(xmlGetID(el->doc, BAD_CAST "a1"));
+    ck_assert_int_eq(anc_xml_depth(el), 2); /* under the wrapper */
+    /* the default namespace in scope, its URI with characters to escape */
+    ck_assert_int_eq(anc_xml_parse_in_context(pool, "<d/>", 4, ctx, 0, 64, &el, &err),
+                     ANC_OK);
+    ck_assert(anc_xml_is(el, "urn:d\"<\tx", "d"));
+    /* white space, comments and a declaration around it are fine */
+    ck_assert_int_eq(anc_xml_parse_in_context(
+                         pool, "<?xml version='1.0' encoding='UTF-8'?> <!--c--><x:a/> ",
+                         strlen("<?xml version='1.0' encoding='UTF-8'?> <!--c--><x:a/> "),
+                         ctx, 0, 64, &el, &err),
+                     ANC_OK);
+    ck_assert(anc_xml_is(el, "urn:x", "a"));
+    /* alone, the prefix means nothing (libxml2 reports an undeclared
+     * prefix as a namespace error only): not a SAML Assertion */
+    ck_assert_int_eq(anc_xml_parse_in_context(pool, assertion, strlen(assertion), NULL, 0,
+                                              64, &el, &err),
+                     ANC_OK);
+    ck_assert(!anc_xml_is(el, ANC_NS_SAML, "Assertion"));
+    /* not one element; DTD; depth; encoding; size */
+    ck_assert_int_eq(
+        anc_xml_parse_in_context(pool, "<x:a/><x:a/>", 12, ctx, 0, 64, &el, &err),
+        ANC_E_XML_PARSE);
+    ck_assert_int_eq(anc_xml_parse_in_context(pool, "<x:a/>t", 7, ctx, 0, 64, &el, &err),
+                     ANC_E_XML_PARSE);
+    ck_assert_int_eq(anc_xml_parse_in_context(pool, "text", 4, ctx, 0, 64, &el, &err),
+                     ANC_E_XML_PARSE);
+    ck_assert_int_eq(anc_xml_parse_in_context(pool, "<x:a/></anc-decrypted-content><b/>",
+                                              34, ctx, 0, 64, &el, &err),
+                     ANC_E_XML_PARSE);
+    ck_assert_int_eq(
+        anc_xml_parse_in_context(pool, "<!DOCTYPE a><a/>", 16, ctx, 0, 64, &el, &err),
+        ANC_E_XML_DTD);
+    ck_assert_int_eq(anc_xml_parse_in_context(pool, nested(5), strlen(nested(5)), ctx, 0,
+                                              5, &el, &err),
+                     ANC_OK);
+    ck_assert_int_eq(anc_xml_parse_in_context(pool, nested(6), strlen(nested(6)), ctx, 0,
+                                              5, &el, &err),
+                     ANC_E_XML_DEPTH);
+    ck_assert_int_eq(
+        anc_xml_parse_in_context(pool, "\xff\xfe<\0a\0/\0>\0", 10, ctx, 0, 64, &el, &err),
+        ANC_E_XML_ENCODING);
+    ck_assert_int_eq(anc_xml_parse_in_context(pool, "<x:a/>", 6, ctx, 5, 64, &el, &err),
+                     ANC_E_TOO_LARGE);
+}
+END_TEST
+
 START_TEST(test_ids)
 {
     xmlDocPtr doc;
@@ -505,6 +621,9 @@ static Suite *xml_suite(void)
     TCase *tc = tcase_create("core");
 
     tcase_add_checked_fixture(tc, setup, teardown);
+    /* the hostile-cost test builds three 300 KB documents: room for a
+     * loaded machine (its own bound is on CPU time) */
+    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_well_formed);
     tcase_add_test(tc, test_doctype_refused);
     tcase_add_test(tc, test_entities_and_garbage);
@@ -514,6 +633,8 @@ static Suite *xml_suite(void)
     tcase_add_test(tc, test_encoding_others_refused);
     tcase_add_test(tc, test_encoding_no_switch);
     tcase_add_test(tc, test_encoding_hostile_cost);
+    tcase_add_test(tc, test_space_or_control);
+    tcase_add_test(tc, test_parse_in_context);
     tcase_add_test(tc, test_ids);
     tcase_add_test(tc, test_ids_disjoint);
     tcase_add_test(tc, test_namespaces);
