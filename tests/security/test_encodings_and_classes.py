@@ -18,6 +18,7 @@
 """
 import base64
 import json
+import resource
 import time
 import uuid
 
@@ -30,8 +31,17 @@ from test_attacks_cli import make_ctx, run_values
 
 KINDS = ("utf7", "ebcdic", "utf16")
 ROUNDS = 3
-SLACK_CLI = 0.5     # seconds per ROUNDS files: process start-up jitter
-SLACK_HTTP = 0.3
+# The CLI is judged on its own CPU time (user + system, from the kernel's
+# accounting of finished children), which other load on the machine does
+# not inflate; the live server on wall time, with more room. Before the
+# fix each hostile form cost seconds of CPU per document.
+SLACK_CLI = 0.25    # CPU seconds per ROUNDS files
+SLACK_HTTP = 2.0    # wall seconds per ROUNDS POSTs
+
+
+def _children_cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def _forms(ctx):
@@ -50,17 +60,18 @@ def _report(label, times, counts):
 
 def test_hostile_encodings_cost_cli(cli, keys):
     """ROUNDS copies of each form through one CLI run each: the hostile
-    forms are refused with xml-encoding, no slower than 2x the plain form."""
+    forms are refused with xml-encoding, in no more CPU time than 2x the
+    plain form's."""
     ctx = make_ctx(keys)
     forms = _forms(ctx)
     times, counts, reasons = {}, {}, {}
     for kind, (value, n) in forms.items():
         counts[kind] = n
-        t0 = time.monotonic()
+        t0 = _children_cpu()
         r = run_values(cli, keys, ctx, [value] * ROUNDS, raw_last=False, max_size=262144)
-        times[kind] = time.monotonic() - t0
+        times[kind] = _children_cpu() - t0
         reasons[kind] = [rec.get("reason") for rec in r.records]
-    _report("CLI, %d files per run" % ROUNDS, times, counts)
+    _report("CLI CPU time, %d files per run" % ROUNDS, times, counts)
     assert counts["ebcdic"] > 35000 and counts["utf7"] > 20000, counts
     for kind in KINDS:
         assert times[kind] <= 2 * times["utf8"] + SLACK_CLI, (kind, times)
@@ -87,7 +98,7 @@ def test_hostile_encodings_cost_httpd(live, keys):
             elapsed += time.monotonic() - t0
             replies.setdefault(kind, []).append((c, rep))
         times[kind] = elapsed
-    _report("live ACS, %d POSTs each" % ROUNDS, times, counts)
+    _report("live ACS wall time, %d POSTs each" % ROUNDS, times, counts)
     for kind in KINDS:
         assert times[kind] <= 2 * times["utf8"] + SLACK_HTTP, (kind, times)
     for kind, reps in replies.items():
