@@ -65,6 +65,8 @@ typedef enum {
     ANC_E_POLICY,   /* "insufficient-context": classes do not satisfy a policy */
     ANC_E_BINDING,  /* "binding-invalid": bad Redirect/POST binding encoding */
     ANC_E_INTERNAL, /* "internal": a library failed (out of memory, crypto init) */
+    ANC_E_XML_ENCODING, /* "xml-encoding": a declared or detected encoding other than
+                           UTF-8 (UTF-16, UTF-7, EBCDIC, ...) */
     ANC_E__COUNT
 } anc_status_t;
 

@@ -688,6 +688,14 @@ static anc_status_t read_authn_statements(verify_ctx_t *c, xmlNodePtr a,
             if (anc_xml_is(e, ANC_NS_SAML, "AuthnContextClassRef")) {
                 const char *v = anc_xml_collapse(c->p, anc_xml_text(c->p, e));
 
+                /* A class with a space inside would read as two classes in
+                 * AUTHN_CONTEXT_CLASS; no URI holds one (RFC 3986 2). */
+                if (anc_xml_has_space_or_control(v)) {
+                    return fail(c, ANC_E_XML_SCHEMA,
+                                "AuthnContextClassRef '%s' is not a URI (white space "
+                                "or a control character inside)",
+                                v);
+                }
                 if (*v != '\0') {
                     APR_ARRAY_PUSH(rec->authn_context_class_refs, const char *) = v;
                 }

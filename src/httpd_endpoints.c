@@ -384,6 +384,24 @@ static int acs_insufficient(request_rec *r, const anc_pending_t *pd,
     return acs_error(r, pd, relay_state, &f, HTTP_FORBIDDEN);
 }
 
+/* Values of an AuthnContextClassAttribute attribute that are not classes
+ * (white space inside) are left out of the session's classes; the login
+ * goes on, the admin sees why a class is missing. */
+static void log_refused_class_values(request_rec *r, const apr_array_header_t *refused)
+{
+    int i;
+
+    for (i = 0; refused != NULL && i < refused->nelts; i++) {
+        ap_log_rerror(
+            APLOG_MARK, APLOG_WARNING, 0, r,
+            "authncontext: acs: class value ignored reason=%s detail='%s' "
+            "from AuthnContextClassAttribute holds white space or a control "
+            "character",
+            anc_reason(ANC_E_XML_SCHEMA),
+            ap_escape_logitem(r->pool, APR_ARRAY_IDX(refused, i, const char *)));
+    }
+}
+
 static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
                       const anc_assertion_t *a)
 {
@@ -410,6 +428,8 @@ static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
                                        pd->st->idp, a->idp));
     }
     classes = anc_policy_session_classes(r->pool, vocab, a, c->class_attributes);
+    log_refused_class_values(
+        r, anc_policy_refused_class_values(r->pool, a, c->class_attributes));
 
     /* An answer to a request with RequestedAuthnContext must itself
      * satisfy it (SAML core 3.3.2.2.1): a weaker class goes to the error

@@ -160,7 +160,8 @@ static size_t utf8_valid_len(const unsigned char *s, size_t n)
 }
 
 /* Writes s as a JSON string: quotes, backslash and every control character
- * escaped; valid UTF-8 passed through; each byte of an invalid sequence
+ * escaped, and the line separators NEL, LS, PS; other valid UTF-8 passed
+ * through; each byte of an invalid sequence
  * replaced by U+FFFD, so the output is always valid JSON in valid UTF-8.
  * NULL is written as null. */
 static void json_str(FILE *out, const char *s)
@@ -206,7 +207,16 @@ static void json_str(FILE *out, const char *s)
                 } else if (c < 0x80) {
                     putc((int)c, out);
                 } else if ((l = utf8_valid_len(p, n)) > 0) {
-                    fwrite(p, 1, l, out);
+                    /* NEL, LS and PS end a line for some line splitters
+                     * (Python's splitlines): one record stays one line */
+                    if (l == 2 && p[0] == 0xC2 && p[1] == 0x85) {
+                        fputs("\\u0085", out);
+                    } else if (l == 3 && p[0] == 0xE2 && p[1] == 0x80 &&
+                               (p[2] == 0xA8 || p[2] == 0xA9)) {
+                        fprintf(out, "\\u%04x", 0x2000u + (p[2] - 0x80u));
+                    } else {
+                        fwrite(p, 1, l, out);
+                    }
                     p += l;
                     n -= l;
                     continue;

@@ -49,6 +49,15 @@ HOSTILE_XML = {
     "bad-utf8": b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">\xc3\x28</samlp:Response>',
     "truncated": b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_x"',
     "empty": b"",
+    # encodings other than UTF-8, declared or detected (refused: xml-encoding)
+    "utf7-declared": (b'<?xml version="1.0" encoding="UTF-7"?><r a+AD0-\'1\' '
+                      b'b+AD0-\'2\'/>'),
+    "ebcdic": "<?xml version='1.0' encoding='IBM037'?><r a='1' b='2'/>".encode("cp037"),
+    "utf16-bom": b"\xff\xfe" + "<?xml version='1.0'?><r a='1'/>".encode("utf-16-le"),
+    "utf16be": "<?xml version='1.0'?><r a='1'/>".encode("utf-16-be"),
+    "ucs4": "<r a='1'/>".encode("utf-32-le"),
+    "utf8-bom": b'\xef\xbb\xbf<?xml version="1.0" encoding="utf-8"?><r/>',
+    "decl-malformed": b"<?xml version='1.0' encoding=UTF-7?><r/>",
 }
 
 

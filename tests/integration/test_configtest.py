@@ -116,6 +116,10 @@ BAD = [
     ("bad-request-comparison",
      "<Location /x>\n AuthType SAML\n AuthnContextRequest sideways %s\n</Location>" % MFA,
      r"sideways|comparison"),
+    # a class with white space inside would read as two in AUTHN_CONTEXT_CLASS
+    ("alias-target-with-space",
+     'AuthnContextClassAlias urn:example:a "urn:example:b %s"' % MFA,
+     r"white space|absolute URI"),
 ]
 
 

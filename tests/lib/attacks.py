@@ -560,6 +560,15 @@ LOOKALIKES = {
 }
 
 
+# values that, once joined with spaces in AUTHN_CONTEXT_CLASS, split into
+# something that reads as the MFA class: refused (issue 11, item 5)
+SPLITTING_LOOKALIKES = ("nbsp", "inner-space", "pwd-space-mfa", "line-separator")
+LOOKALIKES.update({
+    "pwd-space-mfa": "pwd " + sf.MFA,
+    "line-separator": "urn:pwd\u2028" + sf.MFA,
+})
+
+
 def class_lookalike(kind):
     def build(signed, ctx):
         root = ctx.tree(authn_statements=[{"class_ref": LOOKALIKES[kind]}])
@@ -974,7 +983,13 @@ ATTACKS = [
        check=check_whitespace),
 ] + [
     _a("class-lookalike-" + k, class_lookalike(k), verdict="accept", check=check_lookalike(k))
-    for k in LOOKALIKES
+    for k in LOOKALIKES if k not in SPLITTING_LOOKALIKES
+] + [
+    # a class with white space inside reads as two classes to whoever splits
+    # AUTHN_CONTEXT_CLASS (a NBSP too, for str.split()): no URI has one
+    _a("class-lookalike-" + k, class_lookalike(k), ("xml-schema",),
+       about="class value an application would split into several")
+    for k in SPLITTING_LOOKALIKES
 ] + [
     _a("class-only-in-declref", class_only_in_declref, verdict="accept",
        check=check_declref_only),
@@ -1219,3 +1234,150 @@ ATTACKS += [
 
 BY_NAME = {a.name: a for a in ATTACKS}
 assert len(BY_NAME) == len(ATTACKS), "duplicate attack names"
+
+
+# --- encodings (issue 11, item 1) --------------------------------------------
+# libxml2 decodes UTF-7 (declared) and EBCDIC (detected from "<?xm") by
+# itself; a byte scan for '=' then sees none of the attributes of one start
+# tag, and libxml2 2.9's pairwise duplicate check costs seconds per POST.
+# Everything but UTF-8 is refused before libxml2 decodes a byte. The forms
+# are the SAMLResponse value itself (base64), as the binding carries them.
+
+HOSTILE_BUDGET = 256000    # decoded bytes: under the default 256 KiB cap
+
+
+def _attr_names():
+    import itertools
+    import string
+    taken = {"ID", "Version", "IssueInstant", "Destination", "InResponseTo"}
+    rest = string.ascii_letters + string.digits
+    for n in itertools.count(1):
+        for f in string.ascii_letters:
+            for t in itertools.product(rest, repeat=n - 1):
+                name = f + "".join(t)
+                if name not in taken:
+                    yield name
+
+
+def many_attributes_form(signed, kind, budget=HOSTILE_BUDGET):
+    """The signed Response with as many extra attributes on its start tag
+    as fit in budget bytes, in one of: utf8 (the plain form), utf7 ('=' as
+    +AD0-), ebcdic (code page 037, declared IBM037), utf16 (BOM). Returns
+    (document bytes, number of attributes)."""
+    body = _body(signed).lstrip(b"\n").decode()
+    if kind == "utf7":
+        body = body.replace("+", "+-")
+    head, tail = body.split(">", 1)
+    decl = '<?xml version="1.0" encoding="%s"?>' % {
+        "utf8": "UTF-8", "utf7": "UTF-7", "ebcdic": "IBM037", "utf16": "UTF-16"}[kind]
+    enc = {"utf8": "utf-8", "utf7": "ascii", "ebcdic": "cp037", "utf16": "utf-16-le"}[kind]
+    attr = " %s+AD0-''" if kind == "utf7" else " %s=''"
+    out = [(decl + head).encode(enc)]
+    end = (">" + tail).encode(enc)
+    used = len(out[0]) + len(end) + (2 if kind == "utf16" else 0)
+    n = 0
+    for name in _attr_names():
+        a = (attr % name).encode(enc)
+        if used + len(a) > budget:
+            break
+        out.append(a)
+        used += len(a)
+        n += 1
+    doc = b"".join(out) + end
+    return (b"\xff\xfe" + doc if kind == "utf16" else doc), n
+
+
+def _many_attributes(kind):
+    def build(signed, ctx):
+        return base64.b64encode(many_attributes_form(signed, kind)[0])
+    build.__name__ = "many_attributes_" + kind
+    return build
+
+
+def _reencoded(decl_encoding, codec, bom=b""):
+    def build(signed, ctx):
+        text = '<?xml version="1.0" encoding="%s"?>' % decl_encoding + \
+            _body(signed).decode()
+        return base64.b64encode(bom + text.encode(codec))
+    build.__name__ = "reencoded_" + codec.replace("-", "_")
+    return build
+
+
+def declared_only(signed, ctx):
+    """UTF-8 bytes (ASCII, in fact) declared as ISO-8859-1: still refused,
+    the declaration alone decides nothing but refusal."""
+    return b'<?xml version="1.0" encoding="ISO-8859-1"?>' + _body(signed)
+
+
+ATTACKS += [
+    _a("many-attributes-utf7", _many_attributes("utf7"), ("xml-encoding",), raw=True,
+       about="attributes hidden from the pre-scan by UTF-7 ('=' as +AD0-)"),
+    _a("many-attributes-ebcdic", _many_attributes("ebcdic"), ("xml-encoding",), raw=True,
+       about="attributes hidden from the pre-scan by EBCDIC (detected by libxml2)"),
+    _a("many-attributes-utf16", _many_attributes("utf16"), ("xml-encoding",), raw=True,
+       about="the same in UTF-16 with a BOM"),
+    _a("charset-utf16-bom", _reencoded("UTF-16", "utf-16-le", b"\xff\xfe"),
+       ("xml-encoding",), raw=True, about="a valid response in UTF-16 (BOM): refused"),
+    _a("charset-utf16be-no-bom", _reencoded("UTF-16", "utf-16-be"), ("xml-encoding",),
+       raw=True, about="a valid response in UTF-16BE without a BOM"),
+    _a("charset-ucs4", _reencoded("UCS-4", "utf-32-le"), ("xml-encoding",), raw=True,
+       about="a valid response in UCS-4"),
+    _a("charset-declared-latin1", declared_only, ("xml-encoding",),
+       about="ASCII bytes declared ISO-8859-1"),
+]
+
+
+# --- decryption in context (issue 11, item 8) ---------------------------------
+
+def encrypted_in_context(signed, ctx):
+    """The plaintext Assertion uses the saml prefix declared on the Response
+    only (XML Encryption 4.5: parsed where the EncryptedData stood)."""
+    root = ctx.tree()
+    sf.sign(root, "assertion", ctx.idp)
+    sf.encrypt_assertion(root, ctx.sp_cert_pem, "rsa-oaep", "aes256-gcm", in_context=True)
+    return _out(root)
+
+
+def _in_context_plaintext(edit, **tree_kw):
+    def build(signed, ctx):
+        root = ctx.tree(**tree_kw)
+        sf.sign(root, "assertion", ctx.idp)
+        a = root.find(_q(NS_SAML, "Assertion"))
+        plain = edit(sf._without_saml_declaration(a))
+        sf.encrypt_assertion(root, ctx.sp_cert_pem, "rsa-oaep", "aes256-gcm",
+                             in_context=True, plaintext=plain)
+        return _out(root)
+    return build
+
+
+def _deep_element(depth):
+    deep = etree.Element("{urn:example:deep}d", nsmap={"x": "urn:example:deep"})
+    cur = deep
+    for _ in range(depth):
+        cur = etree.SubElement(cur, "{urn:example:deep}d")
+    return deep
+
+
+ATTACKS += [
+    _a("encrypted-in-context", encrypted_in_context, verdict="accept",
+       check=check_decrypted, options={"sp_key": True},
+       about="plaintext relies on the Response's saml declaration: decrypted, verified"),
+    _a("encrypted-in-context-doctype",
+       _in_context_plaintext(lambda p: b'<!DOCTYPE a [<!ENTITY e "admin">]>' + p),
+       ("xml-dtd",), options={"sp_key": True},
+       about="DOCTYPE in the decrypted content"),
+    _a("encrypted-in-context-too-deep",
+       _in_context_plaintext(lambda p: p, advice=[_deep_element(200)]),
+       ("xml-too-deep",), options={"sp_key": True},
+       about="decrypted content nested past the depth cap"),
+    _a("encrypted-in-context-utf7",
+       _in_context_plaintext(lambda p: b'<?xml version="1.0" encoding="UTF-7"?>' + p),
+       ("decrypt-failed",), options={"sp_key": True},
+       about="decrypted content declared UTF-7"),
+    _a("encrypted-in-context-many-attributes",
+       _in_context_plaintext(lambda p: p.replace(
+           b"<saml:Assertion ", b"<saml:Assertion " + b"".join(
+               b"a%d='' " % i for i in range(5000)), 1)),
+       ("too-large",), options={"sp_key": True},
+       about="5000 attributes in the decrypted content"),
+]

@@ -553,11 +553,37 @@ def sign(root, what="response", kp=None, cert=None, **kw):
     return sign_element(_find_target(root, what), kp, **kw)
 
 
+def _without_saml_declaration(a):
+    """The Assertion serialised as an IdP that relies on the Response's
+    declaration of the saml prefix writes it: its start tag without
+    xmlns:saml (the rest keeps its own declarations). Not well-formed
+    alone; well-formed where the Response declares saml."""
+    data = etree.tostring(a)
+    start, rest = data.split(b">", 1)
+    decl = (' xmlns:saml="%s"' % NS_SAML).encode()
+    if start.count(decl) != 1:
+        raise ValueError("the Assertion does not declare saml itself")
+    data = start.replace(decl, b"") + b">" + rest
+    try:
+        etree.fromstring(data)
+    except etree.XMLSyntaxError:
+        return data
+    raise ValueError("the Assertion still parses alone")
+
+
 def encrypt_assertion(root, sp_cert_pem, key_transport="rsa-oaep",
-                      data_alg="aes128-cbc"):
+                      data_alg="aes128-cbc", in_context=False, plaintext=None):
     """Replaces the Response's saml:Assertion by saml:EncryptedAssertion
     (xenc:EncryptedData Type=Element, the session key in an EncryptedKey
-    under ds:KeyInfo, transported to sp_cert_pem's RSA key)."""
+    under ds:KeyInfo, transported to sp_cert_pem's RSA key).
+
+    in_context=True encrypts the Assertion serialised WITHOUT its own
+    declaration of the saml prefix, which the Response declares: valid XML
+    Encryption (the plaintext is parsed where the EncryptedData stood,
+    XML Encryption 4.5; xmlsec1 --decrypt does so), and the
+    EncryptedAssertion then relies on the Response's declaration.
+    plaintext: encrypt these bytes instead of the Assertion (hostile
+    plaintext for the tests)."""
     a = root.find(_q(NS_SAML, "Assertion"))
     if a is None:
         raise ValueError("no Assertion to encrypt")
@@ -566,6 +592,8 @@ def encrypt_assertion(root, sp_cert_pem, key_transport="rsa-oaep",
     # plaintext carries every namespace declaration it uses (as real IdPs'
     # do) and a decrypter that parses it alone can read it.
     alone = etree.fromstring(etree.tostring(a))
+    if in_context and plaintext is None:
+        plaintext = _without_saml_declaration(a)
     tmpl = xmlsec.template.encrypted_data_create(
         alone, method, type=xmlsec.EncryptionType.ELEMENT, ns="xenc")
     xmlsec.template.encrypted_data_ensure_cipher_value(tmpl)
@@ -576,10 +604,20 @@ def encrypt_assertion(root, sp_cert_pem, key_transport="rsa-oaep",
     mgr.add_key(xmlsec.Key.from_memory(sp_cert_pem, xmlsec.KeyFormat.CERT_PEM, None))
     ctx = xmlsec.EncryptionContext(mgr)
     ctx.key = xmlsec.Key.generate(xmlsec.KeyData.AES, bits, xmlsec.KeyDataType.SESSION)
-    enc = ctx.encrypt_xml(tmpl, alone)
-    ea = etree.Element(_q(NS_SAML, "EncryptedAssertion"), nsmap={"saml": NS_SAML})
+    if plaintext is not None:
+        enc = ctx.encrypt_binary(tmpl, plaintext)
+    else:
+        enc = ctx.encrypt_xml(tmpl, alone)
+    if in_context:
+        # the EncryptedAssertion uses the Response's saml prefix too
+        pos = list(root).index(a)
+        root.remove(a)
+        ea = etree.SubElement(root, _q(NS_SAML, "EncryptedAssertion"))
+        root.insert(pos, ea)
+    else:
+        ea = etree.Element(_q(NS_SAML, "EncryptedAssertion"), nsmap={"saml": NS_SAML})
+        root.replace(a, ea)
     ea.append(enc)
-    root.replace(a, ea)
     return ea
 
 
@@ -1026,6 +1064,19 @@ def make_fixtures(outdir, now):
         fx.now + datetime.timedelta(seconds=170)))
     sign(r, "both", idp)
     fx.ok(name, r)
+
+    # -- decryption in context (XML Encryption 4.5): the plaintext Assertion
+    # relies on the Response's declaration of the saml prefix
+    for what, da in (("assertion", "aes256-gcm"), ("response", "aes128-cbc")):
+        name = "ok-enc-in-context-%s-signed" % what
+        r = fx.resp(name, authn_statements=[{"class_ref": MFA}])
+        if what == "assertion":
+            sign(r, "assertion", idp)
+        plain = copy.deepcopy(r)
+        encrypt_assertion(r, sp.cert_pem, "rsa-oaep", da, in_context=True)
+        if what == "response":
+            sign(r, "response", idp)
+        fx.ok(name, r, flags=SPK, expect_root=plain)
     fx.write()
     return fx
 

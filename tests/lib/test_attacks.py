@@ -129,3 +129,23 @@ def test_attack_names_unique_and_reasons_known():
             assert a.reasons and set(a.reasons) <= known, a.name
         else:
             assert a.check is not None
+
+
+@pytest.mark.parametrize("kind", ["utf7", "ebcdic", "utf16"])
+def test_encodings_hide_attributes_from_a_byte_scan(ctx, kind):
+    """libxml2 (through lxml, no product code) decodes the UTF-7, EBCDIC
+    and UTF-16 forms by itself and sees every added attribute, while a scan
+    for the byte '=' sees none of them (UTF-7, EBCDIC) -- the attribute
+    cap must count what the parser sees (issue 11, item 1). A small budget
+    keeps libxml2's pairwise duplicate check cheap here."""
+    from lxml import etree
+    signed = ctx.base("response")
+    plain = etree.fromstring(signed)
+    scale = 2 if kind == "utf16" else 1
+    doc, n = A.many_attributes_form(signed, kind, budget=scale * (len(signed) + 3000))
+    assert n > 200
+    root = etree.fromstring(doc)
+    assert len(root.attrib) == len(plain.attrib) + n
+    assert root.find(".//" + sf._q(sf.NS_SAML, "NameID")).text == A.GOOD_NAME
+    if kind in ("utf7", "ebcdic"):
+        assert doc.count(b"=") < len(signed.split(b"=")), (kind, doc.count(b"="))
