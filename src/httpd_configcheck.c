@@ -217,11 +217,15 @@ static void check_require(walk_t *w, const ap_directive_t *d)
     }
     if (type) {
         /* AuthType Basic, None, ...: these providers judge SAML sessions
-         * only; nobody else's user ever satisfies them */
-        fail(w, d,
-             apr_psprintf(
-                 w->p, "'Require %s' needs AuthType SAML, but AuthType %s applies here",
-                 word, type));
+         * only, so nobody else's user ever satisfies them. Not an error:
+         * a <RequireAny> may hold it beside rules that do grant */
+        if (should_warn()) {
+            ap_log_error(
+                APLOG_MARK, APLOG_WARNING, 0, w->s,
+                "authncontext: configtest: %s:%d: 'Require %s' needs AuthType SAML, "
+                "but AuthType %s applies here: it never grants",
+                d->filename, d->line_num, word, type);
+        }
         return;
     }
     if (!section || saml_location_covers(w->p, ap_conftree, vhost_of(d),
