@@ -289,7 +289,7 @@ static int step_up_if_needed(request_rec *r, const anc_dir_cfg_t *d,
     if (anc_dir_flag(d->retry_without_context, 0)) {
         int marked = anc_store_retry_marked(r, s->id);
         if (marked < 0) {
-            return HTTP_SERVICE_UNAVAILABLE;
+            return anc_unavailable(r);
         }
         if (marked && !stale) {
             return OK;
@@ -339,7 +339,7 @@ int anc_check_authn(request_rec *r)
     if (st == ANC_E_CACHE) {
         /* logged once by the store (reason=cache-unavailable); fail closed */
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-        return HTTP_SERVICE_UNAVAILABLE;
+        return anc_unavailable(r);
     }
     if (st != ANC_OK) {
         return start_login(r, d, 0, "session unknown or expired");
@@ -464,7 +464,7 @@ int anc_lazy_access(request_rec *r)
     if (lazy_load(r, d, &s, &user) == ANC_E_CACHE) {
         /* logged once by the store (reason=cache-unavailable); fail closed */
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-        return HTTP_SERVICE_UNAVAILABLE;
+        return anc_unavailable(r);
     }
     note = apr_pcalloc(r->pool, sizeof(*note));
     note->lazy = 1;

@@ -150,6 +150,9 @@ int anc_error_respond(request_rec *r, const char *error_url, const anc_error_fac
  * Returns what a handler returns. */
 int anc_page_send(request_rec *r, int status, anc_page_id_t id, const char *title,
                   apr_table_t *facts);
+/* The store cannot answer (fail closed): the unavailable page with 503,
+ * from a hook or a handler; returns what the caller returns. */
+int anc_unavailable(request_rec *r);
 /* A short message page (notice, or unavailable for 503). */
 int anc_simple_page(request_rec *r, int status, const char *title, const char *text);
 /* The short reference of this request (8 hex), shared with its internal

@@ -221,6 +221,28 @@ static const char *fact(void *vctx, const char *name)
     return apr_table_get(((render_ctx_t *)vctx)->facts, name);
 }
 
+/* The site's own ErrorDocument for status, served here rather than by
+ * returning status: these pages are also answered from hooks and from the
+ * internal redirect of a 401 (httpd_stepup.c), where httpd would take a
+ * returned status for a recursive error and send its canned 401 page. The
+ * three forms of the directive: "text", a local URL (an internal redirect
+ * that keeps the status, as httpd's own), an absolute URL (302). */
+static int error_document(request_rec *r, int status, const char *doc)
+{
+    r->status = status;
+    if (doc[0] == '"') {
+        ap_set_content_type(r, "text/html; charset=UTF-8");
+        ap_rputs(doc + 1, r);
+        return OK;
+    }
+    if (doc[0] == '/') {
+        ap_internal_redirect(doc, r);
+        return OK;
+    }
+    apr_table_setn(r->headers_out, "Location", doc);
+    return HTTP_MOVED_TEMPORARILY;
+}
+
 int anc_page_send(request_rec *r, int status, anc_page_id_t id, const char *title,
                   apr_table_t *facts)
 {
@@ -229,12 +251,12 @@ int anc_page_send(request_rec *r, int status, anc_page_id_t id, const char *titl
     render_ctx_t ctx;
     const char *content;
     anc_error_t *err = NULL;
+    const char *doc;
     int idx = ap_index_of_response(status);
 
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-    if (status != HTTP_OK && ap_response_code_string(r, idx)) {
-        /* the site's own ErrorDocument for this status */
-        return status;
+    if (status != HTTP_OK && (doc = ap_response_code_string(r, idx)) != NULL) {
+        return error_document(r, status, doc);
     }
     page = pc ? pc->templates[id] : NULL;
     layout = pc ? pc->templates[ANC_PAGE_LAYOUT] : NULL;
@@ -284,4 +306,28 @@ int anc_simple_page(request_rec *r, int status, const char *title, const char *t
         return anc_page_send(r, status, ANC_PAGE_UNAVAILABLE, title, facts);
     }
     return anc_page_send(r, status, ANC_PAGE_NOTICE, title, facts);
+}
+
+int anc_unavailable(request_rec *r)
+{
+    apr_table_t *facts = apr_table_make(r->pool, 4);
+    int rc;
+
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "authncontext: unavailable: ref=%s reason=%s uri=%s",
+                  anc_request_ref(r), anc_reason(ANC_E_CACHE), r->uri);
+    apr_table_setn(
+        facts, "message",
+        "The sign-in service of this site cannot reach its session store right "
+        "now, so it cannot tell who you are.");
+    apr_table_setn(facts, "reason", anc_reason(ANC_E_CACHE));
+    if (r->method_number == M_GET && anc_is_local_url(r->unparsed_uri)) {
+        apr_table_setn(facts, "retryURL", r->unparsed_uri);
+        apr_table_setn(facts, "requestURL", r->unparsed_uri);
+    }
+    rc = anc_page_send(r, HTTP_SERVICE_UNAVAILABLE, ANC_PAGE_UNAVAILABLE,
+                       "Sign-in is unavailable", facts);
+    /* from a hook: the page is written, the request is done (an
+     * ErrorDocument for 503 is httpd's to serve instead) */
+    return rc == OK ? DONE : rc;
 }
