@@ -35,7 +35,8 @@ CORE_FUZZ_CFLAGS = $(FUZZ_BASE) $(WARN) -fsanitize=fuzzer-no-link
 LIBS = $(XMLSEC_LIBS) $(XML_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS) $(APU_LIBS) $(APR_LIBS)
 
 CORE_SRC = $(sort $(wildcard src/anc_*.c))
-CORE_OBJ = $(CORE_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o)
+CORE_OBJ = $(CORE_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/anc_schema_files.o
+SCHEMA_FILES = $(sort $(wildcard schemas/*.xsd))
 # An archive, so a target links only the core objects it needs.
 CORE_LIB = $(FUZZ_BUILD)/libauthncontext-fuzz.a
 BINS = $(TARGETS:%=$(FUZZ_BUILD)/%)
@@ -46,6 +47,14 @@ FIXTURES = $(FUZZ_BUILD)/fixtures
 build: $(BINS)
 
 $(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard include/*.h src/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CORE_FUZZ_CFLAGS) -c $< -o $@
+
+# the SAML schemas compiled into the core (see the main Makefile)
+$(FUZZ_BUILD)/gen/anc_schema_files.c: $(SCHEMA_FILES) schemas/embed.sh
+	@mkdir -p $(dir $@)
+	sh schemas/embed.sh $@ $(SCHEMA_FILES)
+$(FUZZ_BUILD)/obj/anc_schema_files.o: $(FUZZ_BUILD)/gen/anc_schema_files.c src/anc_structure.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(CORE_FUZZ_CFLAGS) -c $< -o $@
 
