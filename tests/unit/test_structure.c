@@ -62,8 +62,19 @@ static anc_status_t check(apr_pool_t *p, const char *xml, anc_error_t **err)
     return anc_structure_check(p, xmlDocGetRootElement(doc), err);
 }
 
+#define ASSERTION(attr_value)                                                            \
+    "<saml:Assertion " NS " xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" ID=\"_a1\" "   \
+    "Version=\"2.0\" IssueInstant=\"2026-11-23T10:00:00Z\">" ISSUER                      \
+    "<saml:AttributeStatement><saml:Attribute Name=\"a\">" attr_value                    \
+    "</saml:Attribute></saml:AttributeStatement></saml:Assertion>"
+
 /* Allowed by the schema and by the wildcard rules. */
 static const char *const good[] = {
+    /* an Assertion on its own (as decrypted), typed values */
+    ASSERTION(
+        "<saml:AttributeValue xsi:type=\"xs:integer\">42</saml:AttributeValue>"
+        "<saml:AttributeValue xsi:type=\"xs:anyType\"><x:E>v</x:E></saml:AttributeValue>"
+        "<saml:AttributeValue xsi:nil=\"true\"/>"),
     OPEN ISSUER STATUS CLOSE,
     /* Extensions with foreign content; xsi:schemaLocation loads nothing */
     "<samlp:Response " NS " ID=\"_r1\" Version=\"2.0\" "
@@ -82,6 +93,15 @@ static const char *const good[] = {
 
 /* Refused: by the schema, then by the wildcard rules. */
 static const char *const bad[] = {
+    /* an xsi:type the schemas do not define */
+    ASSERTION("<saml:AttributeValue xmlns:v=\"urn:vendor\" "
+              "xsi:type=\"v:Custom\">1</saml:AttributeValue>"),
+    /* a value that is not of its xsi:type */
+    ASSERTION("<saml:AttributeValue xsi:type=\"xs:integer\">many</saml:AttributeValue>"),
+    /* an Assertion inside an AttributeValue */
+    ASSERTION("<saml:AttributeValue><saml:Assertion ID=\"_a2\" Version=\"2.0\" "
+              "IssueInstant=\"2026-11-23T10:00:00Z\">" ISSUER "</saml:Assertion>"
+              "</saml:AttributeValue>"),
     /* an AuthnStatement directly under the Response */
     OPEN ISSUER STATUS STMT CLOSE,
     /* Status before Issuer */
