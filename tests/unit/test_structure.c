@@ -76,6 +76,13 @@ static const char *const good[] = {
         "<saml:AttributeValue xsi:type=\"xs:anyType\"><x:E>v</x:E></saml:AttributeValue>"
         "<saml:AttributeValue xsi:nil=\"true\"/>"),
     OPEN ISSUER STATUS CLOSE,
+    /* Entra ID's seven fractional digits, a zone offset; a default namespace */
+    "<Response xmlns=\"urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_r1\" Version=\"2.0\" "
+    "IssueInstant=\"2026-11-23T10:00:00.1234567Z\"><Issuer "
+    "xmlns=\"urn:oasis:names:tc:SAML:2.0:assertion\">i</Issuer><Status><StatusCode "
+    "Value=\"urn:oasis:names:tc:SAML:2.0:status:Responder\"/></Status></Response>",
+    "<samlp:Response " NS " ID=\"_r1\" Version=\"2.0\" "
+    "IssueInstant=\"2026-11-23T11:00:00+01:00\">" ISSUER STATUS CLOSE,
     /* Extensions with foreign content; xsi:schemaLocation loads nothing */
     "<samlp:Response " NS " ID=\"_r1\" Version=\"2.0\" "
     "IssueInstant=\"2026-11-23T10:00:00Z\" "
