@@ -1004,18 +1004,20 @@ static anc_status_t run(verify_ctx_t *c, anc_verify_result_t *res)
         }
         return rv;
     }
-    rv = check_assertion(c, a, rec);
-    if (rv != ANC_OK) {
-        return rv;
-    }
     /* SAML core 3.2.2, 2.3.3: the Response and the Assertion are what the
-     * OASIS schemas allow, and nothing else, even in parts no check above
-     * reads (anc_structure.h). Last, after every signature: validation
-     * registers more IDs (see there), and a forgery costs no validation. */
+     * OASIS schemas allow, and nothing else, even in parts no check reads
+     * (anc_structure.h). After every signature (validation registers more
+     * IDs, see there; a forgery costs no validation), before the checks of
+     * the Assertion's content, so a repeated or misplaced part is refused
+     * as such rather than as whatever a lookup makes of it. */
     rv = anc_structure_check(c->p, c->response, &c->err);
     if (rv == ANC_OK && rec->was_encrypted) {
         rv = anc_structure_check(c->p, a, &c->err);
     }
+    if (rv != ANC_OK) {
+        return rv;
+    }
+    rv = check_assertion(c, a, rec);
     if (rv != ANC_OK) {
         return rv;
     }

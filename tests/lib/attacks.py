@@ -1345,6 +1345,26 @@ def structure_repeated_confirmation_data(signed, ctx):
     return _signed_tree(ctx, edit)
 
 
+def structure_two_subjects(signed, ctx):
+    """A second Subject (admin) after the first: the schema allows one."""
+    def edit(root):
+        subj = _sub(_assertion(root), "Subject")
+        second = copy.deepcopy(subj)
+        second.find(_q(NS_SAML, "NameID")).text = EVIL_NAME
+        subj.addnext(second)
+    return _signed_tree(ctx, edit)
+
+
+def structure_two_nameids(signed, ctx):
+    """Two NameIDs in one Subject (admin second)."""
+    def edit(root):
+        nid = _assertion(root).find(".//" + _q(NS_SAML, "NameID"))
+        second = copy.deepcopy(nid)
+        second.text = EVIL_NAME
+        nid.addnext(second)
+    return _signed_tree(ctx, edit)
+
+
 def structure_unknown_attribute(signed, ctx):
     """An unqualified attribute the schema does not declare, on Subject."""
     def edit(root):
@@ -1499,6 +1519,10 @@ ATTACKS += [
        about="two AuthnContextClassRef in one AuthnContext"),
     _a("structure-repeated-confirmation-data", structure_repeated_confirmation_data,
        ("xml-schema",), about="two SubjectConfirmationData in one confirmation"),
+    _a("structure-two-subjects", structure_two_subjects, ("xml-schema",),
+       about="two Subjects in one Assertion (was no-subject)"),
+    _a("structure-two-nameids", structure_two_nameids, ("xml-schema",),
+       about="two NameIDs in one Subject (was no-subject)"),
     _a("structure-unknown-attribute", structure_unknown_attribute, ("xml-schema",),
        about="undeclared attribute on Subject"),
     _a("structure-saml-namespace-attribute", structure_saml_namespace_attribute,
