@@ -54,7 +54,7 @@ UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_SUPPORT = $(sort $(wildcard tests/unit/support_*.c))
 
 # The SAML schemas are compiled into the core (src/anc_structure.c).
-SCHEMA_FILES = $(sort $(wildcard schemas/*.xsd))
+SCHEMA_FILES = $(sort $(wildcard src/schemas/*.xsd))
 SCHEMA_C = $(BUILD)/gen/anc_schema_files.c
 CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/anc_schema_files.o
 GLUE_OBJ = $(GLUE_SRC:%.c=$(BUILD)/obj/%.o)
@@ -82,9 +82,9 @@ deps:
 $(BUILD)/obj/src/anc_%.o: src/anc_%.c $(wildcard include/*.h src/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -c $< -o $@
-$(SCHEMA_C): $(SCHEMA_FILES) schemas/embed.sh
+$(SCHEMA_C): $(SCHEMA_FILES) src/schemas/embed.sh
 	@mkdir -p $(dir $@)
-	sh schemas/embed.sh $@ $(SCHEMA_FILES)
+	sh src/schemas/embed.sh $@ $(SCHEMA_FILES)
 $(BUILD)/obj/gen/anc_schema_files.o: $(SCHEMA_C) src/anc_structure.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -Isrc -c $< -o $@

@@ -4,7 +4,7 @@
  * SAML core 3.2.2 and 2.3.3 define the Response and the Assertion by the
  * OASIS schemas (saml-schema-protocol-2.0.xsd, saml-schema-assertion-2.0.xsd);
  * a message those schemas do not allow is not a SAML message. The schemas
- * are carried in the binary (schemas/, with local schemaLocations and no
+ * are carried in the binary (src/schemas/, with local schemaLocations and no
  * DOCTYPE) and compiled once at start-up with an entity loader that can
  * read nothing else; each check validates with its own context against the
  * shared, read-only compiled schema (libxml2 2.9: xmlSchemaValidCtxt is per

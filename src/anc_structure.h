@@ -17,8 +17,8 @@
 
 #include "anc_error.h"
 
-/* One schema document carried in the binary (schemas/, embedded by
- * schemas/embed.sh); the table ends with a NULL name. */
+/* One schema document carried in the binary (src/schemas/, embedded
+ * by src/schemas/embed.sh); the table ends with a NULL name. */
 typedef struct anc_schema_file_t {
     const char *name;
     const char *text;

@@ -36,7 +36,7 @@ LIBS = $(XMLSEC_LIBS) $(XML_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS) $(APU_LIBS) $(APR
 
 CORE_SRC = $(sort $(wildcard src/anc_*.c))
 CORE_OBJ = $(CORE_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/anc_schema_files.o
-SCHEMA_FILES = $(sort $(wildcard schemas/*.xsd))
+SCHEMA_FILES = $(sort $(wildcard src/schemas/*.xsd))
 # An archive, so a target links only the core objects it needs.
 CORE_LIB = $(FUZZ_BUILD)/libauthncontext-fuzz.a
 BINS = $(TARGETS:%=$(FUZZ_BUILD)/%)
@@ -51,9 +51,9 @@ $(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard include/*.h src/*.h)
 	$(CLANG) $(CORE_FUZZ_CFLAGS) -c $< -o $@
 
 # the SAML schemas compiled into the core (see the main Makefile)
-$(FUZZ_BUILD)/gen/anc_schema_files.c: $(SCHEMA_FILES) schemas/embed.sh
+$(FUZZ_BUILD)/gen/anc_schema_files.c: $(SCHEMA_FILES) src/schemas/embed.sh
 	@mkdir -p $(dir $@)
-	sh schemas/embed.sh $@ $(SCHEMA_FILES)
+	sh src/schemas/embed.sh $@ $(SCHEMA_FILES)
 $(FUZZ_BUILD)/obj/anc_schema_files.o: $(FUZZ_BUILD)/gen/anc_schema_files.c src/anc_structure.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(CORE_FUZZ_CFLAGS) -c $< -o $@
