@@ -66,7 +66,10 @@ CLI_SRC  = $(sort $(wildcard src/cli/*.c))
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_SUPPORT = $(sort $(wildcard tests/unit/support_*.c))
 
-CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+# The SAML schemas are compiled into the core (src/anc_structure.c).
+SCHEMA_FILES = $(sort $(wildcard src/schemas/*.xsd))
+SCHEMA_C = $(BUILD)/gen/anc_schema_files.c
+CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/anc_schema_files.o
 GLUE_OBJ = $(GLUE_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
@@ -92,6 +95,12 @@ deps:
 $(BUILD)/obj/src/anc_%.o: src/anc_%.c $(wildcard include/*.h src/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -c $< -o $@
+$(SCHEMA_C): $(SCHEMA_FILES) src/schemas/embed.sh
+	@mkdir -p $(dir $@)
+	sh src/schemas/embed.sh $@ $(SCHEMA_FILES)
+$(BUILD)/obj/gen/anc_schema_files.o: $(SCHEMA_C) src/anc_structure.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -Isrc -c $< -o $@
 $(BUILD)/obj/src/cli/%.o: src/cli/%.c $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -c $< -o $@

@@ -16,6 +16,7 @@
 
 #include "anc_dsig.h"
 #include "anc_response.h"
+#include "anc_structure.h"
 #include "anc_xml.h"
 
 #define SAML_VERSION "2.0"
@@ -979,6 +980,10 @@ static anc_status_t run(verify_ctx_t *c, anc_verify_result_t *res)
             return fail(c, ANC_E_STATUS_WITH_ASSERTION, "status %s with %d assertion(s)",
                         st->status_code, n_assert);
         }
+        rv = anc_structure_check(c->p, c->response, &c->err);
+        if (rv != ANC_OK) {
+            return rv;
+        }
         res->verdict = ANC_VERDICT_IDP_ERROR;
         res->status = st;
         return ANC_OK;
@@ -1005,6 +1010,19 @@ static anc_status_t run(verify_ctx_t *c, anc_verify_result_t *res)
                         anc_reason(rv),
                         c->err != NULL && c->err->detail != NULL ? c->err->detail : "");
         }
+        return rv;
+    }
+    /* SAML core 3.2.2, 2.3.3: the Response and the Assertion are what the
+     * OASIS schemas allow, and nothing else, even in parts no check reads
+     * (anc_structure.h). After every signature (validation registers more
+     * IDs, see there; a forgery costs no validation), before the checks of
+     * the Assertion's content, so a repeated or misplaced part is refused
+     * as such rather than as whatever a lookup makes of it. */
+    rv = anc_structure_check(c->p, c->response, &c->err);
+    if (rv == ANC_OK && rec->was_encrypted) {
+        rv = anc_structure_check(c->p, a, &c->err);
+    }
+    if (rv != ANC_OK) {
         return rv;
     }
     rv = check_assertion(c, a, rec);

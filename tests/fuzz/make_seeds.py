@@ -6,7 +6,7 @@ fixture directory (independent signer) plus a few hand-made hostile inputs.
                   --session-tool build/fuzz/mkseed_session
 
 Writes OUT/<target>/<name> for fuzz_response, fuzz_metadata,
-fuzz_redirect, fuzz_session and fuzz_template. Seeds are starting points only; the
+fuzz_redirect, fuzz_session, fuzz_template and fuzz_structure. Seeds are starting points only; the
 corpus libFuzzer grows lives in build/fuzz/corpus/<target>.
 """
 
@@ -165,9 +165,14 @@ def main():
     st = settings(args.fixtures)
     shutil.rmtree(args.out, ignore_errors=True)
     for t in ("fuzz_response", "fuzz_metadata", "fuzz_redirect", "fuzz_session",
-              "fuzz_template"):
+              "fuzz_template", "fuzz_structure"):
         os.makedirs(os.path.join(args.out, t))
     response_seeds(args.fixtures, os.path.join(args.out, "fuzz_response"))
+    # the schema check takes raw XML: the responses' XML forms
+    for name in os.listdir(os.path.join(args.out, "fuzz_response")):
+        if name.endswith(".xml") or name.startswith("hostile-"):
+            shutil.copy(os.path.join(args.out, "fuzz_response", name),
+                        os.path.join(args.out, "fuzz_structure", name))
     metadata_seeds(args.fixtures, os.path.join(args.out, "fuzz_metadata"))
     redirect_seeds(args.fixtures, os.path.join(args.out, "fuzz_redirect"), st)
     sess = os.path.join(args.out, "fuzz_session")

@@ -29,8 +29,10 @@ MAX_LEN = {
     "fuzz_metadata": 16384,
     "fuzz_redirect": 8192,
     "fuzz_session": 4096,
+    "fuzz_structure": 32768,
 }
-DICT = {"fuzz_response": "saml.dict", "fuzz_metadata": "saml.dict"}
+DICT = {"fuzz_response": "saml.dict", "fuzz_metadata": "saml.dict",
+        "fuzz_structure": "saml.dict"}
 
 
 def fixture_env(build):

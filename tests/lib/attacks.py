@@ -1232,6 +1232,332 @@ ATTACKS += [
 ]
 
 
+# --- strict structure (SAML core 3.2.2, 2.3.3: the OASIS schemas) ---------------
+# Each response below is really signed by the trusted IdP AFTER the change,
+# so every signature verifies and every other check passes: only the
+# structure check can refuse it. Before it, each one was accepted, the odd
+# part ignored; whatever else reads the message (a proxy, a log, the
+# application given the raw response) might read that part instead.
+
+NS_TYPO = "urn:oasis:names:tc:SAML:2.0:assertlon"  # one letter off
+NS_SAML1 = "urn:oasis:names:tc:SAML:1.0:assertion"
+NS_FOREIGN = "urn:example:extension"
+NS_XENC = sf.NS_XENC
+NS_XSI = sf.NS_XSI
+
+
+def _signed_tree(ctx, edit, sign="both", **kw):
+    """ctx.tree(**kw), edited by edit(root), then signed as `sign` says."""
+    root = ctx.tree(**kw)
+    edit(root)
+    sf.sign(root, sign, ctx.idp)
+    return _out(root)
+
+
+def _sub(a, name):
+    return a.find(_q(NS_SAML, name))
+
+
+def _lookalike_assertion(ctx, ns):
+    """An evil assertion whose elements are all in namespace ns."""
+    a = _evilize(copy.deepcopy(_assertion(ctx.tree())))
+    for el in a.iter():
+        if isinstance(el.tag, str) and el.tag.startswith("{%s}" % NS_SAML):
+            el.tag = "{%s}%s" % (ns, etree.QName(el).localname)
+    return a
+
+
+def structure_authn_statement_under_response(signed, ctx):
+    """An MFA AuthnStatement directly under the Response (after the signed
+    Assertion): no reader of SAML should find a statement there."""
+    def edit(root):
+        st = copy.deepcopy(_sub(_assertion(root), "AuthnStatement"))
+        st.find(".//" + _q(NS_SAML, "AuthnContextClassRef")).text = EVIL_CLASS
+        root.append(st)
+    return _signed_tree(ctx, edit, sign="response")
+
+
+def structure_lookalike_response_child(signed, ctx):
+    """A second Assertion in a one-letter-off namespace after the real one."""
+    def edit(root):
+        root.append(_lookalike_assertion(ctx, NS_TYPO))
+    return _signed_tree(ctx, edit, sign="response")
+
+
+def structure_lookalike_in_advice(signed, ctx):
+    """Advice allows ##other elements: a look-alike Assertion there (a typo'd
+    namespace) is refused although the schema's wildcard admits it."""
+    def edit(root):
+        a = _assertion(root)
+        adv = etree.Element(_q(NS_SAML, "Advice"))
+        adv.append(_lookalike_assertion(ctx, NS_TYPO))
+        a.insert(list(a).index(_sub(a, "Conditions")) + 1, adv)
+    return _signed_tree(ctx, edit)
+
+
+def structure_saml1_in_advice(signed, ctx):
+    """A SAML 1.x namespace Assertion in Advice (##other): a look-alike."""
+    def edit(root):
+        a = _assertion(root)
+        adv = etree.Element(_q(NS_SAML, "Advice"))
+        adv.append(_lookalike_assertion(ctx, NS_SAML1))
+        a.insert(list(a).index(_sub(a, "Conditions")) + 1, adv)
+    return _signed_tree(ctx, edit)
+
+
+def structure_lookalike_in_extensions(signed, ctx):
+    """samlp:Extensions allows ##other: a look-alike Assertion there."""
+    def edit(root):
+        _insert_extensions(root, [_lookalike_assertion(ctx, NS_TYPO)])
+    return _signed_tree(ctx, edit, sign="response")
+
+
+def structure_assertion_in_extensions(signed, ctx):
+    """A real saml:Assertion (evil, own ID) in samlp:Extensions, whose ##other
+    wildcard admits the assertion namespace: the whole Response is signed,
+    so no wrapping check objects; the assertion is simply misplaced."""
+    def edit(root):
+        _insert_extensions(root, [_evilize(copy.deepcopy(_assertion(root)))])
+    return _signed_tree(ctx, edit, sign="response")
+
+
+def structure_unknown_child(signed, ctx):
+    """A foreign element among the Assertion's children (not in Extensions)."""
+    def edit(root):
+        a = _assertion(root)
+        el = etree.Element("{%s}Note" % NS_FOREIGN)
+        el.text = EVIL_CLASS
+        a.insert(list(a).index(_sub(a, "Conditions")), el)
+    return _signed_tree(ctx, edit)
+
+
+def structure_wrong_order(signed, ctx):
+    """Conditions before Subject (the schema's sequence is Issuer, Signature,
+    Subject, Conditions, Advice, statements)."""
+    def edit(root):
+        a = _assertion(root)
+        cond = _sub(a, "Conditions")
+        a.remove(cond)
+        a.insert(list(a).index(_sub(a, "Subject")), cond)
+    return _signed_tree(ctx, edit)
+
+
+def structure_repeated_class(signed, ctx):
+    """Two AuthnContextClassRef in one AuthnContext (the schema allows one)."""
+    def edit(root):
+        ref = _assertion(root).find(".//" + _q(NS_SAML, "AuthnContextClassRef"))
+        second = etree.Element(_q(NS_SAML, "AuthnContextClassRef"))
+        second.text = EVIL_CLASS
+        ref.addnext(second)
+    return _signed_tree(ctx, edit)
+
+
+def structure_repeated_confirmation_data(signed, ctx):
+    """Two SubjectConfirmationData in one SubjectConfirmation."""
+    def edit(root):
+        scd = _assertion(root).find(".//" + _q(NS_SAML, "SubjectConfirmationData"))
+        scd.addnext(copy.deepcopy(scd))
+    return _signed_tree(ctx, edit)
+
+
+def structure_two_subjects(signed, ctx):
+    """A second Subject (admin) after the first: the schema allows one."""
+    def edit(root):
+        subj = _sub(_assertion(root), "Subject")
+        second = copy.deepcopy(subj)
+        second.find(_q(NS_SAML, "NameID")).text = EVIL_NAME
+        subj.addnext(second)
+    return _signed_tree(ctx, edit)
+
+
+def structure_two_nameids(signed, ctx):
+    """Two NameIDs in one Subject (admin second)."""
+    def edit(root):
+        nid = _assertion(root).find(".//" + _q(NS_SAML, "NameID"))
+        second = copy.deepcopy(nid)
+        second.text = EVIL_NAME
+        nid.addnext(second)
+    return _signed_tree(ctx, edit)
+
+
+def structure_unknown_attribute(signed, ctx):
+    """An unqualified attribute the schema does not declare, on Subject."""
+    def edit(root):
+        _sub(_assertion(root), "Subject").set("Format", "admin")
+    return _signed_tree(ctx, edit)
+
+
+def structure_saml_namespace_attribute(signed, ctx):
+    """An attribute in the SAML protocol namespace on saml:Attribute, whose
+    anyAttribute ##other admits it: SAML declares no such attribute."""
+    def edit(root):
+        st = etree.SubElement(_assertion(root), _q(NS_SAML, "AttributeStatement"))
+        at = etree.SubElement(st, _q(NS_SAML, "Attribute"), Name="role")
+        at.set(_q(NS_SAMLP, "Evil"), EVIL_CLASS)
+        etree.SubElement(at, _q(NS_SAML, "AttributeValue")).text = "staff"
+    return _signed_tree(ctx, edit)
+
+
+def structure_statement_in_status_detail(signed, ctx):
+    """samlp:StatusDetail (##any) carrying an MFA AuthnStatement."""
+    def edit(root):
+        st = root.find(_q(NS_SAMLP, "Status"))
+        det = etree.SubElement(st, _q(NS_SAMLP, "StatusDetail"))
+        stmt = copy.deepcopy(_sub(_assertion(root), "AuthnStatement"))
+        stmt.find(".//" + _q(NS_SAML, "AuthnContextClassRef")).text = EVIL_CLASS
+        det.append(stmt)
+    return _signed_tree(ctx, edit, sign="response")
+
+
+def structure_response_in_advice(signed, ctx):
+    """A samlp:Response in saml:Advice (##other admits the protocol namespace)."""
+    def edit(root):
+        a = _assertion(root)
+        inner = ctx.tree(response_id="_inner" + uuid.uuid4().hex,
+                         assertion_id="_innera" + uuid.uuid4().hex, name_id=EVIL_NAME)
+        adv = etree.Element(_q(NS_SAML, "Advice"))
+        adv.append(inner)
+        a.insert(list(a).index(_sub(a, "Conditions")) + 1, adv)
+    return _signed_tree(ctx, edit)
+
+
+def structure_assertion_in_attribute_value(signed, ctx):
+    """An evil saml:Assertion inside an AttributeValue (anyType)."""
+    def edit(root):
+        a = _assertion(root)
+        st = etree.SubElement(a, _q(NS_SAML, "AttributeStatement"))
+        at = etree.SubElement(st, _q(NS_SAML, "Attribute"), Name="delegation")
+        val = etree.SubElement(at, _q(NS_SAML, "AttributeValue"))
+        val.append(_evilize(copy.deepcopy(a)))
+    return _signed_tree(ctx, edit)
+
+
+def structure_error_status_extra(signed, ctx):
+    """An IdP error status whose Response has a foreign child: refused as a
+    malformed message, not passed on as the IdP's error."""
+    def edit(root):
+        root.append(etree.Element("{%s}Note" % NS_FOREIGN))
+    return _signed_tree(ctx, edit, sign="response", status=sf.RESPONDER,
+                        status2=sf.NO_AUTHN_CONTEXT, include_assertion=False)
+
+
+def structure_encrypted_wrong_order(signed, ctx):
+    """The decrypted Assertion (signed, then encrypted) has Conditions
+    before Subject: the plaintext is held to the same schema."""
+    root = ctx.tree()
+    a = _assertion(root)
+    cond = _sub(a, "Conditions")
+    a.remove(cond)
+    a.insert(list(a).index(_sub(a, "Subject")), cond)
+    sf.sign(root, "assertion", ctx.idp)
+    sf.encrypt_assertion(root, ctx.sp_cert_pem, "rsa-oaep", "aes128-gcm")
+    sf.sign(root, "response", ctx.idp)
+    return _out(root)
+
+
+# The wildcards the schema does have stay usable: these are accepted.
+
+def structure_valid_wildcards(signed, ctx):
+    """Extensions with a foreign element; Advice with an AssertionIDRef, a
+    (signed) Assertion and a foreign element; an EncryptedAttribute; values
+    typed xs:integer, xs:anyType with element content, xsi:nil; xsi:type
+    on NameID; xsi:schemaLocation naming a URL (never fetched)."""
+    root = ctx.tree()
+    ext = etree.Element("{%s}Info" % NS_FOREIGN)
+    ext.text = "extension data"
+    _insert_extensions(root, [ext])
+    root.set(_q(NS_XSI, "schemaLocation"), "%s %sschema.xsd" % (NS_FOREIGN, ctx.canary_url))
+    a = _assertion(root)
+    a.find(".//" + _q(NS_SAML, "NameID")).set(_q(NS_XSI, "type"), "saml:NameIDType")
+    adv = etree.Element(_q(NS_SAML, "Advice"))
+    etree.SubElement(adv, _q(NS_SAML, "AssertionIDRef")).text = "_other-assertion"
+    inner = sf.build_assertion(ctx.now, assertion_id="_advice" + uuid.uuid4().hex,
+                               name_id="bob@example.org")
+    sf.sign(inner, "assertion", ctx.idp)
+    adv.append(inner)
+    etree.SubElement(adv, "{%s}Evidence-note" % NS_FOREIGN).text = "x"
+    a.insert(list(a).index(_sub(a, "Conditions")) + 1, adv)
+    st = etree.SubElement(a, _q(NS_SAML, "AttributeStatement"))
+    at = etree.SubElement(st, _q(NS_SAML, "Attribute"), Name="urn:oid:1.3.6.1.4.1.5923.1.1.1.7")
+    v = etree.SubElement(at, _q(NS_SAML, "AttributeValue"))
+    v.set(_q(NS_XSI, "type"), "xs:integer")
+    v.text = "42"
+    v = etree.SubElement(at, _q(NS_SAML, "AttributeValue"))
+    v.set(_q(NS_XSI, "type"), "xs:anyType")
+    etree.SubElement(v, "{%s}Entitlement" % NS_FOREIGN).text = "urn:example:staff"
+    v = etree.SubElement(at, _q(NS_SAML, "AttributeValue"))
+    v.set(_q(NS_XSI, "nil"), "true")
+    ea = etree.SubElement(st, _q(NS_SAML, "EncryptedAttribute"))
+    ed = etree.SubElement(ea, _q(NS_XENC, "EncryptedData"), nsmap={"xenc": NS_XENC})
+    ed.set("Type", "http://www.w3.org/2001/04/xmlenc#Element")
+    etree.SubElement(ed, _q(NS_XENC, "EncryptionMethod"),
+                     Algorithm="http://www.w3.org/2009/xmlenc11#aes128-gcm")
+    cd = etree.SubElement(ed, _q(NS_XENC, "CipherData"))
+    etree.SubElement(cd, _q(NS_XENC, "CipherValue")).text = "AAECAwQFBgcICQoLDA0ODw=="
+    # a NameID (eduPersonTargetedID style) as an attribute value
+    at = etree.SubElement(st, _q(NS_SAML, "Attribute"), Name="urn:oid:1.3.6.1.4.1.5923.1.1.1.10")
+    v = etree.SubElement(at, _q(NS_SAML, "AttributeValue"))
+    nid = etree.SubElement(v, _q(NS_SAML, "NameID"),
+                           Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent")
+    nid.text = "opaque-123"
+    sf.sign(root, "both", ctx.idp)
+    return _out(root)
+
+
+def check_valid_wildcards(rec, ctx):
+    """accepted: alice with PasswordProtectedTransport, the values read"""
+    assert rec["name_id"]["value"] == GOOD_NAME
+    assert _classes(rec) == [sf.PPT]
+    if "attributes" in rec:  # the CLI's record (the httpd runner reads variables)
+        names = [at["name"] for at in rec["attributes"]]
+        assert "urn:oid:1.3.6.1.4.1.5923.1.1.1.7" in names, rec["attributes"]
+
+
+ATTACKS += [
+    _a("structure-authn-statement-under-response", structure_authn_statement_under_response,
+       ("xml-schema",), about="MFA AuthnStatement directly under a signed Response"),
+    _a("structure-lookalike-response-child", structure_lookalike_response_child,
+       ("xml-schema",), about="Assertion in a one-letter-off namespace in the Response"),
+    _a("structure-lookalike-in-advice", structure_lookalike_in_advice, ("xml-schema",),
+       about="typo'd-namespace Assertion in Advice (##other)"),
+    _a("structure-saml1-in-advice", structure_saml1_in_advice, ("xml-schema",),
+       about="SAML 1.x namespace Assertion in Advice (##other)"),
+    _a("structure-lookalike-in-extensions", structure_lookalike_in_extensions,
+       ("xml-schema",), about="typo'd-namespace Assertion in samlp:Extensions"),
+    _a("structure-assertion-in-extensions", structure_assertion_in_extensions,
+       ("xml-schema",), about="a real saml:Assertion in samlp:Extensions, all signed"),
+    _a("structure-unknown-child", structure_unknown_child, ("xml-schema",),
+       about="foreign element among the Assertion's children"),
+    _a("structure-wrong-order", structure_wrong_order, ("xml-schema",),
+       about="Conditions before Subject"),
+    _a("structure-repeated-class", structure_repeated_class, ("xml-schema",),
+       about="two AuthnContextClassRef in one AuthnContext"),
+    _a("structure-repeated-confirmation-data", structure_repeated_confirmation_data,
+       ("xml-schema",), about="two SubjectConfirmationData in one confirmation"),
+    _a("structure-two-subjects", structure_two_subjects, ("xml-schema",),
+       about="two Subjects in one Assertion (was no-subject)"),
+    _a("structure-two-nameids", structure_two_nameids, ("xml-schema",),
+       about="two NameIDs in one Subject (was no-subject)"),
+    _a("structure-unknown-attribute", structure_unknown_attribute, ("xml-schema",),
+       about="undeclared attribute on Subject"),
+    _a("structure-saml-namespace-attribute", structure_saml_namespace_attribute,
+       ("xml-schema",), about="samlp: attribute on saml:Attribute (anyAttribute ##other)"),
+    _a("structure-statement-in-status-detail", structure_statement_in_status_detail,
+       ("xml-schema",), about="AuthnStatement in samlp:StatusDetail (##any)"),
+    _a("structure-response-in-advice", structure_response_in_advice, ("xml-schema",),
+       about="samlp:Response in saml:Advice (##other)"),
+    _a("structure-assertion-in-attribute-value", structure_assertion_in_attribute_value,
+       ("xml-schema",), about="evil saml:Assertion inside an AttributeValue"),
+    _a("structure-error-status-extra", structure_error_status_extra, ("xml-schema",),
+       about="IdP error Response with a foreign child"),
+    _a("structure-encrypted-wrong-order", structure_encrypted_wrong_order, ("xml-schema",),
+       options={"sp_key": True}, about="decrypted Assertion with Conditions before Subject"),
+    _a("structure-valid-wildcards", structure_valid_wildcards, verdict="accept",
+       check=check_valid_wildcards,
+       about="Extensions, Advice, EncryptedAttribute, xsi:type/nil: accepted"),
+]
+
+
 BY_NAME = {a.name: a for a in ATTACKS}
 assert len(BY_NAME) == len(ATTACKS), "duplicate attack names"
 

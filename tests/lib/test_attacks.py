@@ -149,3 +149,16 @@ def test_encodings_hide_attributes_from_a_byte_scan(ctx, kind):
     assert root.find(".//" + sf._q(sf.NS_SAML, "NameID")).text == A.GOOD_NAME
     if kind in ("utf7", "ebcdic"):
         assert doc.count(b"=") < len(signed.split(b"=")), (kind, doc.count(b"="))
+
+
+STRUCTURE = [a.name for a in A.ATTACKS
+             if a.name.startswith("structure-") and a.name != "structure-encrypted-wrong-order"]
+
+
+@pytest.mark.parametrize("name", STRUCTURE)
+def test_structure_attacks_are_validly_signed(ctx, name):
+    """Every signature of a structure-* response verifies (xmlsec1 with the
+    IdP certificate alone): only the structure check can refuse them."""
+    data = A.BY_NAME[name].value(ctx)
+    n = len(sf.parse(data).findall(".//" + sf._q(sf.NS_DS, "Signature")))
+    assert n >= 1 and signatures_verifying(ctx, data) == list(range(1, n + 1)), name
