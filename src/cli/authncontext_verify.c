@@ -27,6 +27,7 @@
 
 #include "anc_error.h"
 #include "anc_init.h"
+#include "anc_keyinfo.h"
 #include "anc_metadata.h"
 #include "anc_page.h"
 #include "anc_policy.h"
@@ -675,6 +676,66 @@ static void probe_request(FILE *out, apr_pool_t *p, anc_verifier_t *verifier,
     }
 }
 
+/* signature-invalid: the fingerprints of the metadata keys that were tried
+ * and of any certificate the message carries, since a key rollover at the
+ * IdP (a new key in the message, the old one in metadata) is the usual
+ * cause. The message's certificates are only reported, never trusted. */
+static void print_key_fingerprints(FILE *out, apr_pool_t *p, const anc_trust_t *trust,
+                                   const char *data, apr_size_t len, apr_size_t max,
+                                   int *first)
+{
+    const apr_array_header_t *idps = anc_trust_idps(trust);
+    apr_array_header_t *mine = apr_array_make(p, 4, sizeof(const char *));
+    apr_array_header_t *theirs = NULL;
+    anc_error_t *err = NULL;
+    int i, j, known = 0;
+
+    json_key(out, "metadata_keys", first);
+    putc('[', out);
+    for (i = 0; i < idps->nelts; i++) {
+        const anc_idp_t *idp = APR_ARRAY_IDX(idps, i, const anc_idp_t *);
+
+        for (j = 0; idp->signing_keys && j < idp->signing_keys->nelts; j++) {
+            const char *fp_ =
+                anc_key_fingerprint(p, APR_ARRAY_IDX(idp->signing_keys, j, anc_key_t *));
+            int f2 = 1;
+
+            if (mine->nelts) {
+                putc(',', out);
+            }
+            APR_ARRAY_PUSH(mine, const char *) = fp_ ? fp_ : "";
+            putc('{', out);
+            json_field(out, "idp", idp->entity_id, &f2);
+            json_field(out, "sha256", fp_, &f2);
+            putc('}', out);
+        }
+    }
+    putc(']', out);
+    if (anc_keyinfo_fingerprints(p, data, len, max, &theirs, &err) != ANC_OK) {
+        return;
+    }
+    json_key(out, "message_certificates", first);
+    json_str_array(out, theirs);
+    for (i = 0; i < theirs->nelts; i++) {
+        for (j = 0; j < mine->nelts; j++) {
+            known |= !strcmp(APR_ARRAY_IDX(theirs, i, const char *),
+                             APR_ARRAY_IDX(mine, j, const char *));
+        }
+    }
+    if (theirs->nelts && !known) {
+        json_field(out, "hint",
+                   "the certificate in the response is not in the metadata: the IdP has "
+                   "probably rolled its signing key; fetch its current metadata",
+                   first);
+    } else if (known) {
+        json_field(
+            out, "hint",
+            "the response names a key that is in the metadata, and the signature "
+            "does not verify with it: the signed content was changed after signing",
+            first);
+    }
+}
+
 /* Prints the built-in template of a page (the starting point of an admin's
  * AuthnContextTemplateDir copy) and, on stderr, the names it may use. */
 static int print_template(const char *file)
@@ -877,6 +938,10 @@ static int run(apr_pool_t *pool, int argc, char **argv)
                            &first);
                 if (re != NULL && !strcmp(re->reason, anc_reason(ANC_E_IN_RESPONSE_TO))) {
                     probe_request(stdout, fp, verifier, &in, &first);
+                } else if (re != NULL &&
+                           !strcmp(re->reason, anc_reason(ANC_E_SIG_INVALID))) {
+                    print_key_fingerprints(stdout, fp, trust, data, len, read_cap,
+                                           &first);
                 }
                 rejected++;
             }

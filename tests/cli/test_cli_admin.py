@@ -76,3 +76,29 @@ def test_print_template(cli, page):
 def test_print_template_unknown(cli):
     r = cli.run(["--print-template", "nosuch.html"], parse=False)
     assert r.rc == 2 and "forbidden.html" in r.stderr
+
+
+def spki_sha256(pem_path):
+    """The SPKI SHA-256 of a certificate, by openssl alone."""
+    import hashlib
+    import subprocess
+    pub = subprocess.run(["openssl", "x509", "-in", pem_path, "-noout", "-pubkey"],
+                         capture_output=True, check=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub,
+                         capture_output=True, check=True).stdout
+    return ":".join("%02x" % b for b in hashlib.sha256(der).digest())
+
+
+def test_signature_invalid_names_key_fingerprints(cli, fixtures):
+    out, _, st = fixtures
+    idp_fp = spki_sha256(str(out / st["idp_cert"]))
+    fn, _, reason, req, now, _ = line(out, "47-signature-invalid-attacker-key")
+    assert reason == "signature-invalid"
+    rec = cli.run(sf_args(out, st, [req], now) + [str(out / fn)]).records[0]
+    assert idp_fp in [k["sha256"] for k in rec["metadata_keys"]], rec
+    assert rec["message_certificates"] and idp_fp not in rec["message_certificates"], rec
+    assert "rolled its signing key" in rec["hint"]
+    fn, _, reason, req, now, _ = line(out, "45-signature-invalid-tampered")
+    rec = cli.run(sf_args(out, st, [req], now) + [str(out / fn)]).records[0]
+    assert rec["message_certificates"] == [idp_fp], rec
+    assert "changed after signing" in rec["hint"]
