@@ -33,6 +33,11 @@ typedef struct anc_idp_t {
     apr_array_header_t *sso_endpoints; /* of anc_endpoint_t, document order */
     apr_array_header_t *slo_endpoints; /* of anc_endpoint_t, document order */
     int want_authn_requests_signed;    /* WantAuthnRequestsSigned="true" */
+    /* The earliest validUntil of the entity, its enclosing groups and the
+     * document (SAML metadata 2.3.1/2.3.2); 0 when none is given. From
+     * that instant on anc_trust_find() no longer returns it. */
+    apr_time_t valid_until;
+    const char *source; /* the source's name (anc_md_options_t.name), or NULL */
 } anc_idp_t;
 
 typedef struct anc_trust_t anc_trust_t;
@@ -40,15 +45,96 @@ typedef struct anc_trust_t anc_trust_t;
 /* Creates an empty trust store in pool p. */
 anc_trust_t *anc_trust_create(apr_pool_t *p);
 
-/* Adds every IdP of a metadata document (file path or bytes) to the store.
- * Errors: ANC_E_INPUT (unreadable file), ANC_E_XML_PARSE, ANC_E_XML_DTD,
- * ANC_E_METADATA (no IdPSSODescriptor, an IdP without a usable signing key,
- * an entityID seen twice), ANC_E_KEY (a certificate that does not parse). */
+/* Adds every IdP of a metadata document (file path or bytes) to the store:
+ * anc_trust_add_source() with no signature, validity maximum or filter.
+ * Errors: as anc_trust_add_source(); ANC_E_INPUT also for an unreadable
+ * file. */
 anc_status_t anc_trust_load_file(anc_trust_t *trust, const char *path, anc_error_t **err);
 anc_status_t anc_trust_load_memory(anc_trust_t *trust, const char *data, apr_size_t len,
                                    anc_error_t **err);
 
-/* The IdP with that entityID, or NULL. */
+/* ---- metadata sources -------------------------------------------------
+ *
+ * A source is one metadata document (an EntityDescriptor or an
+ * EntitiesDescriptor aggregate). anc_trust_add_source() checks the
+ * document as a whole first (root signature when a verify key is set,
+ * root validUntil and maxValidity) and refuses it entirely when one of
+ * those fails; then each entity is judged on its own: one that breaks a
+ * rule is skipped with a recorded reason, one that a filter leaves out is
+ * counted, the rest are added. A source that ends up with no IdP is
+ * refused (with the first skip's reason when there was one). */
+
+typedef struct anc_md_attr_t {
+    const char *name;  /* saml:Attribute Name inside mdattr:EntityAttributes */
+    const char *value; /* one saml:AttributeValue, compared after collapsing */
+} anc_md_attr_t;
+
+typedef struct anc_md_options_t {
+    const char *name;                       /* for details and anc_idp_t.source */
+    const anc_key_t *verify_key;            /* NULL: the document need not be signed */
+    int allow_sha1;                         /* SHA-1 signature/digest on the root */
+    apr_interval_time_t max_validity;       /* 0: none; else validUntil required and at
+                                               most this far ahead of now */
+    const apr_array_header_t *entities;     /* const char *: only these (NULL: all) */
+    const apr_array_header_t *entity_attrs; /* anc_md_attr_t: carry one (NULL: all) */
+    apr_time_t now;                         /* 0: apr_time_now() */
+} anc_md_options_t;
+
+typedef struct anc_md_skip_t {
+    const char *entity_id; /* or the group's Name for an expired group */
+    anc_status_t code;
+    const char *detail;
+} anc_md_skip_t;
+
+typedef struct anc_md_info_t {
+    apr_time_t valid_until;             /* the root's validUntil, 0 when none */
+    apr_interval_time_t cache_duration; /* the root's cacheDuration, 0 when none */
+    apr_time_t expires;          /* earliest valid_until of the added IdPs and the root,
+                                    0 when none */
+    int idps;                    /* IdPs added */
+    int filtered;                /* IdPs left out by the entities/attribute filters */
+    apr_array_header_t *skipped; /* anc_md_skip_t, in document order */
+} anc_md_info_t;
+
+/* Adds the IdPs of one metadata document to trust (see above). Checks, in
+ * order: safe parsing (no DTD, depth); the root is md:EntityDescriptor or
+ * md:EntitiesDescriptor; with opt->verify_key, exactly one ds:Signature
+ * child of the root that verifies with that key only, under the rules of
+ * anc_dsig_verify (one Reference to the root's ID, enveloped + exclusive
+ * C14N, RSA/ECDSA SHA-256+); root validUntil not passed; with
+ * opt->max_validity, a root validUntil no further ahead than that.
+ * Per entity (skipped, recorded in info->skipped): validUntil of the entity
+ * or an enclosing group passed (ANC_E_METADATA_VALIDITY), an entityID
+ * already in trust (ANC_E_METADATA: the first one wins), an
+ * IDPSSODescriptor that does not list the SAML 2.0 protocol, no signing
+ * key (ANC_E_METADATA), a weak or unreadable key (ANC_E_KEY). Entities
+ * with no IDPSSODescriptor (SPs, attribute authorities) are ignored.
+ * info (may be NULL) is allocated in trust's pool.
+ * Errors: ANC_E_INPUT, ANC_E_XML_PARSE, ANC_E_XML_DTD, ANC_E_XML_DEPTH,
+ * ANC_E_DUPLICATE_ID, ANC_E_METADATA (wrong root, bad validUntil or
+ * cacheDuration, no usable IdP), ANC_E_METADATA_SIG,
+ * ANC_E_METADATA_VALIDITY, ANC_E_KEY (the only IdP's key refused). */
+anc_status_t anc_trust_add_source(anc_trust_t *trust, const char *data, apr_size_t len,
+                                  const anc_md_options_t *opt, anc_md_info_t **info,
+                                  anc_error_t **err);
+
+/* A trust store in p that holds the IdPs of parts[0..n-1] (NULL entries are
+ * passed over) without copying them: the parts must outlive it. Precedence:
+ * the first part that holds an entityID wins; each later duplicate is
+ * appended to *dups (const char *entityID, may be NULL) and left out. */
+anc_trust_t *anc_trust_merge(apr_pool_t *p, const anc_trust_t *const *parts, int n,
+                             apr_array_header_t **dups);
+
+/* The signing keys of two IdP records are the same certificates/keys, in
+ * any order. */
+int anc_idp_same_keys(const anc_idp_t *a, const anc_idp_t *b);
+
+/* xs:duration (XML Schema part 2, 3.2.6) as an interval: PnYnMnDTnHnMnS with
+ * a year of 365 days and a month of 30 days; fractions of seconds are
+ * dropped. Errors: ANC_E_INPUT (negative or malformed). */
+anc_status_t anc_duration_parse(const char *text, apr_interval_time_t *out);
+
+/* The IdP with that entityID, or NULL (also once its valid_until passed). */
 const anc_idp_t *anc_trust_find(const anc_trust_t *trust, const char *entity_id);
 /* Number of IdPs, and the first one (the default when only one is loaded). */
 int anc_trust_count(const anc_trust_t *trust);
