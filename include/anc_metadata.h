@@ -118,6 +118,13 @@ anc_status_t anc_trust_add_source(anc_trust_t *trust, const char *data, apr_size
                                   const anc_md_options_t *opt, anc_md_info_t **info,
                                   anc_error_t **err);
 
+/* anc_trust_add_source() on the bytes of a file; details are prefixed
+ * with the path. Errors: as anc_trust_add_source(); ANC_E_INPUT for an
+ * unreadable file. */
+anc_status_t anc_trust_add_source_file(anc_trust_t *trust, const char *path,
+                                       const anc_md_options_t *opt, anc_md_info_t **info,
+                                       anc_error_t **err);
+
 /* A trust store in p that holds the IdPs of parts[0..n-1] (NULL entries are
  * passed over) without copying them: the parts must outlive it. Precedence:
  * the first part that holds an entityID wins; each later duplicate is

@@ -929,7 +929,9 @@ anc_status_t anc_duration_parse(const char *text, apr_interval_time_t *out)
     return ANC_OK;
 }
 
-anc_status_t anc_trust_load_file(anc_trust_t *trust, const char *path, anc_error_t **err)
+anc_status_t anc_trust_add_source_file(anc_trust_t *trust, const char *path,
+                                       const anc_md_options_t *opt, anc_md_info_t **info,
+                                       anc_error_t **err)
 {
     apr_pool_t *tmp;
     apr_file_t *f;
@@ -956,13 +958,18 @@ anc_status_t anc_trust_load_file(anc_trust_t *trust, const char *path, anc_error
         apr_pool_destroy(tmp);
         return anc_error_set(trust->pool, err, ANC_E_INPUT, "cannot read %s", path);
     }
-    rv = anc_trust_load_memory(trust, buf, got, err);
+    rv = anc_trust_add_source(trust, buf, got, opt, info, err);
     if (rv != ANC_OK && err != NULL && *err != NULL) {
         (*err)->detail = apr_psprintf(trust->pool, "%s: %s", path,
                                       (*err)->detail != NULL ? (*err)->detail : "");
     }
     apr_pool_destroy(tmp);
     return rv;
+}
+
+anc_status_t anc_trust_load_file(anc_trust_t *trust, const char *path, anc_error_t **err)
+{
+    return anc_trust_add_source_file(trust, path, NULL, NULL, err);
 }
 
 /* An IdP whose metadata lapsed while the store was in use is no longer

@@ -38,6 +38,7 @@
 
 static const char usage_text[] =
     "usage: authncontext-verify --idp-metadata FILE [--idp-metadata FILE]...\n"
+    "           [--metadata-verify CERT] [--metadata-max-validity SECONDS]\n"
     "           --sp-entity-id URI --acs-url URL\n"
     "           [--request-id ID]... [--allow-unsolicited]\n"
     "           [--sp-key FILE [--sp-cert FILE]] [--now RFC3339]\n"
@@ -48,7 +49,10 @@ static const char usage_text[] =
     "'-' reads stdin) in order, with one replay cache; each --request-id is an\n"
     "outstanding AuthnRequest that one Response may answer. Prints one JSON\n"
     "object per file. Exit: 0 all accepted, 1 some rejected, 3 some IdP error\n"
-    "status (none rejected), 2 usage or configuration error.\n";
+    "status (none rejected), 2 usage or configuration error.\n"
+    "--metadata-verify and --metadata-max-validity apply to every --idp-metadata,\n"
+    "as verify= and maxValidity= of AuthnContextIdPMetadataFile do; skipped\n"
+    "entities are reported on stderr.\n";
 
 /* The outstanding requests: id -> state. A request is consumed by the first
  * Response that answers it (accepted or an IdP error status), so a second
@@ -363,6 +367,8 @@ typedef struct options_t {
     int allow_unsolicited;
     int allow_sha1;
     int require_signed_assertion;
+    const char *metadata_verify;     /* federation certificate, or NULL */
+    long long metadata_max_validity; /* seconds, 0 = none */
 } options_t;
 
 enum {
@@ -377,7 +383,9 @@ enum {
     OPT_CLOCK_SKEW,
     OPT_ALLOW_SHA1,
     OPT_REQUIRE_SIGNED_ASSERTION,
-    OPT_MAX_SIZE
+    OPT_MAX_SIZE,
+    OPT_METADATA_VERIFY,
+    OPT_METADATA_MAX_VALIDITY
 };
 
 static const struct option long_options[] = {
@@ -393,6 +401,8 @@ static const struct option long_options[] = {
     {"allow-sha1", no_argument, NULL, OPT_ALLOW_SHA1},
     {"require-signed-assertion", no_argument, NULL, OPT_REQUIRE_SIGNED_ASSERTION},
     {"max-size", required_argument, NULL, OPT_MAX_SIZE},
+    {"metadata-verify", required_argument, NULL, OPT_METADATA_VERIFY},
+    {"metadata-max-validity", required_argument, NULL, OPT_METADATA_MAX_VALIDITY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -505,6 +515,16 @@ static int parse_options(apr_pool_t *p, int argc, char **argv, options_t *o)
                 }
                 o->max_size = v;
                 break;
+            case OPT_METADATA_VERIFY:
+                o->metadata_verify = optarg;
+                break;
+            case OPT_METADATA_MAX_VALIDITY:
+                if ((v = parse_number(optarg, 1, 100LL * 365 * 86400)) < 0) {
+                    return usage_error("--metadata-max-validity wants positive seconds",
+                                       optarg);
+                }
+                o->metadata_max_validity = v;
+                break;
             case 'h':
                 fputs(usage_text, stdout);
                 exit(EXIT_ACCEPT);
@@ -539,6 +559,8 @@ static int run(apr_pool_t *pool, int argc, char **argv)
     options_t o;
     anc_error_t *err = NULL;
     anc_trust_t *trust;
+    anc_md_options_t md;
+    anc_key_t *md_key = NULL;
     anc_key_t *sp_key = NULL;
     anc_sp_config_t sp;
     anc_verifier_t *verifier;
@@ -557,12 +579,33 @@ static int run(apr_pool_t *pool, int argc, char **argv)
     if (o.now != NULL && anc_time_parse(o.now, &fixed_now) != ANC_OK) {
         return usage_error("--now is not an RFC 3339 date-time", o.now);
     }
+    memset(&md, 0, sizeof(md));
+    md.allow_sha1 = o.allow_sha1;
+    md.max_validity = apr_time_from_sec(o.metadata_max_validity);
+    md.now = fixed_now;
+    if (o.metadata_verify != NULL &&
+        anc_key_load_cert(pool, o.metadata_verify, &md_key, &err) != ANC_OK) {
+        return config_error("cannot load the metadata signing certificate",
+                            o.metadata_verify, err);
+    }
+    md.verify_key = md_key;
+    /* the sources in order: the first that lists an entityID wins */
     trust = anc_trust_create(pool);
     for (i = 0; i < o.metadata->nelts; i++) {
         const char *path = APR_ARRAY_IDX(o.metadata, i, const char *);
+        anc_md_info_t *info = NULL;
+        int j;
 
-        if (anc_trust_load_file(trust, path, &err) != ANC_OK) {
+        md.name = path;
+        if (anc_trust_add_source_file(trust, path, &md, &info, &err) != ANC_OK) {
             return config_error("cannot load IdP metadata", path, err);
+        }
+        for (j = 0; j < info->skipped->nelts; j++) {
+            const anc_md_skip_t *sk = &APR_ARRAY_IDX(info->skipped, j, anc_md_skip_t);
+
+            fprintf(stderr, "authncontext-verify: %s: entity %s skipped reason=%s: %s\n",
+                    path, sk->entity_id, anc_reason(sk->code),
+                    sk->detail ? sk->detail : "");
         }
     }
     if (o.sp_key != NULL &&
