@@ -39,6 +39,9 @@
 static const char usage_text[] =
     "usage: authncontext-verify --idp-metadata FILE [--idp-metadata FILE]...\n"
     "           [--metadata-verify CERT] [--metadata-max-validity SECONDS]\n"
+    "       authncontext-verify --metadata-only --idp-metadata FILE... "
+    "[--metadata-verify\n"
+    "           CERT] [--metadata-max-validity SECONDS] [--allow-sha1] [--now RFC3339]\n"
     "           --sp-entity-id URI --acs-url URL\n"
     "           [--request-id ID]... [--allow-unsolicited]\n"
     "           [--sp-key FILE [--sp-cert FILE]] [--now RFC3339]\n"
@@ -52,7 +55,9 @@ static const char usage_text[] =
     "status (none rejected), 2 usage or configuration error.\n"
     "--metadata-verify and --metadata-max-validity apply to every --idp-metadata,\n"
     "as verify= and maxValidity= of AuthnContextIdPMetadataFile do; skipped\n"
-    "entities are reported on stderr.\n";
+    "entities are reported on stderr. --metadata-only checks the metadata alone\n"
+    "(one JSON line per file; exit 0 when all are usable, 2 when not): a fetcher\n"
+    "runs it on a download before renaming it over the file httpd reads.\n";
 
 /* The outstanding requests: id -> state. A request is consumed by the first
  * Response that answers it (accepted or an IdP error status), so a second
@@ -369,6 +374,7 @@ typedef struct options_t {
     int require_signed_assertion;
     const char *metadata_verify;     /* federation certificate, or NULL */
     long long metadata_max_validity; /* seconds, 0 = none */
+    int metadata_only;
 } options_t;
 
 enum {
@@ -385,7 +391,8 @@ enum {
     OPT_REQUIRE_SIGNED_ASSERTION,
     OPT_MAX_SIZE,
     OPT_METADATA_VERIFY,
-    OPT_METADATA_MAX_VALIDITY
+    OPT_METADATA_MAX_VALIDITY,
+    OPT_METADATA_ONLY
 };
 
 static const struct option long_options[] = {
@@ -403,6 +410,7 @@ static const struct option long_options[] = {
     {"max-size", required_argument, NULL, OPT_MAX_SIZE},
     {"metadata-verify", required_argument, NULL, OPT_METADATA_VERIFY},
     {"metadata-max-validity", required_argument, NULL, OPT_METADATA_MAX_VALIDITY},
+    {"metadata-only", no_argument, NULL, OPT_METADATA_ONLY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -515,6 +523,9 @@ static int parse_options(apr_pool_t *p, int argc, char **argv, options_t *o)
                 }
                 o->max_size = v;
                 break;
+            case OPT_METADATA_ONLY:
+                o->metadata_only = 1;
+                break;
             case OPT_METADATA_VERIFY:
                 o->metadata_verify = optarg;
                 break;
@@ -536,6 +547,11 @@ static int parse_options(apr_pool_t *p, int argc, char **argv, options_t *o)
     }
     if (o->metadata->nelts == 0) {
         return usage_error("at least one --idp-metadata is required", NULL);
+    }
+    if (o->metadata_only) {
+        return optind < argc
+                   ? usage_error("--metadata-only takes no RESPONSE-FILE", argv[optind])
+                   : 0;
     }
     if (o->sp_entity_id == NULL || *o->sp_entity_id == '\0') {
         return usage_error("--sp-entity-id is required", NULL);
@@ -600,6 +616,19 @@ static int run(apr_pool_t *pool, int argc, char **argv)
         if (anc_trust_add_source_file(trust, path, &md, &info, &err) != ANC_OK) {
             return config_error("cannot load IdP metadata", path, err);
         }
+        if (o.metadata_only) {
+            printf("{\"file\":");
+            json_str(stdout, path);
+            printf(",\"idps\":%d,\"skipped\":%d,\"filtered\":%d,\"valid_until\":",
+                   info->idps, info->skipped->nelts, info->filtered);
+            if (info->valid_until) {
+                json_str(stdout, anc_time_format(pool, info->valid_until));
+            } else {
+                printf("null");
+            }
+            printf(",\"cache_duration\":%" APR_TIME_T_FMT "}\n",
+                   apr_time_sec(info->cache_duration));
+        }
         for (j = 0; j < info->skipped->nelts; j++) {
             const anc_md_skip_t *sk = &APR_ARRAY_IDX(info->skipped, j, anc_md_skip_t);
 
@@ -607,6 +636,9 @@ static int run(apr_pool_t *pool, int argc, char **argv)
                     path, sk->entity_id, anc_reason(sk->code),
                     sk->detail ? sk->detail : "");
         }
+    }
+    if (o.metadata_only) {
+        return EXIT_ACCEPT;
     }
     if (o.sp_key != NULL &&
         anc_key_load_private(pool, o.sp_key, o.sp_cert, &sp_key, &err) != ANC_OK) {

@@ -282,6 +282,14 @@ def test_signed_metadata_options(cli, fixtures):
         assert r.rc == 2 and reason in r.stderr, (name, r)
     r = cli.run(args("long.xml", "--metadata-max-validity", "864000"), parse=False)
     assert r.rc == 2 and "metadata-validity" in r.stderr, r
+    # --metadata-only: what a fetcher runs on a download before renaming it
+    only = lambda name: ["--metadata-only", "--idp-metadata", md(name)[0],  # noqa: E731
+                         "--metadata-verify", fed, "--metadata-max-validity", "864000"]
+    r = cli.run(only("ok.xml"))
+    assert r.rc == 0 and r.records[0]["idps"] == 2 and r.records[0]["skipped"] == 1, r
+    assert r.records[0]["cache_duration"] == 3600 and r.records[0]["valid_until"], r
+    r = cli.run(only("tampered.xml"), parse=False)
+    assert r.rc == 2 and "metadata-signature" in r.stderr, r
 
 
 def test_clock_skew_option(cli, fixtures):
