@@ -44,6 +44,8 @@ typedef struct anc_trust_t anc_trust_t;
 
 /* Creates an empty trust store in pool p. */
 anc_trust_t *anc_trust_create(apr_pool_t *p);
+/* The pool a store was created in. */
+apr_pool_t *anc_trust_pool(const anc_trust_t *trust);
 
 /* Adds every IdP of a metadata document (file path or bytes) to the store:
  * anc_trust_add_source() with no signature, validity maximum or filter.
@@ -124,6 +126,59 @@ anc_status_t anc_trust_add_source(anc_trust_t *trust, const char *data, apr_size
 anc_status_t anc_trust_add_source_file(anc_trust_t *trust, const char *path,
                                        const anc_md_options_t *opt, anc_md_info_t **info,
                                        anc_error_t **err);
+
+struct _xmlNode; /* libxml2's xmlNode */
+
+/* Called for each IdP anc_trust_add_source_cb() adds, with its
+ * EntityDescriptor (valid until the call returns). A failure stops the
+ * callbacks and fails the call with that status. */
+typedef anc_status_t anc_md_entity_fn(void *baton, struct _xmlNode *ed,
+                                      const anc_idp_t *idp, anc_error_t **err);
+anc_status_t anc_trust_add_source_cb(anc_trust_t *trust, const char *data, apr_size_t len,
+                                     const anc_md_options_t *opt, anc_md_info_t **info,
+                                     anc_md_entity_fn *on_entity, void *baton,
+                                     anc_error_t **err);
+
+/* An IdP that a store does not hold, looked up elsewhere (a per-entity
+ * directory): the record, which must stay valid as long as the overlay, or
+ * NULL. */
+typedef const anc_idp_t *anc_trust_resolve_fn(void *ctx, const char *entity_id);
+/* A store in p that answers anc_trust_find() from base (may be NULL), then
+ * from resolve. anc_trust_count() adds extra_count (the IdPs resolve can
+ * find); anc_trust_first() and anc_trust_idps() see base only. */
+anc_trust_t *anc_trust_overlay(apr_pool_t *p, const anc_trust_t *base,
+                               anc_trust_resolve_fn *resolve, void *ctx, int extra_count);
+
+/* ---- per-entity directories (the MDQ / LocalDynamic layout) -------------
+ *
+ * anc_md_split() checks an aggregate as anc_trust_add_source() does (run it
+ * once, unprivileged, e.g. from a timer) and writes each usable IdP to
+ * DIR/{sha1}HEX.xml (HEX: SHA-1 of the entityID, lower case), with the
+ * effective validUntil on its root, then DIR/index.tsv:
+ *   #anc-md-index 1 <TAB> source name <TAB> root validUntil (epoch s, 0)
+ *   HEX <TAB> SHA-256 of the file <TAB> validUntil <TAB> entityID <TAB>
+ *       display name (mdui:DisplayName, "" when none)
+ * Split files carry no signature: they are trusted because the index that
+ * the verifier wrote names their hash (keep DIR writable by the verifier
+ * only). Files are written to temporary names and renamed; the index last.
+ * Errors: anc_trust_add_source()'s, ANC_E_INPUT (cannot write DIR). */
+anc_status_t anc_md_split(apr_pool_t *p, const char *data, apr_size_t len,
+                          const anc_md_options_t *opt, const char *dir,
+                          anc_md_info_t **info, anc_error_t **err);
+
+typedef struct anc_md_index_t anc_md_index_t;
+/* Reads DIR/index.tsv into p. Errors: ANC_E_INPUT, ANC_E_METADATA (not an
+ * index). */
+anc_status_t anc_md_index_load(apr_pool_t *p, const char *dir, anc_md_index_t **idx,
+                               anc_error_t **err);
+int anc_md_index_count(const anc_md_index_t *idx);
+/* The index's entityIDs (const char *), in file order. */
+const apr_array_header_t *anc_md_index_entities(const anc_md_index_t *idx);
+/* Loads the entity's file into trust after checking its SHA-256 against
+ * the index. Errors: ANC_E_UNKNOWN_IDP (not in the index), ANC_E_INPUT,
+ * ANC_E_METADATA (hash mismatch, or the file's own checks). */
+anc_status_t anc_md_index_load_entity(const anc_md_index_t *idx, anc_trust_t *trust,
+                                      const char *entity_id, anc_error_t **err);
 
 /* A trust store in p that holds the IdPs of parts[0..n-1] (NULL entries are
  * passed over) without copying them: the parts must outlive it. Precedence:

@@ -36,6 +36,11 @@ struct anc_trust_t {
     apr_pool_t *pool;
     apr_array_header_t *idps; /* of const anc_idp_t * */
     apr_hash_t *by_id;
+    /* an overlay (anc_trust_overlay): base first, then the resolver */
+    const anc_trust_t *base;
+    anc_trust_resolve_fn *resolve;
+    void *resolve_ctx;
+    int extra_count;
 };
 
 static apr_status_t destroy_xmlsec_key(void *data)
@@ -388,6 +393,10 @@ typedef struct load_ctx_t {
     anc_md_info_t *info;
     apr_time_t now;
     apr_hash_t *wanted; /* opt->entities as a set, or NULL */
+    anc_md_entity_fn *on_entity;
+    void *baton;
+    anc_status_t cb_status; /* the first failure of on_entity */
+    anc_error_t *cb_error;
 } load_ctx_t;
 
 static void skip_entity(load_ctx_t *c, const char *entity_id, anc_status_t code,
@@ -609,6 +618,9 @@ static void load_entity(load_ctx_t *c, xmlNodePtr ed, apr_time_t valid_until)
     APR_ARRAY_PUSH(c->trust->idps, const anc_idp_t *) = idp;
     apr_hash_set(c->trust->by_id, entity_id, APR_HASH_KEY_STRING, idp);
     c->info->idps++;
+    if (c->on_entity != NULL && c->cb_status == ANC_OK) {
+        c->cb_status = c->on_entity(c->baton, ed, idp, &c->cb_error);
+    }
     if (valid_until != 0 && (c->info->expires == 0 || valid_until < c->info->expires)) {
         c->info->expires = valid_until;
     }
@@ -723,6 +735,14 @@ anc_status_t anc_trust_add_source(anc_trust_t *trust, const char *data, apr_size
                                   const anc_md_options_t *opt, anc_md_info_t **info,
                                   anc_error_t **err)
 {
+    return anc_trust_add_source_cb(trust, data, len, opt, info, NULL, NULL, err);
+}
+
+anc_status_t anc_trust_add_source_cb(anc_trust_t *trust, const char *data, apr_size_t len,
+                                     const anc_md_options_t *opt, anc_md_info_t **info,
+                                     anc_md_entity_fn *on_entity, void *baton,
+                                     anc_error_t **err)
+{
     static const anc_md_options_t no_options;
     load_ctx_t c;
     xmlDocPtr doc;
@@ -731,6 +751,8 @@ anc_status_t anc_trust_add_source(anc_trust_t *trust, const char *data, apr_size
     int i;
 
     memset(&c, 0, sizeof(c));
+    c.on_entity = on_entity;
+    c.baton = baton;
     c.trust = trust;
     c.opt = opt != NULL ? opt : &no_options;
     c.now = c.opt->now != 0 ? c.opt->now : apr_time_now();
@@ -789,6 +811,12 @@ anc_status_t anc_trust_add_source(anc_trust_t *trust, const char *data, apr_size
         if (c.info->valid_until != 0 &&
             (c.info->expires == 0 || c.info->valid_until < c.info->expires)) {
             c.info->expires = c.info->valid_until;
+        }
+        if (rv == ANC_OK && c.cb_status != ANC_OK) {
+            rv = anc_error_set(trust->pool, err, c.cb_status, "%s",
+                               c.cb_error != NULL && c.cb_error->detail != NULL
+                                   ? c.cb_error->detail
+                                   : "");
         }
     }
     apr_pool_destroy(c.tmp);
@@ -984,19 +1012,54 @@ static const anc_idp_t *unless_expired(const anc_idp_t *idp)
 
 const anc_idp_t *anc_trust_find(const anc_trust_t *trust, const char *entity_id)
 {
+    const anc_idp_t *idp;
+
     if (trust == NULL || entity_id == NULL) {
         return NULL;
+    }
+    if (trust->base != NULL || trust->resolve != NULL) {
+        idp = anc_trust_find(trust->base, entity_id);
+        if (idp == NULL && trust->resolve != NULL) {
+            idp = unless_expired(trust->resolve(trust->resolve_ctx, entity_id));
+        }
+        return idp;
     }
     return unless_expired(apr_hash_get(trust->by_id, entity_id, APR_HASH_KEY_STRING));
 }
 
+apr_pool_t *anc_trust_pool(const anc_trust_t *trust)
+{
+    return trust->pool;
+}
+
+anc_trust_t *anc_trust_overlay(apr_pool_t *p, const anc_trust_t *base,
+                               anc_trust_resolve_fn *resolve, void *ctx, int extra_count)
+{
+    anc_trust_t *t = anc_trust_create(p);
+
+    t->base = base;
+    t->resolve = resolve;
+    t->resolve_ctx = ctx;
+    t->extra_count = extra_count;
+    return t;
+}
+
 int anc_trust_count(const anc_trust_t *trust)
 {
-    return trust != NULL ? trust->idps->nelts : 0;
+    if (trust == NULL) {
+        return 0;
+    }
+    if (trust->base != NULL || trust->resolve != NULL) {
+        return anc_trust_count(trust->base) + trust->extra_count;
+    }
+    return trust->idps->nelts;
 }
 
 const anc_idp_t *anc_trust_first(const anc_trust_t *trust)
 {
+    if (trust != NULL && (trust->base != NULL || trust->resolve != NULL)) {
+        return anc_trust_first(trust->base); /* lazily loaded IdPs are never a default */
+    }
     if (trust == NULL || trust->idps->nelts == 0) {
         return NULL;
     }
@@ -1005,6 +1068,9 @@ const anc_idp_t *anc_trust_first(const anc_trust_t *trust)
 
 const apr_array_header_t *anc_trust_idps(const anc_trust_t *trust)
 {
+    if (trust->base != NULL) {
+        return anc_trust_idps(trust->base); /* the lazily loaded ones are not listed */
+    }
     return trust->idps;
 }
 

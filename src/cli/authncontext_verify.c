@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_hash.h>
 #include <apr_pools.h>
@@ -57,7 +58,10 @@ static const char usage_text[] =
     "as verify= and maxValidity= of AuthnContextIdPMetadataFile do; skipped\n"
     "entities are reported on stderr. --metadata-only checks the metadata alone\n"
     "(one JSON line per file; exit 0 when all are usable, 2 when not): a fetcher\n"
-    "runs it on a download before renaming it over the file httpd reads.\n";
+    "runs it on a download before renaming it over the file httpd reads.\n"
+    "--metadata-split checks an aggregate the same way and writes each usable IdP\n"
+    "to DIR/{sha1}HEX.xml plus DIR/index.tsv (their SHA-256 and display names),\n"
+    "the per-entity directory AuthnContextIdPMetadataFile DIR loads lazily.\n";
 
 /* The outstanding requests: id -> state. A request is consumed by the first
  * Response that answers it (accepted or an IdP error status), so a second
@@ -375,6 +379,7 @@ typedef struct options_t {
     const char *metadata_verify;     /* federation certificate, or NULL */
     long long metadata_max_validity; /* seconds, 0 = none */
     int metadata_only;
+    const char *metadata_split; /* DIR, or NULL */
 } options_t;
 
 enum {
@@ -392,7 +397,8 @@ enum {
     OPT_MAX_SIZE,
     OPT_METADATA_VERIFY,
     OPT_METADATA_MAX_VALIDITY,
-    OPT_METADATA_ONLY
+    OPT_METADATA_ONLY,
+    OPT_METADATA_SPLIT
 };
 
 static const struct option long_options[] = {
@@ -411,6 +417,7 @@ static const struct option long_options[] = {
     {"metadata-verify", required_argument, NULL, OPT_METADATA_VERIFY},
     {"metadata-max-validity", required_argument, NULL, OPT_METADATA_MAX_VALIDITY},
     {"metadata-only", no_argument, NULL, OPT_METADATA_ONLY},
+    {"metadata-split", required_argument, NULL, OPT_METADATA_SPLIT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -526,6 +533,10 @@ static int parse_options(apr_pool_t *p, int argc, char **argv, options_t *o)
             case OPT_METADATA_ONLY:
                 o->metadata_only = 1;
                 break;
+            case OPT_METADATA_SPLIT:
+                o->metadata_split = optarg;
+                o->metadata_only = 1;
+                break;
             case OPT_METADATA_VERIFY:
                 o->metadata_verify = optarg;
                 break;
@@ -547,6 +558,9 @@ static int parse_options(apr_pool_t *p, int argc, char **argv, options_t *o)
     }
     if (o->metadata->nelts == 0) {
         return usage_error("at least one --idp-metadata is required", NULL);
+    }
+    if (o->metadata_split != NULL && o->metadata->nelts != 1) {
+        return usage_error("--metadata-split takes exactly one --idp-metadata", NULL);
     }
     if (o->metadata_only) {
         return optind < argc
@@ -613,7 +627,25 @@ static int run(apr_pool_t *pool, int argc, char **argv)
         int j;
 
         md.name = path;
-        if (anc_trust_add_source_file(trust, path, &md, &info, &err) != ANC_OK) {
+        if (o.metadata_split != NULL) {
+            char *data = NULL;
+            apr_size_t len = 0;
+            apr_file_t *f;
+            apr_finfo_t fi;
+
+            if (apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, pool) !=
+                    APR_SUCCESS ||
+                apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS ||
+                (data = apr_palloc(pool, (apr_size_t)fi.size + 1)) == NULL ||
+                (fi.size > 0 &&
+                 apr_file_read_full(f, data, (apr_size_t)fi.size, &len) != APR_SUCCESS)) {
+                return config_error("cannot read IdP metadata", path, NULL);
+            }
+            if (anc_md_split(pool, data, len, &md, o.metadata_split, &info, &err) !=
+                ANC_OK) {
+                return config_error("cannot split IdP metadata", path, err);
+            }
+        } else if (anc_trust_add_source_file(trust, path, &md, &info, &err) != ANC_OK) {
             return config_error("cannot load IdP metadata", path, err);
         }
         if (o.metadata_only) {

@@ -822,6 +822,77 @@ START_TEST(test_duration)
 }
 END_TEST
 
+static const anc_idp_t *resolve_from_index(void *ctx, const char *entity_id)
+{
+    anc_trust_t *t = anc_trust_create(pool);
+
+    if (anc_md_index_load_entity(ctx, t, entity_id, NULL) != ANC_OK) {
+        return NULL;
+    }
+    return anc_trust_find(t, entity_id);
+}
+
+/* The per-entity directory: an aggregate verified once, split into
+ * {sha1}HEX.xml files and an index of their SHA-256; a file that does not
+ * hash to the index's value is refused. */
+START_TEST(test_split_and_index)
+{
+    char dir[] = "/tmp/anc-split-XXXXXX";
+    const anc_key_t *fed = md_key("fed.crt");
+    anc_md_options_t o;
+    anc_md_info_t *info = NULL;
+    anc_error_t *err = NULL;
+    anc_md_index_t *idx = NULL;
+    anc_trust_t *t, *ov;
+    apr_size_t len = 0;
+    const char *data;
+    const char *file;
+    FILE *f;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    memset(&o, 0, sizeof(o));
+    o.verify_key = fed;
+    /* a badly signed aggregate writes nothing */
+    data = fx_read(pool, "metadata/tampered.xml", &len);
+    ck_assert_int_eq(anc_md_split(pool, data, len, &o, dir, &info, &err),
+                     ANC_E_METADATA_SIG);
+    ck_assert_int_eq(anc_md_index_load(pool, dir, &idx, &err), ANC_E_INPUT);
+
+    data = fx_read(pool, "metadata/ok.xml", &len);
+    ck_assert_int_eq(anc_md_split(pool, data, len, &o, dir, &info, &err), ANC_OK);
+    ck_assert_int_eq(info->idps, 2);
+    ck_assert_int_eq(anc_md_index_load(pool, dir, &idx, &err), ANC_OK);
+    ck_assert_int_eq(anc_md_index_count(idx), 2);
+    t = anc_trust_create(pool);
+    ck_assert_int_eq(anc_md_index_load_entity(idx, t, MD_IDP, &err), ANC_OK);
+    ck_assert_ptr_nonnull(anc_trust_find(t, MD_IDP));
+    /* the aggregate's validUntil travels with the entity */
+    ck_assert(anc_trust_find(t, MD_IDP)->valid_until != 0);
+    ck_assert_int_eq(anc_md_index_load_entity(idx, t, MD_OLD, &err), ANC_E_UNKNOWN_IDP);
+    ck_assert_int_eq(anc_md_index_load_entity(idx, t, "https://nobody.example/", &err),
+                     ANC_E_UNKNOWN_IDP);
+
+    /* an overlay finds it through the resolver, and counts the index */
+    ov = anc_trust_overlay(pool, NULL, resolve_from_index, idx, anc_md_index_count(idx));
+    ck_assert_int_eq(anc_trust_count(ov), 2);
+    ck_assert_ptr_nonnull(anc_trust_find(ov, MD_IDP2));
+    ck_assert_ptr_null(anc_trust_find(ov, "https://nobody.example/"));
+    ck_assert_ptr_null(anc_trust_first(ov));
+
+    /* one byte changed in a split file: refused */
+    file = apr_pstrcat(pool, dir, "/{sha1}b76909937076d62ecddf5065e0a61f312ce402c1.xml",
+                       NULL); /* SHA-1 of https://idp2.example.org/idp */
+    f = fopen(file, "ab");
+    ck_assert_ptr_nonnull(f);
+    fputs(" ", f);
+    fclose(f);
+    t = anc_trust_create(pool);
+    ck_assert_int_eq(anc_md_index_load_entity(idx, t, MD_IDP2, &err), ANC_E_METADATA);
+    ck_assert_msg(strstr(err->detail, "SHA-256") != NULL, "%s", err->detail);
+    ck_assert_int_eq(system(apr_pstrcat(pool, "rm -rf ", dir, NULL)), 0);
+}
+END_TEST
+
 static Suite *metadata_suite(void)
 {
     Suite *s = suite_create("metadata");
@@ -842,6 +913,7 @@ static Suite *metadata_suite(void)
     tcase_add_test(tc, test_source_filters);
     tcase_add_test(tc, test_source_merge);
     tcase_add_test(tc, test_duration);
+    tcase_add_test(tc, test_split_and_index);
     suite_add_tcase(s, tc);
     return s;
 }
