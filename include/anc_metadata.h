@@ -172,6 +172,8 @@ typedef struct anc_md_index_t anc_md_index_t;
 anc_status_t anc_md_index_load(apr_pool_t *p, const char *dir, anc_md_index_t **idx,
                                anc_error_t **err);
 int anc_md_index_count(const anc_md_index_t *idx);
+/* Whether the index lists the entityID (no file is read). */
+int anc_md_index_has(const anc_md_index_t *idx, const char *entity_id);
 /* The index's entityIDs (const char *), in file order. */
 const apr_array_header_t *anc_md_index_entities(const anc_md_index_t *idx);
 /* Loads the entity's file into trust after checking its SHA-256 against

@@ -297,6 +297,12 @@ anc_status_t anc_md_index_load(apr_pool_t *p, const char *dir, anc_md_index_t **
     return ANC_OK;
 }
 
+int anc_md_index_has(const anc_md_index_t *idx, const char *entity_id)
+{
+    return idx != NULL && entity_id != NULL &&
+           apr_hash_get(idx->by_id, entity_id, APR_HASH_KEY_STRING) != NULL;
+}
+
 int anc_md_index_count(const anc_md_index_t *idx)
 {
     return idx != NULL ? idx->ids->nelts : 0;

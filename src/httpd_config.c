@@ -1107,7 +1107,7 @@ static int run_deferred(apr_pool_t *pconf, server_rec *s)
                 continue;
             }
             checked = 1;
-            if (!anc_trust_find(anc_md_config_trust(c->idps->store), u->entity_id) &&
+            if (!anc_md_has_idp(c->idps->store, u->entity_id) &&
                 anc_md_refreshable(c->idps->store)) {
                 /* metadata changes at run time: the IdP may come with a
                  * later version of a source */
@@ -1116,8 +1116,7 @@ static int run_deferred(apr_pool_t *pconf, server_rec *s)
                              "(yet) in the loaded metadata; logins there fail until a "
                              "refreshed source lists it",
                              u->file, u->line, u->entity_id);
-            } else if (!anc_trust_find(anc_md_config_trust(c->idps->store),
-                                       u->entity_id)) {
+            } else if (!anc_md_has_idp(c->idps->store, u->entity_id)) {
                 return config_fail(vs,
                                    apr_psprintf(pconf,
                                                 "%s:%d: AuthnContextIdP %s is not in the "

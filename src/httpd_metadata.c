@@ -63,7 +63,21 @@ typedef struct md_part_t {
     apr_time_t expires; /* earliest validUntil in it, 0 = none */
     apr_interval_time_t cache_duration;
     int refs; /* snapshots that merged it (under store->lock) */
+    /* a per-entity directory: its index, and the entities this process
+     * loaded from it (under store->lock) */
+    anc_md_index_t *index;
+    apr_hash_t *cache; /* entityID -> md_entry_t * */
+    int cache_n;
+    apr_uint64_t tick;
 } md_part_t;
+
+typedef struct md_entry_t {
+    apr_pool_t *pool; /* unmanaged, destroyed on eviction or with the part */
+    const char *entity_id;
+    const anc_idp_t *idp;
+    int refs; /* requests using it */
+    apr_uint64_t used;
+} md_entry_t;
 
 typedef struct md_snap_t {
     apr_pool_t *pool; /* unmanaged */
@@ -109,6 +123,7 @@ const char *anc_md_parse_directive(cmd_parms *cmd, const char *args,
 
     memset(&opt, 0, sizeof(opt));
     opt.refresh = ANC_MD_DEFAULT_REFRESH;
+    opt.cache_max = ANC_MD_DEFAULT_CACHE;
     while (*args) {
         const char *w = ap_getword_conf(cmd->pool, &args);
         const char *eq = strchr(w, '=');
@@ -131,6 +146,12 @@ const char *anc_md_parse_directive(cmd_parms *cmd, const char *args,
         } else if (eq && klen == 7 && !strncmp(w, "refresh", 7)) {
             if (!parse_seconds(v, &opt.refresh)) {
                 return apr_psprintf(cmd->pool, "%s: refresh=%s is not seconds", name, v);
+            }
+        } else if (eq && klen == 5 && !strncmp(w, "cache", 5)) {
+            if (!parse_seconds(v, &opt.cache_max) || opt.cache_max < 1 ||
+                opt.cache_max > 1000000) {
+                return apr_psprintf(cmd->pool, "%s: cache=%s is not a number of entities",
+                                    name, v);
             }
         } else if (eq && klen == 8 && !strncmp(w, "entities", 8)) {
             char *list = apr_pstrdup(cmd->pool, v), *state = NULL, *id;
@@ -162,7 +183,7 @@ const char *anc_md_parse_directive(cmd_parms *cmd, const char *args,
         } else if (eq && klen > 0 && !strchr(w, '/')) {
             return apr_psprintf(cmd->pool,
                                 "%s: unknown option '%.*s' (verify, maxValidity, "
-                                "refresh, entities, entityAttribute)",
+                                "refresh, entities, entityAttribute, cache)",
                                 name, (int)klen, w);
         } else {
             const char *path = ap_server_root_relative(cmd->pool, w);
@@ -274,6 +295,53 @@ static const char *version_text(apr_pool_t *p, const md_version_t *v)
     return apr_psprintf(p, "mtime %s, %" APR_OFF_T_FMT " bytes", buf, v->size);
 }
 
+static apr_status_t destroy_entries(void *data)
+{
+    md_part_t *part = data;
+    apr_hash_index_t *hi;
+
+    for (hi = apr_hash_first(NULL, part->cache); hi; hi = apr_hash_next(hi)) {
+        md_entry_t *e = apr_hash_this_val(hi);
+
+        apr_pool_destroy(e->pool);
+    }
+    return APR_SUCCESS;
+}
+
+/* A per-entity directory (authncontext-verify --metadata-split): only its
+ * index is read here; entities are loaded on first use (resolve_entity). */
+static anc_status_t load_dir_part(anc_md_store_t *st, const anc_md_source_cfg_t *src,
+                                  md_part_t *part, apr_pool_t *tmp, apr_pool_t *errp,
+                                  md_part_t **out, anc_md_info_t **info_out,
+                                  anc_error_t **err)
+{
+    apr_pool_t *pool = part->pool;
+    anc_md_info_t *info = apr_pcalloc(pool, sizeof(*info));
+    anc_error_t *e = NULL;
+
+    (void)st;
+    (void)tmp;
+    if (!stat_version(pool, src->watch, &part->version) ||
+        anc_md_index_load(pool, src->path, &part->index, &e) != ANC_OK) {
+        anc_error_set(errp, err, e ? e->code : ANC_E_INPUT, "%s",
+                      e && e->detail ? e->detail : src->watch);
+        apr_pool_destroy(pool);
+        return err && *err ? (*err)->code : ANC_E_INPUT;
+    }
+    if (anc_md_index_count(part->index) == 0) {
+        apr_pool_destroy(pool);
+        return anc_error_set(errp, err, ANC_E_METADATA, "%s lists no IdP", src->watch);
+    }
+    part->trust = anc_trust_create(pool);
+    part->cache = apr_hash_make(pool);
+    apr_pool_cleanup_register(pool, part, destroy_entries, apr_pool_cleanup_null);
+    info->idps = anc_md_index_count(part->index);
+    info->skipped = apr_array_make(pool, 0, sizeof(anc_md_skip_t));
+    *out = part;
+    *info_out = info;
+    return ANC_OK;
+}
+
 /* Reads and checks one source into a new part. On failure *err is copied
  * into errp and the part's pool is gone. */
 static anc_status_t load_part(anc_md_store_t *st, int i, apr_pool_t *errp,
@@ -298,6 +366,9 @@ static anc_status_t load_part(anc_md_store_t *st, int i, apr_pool_t *errp,
     }
     part = apr_pcalloc(pool, sizeof(*part));
     part->pool = pool;
+    if (src->is_dir) {
+        return load_dir_part(st, src, part, tmp, errp, out, info_out, err);
+    }
     if (apr_file_open(&f, src->path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, tmp) !=
             APR_SUCCESS ||
         apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_MTIME | APR_FINFO_INODE, f) !=
@@ -467,7 +538,22 @@ int anc_md_store_load(apr_pool_t *pconf, server_rec *s, apr_array_header_t *sour
         anc_md_source_cfg_t *src = &APR_ARRAY_IDX(sources, i, anc_md_source_cfg_t);
         anc_md_info_t *info = NULL;
         anc_error_t *err = NULL;
+        apr_finfo_t fi;
 
+        src->is_dir = apr_stat(&fi, src->path, APR_FINFO_TYPE, pconf) == APR_SUCCESS &&
+                      fi.filetype == APR_DIR;
+        src->watch =
+            src->is_dir ? apr_pstrcat(pconf, src->path, "/index.tsv", NULL) : src->path;
+        if (src->is_dir &&
+            (src->verify_file || src->max_validity || src->entities || src->attrs)) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                         "authncontext: config: %s: AuthnContextIdPMetadataFile %s is a "
+                         "per-entity directory: it is trusted through its index, so "
+                         "verify=, maxValidity=, entities= and entityAttribute= belong "
+                         "to authncontext-verify --metadata-split",
+                         src->where, src->path);
+            return !OK;
+        }
         if (src->verify_file && !src->verify_key &&
             anc_key_load_cert(pconf, src->verify_file, &src->verify_key, &err) !=
                 ANC_OK) {
@@ -530,13 +616,18 @@ int anc_md_refreshable(const anc_md_store_t *store)
 
 int anc_md_has_idp(anc_md_store_t *store, const char *entity_id)
 {
-    int found;
+    int found, i;
 
     if (!store) {
         return 0;
     }
     apr_thread_mutex_lock(store->lock);
     found = store->current && anc_trust_find(store->current->trust, entity_id) != NULL;
+    for (i = 0; !found && store->current && i < store->sources->nelts; i++) {
+        const md_part_t *part = store->current->parts[i];
+
+        found = part && part->index && anc_md_index_has(part->index, entity_id);
+    }
     apr_thread_mutex_unlock(store->lock);
     return found;
 }
@@ -645,7 +736,7 @@ static apr_time_t refresh_store(anc_md_store_t *st, apr_pool_t *tmp)
         }
         if (src->refresh > 0 && now >= st->next_check[i]) {
             st->next_check[i] = now + check_interval(src, part);
-            if (stat_version(tmp, src->path, &v) && !same_version(&v, &st->seen[i])) {
+            if (stat_version(tmp, src->watch, &v) && !same_version(&v, &st->seen[i])) {
                 md_part_t *np = NULL;
                 anc_md_info_t *info = NULL;
                 anc_error_t *err = NULL;
@@ -793,7 +884,131 @@ void anc_md_child_init(apr_pool_t *pchild, server_rec *s)
 typedef struct held_t {
     anc_md_store_t *store;
     md_snap_t *snap;
+    request_rec *r;
+    const anc_trust_t *trust; /* the snapshot's, or an overlay on it */
 } held_t;
+
+typedef struct entry_hold_t {
+    anc_md_store_t *store;
+    md_entry_t *entry;
+} entry_hold_t;
+
+static apr_status_t release_entry(void *data)
+{
+    entry_hold_t *h = data;
+
+    apr_thread_mutex_lock(h->store->lock);
+    h->entry->refs--;
+    apr_thread_mutex_unlock(h->store->lock);
+    return APR_SUCCESS;
+}
+
+/* Takes a cached entry for the request (under st->lock). */
+static const anc_idp_t *hold_entry(held_t *h, md_part_t *part, md_entry_t *e)
+{
+    entry_hold_t *eh = apr_palloc(h->r->pool, sizeof(*eh));
+
+    e->refs++;
+    e->used = ++part->tick;
+    eh->store = h->store;
+    eh->entry = e;
+    apr_pool_cleanup_register(h->r->pool, eh, release_entry, apr_pool_cleanup_null);
+    return e->idp;
+}
+
+/* anc_trust_resolve_fn for the per-entity directories of a snapshot: the
+ * process's cache, else the entity's file (hash checked against the
+ * index), cached within cache= entries (least recently used and unused
+ * ones are evicted). An entityID that no index lists costs a hash lookup. */
+static const anc_idp_t *resolve_entity(void *ctx, const char *entity_id)
+{
+    held_t *h = ctx;
+    anc_md_store_t *st = h->store;
+    int i;
+
+    for (i = 0; i < st->sources->nelts; i++) {
+        const anc_md_source_cfg_t *src =
+            &APR_ARRAY_IDX(st->sources, i, anc_md_source_cfg_t);
+        md_part_t *part = h->snap->parts[i];
+        md_entry_t *e, *mine, *dead[8];
+        apr_pool_t *pool;
+        anc_trust_t *t;
+        anc_error_t *err = NULL;
+        const anc_idp_t *idp;
+        int ndead = 0, j;
+
+        if (!part || !part->index || !anc_md_index_has(part->index, entity_id)) {
+            continue;
+        }
+        apr_thread_mutex_lock(st->lock);
+        e = apr_hash_get(part->cache, entity_id, APR_HASH_KEY_STRING);
+        if (e) {
+            idp = hold_entry(h, part, e);
+            apr_thread_mutex_unlock(st->lock);
+            return idp;
+        }
+        apr_thread_mutex_unlock(st->lock);
+        /* read outside the lock: other requests go on */
+        pool = unmanaged_pool();
+        if (!pool) {
+            return NULL;
+        }
+        t = anc_trust_create(pool);
+        if (anc_md_index_load_entity(part->index, t, entity_id, &err) != ANC_OK) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, h->r,
+                          "authncontext: metadata: %s: entity %s refused reason=%s "
+                          "detail=%s",
+                          src->path, entity_id, err ? err->reason : "metadata-invalid",
+                          err && err->detail ? err->detail : "");
+            apr_pool_destroy(pool);
+            return NULL;
+        }
+        mine = apr_pcalloc(pool, sizeof(*mine));
+        mine->pool = pool;
+        mine->entity_id = apr_pstrdup(pool, entity_id);
+        mine->idp = anc_trust_find(t, entity_id);
+        apr_thread_mutex_lock(st->lock);
+        e = apr_hash_get(part->cache, entity_id, APR_HASH_KEY_STRING);
+        if (!e) {
+            e = mine;
+            mine = NULL;
+            apr_hash_set(part->cache, e->entity_id, APR_HASH_KEY_STRING, e);
+            part->cache_n++;
+            /* bounded: evict the least recently used entries nobody holds */
+            while (part->cache_n > src->cache_max && ndead < 8) {
+                apr_hash_index_t *hi;
+                md_entry_t *lru = NULL;
+
+                for (hi = apr_hash_first(NULL, part->cache); hi; hi = apr_hash_next(hi)) {
+                    md_entry_t *c = apr_hash_this_val(hi);
+
+                    if (c != e && c->refs == 0 && (!lru || c->used < lru->used)) {
+                        lru = c;
+                    }
+                }
+                if (!lru) {
+                    break;
+                }
+                apr_hash_set(part->cache, lru->entity_id, APR_HASH_KEY_STRING, NULL);
+                part->cache_n--;
+                dead[ndead++] = lru;
+            }
+        }
+        idp = hold_entry(h, part, e);
+        apr_thread_mutex_unlock(st->lock);
+        if (mine) {
+            apr_pool_destroy(mine->pool); /* another request loaded it first */
+        }
+        for (j = 0; j < ndead; j++) {
+            apr_pool_destroy(dead[j]->pool);
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, h->r,
+                      "authncontext: metadata: %s: entity %s loaded", src->path,
+                      entity_id);
+        return idp;
+    }
+    return NULL;
+}
 
 static apr_status_t release_held(void *data)
 {
@@ -814,10 +1029,11 @@ const anc_trust_t *anc_idps_trust(request_rec *r)
     }
     apr_pool_userdata_get((void **)&h, SNAPSHOT_NOTE, r->pool);
     if (h && h->store == st) {
-        return h->snap->trust;
+        return h->trust;
     }
     h = apr_palloc(r->pool, sizeof(*h));
     h->store = st;
+    h->r = r;
     apr_thread_mutex_lock(st->lock);
     h->snap = st->current;
     if (h->snap) {
@@ -829,5 +1045,21 @@ const anc_trust_t *anc_idps_trust(request_rec *r)
     }
     apr_pool_cleanup_register(r->pool, h, release_held, apr_pool_cleanup_null);
     apr_pool_userdata_setn(h, SNAPSHOT_NOTE, NULL, r->pool);
-    return h->snap->trust;
+    h->trust = h->snap->trust;
+    {
+        int i, lazy = 0;
+
+        for (i = 0; i < st->sources->nelts; i++) {
+            const md_part_t *part = h->snap->parts[i];
+
+            if (part && part->index) {
+                lazy += anc_md_index_count(part->index);
+            }
+        }
+        if (lazy) {
+            h->trust =
+                anc_trust_overlay(r->pool, h->snap->trust, resolve_entity, h, lazy);
+        }
+    }
+    return h->trust;
 }

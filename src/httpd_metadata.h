@@ -26,7 +26,15 @@ typedef struct anc_md_source_cfg_t {
     apr_array_header_t *entities; /* entities=, const char *, or NULL */
     apr_array_header_t *attrs;    /* entityAttribute=, anc_md_attr_t, or NULL */
     const char *where;            /* "file:line" of the directive */
+    int cache_max;                /* cache= entities per process (directories) */
+    int is_dir;                   /* PATH is a per-entity directory (set at load) */
+    const char *watch;            /* the file whose changes are looked for */
 } anc_md_source_cfg_t;
+
+/* Entities of a per-entity directory each process keeps loaded at most
+ * (cache=): an unauthenticated ?idp= or Issuer naming listed IdPs one
+ * after the other cannot grow a process beyond that. */
+#define ANC_MD_DEFAULT_CACHE 1000
 
 typedef struct anc_md_store_t anc_md_store_t;
 

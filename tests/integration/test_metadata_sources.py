@@ -251,3 +251,88 @@ def test_filtered_source_and_several_files(keys):
         assert r.returncode == 0 and "Syntax OK" in r.stdout, r.stdout
     finally:
         sp.httpd.cleanup()
+
+
+# --- per-entity directory (authncontext-verify --metadata-split) -----------
+
+def split(keys, agg_bytes, directory):
+    import clirunner
+    agg = os.path.join(keys.dir, "aggregate-for-split.xml")
+    with open(agg, "wb") as f:
+        f.write(agg_bytes)
+    r = clirunner.run(["--metadata-split", directory, "--idp-metadata", agg,
+                       "--metadata-verify", keys.fed_cert, "--metadata-max-validity",
+                       "864000"])
+    assert r.rc == 0 and r.records[0]["idps"] == FEDERATION_SIZE, r
+    for name in os.listdir(directory):
+        os.chmod(os.path.join(directory, name), 0o644)
+    os.chmod(directory, 0o755)
+
+
+@pytest.fixture
+def dir_sp(keys):
+    sp = sp_with(keys, "md-dir", "AuthnContextIdPMetadataFile @DIR@ cache=2 refresh=%d"
+                 % REFRESH)
+    d = sp.httpd.path("conf", "entities")
+    os.makedirs(d)
+    split(keys, aggregate(keys, keys.idp.cert_pem), d)
+    sp.conf_text = sp.conf_text.replace("@DIR@", d)
+    sp.dir = d
+    try:
+        sp.start()
+    except BaseException:
+        sp.stop()
+        raise
+    yield sp
+    sp.stop()
+
+
+def loaded(sp, entity_id):
+    return len(re.findall(r"entities: entity %s loaded" % re.escape(entity_id),
+                          sp.httpd.log_text()))
+
+
+def test_directory_source_loads_entities_lazily(keys, dir_sp):
+    sp = dir_sp
+    # nothing but the index at start-up
+    assert loaded(sp, sf.IDP_ENTITY_ID) == 0
+    ok = login_with(keys, sp, keys.idp)
+    assert ok.status == 303 and ok.session_cookie_set(), (ok.status, sp.log_lines(ok.test_id))
+    assert loaded(sp, sf.IDP_ENTITY_ID) == 1
+    ok = login_with(keys, sp, keys.idp)
+    assert ok.status == 303 and loaded(sp, sf.IDP_ENTITY_ID) == 1  # cached
+
+    # an IdP no index lists: refused, nothing loaded
+    data = attack_context(keys, sp, None, idp=keys.idp,
+                          idp_entity_id="https://nobody.example.org/idp").base("unsolicited")
+    rep = sp.client().post_acs(data)
+    assert rep.status != 303 and "unknown-idp" in sp.reasons(rep.test_id), \
+        sp.log_lines(rep.test_id)
+
+    # ?idp= naming listed IdPs one after the other: the cache stays at
+    # cache=2 entries, so the first one is loaded again after three others
+    members = ["https://idp%03d.member.example.org/idp" % i for i in range(4)]
+    c = sp.client()
+    for m in members + members[:1]:
+        rep = c.get("/saml/login?target=/private/&idp=" + m)
+        assert rep.status == 302, (rep.status, sp.log_lines(rep.test_id))
+    assert loaded(sp, members[0]) == 2 and loaded(sp, members[3]) == 1, sp.httpd.log_tail(20)
+
+    # a split file changed after the verifier wrote it: refused
+    import hashlib
+    hexname = hashlib.sha1(members[1].encode()).hexdigest()
+    with open(os.path.join(sp.dir, "{sha1}%s.xml" % hexname), "ab") as f:
+        f.write(b" ")
+    rep = c.get("/saml/login?target=/private/&idp=" + members[1])
+    assert rep.status == 400, (rep.status, sp.log_lines(rep.test_id))
+    assert any("does not have the SHA-256 the index names" in l
+               for l in sp.log_lines(rep.test_id)), sp.log_lines(rep.test_id)
+
+    # the IdP's key rolls: the verifier splits the new aggregate, the
+    # processes see the new index, no restart
+    split(keys, aggregate(keys, keys.idp_new.cert_pem), sp.dir)
+    assert wait_for(lambda: login_with(keys, sp, keys.idp_new).status == 303, 10), \
+        sp.httpd.log_tail(20)
+    old = login_with(keys, sp, keys.idp)
+    assert old.status != 303
+    assert not sp.bad_lines()
