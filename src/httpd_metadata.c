@@ -28,12 +28,14 @@
  * anonymous shared memory (created in post_config, before the fork) holds
  * a hash of the version last logged, swapped atomically.
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "apr_allocator.h"
 #include "apr_atomic.h"
 #include "apr_file_io.h"
 #include "apr_hash.h"
@@ -235,6 +237,10 @@ static apr_pool_t *unmanaged_pool(void)
     if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) {
         return NULL;
     }
+    /* the file buffer of a large source lives in a subpool: without a
+     * bound, its blocks would stay on this allocator's free list for as
+     * long as the part is in force */
+    apr_allocator_max_free_set(apr_pool_allocator_get(p), 256 * 1024);
     return p;
 }
 
@@ -594,6 +600,10 @@ int anc_md_store_load(apr_pool_t *pconf, server_rec *s, apr_array_header_t *sour
     }
     publish(st, snap);
     *store = st;
+    /* The documents were freed, but glibc keeps the freed heap mapped: the
+     * DOM of a large aggregate would otherwise stay resident in the parent
+     * and in every child it forks. */
+    malloc_trim(0);
     return OK;
 }
 
@@ -786,6 +796,7 @@ static apr_time_t refresh_store(anc_md_store_t *st, apr_pool_t *tmp)
         if (snap) {
             publish(st, snap);
         }
+        malloc_trim(0); /* as after the first load */
     }
     return next;
 }
