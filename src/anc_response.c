@@ -282,8 +282,17 @@ static anc_status_t find_signature(verify_ctx_t *c, xmlNodePtr node, xmlNodePtr 
 
 static anc_status_t verify_sig(verify_ctx_t *c, xmlNodePtr elem, xmlNodePtr sig)
 {
-    return anc_dsig_verify(c->p, elem, sig, c->idp->signing_keys, c->v->sp->allow_sha1,
-                           &c->err);
+    anc_status_t rv = anc_dsig_verify(c->p, elem, sig, c->idp->signing_keys,
+                                      c->v->sp->allow_sha1, &c->err);
+
+    /* which metadata the keys came from: after a key rollover, the first
+     * question is whether that source was refreshed */
+    if (rv == ANC_E_SIG_INVALID && c->err != NULL && c->idp->source != NULL) {
+        c->err->detail =
+            apr_psprintf(c->p, "%s (keys from %s)", c->err->detail ? c->err->detail : "",
+                         c->idp->source);
+    }
+    return rv;
 }
 
 /* SAML profiles 4.1.4.2 (and 4.1.4.1 for the Response): an Issuer with a

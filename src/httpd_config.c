@@ -183,7 +183,7 @@ anc_dir_cfg_t *anc_dir(const request_rec *r)
 
 int anc_srv_enabled(const anc_srv_cfg_t *c)
 {
-    return c->sp_entity_id && c->idps && c->idps->trust && c->cache &&
+    return c->sp_entity_id && c->idps && c->idps->store && c->cache &&
            c->cache->initialised && c->replay_cache && c->replay_cache->initialised;
 }
 
@@ -409,20 +409,14 @@ static const char *set_sp_cert_file(cmd_parms *cmd, void *dummy, const char *arg
     return file_arg(cmd, arg, &srv_spkey(cmd)->cert_file);
 }
 
-static const char *add_idp_metadata(cmd_parms *cmd, void *dummy, const char *arg)
+static const char *add_idp_metadata(cmd_parms *cmd, void *dummy, const char *args)
 {
     anc_srv_cfg_t *c = cmd_srv(cmd);
-    const char *path = NULL, *msg;
 
-    if ((msg = file_arg(cmd, arg, &path)) != NULL) {
-        return msg;
-    }
     if (!c->idps) {
         c->idps = apr_pcalloc(cmd->pool, sizeof(*c->idps));
-        c->idps->files = apr_array_make(cmd->pool, 2, sizeof(const char *));
     }
-    APR_ARRAY_PUSH(c->idps->files, const char *) = path;
-    return NULL;
+    return anc_md_parse_directive(cmd, args, &c->idps->sources);
 }
 
 static const char *set_endpoint(cmd_parms *cmd, void *dummy, const char *arg)
@@ -724,7 +718,8 @@ static const char *set_dir_idp(cmd_parms *cmd, void *dv, const char *arg)
         return NULL;
     }
     c = cmd_srv(cmd);
-    if (!c->idps || !c->idps->trust || !anc_trust_find(c->idps->trust, arg)) {
+    if (!c->idps || !c->idps->store ||
+        (!anc_md_has_idp(c->idps->store, arg) && !anc_md_refreshable(c->idps->store))) {
         return apr_psprintf(cmd->pool, "%s: %s is not in the loaded metadata",
                             cmd->cmd->name, arg);
     }
@@ -876,8 +871,10 @@ const command_rec anc_cmds[] = {
                   "The SP's private key (PEM): request signing, decryption"),
     AP_INIT_TAKE1("AuthnContextSPCertFile", set_sp_cert_file, NULL, RSRC_CONF,
                   "The SP's certificate (PEM), published in the SP metadata"),
-    AP_INIT_ITERATE("AuthnContextIdPMetadataFile", add_idp_metadata, NULL, RSRC_CONF,
-                    "IdP metadata file(s); repeatable"),
+    AP_INIT_RAW_ARGS("AuthnContextIdPMetadataFile", add_idp_metadata, NULL, RSRC_CONF,
+                     "IdP metadata file(s), or one file and options (verify=CERT "
+                     "maxValidity=SECONDS refresh=SECONDS entities=ID,ID "
+                     "entityAttribute=NAME=VALUE); repeatable"),
     AP_INIT_TAKE1("AuthnContextEndpoint", set_endpoint, NULL, RSRC_CONF,
                   "Path of the SP endpoints (acs, login, logout, metadata); "
                   "default /saml"),
@@ -1002,27 +999,11 @@ static int config_fail(server_rec *s, const char *what, const char *detail)
     return !OK;
 }
 
-static int load_idps(apr_pool_t *pconf, server_rec *s, anc_idps_t *idps)
+static int load_idps(apr_pool_t *pconf, server_rec *s, anc_idps_t *idps, int allow_sha1)
 {
-    anc_error_t *err = NULL;
-    int i;
-
-    idps->trust = anc_trust_create(pconf);
-    for (i = 0; i < idps->files->nelts; i++) {
-        const char *f = APR_ARRAY_IDX(idps->files, i, const char *);
-        if (anc_trust_load_file(idps->trust, f, &err) != ANC_OK) {
-            idps->trust = NULL;
-            return config_fail(s,
-                               apr_psprintf(pconf,
-                                            "AuthnContextIdPMetadataFile %s "
-                                            "rejected reason=%s",
-                                            f, err ? err->reason : "metadata-invalid"),
-                               err ? err->detail : NULL);
-        }
-    }
-    if (anc_trust_count(idps->trust) < 1) {
-        idps->trust = NULL;
-        return config_fail(s, "AuthnContextIdPMetadataFile: no IdP found", NULL);
+    if (anc_md_store_load(pconf, s, idps->sources, allow_sha1, &idps->store) != OK) {
+        idps->store = NULL;
+        return config_fail(s, "AuthnContextIdPMetadataFile rejected (see above)", NULL);
     }
     return OK;
 }
@@ -1143,11 +1124,20 @@ static int run_deferred(apr_pool_t *pconf, server_rec *s)
         for (vs = s; vs; vs = vs->next) {
             const anc_srv_cfg_t *c = anc_srv(vs);
             if ((u->server->is_virtual && vs != u->server) || !c->idps ||
-                !c->idps->trust) {
+                !c->idps->store) {
                 continue;
             }
             checked = 1;
-            if (!anc_trust_find(c->idps->trust, u->entity_id)) {
+            if (!anc_md_has_idp(c->idps->store, u->entity_id) &&
+                anc_md_refreshable(c->idps->store)) {
+                /* metadata changes at run time: the IdP may come with a
+                 * later version of a source */
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, vs,
+                             "authncontext: config: %s:%d: AuthnContextIdP %s is not "
+                             "(yet) in the loaded metadata; logins there fail until a "
+                             "refreshed source lists it",
+                             u->file, u->line, u->entity_id);
+            } else if (!anc_md_has_idp(c->idps->store, u->entity_id)) {
                 return config_fail(vs,
                                    apr_psprintf(pconf,
                                                 "%s:%d: AuthnContextIdP %s is not in the "
@@ -1236,7 +1226,8 @@ int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                "AuthnContextIdPMetadataFile",
                                NULL);
         }
-        if (!c->idps->trust && load_idps(pconf, vs, c->idps) != OK) {
+        if (!c->idps->store &&
+            load_idps(pconf, vs, c->idps, anc_dir_flag(c->allow_sha1, 0)) != OK) {
             return !OK;
         }
         if (c->spkey && !c->spkey->key && load_spkey(pconf, vs, c->spkey) != OK) {
@@ -1361,6 +1352,7 @@ int anc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
                      OPENSSL_VERSION_TEXT);
     }
 
+    anc_md_post_config(pconf, s);
     for (vs = s; vs; vs = vs->next) {
         anc_srv_cfg_t *c = anc_srv(vs);
         int rc;
@@ -1376,9 +1368,9 @@ int anc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
         ap_log_error(
             APLOG_MARK, APLOG_INFO, 0, vs,
             "authncontext: ready: sp=%s idps=%d endpoint=%s cache=%s%s replay=%s%s",
-            c->sp_entity_id, anc_trust_count(c->idps->trust), anc_srv_endpoint(c),
-            c->cache->spec, c->cache->mutex ? " (mutex)" : "", c->replay_cache->spec,
-            c->replay_cache->mutex ? " (mutex)" : "");
+            c->sp_entity_id, anc_trust_count(anc_md_config_trust(c->idps->store)),
+            anc_srv_endpoint(c), c->cache->spec, c->cache->mutex ? " (mutex)" : "",
+            c->replay_cache->spec, c->replay_cache->mutex ? " (mutex)" : "");
     }
     return OK;
 }
@@ -1408,4 +1400,5 @@ void anc_child_init(apr_pool_t *p, server_rec *s)
         reattach(p, vs, done, anc_srv(vs)->cache);
         reattach(p, vs, done, anc_srv(vs)->replay_cache);
     }
+    anc_md_child_init(p, s);
 }

@@ -24,6 +24,7 @@
 #include "apr_uri.h"
 
 #include "httpd_glue.h"
+#include "httpd_metadata.h"
 
 APLOG_USE_MODULE(authncontext);
 
@@ -351,6 +352,7 @@ static void check_servers(walk_t *w)
 
     for (vs = w->s; vs; vs = vs->next) {
         const anc_srv_cfg_t *c = anc_srv(vs);
+        const anc_trust_t *trust;
         int plain;
 
         if (!c->sp_entity_id || !should_warn()) {
@@ -369,16 +371,17 @@ static void check_servers(walk_t *w)
                 vs->server_hostname ? vs->server_hostname : "?", vs->port,
                 vs->defn_name ? vs->defn_name : "main server", vs->defn_line_number);
         }
-        if (c->idps && c->idps->trust && anc_trust_count(c->idps->trust) > 1 &&
+        trust = c->idps && c->idps->store ? anc_md_config_trust(c->idps->store) : NULL;
+        if (trust && anc_trust_count(trust) > 1 &&
             !idp_named_for(w->s, vs, ap_conftree)) {
             ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, vs,
                          "authncontext: configtest: %d IdPs in metadata and no "
                          "AuthnContextIdP for %s: logins go to the first one, %s "
                          "(name one with AuthnContextIdP, or let a link choose with "
                          "%s/login?idp=ENTITYID)",
-                         anc_trust_count(c->idps->trust),
+                         anc_trust_count(trust),
                          vs->server_hostname ? vs->server_hostname : "this server",
-                         anc_trust_first(c->idps->trust)->entity_id, anc_srv_endpoint(c));
+                         anc_trust_first(trust)->entity_id, anc_srv_endpoint(c));
         }
     }
 }

@@ -616,7 +616,7 @@ static int handle_acs(request_rec *r)
     sp->max_response_size = max;
     sp->clock_skew = anc_srv_clock_skew(c);
     sp->max_unsolicited_age = anc_srv_unsolicited_max_age(c);
-    if (anc_verifier_create(r->pool, sp, c->idps->trust, &v, &err) != ANC_OK) {
+    if (anc_verifier_create(r->pool, sp, anc_idps_trust(r), &v, &err) != ANC_OK) {
         return acs_reject(r, &ctx, form.relay_state, err->code, err->detail);
     }
     memset(&in, 0, sizeof(in));
@@ -646,7 +646,6 @@ static int handle_acs(request_rec *r)
 
 static int handle_login(request_rec *r)
 {
-    const anc_srv_cfg_t *c = anc_srv(r->server);
     const char *target, *idp, *path;
     request_rec *rr;
     anc_login_t l;
@@ -674,7 +673,7 @@ static int handle_login(request_rec *r)
     if (!target) {
         target = "/";
     }
-    if (idp && !anc_trust_find(c->idps->trust, idp)) {
+    if (idp && !anc_trust_find(anc_idps_trust(r), idp)) {
         return anc_simple_page(r, HTTP_BAD_REQUEST, "Bad request",
                                "Unknown identity provider.");
     }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_hash.h>
 #include <apr_pools.h>
@@ -41,6 +42,10 @@
 
 static const char usage_text[] =
     "usage: authncontext-verify --idp-metadata FILE [--idp-metadata FILE]...\n"
+    "           [--metadata-verify CERT] [--metadata-max-validity SECONDS]\n"
+    "       authncontext-verify --metadata-only --idp-metadata FILE... "
+    "[--metadata-verify\n"
+    "           CERT] [--metadata-max-validity SECONDS] [--allow-sha1] [--now RFC3339]\n"
     "           --sp-entity-id URI --acs-url URL\n"
     "           [--request-id ID]... [--allow-unsolicited]\n"
     "           [--sp-key FILE [--sp-cert FILE]] [--now RFC3339]\n"
@@ -56,7 +61,15 @@ static const char usage_text[] =
     "'-' reads stdin) in order, with one replay cache; each --request-id is an\n"
     "outstanding AuthnRequest that one Response may answer. Prints one JSON\n"
     "object per file. Exit: 0 all accepted, 1 some rejected, 3 some IdP error\n"
-    "status (none rejected), 2 usage or configuration error.\n";
+    "status (none rejected), 2 usage or configuration error.\n"
+    "--metadata-verify and --metadata-max-validity apply to every --idp-metadata,\n"
+    "as verify= and maxValidity= of AuthnContextIdPMetadataFile do; skipped\n"
+    "entities are reported on stderr. --metadata-only checks the metadata alone\n"
+    "(one JSON line per file; exit 0 when all are usable, 2 when not): a fetcher\n"
+    "runs it on a download before renaming it over the file httpd reads.\n"
+    "--metadata-split checks an aggregate the same way and writes each usable IdP\n"
+    "to DIR/{sha1}HEX.xml plus DIR/index.tsv (their SHA-256 and display names),\n"
+    "the per-entity directory AuthnContextIdPMetadataFile DIR loads lazily.\n";
 
 /* The outstanding requests: id -> state. A request is consumed by the first
  * Response that answers it (accepted or an IdP error status), so a second
@@ -407,6 +420,10 @@ typedef struct options_t {
     apr_array_header_t *levels;           /* const char * pairs: level, URI */
     apr_array_header_t *aliases;          /* const char * pairs: from, to */
     apr_array_header_t *class_attributes; /* const char * */
+    const char *metadata_verify;          /* federation certificate, or NULL */
+    long long metadata_max_validity;      /* seconds, 0 = none */
+    int metadata_only;
+    const char *metadata_split; /* DIR, or NULL */
 } options_t;
 
 enum {
@@ -425,7 +442,11 @@ enum {
     OPT_REQUIRE,
     OPT_CLASS_LEVEL,
     OPT_CLASS_ALIAS,
-    OPT_CLASS_ATTRIBUTE
+    OPT_CLASS_ATTRIBUTE,
+    OPT_METADATA_VERIFY,
+    OPT_METADATA_MAX_VALIDITY,
+    OPT_METADATA_ONLY,
+    OPT_METADATA_SPLIT
 };
 
 static const struct option long_options[] = {
@@ -445,6 +466,10 @@ static const struct option long_options[] = {
     {"class-level", required_argument, NULL, OPT_CLASS_LEVEL},
     {"class-alias", required_argument, NULL, OPT_CLASS_ALIAS},
     {"class-attribute", required_argument, NULL, OPT_CLASS_ATTRIBUTE},
+    {"metadata-verify", required_argument, NULL, OPT_METADATA_VERIFY},
+    {"metadata-max-validity", required_argument, NULL, OPT_METADATA_MAX_VALIDITY},
+    {"metadata-only", no_argument, NULL, OPT_METADATA_ONLY},
+    {"metadata-split", required_argument, NULL, OPT_METADATA_SPLIT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -578,6 +603,23 @@ static int parse_options(apr_pool_t *p, int argc, char **argv, options_t *o)
             case OPT_CLASS_ATTRIBUTE:
                 APR_ARRAY_PUSH(o->class_attributes, const char *) = optarg;
                 break;
+            case OPT_METADATA_ONLY:
+                o->metadata_only = 1;
+                break;
+            case OPT_METADATA_SPLIT:
+                o->metadata_split = optarg;
+                o->metadata_only = 1;
+                break;
+            case OPT_METADATA_VERIFY:
+                o->metadata_verify = optarg;
+                break;
+            case OPT_METADATA_MAX_VALIDITY:
+                if ((v = parse_number(optarg, 1, 100LL * 365 * 86400)) < 0) {
+                    return usage_error("--metadata-max-validity wants positive seconds",
+                                       optarg);
+                }
+                o->metadata_max_validity = v;
+                break;
             case 'h':
                 fputs(usage_text, stdout);
                 exit(EXIT_ACCEPT);
@@ -589,6 +631,14 @@ static int parse_options(apr_pool_t *p, int argc, char **argv, options_t *o)
     }
     if (o->metadata->nelts == 0) {
         return usage_error("at least one --idp-metadata is required", NULL);
+    }
+    if (o->metadata_split != NULL && o->metadata->nelts != 1) {
+        return usage_error("--metadata-split takes exactly one --idp-metadata", NULL);
+    }
+    if (o->metadata_only) {
+        return optind < argc
+                   ? usage_error("--metadata-only takes no RESPONSE-FILE", argv[optind])
+                   : 0;
     }
     if (o->sp_entity_id == NULL || *o->sp_entity_id == '\0') {
         return usage_error("--sp-entity-id is required", NULL);
@@ -768,6 +818,8 @@ static int run(apr_pool_t *pool, int argc, char **argv)
     options_t o;
     anc_error_t *err = NULL;
     anc_trust_t *trust;
+    anc_md_options_t md;
+    anc_key_t *md_key = NULL;
     anc_key_t *sp_key = NULL;
     anc_sp_config_t sp;
     anc_verifier_t *verifier;
@@ -795,13 +847,68 @@ static int run(apr_pool_t *pool, int argc, char **argv)
     if (o.now != NULL && anc_time_parse(o.now, &fixed_now) != ANC_OK) {
         return usage_error("--now is not an RFC 3339 date-time", o.now);
     }
+    memset(&md, 0, sizeof(md));
+    md.allow_sha1 = o.allow_sha1;
+    md.max_validity = apr_time_from_sec(o.metadata_max_validity);
+    md.now = fixed_now;
+    if (o.metadata_verify != NULL &&
+        anc_key_load_cert(pool, o.metadata_verify, &md_key, &err) != ANC_OK) {
+        return config_error("cannot load the metadata signing certificate",
+                            o.metadata_verify, err);
+    }
+    md.verify_key = md_key;
+    /* the sources in order: the first that lists an entityID wins */
     trust = anc_trust_create(pool);
     for (i = 0; i < o.metadata->nelts; i++) {
         const char *path = APR_ARRAY_IDX(o.metadata, i, const char *);
+        anc_md_info_t *info = NULL;
+        int j;
 
-        if (anc_trust_load_file(trust, path, &err) != ANC_OK) {
+        md.name = path;
+        if (o.metadata_split != NULL) {
+            char *data = NULL;
+            apr_size_t len = 0;
+            apr_file_t *f;
+            apr_finfo_t fi;
+
+            if (apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, pool) !=
+                    APR_SUCCESS ||
+                apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS ||
+                (data = apr_palloc(pool, (apr_size_t)fi.size + 1)) == NULL ||
+                (fi.size > 0 &&
+                 apr_file_read_full(f, data, (apr_size_t)fi.size, &len) != APR_SUCCESS)) {
+                return config_error("cannot read IdP metadata", path, NULL);
+            }
+            if (anc_md_split(pool, data, len, &md, o.metadata_split, &info, &err) !=
+                ANC_OK) {
+                return config_error("cannot split IdP metadata", path, err);
+            }
+        } else if (anc_trust_add_source_file(trust, path, &md, &info, &err) != ANC_OK) {
             return config_error("cannot load IdP metadata", path, err);
         }
+        if (o.metadata_only) {
+            printf("{\"file\":");
+            json_str(stdout, path);
+            printf(",\"idps\":%d,\"skipped\":%d,\"filtered\":%d,\"valid_until\":",
+                   info->idps, info->skipped->nelts, info->filtered);
+            if (info->valid_until) {
+                json_str(stdout, anc_time_format(pool, info->valid_until));
+            } else {
+                printf("null");
+            }
+            printf(",\"cache_duration\":%" APR_TIME_T_FMT "}\n",
+                   apr_time_sec(info->cache_duration));
+        }
+        for (j = 0; j < info->skipped->nelts; j++) {
+            const anc_md_skip_t *sk = &APR_ARRAY_IDX(info->skipped, j, anc_md_skip_t);
+
+            fprintf(stderr, "authncontext-verify: %s: entity %s skipped reason=%s: %s\n",
+                    path, sk->entity_id, anc_reason(sk->code),
+                    sk->detail ? sk->detail : "");
+        }
+    }
+    if (o.metadata_only) {
+        return EXIT_ACCEPT;
     }
     if (o.sp_key != NULL &&
         anc_key_load_private(pool, o.sp_key, o.sp_cert, &sp_key, &err) != ANC_OK) {

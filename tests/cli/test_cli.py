@@ -264,6 +264,37 @@ def test_metadata_files_repeatable(cli, fixtures):
     assert r.records[0]["reason"] == "unknown-idp"
 
 
+def test_signed_metadata_options(cli, fixtures):
+    """--metadata-verify / --metadata-max-validity: the sources the module
+    takes with verify= / maxValidity= (signed aggregates from samlforge)."""
+    out, fx, settings = fixtures
+    l = _fn(out, "ok-response-signed")
+    fed = str(out / "metadata" / "fed.crt")
+    md = lambda name: [str(out / "metadata" / name)]  # noqa: E731
+    args = lambda name, *extra: (sf_args(out, settings, [l[3]], l[4], metadata=md(name))  # noqa
+                                 + ["--metadata-verify", fed] + list(extra) + [out / l[0]])
+    r = cli.run(args("ok.xml", "--metadata-max-validity", "864000"))
+    assert r.rc == 0 and r.records[0]["verdict"] == "accept", r
+    # the aggregate's expired member is reported, the others trusted
+    assert "https://old.example.org/idp skipped reason=metadata-validity" in r.stderr, r
+    for name, reason in (("unsigned.xml", "metadata-signature"),
+                         ("other-key.xml", "metadata-signature"),
+                         ("moved.xml", "metadata-signature"),
+                         ("expired.xml", "metadata-validity")):
+        r = cli.run(args(name), parse=False)
+        assert r.rc == 2 and reason in r.stderr, (name, r)
+    r = cli.run(args("long.xml", "--metadata-max-validity", "864000"), parse=False)
+    assert r.rc == 2 and "metadata-validity" in r.stderr, r
+    # --metadata-only: what a fetcher runs on a download before renaming it
+    only = lambda name: ["--metadata-only", "--idp-metadata", md(name)[0],  # noqa: E731
+                         "--metadata-verify", fed, "--metadata-max-validity", "864000"]
+    r = cli.run(only("ok.xml"))
+    assert r.rc == 0 and r.records[0]["idps"] == 2 and r.records[0]["skipped"] == 1, r
+    assert r.records[0]["cache_duration"] == 3600 and r.records[0]["valid_until"], r
+    r = cli.run(only("tampered.xml"), parse=False)
+    assert r.rc == 2 and "metadata-signature" in r.stderr, r
+
+
 def test_clock_skew_option(cli, fixtures):
     out, fx, settings = fixtures
     l = _fn(out, "ok-skew")   # NotBefore now+120s, NotOnOrAfter now-60s

@@ -103,6 +103,12 @@ def response_seeds(fixtures, out):
 def metadata_seeds(fixtures, out):
     for name in ("idp-metadata.xml", "idp2-metadata.xml", "metadata-all.xml"):
         shutil.copy(os.path.join(fixtures, name), os.path.join(out, name))
+    # signed aggregates (the federation key is ANC_FUZZ_FED_CERT): one
+    # valid, the others each breaking one rule
+    md = os.path.join(fixtures, "metadata")
+    for name in sorted(os.listdir(md)) if os.path.isdir(md) else ():
+        if name.endswith(".xml"):
+            shutil.copy(os.path.join(md, name), os.path.join(out, "signed-" + name))
     write(os.path.join(out, "empty-entities.xml"),
           b'<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"/>')
     write(os.path.join(out, "sp-only.xml"),

@@ -52,6 +52,7 @@ def fixture_env(build):
         "ANC_FUZZ_NOW": str(now),
         "ANC_FUZZ_SP_KEY": os.path.join(fx, st["sp_key"]),
         "ANC_FUZZ_IDP_CERT": os.path.join(fx, st["idp_cert"]),
+        "ANC_FUZZ_FED_CERT": os.path.join(fx, "metadata", "fed.crt"),
         # Leaks are findings; UB already aborts (-fno-sanitize-recover).
         "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:symbolize=1",
         "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",

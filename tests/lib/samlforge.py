@@ -248,6 +248,123 @@ def entities_metadata(entities):
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+NS_MDATTR = "urn:oasis:names:tc:SAML:metadata:attribute"
+SIRTFI_NAME = "urn:oasis:names:tc:SAML:attribute:assurance-certification"
+SIRTFI = "https://refeds.org/sirtfi"
+
+
+def federation_metadata(entities, now=None, valid_until=DEFAULT, cache_duration="PT1H",
+                        root_id=DEFAULT, name="urn:example:federation"):
+    """An EntitiesDescriptor element (unsigned; sign it with sign_metadata).
+    entities: list of dicts with entity_id, cert_pem (or cert_pems), and
+    optional sso_url, attrs ({name: [values]}: mdattr:EntityAttributes),
+    valid_until (seconds from now / datetime / str), role ("idp" or "sp"),
+    protocol (protocolSupportEnumeration). valid_until of the root: seconds
+    from now (default 7 days), None for none."""
+    now = now or utcnow()
+    root = etree.Element(_q(NS_MD, "EntitiesDescriptor"),
+                         nsmap={"md": NS_MD, "ds": NS_DS, "mdattr": NS_MDATTR,
+                                "saml": NS_SAML})
+    if root_id is DEFAULT:
+        root_id = new_id("_md")
+    if root_id is not None:
+        root.set("ID", root_id)
+    root.set("Name", name)
+    vu = _when(now, valid_until, 7 * 86400)
+    if vu is not None:
+        root.set("validUntil", vu)
+    if cache_duration is not None:
+        root.set("cacheDuration", cache_duration)
+    for e in entities:
+        certs = e.get("cert_pems") or [e["cert_pem"]]
+        b64s = [KeyPair(b"", c if isinstance(c, bytes) else c.encode()).cert_b64
+                for c in certs]
+        eid = e["entity_id"]
+        ed = _entity_descriptor(eid, b64s, e.get("sso_url") or eid + "/sso")
+        if e.get("role") == "sp":
+            ed.find(_q(NS_MD, "IDPSSODescriptor")).tag = _q(NS_MD, "SPSSODescriptor")
+        if e.get("protocol"):
+            ed.find(_q(NS_MD, "IDPSSODescriptor")).set("protocolSupportEnumeration",
+                                                        e["protocol"])
+        if e.get("valid_until") is not None:
+            ed.set("validUntil", _when(now, e["valid_until"], None))
+        if e.get("attrs"):
+            ext = etree.Element(_q(NS_MD, "Extensions"))
+            ea = etree.SubElement(ext, _q(NS_MDATTR, "EntityAttributes"))
+            for an, vals in e["attrs"].items():
+                a = etree.SubElement(ea, _q(NS_SAML, "Attribute"))
+                a.set("Name", an)
+                a.set("NameFormat", ATTR_URI)
+                for v in vals:
+                    etree.SubElement(a, _q(NS_SAML, "AttributeValue")).text = v
+            ed.insert(0, ext)
+        root.append(ed)
+    return root
+
+
+def sign_metadata(root, kp, **kw):
+    """Enveloped signature of a metadata root (the first child, as
+    saml-schema-metadata-2.0 orders it) by the federation key kp."""
+    kw.setdefault("sig_alg", "ecdsa-sha256" if kp.kind == "ec" else "rsa-sha256")
+    kw.setdefault("position", 0)
+    return sign_element(root, kp, **kw)
+
+
+def make_metadata_fixtures(outdir, now, idp, idp2):
+    """OUTDIR/metadata/: a federation key (fed.key/.crt), another one
+    (other.key/.crt) and aggregates over idp and idp2 that each break one
+    rule of signed metadata (see tests/unit/test_metadata.c)."""
+    d = os.path.join(outdir, "metadata")
+    fed = make_rsa_keypair("federation.example.org")
+    other = make_rsa_keypair("federation.example.org")
+    fed.write(d, "fed")
+    other.write(d, "other")
+    ents = [
+        {"entity_id": IDP_ENTITY_ID, "cert_pem": idp.cert_pem, "sso_url": IDP_SSO_URL,
+         "attrs": {SIRTFI_NAME: [SIRTFI]}},
+        {"entity_id": IDP2_ENTITY_ID, "cert_pem": idp2.cert_pem, "sso_url": IDP2_SSO_URL},
+        {"entity_id": "https://old.example.org/idp", "cert_pem": idp.cert_pem,
+         "valid_until": -3600},
+        {"entity_id": "https://sp.example.org/sp", "cert_pem": idp.cert_pem, "role": "sp"},
+    ]
+
+    def put(name, data):
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data if isinstance(data, bytes) else to_bytes(data))
+
+    def signed(kp=fed, **kw):
+        sign_kw = {k: kw.pop(k) for k in list(kw) if k in ("sig_alg", "digest_alg", "c14n",
+                                                        "transforms", "references")}
+        r = federation_metadata(ents, now, **kw)
+        sign_metadata(r, kp, **sign_kw)
+        return r
+
+    ok = signed(root_id="_md-ok")
+    put("ok.xml", ok)
+    put("unsigned.xml", federation_metadata(ents, now))
+    put("other-key.xml", signed(other))
+    put("tampered.xml", to_bytes(ok).replace(b"https://idp2.example.org/idp",
+                                             b"https://evil.example.org/idp"))
+    # XSW: the signed aggregate nested in an attacker's root, whose own
+    # entity comes first; the signature moved up to the new root
+    evil = federation_metadata([{"entity_id": "https://evil.example.org/idp",
+                                 "cert_pem": other.cert_pem}], now, root_id="_md-evil")
+    inner = copy.deepcopy(ok)
+    evil.insert(0, inner.find(_q(NS_DS, "Signature")))
+    evil.append(inner)
+    put("moved.xml", evil)
+    # the same without a signature of its own: only the nested one is signed
+    evil = federation_metadata([{"entity_id": "https://evil.example.org/idp",
+                                 "cert_pem": other.cert_pem}], now, root_id="_md-evil2")
+    evil.append(copy.deepcopy(ok))
+    put("wrapped.xml", evil)
+    put("expired.xml", signed(valid_until=-3600))
+    put("long.xml", signed(valid_until=400 * 86400))
+    put("no-valid-until.xml", signed(valid_until=None))
+    put("sha1.xml", signed(sig_alg="rsa-sha1", digest_alg="sha1"))
+    put("inclusive-c14n.xml", signed(transforms=["enveloped", "c14n"]))
+
+
 # --- time --------------------------------------------------------------------
 
 def parse_time(text):
@@ -1077,6 +1194,7 @@ def make_fixtures(outdir, now):
         if what == "response":
             sign(r, "response", idp)
         fx.ok(name, r, flags=SPK, expect_root=plain)
+    make_metadata_fixtures(outdir, now, idp, idp2)
     fx.write()
     return fx
 
