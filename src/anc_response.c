@@ -496,17 +496,22 @@ static anc_status_t check_conditions(verify_ctx_t *c, xmlNodePtr a, apr_time_t *
     for (ar = anc_xml_child(cond, ANC_NS_SAML, "AudienceRestriction"); ar != NULL;
          ar = anc_xml_next(ar, ANC_NS_SAML, "AudienceRestriction")) {
         xmlNodePtr aud;
+        const char *seen = NULL;
         int found = 0;
 
         restrictions++;
         for (aud = anc_xml_child(ar, ANC_NS_SAML, "Audience"); aud != NULL && !found;
              aud = anc_xml_next(aud, ANC_NS_SAML, "Audience")) {
-            found = strcmp(anc_xml_collapse(c->p, anc_xml_text(c->p, aud)),
-                           c->v->sp->entity_id) == 0;
+            const char *v = anc_xml_collapse(c->p, anc_xml_text(c->p, aud));
+
+            found = strcmp(v, c->v->sp->entity_id) == 0;
+            /* the admin's clue: which audience the IdP thinks we are */
+            seen = seen ? apr_pstrcat(c->p, seen, " ", v, NULL) : v;
         }
         if (!found) {
-            return fail(c, ANC_E_AUDIENCE, "an AudienceRestriction does not name %s",
-                        c->v->sp->entity_id);
+            return fail(c, ANC_E_AUDIENCE,
+                        "an AudienceRestriction does not name %s (it names: %s)",
+                        c->v->sp->entity_id, seen ? seen : "nothing");
         }
     }
     if (restrictions == 0) {

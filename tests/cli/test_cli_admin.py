@@ -12,11 +12,13 @@ MFA = "https://refeds.org/profile/mfa"
 PPT = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 
 
-def line(out, prefix):
+def line(out, name):
+    """The manifest line of a fixture by its name (numbers move as fixtures
+    are added)."""
     for l in manifest_lines(out):
-        if l[0].startswith("responses/" + prefix):
+        if re.fullmatch(r"responses/\d+-%s\.(xml|b64)" % re.escape(name), l[0]):
             return l
-    raise AssertionError(prefix)
+    raise AssertionError(name)
 
 
 def test_version(cli):
@@ -26,7 +28,7 @@ def test_version(cli):
 
 def test_in_response_to_hint_when_only_the_request_id_is_missing(cli, fixtures):
     out, _, st = fixtures
-    fn, _, _, req, now, _ = line(out, "05-ok-multi-authn")
+    fn, _, _, req, now, _ = line(out, "ok-multi-authn")
     r = cli.run(sf_args(out, st, [], now) + [str(out / fn)])
     rec = r.records[0]
     assert r.rc == 1 and rec["reason"] == "in-response-to-unknown"
@@ -39,7 +41,7 @@ def test_in_response_to_hint_when_only_the_request_id_is_missing(cli, fixtures):
 
 def test_in_response_to_hint_names_the_other_failure(cli, fixtures):
     out, _, st = fixtures
-    fn, _, _, req, now, _ = line(out, "05-ok-multi-authn")
+    fn, _, _, req, now, _ = line(out, "ok-multi-authn")
     later = "2030-01-01T00:00:00Z"      # also expired then
     r = cli.run(sf_args(out, st, [], later) + [str(out / fn)])
     rec = r.records[0]
@@ -50,7 +52,7 @@ def test_in_response_to_hint_names_the_other_failure(cli, fixtures):
 
 def test_require_rules_are_evaluated_like_the_module(cli, fixtures):
     out, _, st = fixtures
-    fn, _, _, req, now, _ = line(out, "00-ok-response-signed")
+    fn, _, _, req, now, _ = line(out, "ok-response-signed")
     base = sf_args(out, st, [req], now) + [str(out / fn)]
     ladder = ["--class-level", "10", PPT, "--class-level", "20", MFA]
     r = cli.run(["--require", MFA, "--require", "minimum " + PPT,
@@ -92,13 +94,22 @@ def spki_sha256(pem_path):
 def test_signature_invalid_names_key_fingerprints(cli, fixtures):
     out, _, st = fixtures
     idp_fp = spki_sha256(str(out / st["idp_cert"]))
-    fn, _, reason, req, now, _ = line(out, "47-signature-invalid-attacker-key")
+    fn, _, reason, req, now, _ = line(out, "signature-invalid-attacker-key")
     assert reason == "signature-invalid"
     rec = cli.run(sf_args(out, st, [req], now) + [str(out / fn)]).records[0]
     assert idp_fp in [k["sha256"] for k in rec["metadata_keys"]], rec
     assert rec["message_certificates"] and idp_fp not in rec["message_certificates"], rec
     assert "rolled its signing key" in rec["hint"]
-    fn, _, reason, req, now, _ = line(out, "45-signature-invalid-tampered")
+    fn, _, reason, req, now, _ = line(out, "signature-invalid-tampered")
     rec = cli.run(sf_args(out, st, [req], now) + [str(out / fn)]).records[0]
     assert rec["message_certificates"] == [idp_fp], rec
     assert "changed after signing" in rec["hint"]
+
+
+def test_audience_mismatch_names_what_the_response_names(cli, fixtures):
+    out, _, st = fixtures
+    fn, _, reason, req, now, _ = line(out, "audience-mismatch")
+    assert reason == "audience-mismatch"
+    rec = cli.run(sf_args(out, st, [req], now) + [str(out / fn)]).records[0]
+    assert rec["reason"] == "audience-mismatch"
+    assert "(it names: " in rec["detail"] and st["sp_entity_id"] + ")" not in rec["detail"], rec
