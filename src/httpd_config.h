@@ -49,9 +49,25 @@ typedef struct anc_spkey_t {
 /* One ap_socache instance: the session cache (sessions, pending requests,
  * retry markers) or the replay cache (assertion IDs). Shared by the virtual
  * hosts that do not set their own. */
+/* Which client the glue's atomic operations (httpd_shared.c) use beside
+ * ap_socache for an instance: ap_socache offers no add-if-absent. */
+#define ANC_STORE_LOCKED 0   /* under the global mutex (shmcb, others not MP safe) */
+#define ANC_STORE_REDIS 1    /* hiredis */
+#define ANC_STORE_MEMCACHE 2 /* apr_memcache */
+#define ANC_STORE_OTHER 3    /* MP safe, no client of ours: read then write */
+
+typedef struct anc_store_server_t {
+    const char *host;
+    apr_port_t port;
+} anc_store_server_t;
+
 typedef struct anc_cache_t {
     const char *spec; /* as configured, for logs */
     int replay;       /* holds replay records: small values, its own hints */
+    int requests;     /* holds pending requests: records up to a few KB */
+    int kind;         /* ANC_STORE_*, set in check_config */
+    /* redis/memcache: the servers of the spec, in its order (anc_store_server_t) */
+    apr_array_header_t *servers;
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *instance;
     apr_global_mutex_t *mutex; /* only when not MT/MP safe */
@@ -102,6 +118,10 @@ typedef struct anc_srv_cfg_t {
      * oldest records of a full subcache, and session churn must never
      * push a replay record out (AuthnContextReplayCache). */
     anc_cache_t *replay_cache;
+    /* Pending AuthnRequests (written without authentication) live apart
+     * from sessions, so that a flood of login starts cannot push a
+     * session out (AuthnContextRequestCache). */
+    anc_cache_t *request_cache;
     int session_lifetime;
     int clock_skew;
     int unsolicited_max_age; /* seconds, 0 = off; AuthnContextUnsolicitedMaxAge */

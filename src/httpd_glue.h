@@ -80,13 +80,18 @@ typedef struct anc_login_t {
     const char *error_url;
 } anc_login_t;
 
+/* The longest target a login keeps (bytes): the pending-request record
+ * is written without authentication, so its size is bounded. */
+#define ANC_MAX_TARGET 2048
+
 /* Fills l from a location's configuration (AuthnContextRequest, MaxAge,
  * ForceAuthn, ...). force: the session is too old (ForceAuthn). */
 void anc_login_from_dir(request_rec *r, const anc_dir_cfg_t *d, const char *target,
                         int force, anc_login_t *l);
 /* Builds and stores the request, sets the browser-binding cookie in
  * r->err_headers_out, and gives either *url (Redirect binding) or *html
- * (POST binding). Returns OK or an HTTP status (logged once). */
+ * (POST binding). Returns OK or an HTTP status (logged once): 414 for a
+ * target longer than ANC_MAX_TARGET. */
 int anc_login_prepare(request_rec *r, const anc_login_t *l, const char **url,
                       const char **html);
 /* prepare + answer from a handler: 302/303 with Location, or the POST

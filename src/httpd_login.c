@@ -189,6 +189,15 @@ int anc_login_prepare(request_rec *r, const anc_login_t *l, const char **url,
     if (!anc_srv_ready(r, "login")) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (l->target && strlen(l->target) > ANC_MAX_TARGET) {
+        ap_log_rerror(
+            APLOG_MARK, APLOG_INFO, 0, r,
+            "authncontext: login: refused reason=%s detail=the URL to come back "
+            "to is longer than %d bytes",
+            anc_reason(ANC_E_INPUT), ANC_MAX_TARGET);
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        return HTTP_REQUEST_URI_TOO_LARGE;
+    }
     if (!(idp = pick_idp(r, c, l->idp))) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -59,6 +59,13 @@ static anc_cache_t *cache_of(request_rec *r)
     return c && c->initialised ? c : NULL;
 }
 
+static anc_cache_t *request_cache_of(request_rec *r)
+{
+    anc_cache_t *c = anc_srv(r->server)->request_cache;
+
+    return c && c->initialised ? c : NULL;
+}
+
 static anc_cache_t *replay_cache_of(request_rec *r)
 {
     anc_cache_t *c = anc_srv(r->server)->replay_cache;
@@ -177,12 +184,6 @@ static anc_cache_t *open_cache(request_rec *r, anc_cache_t *c, const char *op,
     return c;
 }
 
-/* The session cache of r's server, opened as above. */
-static anc_cache_t *store_open(request_rec *r, const char *op, const char *key)
-{
-    return open_cache(r, cache_of(r), op, key);
-}
-
 static apr_status_t get_retrying(request_rec *r, anc_cache_t *c, const char *key,
                                  unsigned int max, char **val, unsigned int *len)
 {
@@ -223,8 +224,9 @@ static apr_status_t del_retrying(request_rec *r, anc_cache_t *c, const char *key
     return rv;
 }
 
-static anc_status_t store_get(request_rec *r, const char *key, unsigned int max,
-                              char **val, unsigned int *len, int *found)
+static anc_status_t store_get_in(request_rec *r, anc_cache_t *in, const char *key,
+                                 unsigned int max, char **val, unsigned int *len,
+                                 int *found)
 {
     anc_cache_t *c;
     apr_status_t rv;
@@ -233,7 +235,7 @@ static anc_status_t store_get(request_rec *r, const char *key, unsigned int max,
     /* trace1 lets a test count the reads a request costs */
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                   "authncontext: cache: retrieve key=%.2s...", *key ? key + 1 : key);
-    if (!(c = store_open(r, "retrieve", key))) {
+    if (!(c = open_cache(r, in, "retrieve", key))) {
         return ANC_E_CACHE;
     }
     rv = get_retrying(r, c, key, max, val, len);
@@ -249,13 +251,19 @@ static anc_status_t store_get(request_rec *r, const char *key, unsigned int max,
     return ANC_OK;
 }
 
-static anc_status_t store_put(request_rec *r, const char *key, const char *val,
-                              apr_size_t len, apr_time_t expiry)
+static anc_status_t store_get(request_rec *r, const char *key, unsigned int max,
+                              char **val, unsigned int *len, int *found)
+{
+    return store_get_in(r, cache_of(r), key, max, val, len, found);
+}
+
+static anc_status_t store_put_in(request_rec *r, anc_cache_t *in, const char *key,
+                                 const char *val, apr_size_t len, apr_time_t expiry)
 {
     anc_cache_t *c;
     apr_status_t rv;
 
-    if (!(c = store_open(r, "store", key))) {
+    if (!(c = open_cache(r, in, "store", key))) {
         return ANC_E_CACHE;
     }
     rv = put_retrying(r, c, key, val, len, expiry);
@@ -267,12 +275,18 @@ static anc_status_t store_put(request_rec *r, const char *key, const char *val,
     return ANC_OK;
 }
 
-static anc_status_t store_del(request_rec *r, const char *key)
+static anc_status_t store_put(request_rec *r, const char *key, const char *val,
+                              apr_size_t len, apr_time_t expiry)
+{
+    return store_put_in(r, cache_of(r), key, val, len, expiry);
+}
+
+static anc_status_t store_del_in(request_rec *r, anc_cache_t *in, const char *key)
 {
     anc_cache_t *c;
     apr_status_t rv;
 
-    if (!(c = store_open(r, "remove", key))) {
+    if (!(c = open_cache(r, in, "remove", key))) {
         return ANC_E_CACHE;
     }
     rv = del_retrying(r, c, key);
@@ -282,6 +296,11 @@ static anc_status_t store_del(request_rec *r, const char *key)
         return ANC_E_CACHE;
     }
     return ANC_OK;
+}
+
+static anc_status_t store_del(request_rec *r, const char *key)
+{
+    return store_del_in(r, cache_of(r), key);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -503,9 +522,10 @@ anc_status_t anc_store_pending_save(request_rec *r, const anc_pending_t *pd)
                         pd->retry_without_context ? 1 : 0, pd->binding, pd->sign ? 1 : 0,
                         pd->passive ? 1 : 0, pd->sig_alg ? pd->sig_alg : "-", strlen(eu),
                         eu);
-    return store_put(r, store_key(r->pool, "r:", pd->st->request_id),
-                     apr_pstrcat(r->pool, head, apr_pstrmemdup(r->pool, buf, len), NULL),
-                     strlen(head) + len, pd->st->expires);
+    return store_put_in(
+        r, request_cache_of(r), store_key(r->pool, "r:", pd->st->request_id),
+        apr_pstrcat(r->pool, head, apr_pstrmemdup(r->pool, buf, len), NULL),
+        strlen(head) + len, pd->st->expires);
 }
 
 static anc_status_t pending_parse(request_rec *r, char *val, unsigned int len,
@@ -559,8 +579,8 @@ anc_status_t anc_store_pending_load(request_rec *r, const char *request_id,
     if (!is_request_id(request_id)) {
         return ANC_E_IN_RESPONSE_TO;
     }
-    st = store_get(r, store_key(r->pool, "r:", request_id), STORE_MAX_VALUE, &val, &len,
-                   &found);
+    st = store_get_in(r, request_cache_of(r), store_key(r->pool, "r:", request_id),
+                      STORE_MAX_VALUE, &val, &len, &found);
     if (st != ANC_OK) {
         return st;
     }
@@ -591,7 +611,7 @@ anc_status_t anc_store_pending_take(request_rec *r, const char *request_id)
         return ANC_E_IN_RESPONSE_TO;
     }
     key = store_key(r->pool, "r:", request_id);
-    if (!(c = store_open(r, "remove", key))) {
+    if (!(c = open_cache(r, request_cache_of(r), "remove", key))) {
         return ANC_E_CACHE;
     }
     rv = del_retrying(r, c, key);
@@ -611,7 +631,7 @@ anc_status_t anc_store_pending_delete(request_rec *r, const char *request_id)
     if (!is_request_id(request_id)) {
         return ANC_OK;
     }
-    return store_del(r, store_key(r->pool, "r:", request_id));
+    return store_del_in(r, request_cache_of(r), store_key(r->pool, "r:", request_id));
 }
 
 /* ---------------------------------------------------------------------- */
