@@ -62,6 +62,21 @@ anc_status_t anc_store_pending_take(request_rec *r, const char *request_id);
  * (AuthnContextReplayCache). */
 anc_replay_cache_t *anc_store_replay(request_rec *r);
 
+/* ---- httpd_shared.c: atomic operations on redis and memcache, with the
+ * store's own client beside ap_socache; httpd_store.c decides when. */
+/* 1 when c is a store these functions serve (redis, memcache). */
+int anc_shared_handles(const anc_cache_t *c);
+/* Add-if-absent on the key's home server (never another): ANC_OK with
+ * *added 1 (it was absent, now set) or 0 (present), ANC_E_CACHE (logged)
+ * when that server does not answer. */
+anc_status_t anc_shared_add(request_rec *r, const anc_cache_t *c, const char *key,
+                            const char *val, apr_size_t len, apr_time_t expiry,
+                            int *added);
+/* Sets key on every server of c: ANC_OK only when each one took it, else
+ * ANC_E_CACHE (logged; the servers that answered are written anyway). */
+anc_status_t anc_shared_put_all(request_rec *r, const anc_cache_t *c, const char *key,
+                                const char *val, apr_size_t len, apr_time_t expiry);
+
 /* ---- httpd_login.c */
 typedef struct anc_login_t {
     const char *target; /* local URL to come back to */

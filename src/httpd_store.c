@@ -661,9 +661,23 @@ static anc_status_t replay_check_and_insert(void *ctx, const char *id, apr_time_
     /* Keep the record a little past the horizon: the verifier allows
      * clock skew on NotOnOrAfter. */
     expires += apr_time_from_sec(anc_srv_clock_skew(anc_srv(r->server)));
-    /* Atomic under the mutex for shmcb; for networked stores (redis,
-     * memcache) two servers may race in the instant between the read and
-     * the write; the window is one round trip. */
+    /* One atomic step in every shared store: SET NX (redis) or add
+     * (memcache) on the key's home server, or a read and a write under the
+     * global mutex (shmcb). Two servers given the same assertion at the
+     * same instant: exactly one adds the record. */
+    if (anc_shared_handles(c)) {
+        int added = 0;
+
+        if (anc_shared_add(r, c, key, "1", 1, expires, &added) != ANC_OK) {
+            return anc_error_set(scratch, err, ANC_E_CACHE, "replay cache unavailable");
+        }
+        return added ? ANC_OK
+                     : anc_error_set(scratch, err, ANC_E_REPLAY,
+                                     "assertion ID already used");
+    }
+    /* A provider that is safe across processes but has no client of ours
+     * (not shmcb, redis or memcache) is read then written: two servers may
+     * race in the instant between. */
     if (!(c = open_cache(r, c, "retrieve", key))) {
         return anc_error_set(scratch, err, ANC_E_CACHE, "replay cache unavailable");
     }
