@@ -464,13 +464,28 @@ anc_status_t anc_store_session_end(request_rec *r, const char *sid)
         return ANC_OK;
     }
     key = store_key(r->pool, "s:", sid);
-    st = store_put(r, key, SESSION_ENDED, sizeof(SESSION_ENDED) - 1,
-                   apr_time_now() + apr_time_from_sec(SESSION_ENDED_SECONDS));
+    /* With several redis or memcached servers the socache client writes to
+     * whichever server is live for the key: while the session's own server
+     * is marked dead the marker would land on another, and the session
+     * return with its server. The marker goes to every server instead, and
+     * one that does not take it fails the logout (503). */
+    if (anc_shared_handles(cache_of(r)) && cache_of(r)->servers->nelts > 1) {
+        st = anc_shared_put_all(
+            r, cache_of(r), key, SESSION_ENDED, sizeof(SESSION_ENDED) - 1,
+            apr_time_now() + apr_time_from_sec(SESSION_ENDED_SECONDS));
+    } else {
+        st = store_put(r, key, SESSION_ENDED, sizeof(SESSION_ENDED) - 1,
+                       apr_time_now() + apr_time_from_sec(SESSION_ENDED_SECONDS));
+    }
     if (st != ANC_OK) {
         return st; /* logged by store_put (reason=cache-unavailable) */
     }
     store_del(r, store_key(r->pool, "x:", sid));
-    store_del(r, key);
+    if (!anc_shared_handles(cache_of(r)) || cache_of(r)->servers->nelts == 1) {
+        /* with several servers the markers stay until they expire: the
+         * removal would take one of them, on whichever server is live */
+        store_del(r, key);
+    }
     return ANC_OK;
 }
 
