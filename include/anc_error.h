@@ -65,6 +65,7 @@ typedef enum {
     ANC_E_POLICY,   /* "insufficient-context": classes do not satisfy a policy */
     ANC_E_BINDING,  /* "binding-invalid": bad Redirect/POST binding encoding */
     ANC_E_INTERNAL, /* "internal": a library failed (out of memory, crypto init) */
+    ANC_E_TOO_MANY, /* "too-many-requests": a client over a per-client bound */
     ANC_E__COUNT
 } anc_status_t;
 

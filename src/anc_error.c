@@ -52,6 +52,7 @@ static const char *const reason_names[ANC_E__COUNT] = {
     [ANC_E_POLICY] = "insufficient-context",
     [ANC_E_BINDING] = "binding-invalid",
     [ANC_E_INTERNAL] = "internal",
+    [ANC_E_TOO_MANY] = "too-many-requests",
 };
 
 const char *anc_reason(anc_status_t code)

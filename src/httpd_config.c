@@ -73,6 +73,7 @@ void *anc_create_server_config(apr_pool_t *p, server_rec *s)
     c->session_lifetime = ANC_UNSET;
     c->clock_skew = ANC_UNSET;
     c->unsolicited_max_age = ANC_UNSET;
+    c->request_limit = ANC_UNSET;
     c->allow_unsolicited = ANC_UNSET;
     c->allow_sha1 = ANC_UNSET;
     c->require_signed_assertion = ANC_UNSET;
@@ -96,6 +97,7 @@ void *anc_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(cache);
     MERGE_PTR(replay_cache);
     MERGE_PTR(request_cache);
+    MERGE_INT(request_limit);
     MERGE_INT(session_lifetime);
     MERGE_INT(clock_skew);
     MERGE_INT(unsolicited_max_age);
@@ -206,6 +208,16 @@ int anc_srv_session_lifetime(const anc_srv_cfg_t *c)
 int anc_srv_clock_skew(const anc_srv_cfg_t *c)
 {
     return c->clock_skew != ANC_UNSET ? c->clock_skew : ANC_DEFAULT_CLOCK_SKEW;
+}
+
+int anc_srv_request_limit(const anc_srv_cfg_t *c)
+{
+    if (c->request_limit != ANC_UNSET) {
+        return c->request_limit;
+    }
+    return c->request_cache && c->request_cache->kind == ANC_STORE_LOCKED
+               ? 0
+               : ANC_DEFAULT_REQUEST_LIMIT;
 }
 
 int anc_srv_unsolicited_max_age(const anc_srv_cfg_t *c)
@@ -493,6 +505,11 @@ static const char *set_request_cache(cmd_parms *cmd, void *dummy, const char *ar
         cmd_srv(cmd)->request_cache->requests = 1;
     }
     return msg;
+}
+
+static const char *set_request_limit(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    return parse_int(cmd, arg, 0, 1000000, &cmd_srv(cmd)->request_limit);
 }
 
 static const char *set_session_lifetime(cmd_parms *cmd, void *dummy, const char *arg)
@@ -893,6 +910,9 @@ const command_rec anc_cmds[] = {
                   "ap_socache provider[:args] for pending AuthnRequests; "
                   "default: an own shmcb of " ANC_DEFAULT_SHMCB_SIZE_TEXT
                   " bytes when the session cache is shmcb, else the session cache"),
+    AP_INIT_TAKE1("AuthnContextRequestLimit", set_request_limit, NULL, RSRC_CONF,
+                  "Login starts per client address and minute; 0 = no limit "
+                  "(default 0 with a shmcb request store, else 100)"),
     AP_INIT_TAKE1("AuthnContextSessionLifetime", set_session_lifetime, NULL, RSRC_CONF,
                   "Session lifetime in seconds (default 28800)"),
     AP_INIT_TAKE1("AuthnContextClockSkew", set_clock_skew, NULL, RSRC_CONF,

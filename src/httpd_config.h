@@ -30,6 +30,10 @@ extern module AP_MODULE_DECLARE_DATA authncontext_module;
 /* Seconds an unsolicited assertion may be old (by its IssueInstant, plus
  * the clock skew): also how long its replay record must be kept. */
 #define ANC_DEFAULT_UNSOLICITED_MAX_AGE 300
+/* Login starts per client address and minute when pending requests are in
+ * a networked store (AuthnContextRequestLimit); none with shmcb, whose
+ * size bounds the store. */
+#define ANC_DEFAULT_REQUEST_LIMIT 100
 
 /* IdP trust: the metadata files of one server and the store built from
  * them in check_config. Shared by the virtual hosts that do not set their
@@ -122,6 +126,7 @@ typedef struct anc_srv_cfg_t {
      * from sessions, so that a flood of login starts cannot push a
      * session out (AuthnContextRequestCache). */
     anc_cache_t *request_cache;
+    int request_limit; /* login starts per client and minute, 0 = none */
     int session_lifetime;
     int clock_skew;
     int unsolicited_max_age; /* seconds, 0 = off; AuthnContextUnsolicitedMaxAge */
@@ -202,6 +207,8 @@ int anc_srv_session_lifetime(const anc_srv_cfg_t *c);
 int anc_srv_clock_skew(const anc_srv_cfg_t *c);
 /* default ANC_DEFAULT_UNSOLICITED_MAX_AGE */
 int anc_srv_unsolicited_max_age(const anc_srv_cfg_t *c);
+/* AuthnContextRequestLimit, its default depending on the request store */
+int anc_srv_request_limit(const anc_srv_cfg_t *c);
 const char *anc_srv_cookie_name(const anc_srv_cfg_t *c);
 int anc_srv_cookie_secure(const anc_srv_cfg_t *c);
 const char *anc_srv_cookie_samesite(const anc_srv_cfg_t *c);

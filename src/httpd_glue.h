@@ -58,6 +58,11 @@ anc_status_t anc_store_pending_delete(request_rec *r, const char *request_id);
  * ANC_OK (it did: this answer is the one), ANC_E_IN_RESPONSE_TO (it was
  * gone: answered in parallel, or expired), ANC_E_CACHE. */
 anc_status_t anc_store_pending_take(request_rec *r, const char *request_id);
+/* Counts one login start of client (an address) in the current minute:
+ * *count is the number so far, this one included. ANC_OK or ANC_E_CACHE
+ * (logged). Atomic in the shared stores and under the mutex for shmcb. */
+anc_status_t anc_store_client_count(request_rec *r, const char *client,
+                                    unsigned long *count, apr_time_t *window_end);
 /* The replay cache of the verifier, over the replay socache
  * (AuthnContextReplayCache). */
 anc_replay_cache_t *anc_store_replay(request_rec *r);
@@ -76,6 +81,10 @@ anc_status_t anc_shared_add(request_rec *r, const anc_cache_t *c, const char *ke
  * ANC_E_CACHE (logged; the servers that answered are written anyway). */
 anc_status_t anc_shared_put_all(request_rec *r, const anc_cache_t *c, const char *key,
                                 const char *val, apr_size_t len, apr_time_t expiry);
+/* Increments a counter on the key's home server, creating it (at 0, kept
+ * until expiry) when absent: ANC_OK and *value, or ANC_E_CACHE (logged). */
+anc_status_t anc_shared_incr(request_rec *r, const anc_cache_t *c, const char *key,
+                             apr_time_t expiry, unsigned long *value);
 
 /* ---- httpd_login.c */
 typedef struct anc_login_t {

@@ -144,6 +144,49 @@ static apr_status_t redis_put(request_rec *r, const anc_store_server_t *sv,
     return ok ? APR_SUCCESS : APR_EGENERAL;
 }
 
+/* SET key 0 NX PX ttl, then INCR key, pipelined on one connection: the
+ * counter exists (with its expiry) before the increment, which never
+ * creates a key without one. */
+static apr_status_t redis_incr(request_rec *r, const anc_store_server_t *sv,
+                               const char *wkey, apr_time_t expiry, unsigned long *value,
+                               const char **why)
+{
+    struct timeval tv = {SHARED_TIMEOUT_MS / 1000, (SHARED_TIMEOUT_MS % 1000) * 1000};
+    redisContext *ctx = redisConnectWithTimeout(sv->host, sv->port, tv);
+    redisReply *set = NULL, *incr = NULL;
+    apr_status_t rv = APR_EGENERAL;
+
+    if (!ctx || ctx->err) {
+        *why = apr_psprintf(r->pool, "connect: %s", ctx ? ctx->errstr : "out of memory");
+        if (ctx) {
+            redisFree(ctx);
+        }
+        return APR_EGENERAL;
+    }
+    redisSetTimeout(ctx, tv);
+    if (redisAppendCommand(ctx, "SET %s 0 NX PX %lld", wkey, ttl_ms(expiry)) !=
+            REDIS_OK ||
+        redisAppendCommand(ctx, "INCR %s", wkey) != REDIS_OK ||
+        redisGetReply(ctx, (void **)&set) != REDIS_OK ||
+        redisGetReply(ctx, (void **)&incr) != REDIS_OK) {
+        *why = apr_psprintf(r->pool, "command: %s", ctx->errstr);
+    } else if (!incr || incr->type != REDIS_REPLY_INTEGER || incr->integer < 0) {
+        *why = incr && incr->type == REDIS_REPLY_ERROR ? apr_pstrdup(r->pool, incr->str)
+                                                       : "unexpected reply to INCR";
+    } else {
+        *value = (unsigned long)incr->integer;
+        rv = APR_SUCCESS;
+    }
+    if (set) {
+        freeReplyObject(set);
+    }
+    if (incr) {
+        freeReplyObject(incr);
+    }
+    redisFree(ctx);
+    return rv;
+}
+
 /* ---- memcached (apr_memcache) */
 
 /* A client of one server, in r's pool (its connections close with it). */
@@ -210,6 +253,33 @@ static apr_status_t memcache_put(request_rec *r, const anc_store_server_t *sv,
     return rv;
 }
 
+static apr_status_t memcache_incr(request_rec *r, const anc_store_server_t *sv,
+                                  const char *wkey, apr_time_t expiry,
+                                  unsigned long *value, const char **why)
+{
+    apr_memcache_t *mc = NULL;
+    apr_uint32_t n = 0;
+    apr_status_t rv = memcache_one(r, sv, &mc);
+
+    if (rv == APR_SUCCESS) {
+        /* created with its expiry; "already there" is the common case */
+        rv = apr_memcache_add(mc, wkey, apr_pstrdup(r->pool, "0"), 1,
+                              memcache_ttl(expiry), 0);
+        if (rv == APR_EEXIST) {
+            rv = APR_SUCCESS;
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_memcache_incr(mc, wkey, 1, &n);
+    }
+    if (rv != APR_SUCCESS) {
+        *why = "memcached add/incr failed";
+        return rv;
+    }
+    *value = n;
+    return APR_SUCCESS;
+}
+
 /* ---- the interface (httpd_glue.h) */
 
 int anc_shared_handles(const anc_cache_t *c)
@@ -266,4 +336,20 @@ anc_status_t anc_shared_put_all(request_rec *r, const anc_cache_t *c, const char
         }
     }
     return st;
+}
+
+anc_status_t anc_shared_incr(request_rec *r, const anc_cache_t *c, const char *key,
+                             apr_time_t expiry, unsigned long *value)
+{
+    const char *wkey = wire_key(r->pool, c, key), *why = NULL;
+    const anc_store_server_t *sv = home_server(c, wkey);
+    apr_status_t rv = c->kind == ANC_STORE_REDIS
+                          ? redis_incr(r, sv, wkey, expiry, value, &why)
+                          : memcache_incr(r, sv, wkey, expiry, value, &why);
+
+    if (rv != APR_SUCCESS) {
+        log_failure(r, c, rv, "count", sv, why);
+        return ANC_E_CACHE;
+    }
+    return ANC_OK;
 }

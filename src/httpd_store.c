@@ -12,6 +12,7 @@
  * processes/threads (shmcb) are used under the global mutex. Any store
  * error is ANC_E_CACHE: the callers fail closed.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "httpd.h"
@@ -647,6 +648,56 @@ anc_status_t anc_store_pending_delete(request_rec *r, const char *request_id)
         return ANC_OK;
     }
     return store_del_in(r, request_cache_of(r), store_key(r->pool, "r:", request_id));
+}
+
+/* ---------------------------------------------------------------------- */
+/* per-client counters                                                     */
+
+/* Fixed one-minute windows: the key names the client and the minute, and
+ * lives a little past it. */
+#define COUNT_WINDOW 60
+
+anc_status_t anc_store_client_count(request_rec *r, const char *client,
+                                    unsigned long *count, apr_time_t *window_end)
+{
+    anc_cache_t *c = request_cache_of(r);
+    apr_time_t now = apr_time_now();
+    apr_int64_t minute = apr_time_sec(now) / COUNT_WINDOW;
+    const char *key;
+    char *val = NULL;
+    unsigned int len = 0;
+    apr_status_t rv;
+
+    *count = 0;
+    *window_end = apr_time_from_sec((minute + 1) * COUNT_WINDOW);
+    key = store_key(r->pool, "c:",
+                    apr_psprintf(r->pool, "%" APR_INT64_T_FMT ":%.64s", minute, client));
+    if (anc_shared_handles(c)) {
+        return anc_shared_incr(r, c, key, *window_end + apr_time_from_sec(COUNT_WINDOW),
+                               count);
+    }
+    /* shmcb (and other local stores): a read and a write under the mutex */
+    if (!(c = open_cache(r, c, "count", key))) {
+        return ANC_E_CACHE;
+    }
+    rv = get_retrying(r, c, key, STORE_SMALL_VALUE, &val, &len);
+    if (rv == APR_SUCCESS) {
+        *count = strtoul(val, NULL, 10);
+    } else if (rv != APR_NOTFOUND) {
+        unlock(c);
+        log_cache_error(r, c, rv, "count", key);
+        return ANC_E_CACHE;
+    }
+    (*count)++;
+    val = apr_psprintf(r->pool, "%lu", *count);
+    rv = put_retrying(r, c, key, val, strlen(val),
+                      *window_end + apr_time_from_sec(COUNT_WINDOW));
+    unlock(c);
+    if (rv != APR_SUCCESS) {
+        log_cache_error(r, c, rv, "count", key);
+        return ANC_E_CACHE;
+    }
+    return ANC_OK;
 }
 
 /* ---------------------------------------------------------------------- */

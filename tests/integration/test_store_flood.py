@@ -126,3 +126,80 @@ def test_request_cache_directive(keys):
         livehttpd.login(keys, sp)
     finally:
         sp.stop()
+
+
+# --- the bound per client address ------------------------------------------------
+
+def fresh_minute():
+    """Waits out the end of a minute: the per-client count is kept per
+    minute, and a test must not straddle two."""
+    import time
+    if time.time() % 60 > 50:
+        time.sleep(61 - time.time() % 60)
+
+
+def start_from(sp, source, target="/private/"):
+    """GET PATH/login from a given loopback source address (no cookies)."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", sp.httpd.port, timeout=30,
+                                      source_address=(source, 0))
+    try:
+        conn.request("GET", "/saml/login?target=" + urllib.parse.quote(target, safe="/"))
+        r = conn.getresponse()
+        r.read()
+        return r.status, dict(r.getheaders())
+    finally:
+        conn.close()
+
+
+def test_request_limit_per_client(keys):
+    """AuthnContextRequestLimit 5: the sixth login start of one client
+    address in a minute is 429 (reason=too-many-requests, Retry-After);
+    another address still starts logins, and sessions are untouched."""
+    sp = start(keys, "flood-limit",
+               "AuthnContextAllowUnsolicited On\nAuthnContextRequestLimit 5\n")
+    try:
+        victim, _ = unsolicited_login(keys, sp)
+        fresh_minute()
+        seen = [start_from(sp, "127.0.0.1")[0] for _ in range(5)]
+        assert seen == [302] * 5, seen
+        status, headers = start_from(sp, "127.0.0.1")
+        assert status == 429, status
+        assert 0 < int(headers["Retry-After"]) <= 61, headers
+        assert "reason=too-many-requests" in sp.httpd.log_text()
+        assert start_from(sp, "127.0.0.2")[0] == 302
+        assert victim.get("/private/").status == 200
+    finally:
+        sp.stop()
+
+
+@pytest.fixture(params=["redis", "memcache"])
+def shared_store(request, tmp_path):
+    cls = livehttpd.servers.Redis if request.param == "redis" \
+        else livehttpd.servers.Memcached
+    s = cls(str(tmp_path / request.param)).start()
+    s.kind = request.param
+    yield s
+    s.stop()
+
+
+def test_request_limit_default_on_shared_store(keys, shared_store):
+    """Pending requests in a networked store (the session cache, by
+    default) are bounded per client by default: 100 login starts a
+    minute, the 101st is 429; the count is atomic in the store."""
+    spec = "%s:127.0.0.1:%d" % (shared_store.kind, shared_store.port)
+    sp = start(keys, "flood-shared-" + shared_store.kind, "")
+    conf = re.sub(r"(?m)^AuthnContextSessionCache .*$",
+                  "AuthnContextSessionCache " + spec, sp.conf_text)
+    sp.httpd.stop()
+    sp.httpd.start(conf)
+    sp.pid = livehttpd.servers.read_pid(sp.httpd.pid_file)
+    try:
+        assert "pending requests share the session store" in sp.httpd.log_text()
+        livehttpd.login(keys, sp)  # pending requests work through the store
+        fresh_minute()
+        seen = flood(sp, 101, 20)
+        assert seen.get(429, 0) >= 1 and seen.get(302, 0) <= 100, seen
+        assert "reason=too-many-requests" in sp.httpd.log_text()
+    finally:
+        sp.stop()
