@@ -219,3 +219,33 @@ def test_replay_store_down_fails_closed(keys, store):
         for sp in (a, b):
             if sp is not None:
                 sp.stop()
+
+
+def test_replay_store_stalled_fails_closed_in_seconds(keys, tmp_path):
+    """A Redis that accepts connections but never answers (SIGSTOP): the
+    replay check gives up after its own 2 s timeout and refuses the
+    response (cache-unavailable), instead of holding the request."""
+    import signal
+    import time
+    rd = servers.Redis(str(tmp_path / "stalled")).start()
+    sp = None
+    try:
+        sp = livehttpd.LiveSP("race-stalled", keys, 9,
+                              "AuthnContextAllowUnsolicited On\n"
+                              "AuthnContextReplayCache redis:127.0.0.1:%d\n" % rd.port)
+        sp.start()
+        data = attack_context(keys, sp, None).base("unsolicited")
+        os.kill(rd.proc.pid, signal.SIGSTOP)
+        try:
+            t = time.monotonic()
+            rep = sp.client().post_acs(data)
+            took = time.monotonic() - t
+        finally:
+            os.kill(rd.proc.pid, signal.SIGCONT)
+        assert rep.status != 303 and not rep.session_cookie_set()
+        assert "cache-unavailable" in sp.reasons(rep.test_id), sp.log_lines(rep.test_id)
+        assert took < 10, took
+    finally:
+        if sp is not None:
+            sp.stop()
+        rd.stop()
