@@ -16,10 +16,10 @@
 #include "anc_session.h"
 #include "httpd_config.h"
 
-/* ---- httpd_store.c: sessions "<c>s:<id>", requests "<c>r:<id>" (session cache),
- * replay "<c>a:<id>" (replay cache), <c> spread by a hash,
- * retry markers "<c>x:<session id>". Every cache error is ANC_E_CACHE (the
- * caller fails closed, logs once). */
+/* ---- httpd_store.c: sessions "<c>s:<id>", retry markers "<c>x:<session id>"
+ * (session cache), requests "<c>r:<id>" and per-client counters (request
+ * cache), replay "<c>a:<id>" (replay cache), <c> spread by a hash. Every
+ * cache error is ANC_E_CACHE (the caller fails closed, logs once). */
 
 /* ANC_OK and *s, ANC_E_INPUT when there is no (valid, unexpired) session,
  * ANC_E_CACHE when the store cannot answer. */

@@ -1,11 +1,16 @@
 /*
- * httpd_store.c - sessions, pending AuthnRequests and retry markers in the
- * session cache; replay records in the replay cache (its own instance by
- * default, so that session churn cannot evict them).
+ * httpd_store.c - sessions and retry markers in the session cache; pending
+ * AuthnRequests and per-client counters in the request cache; replay
+ * records in the replay cache (each its own instance by default with
+ * shmcb, so that session churn cannot evict replay records and login
+ * starts, which need no authentication, cannot evict sessions).
  *
- * Keys: "<c>s:<session id>", "<c>r:<request id>", "<c>x:<session id>" in
- * the session cache; "<c>a:<assertion id>" in the replay cache, where <c>
- * is a printable character hashed from the rest (see store_key). Values
+ * Keys: "<c>s:<session id>", "<c>x:<session id>" in the session cache;
+ * "<c>r:<request id>", "<c>c:<minute>:<client address>" in the request
+ * cache; "<c>a:<assertion id>" in the replay cache, where <c> is a
+ * printable character hashed from the rest (see store_key). The
+ * operations ap_socache lacks (add-if-absent, increment, a write to every
+ * server) go through httpd_shared.c for redis and memcache. Values
  * are the core's codecs (anc_session.h); a pending request is prefixed
  * with a short glue header (what the location wanted, so the ACS can
  * finish or retry the login). Providers that are not safe across
