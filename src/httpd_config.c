@@ -1504,6 +1504,17 @@ void anc_child_init(apr_pool_t *p, server_rec *s)
     server_rec *vs;
 
     for (vs = s; vs; vs = vs->next) {
+        anc_cache_t *all[3] = {anc_srv(vs)->cache, anc_srv(vs)->replay_cache,
+                               anc_srv(vs)->request_cache};
+
+        for (int i = 0; i < 3; i++) {
+            apr_status_t rv = all[i] ? anc_shared_child_init(p, all[i]) : APR_SUCCESS;
+            if (rv != APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs,
+                             "authncontext: cache: cannot make the clients of %s",
+                             all[i]->spec);
+            }
+        }
         reattach(p, vs, done, anc_srv(vs)->cache);
         reattach(p, vs, done, anc_srv(vs)->replay_cache);
         reattach(p, vs, done, anc_srv(vs)->request_cache);

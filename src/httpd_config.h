@@ -72,6 +72,7 @@ typedef struct anc_cache_t {
     int kind;         /* ANC_STORE_*, set in check_config */
     /* redis/memcache: the servers of the spec, in its order (anc_store_server_t) */
     apr_array_header_t *servers;
+    void *shared; /* per child: httpd_shared.c's clients of those servers */
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *instance;
     apr_global_mutex_t *mutex; /* only when not MT/MP safe */
@@ -182,6 +183,9 @@ int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 int anc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                     server_rec *s);
 void anc_child_init(apr_pool_t *p, server_rec *s);
+/* httpd_shared.c, from child_init: the clients of c's servers for this
+ * process when c is redis or memcache (connections made on first use). */
+apr_status_t anc_shared_child_init(apr_pool_t *p, anc_cache_t *c);
 
 /* Keeps the words of a class rule (what: the directive, for messages) and
  * compiles it in check_config, or at once when read from .htaccess.

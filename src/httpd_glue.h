@@ -71,6 +71,7 @@ anc_replay_cache_t *anc_store_replay(request_rec *r);
  * store's own client beside ap_socache; httpd_store.c decides when. */
 /* 1 when c is a store these functions serve (redis, memcache). */
 int anc_shared_handles(const anc_cache_t *c);
+
 /* Add-if-absent on the key's home server (never another): ANC_OK with
  * *added 1 (it was absent, now set) or 0 (present), ANC_E_CACHE (logged)
  * when that server does not answer. */

@@ -19,10 +19,16 @@
  * anc_shared_put_all writes to every server, so that whatever server a
  * later read lands on holds the record (logout).
  *
- * One connection per operation: these run at the ACS and at logout, never
- * on the request path of an existing session, and a fresh connection
- * needs no per-thread state and no reconnect logic.
+ * Connections: each child process keeps, per server, a pool of Redis
+ * connections (apr_reslist, one per thread at most) or an apr_memcache
+ * client of that server alone (thread safe, its own pool), made in
+ * child_init. A pooled Redis connection that fails (the server restarted)
+ * is dropped and the command tried once on a new one. These operations
+ * run at the ACS, at logout and at login starts, never on the request
+ * path of an existing session.
  */
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -30,7 +36,9 @@
 
 #include "httpd.h"
 #include "http_log.h"
+#include "ap_mpm.h"
 #include "apr_memcache.h"
+#include "apr_reslist.h"
 #include "apr_strings.h"
 
 #include "httpd_glue.h"
@@ -54,15 +62,20 @@ static const char *wire_key(apr_pool_t *p, const anc_cache_t *c, const char *key
     return apr_pstrcat(p, c->ns, ":", hex, NULL);
 }
 
-static const anc_store_server_t *home_server(const anc_cache_t *c, const char *wkey)
+/* The index of the key's home server in c's list. */
+static int home_server(const anc_cache_t *c, const char *wkey)
 {
     unsigned int h = 2166136261u; /* FNV-1a */
 
     for (const unsigned char *q = (const unsigned char *)wkey; *q; q++) {
         h = (h ^ *q) * 16777619u;
     }
-    return &APR_ARRAY_IDX(c->servers, h % (unsigned int)c->servers->nelts,
-                          anc_store_server_t);
+    return (int)(h % (unsigned int)c->servers->nelts);
+}
+
+static const anc_store_server_t *server_at(const anc_cache_t *c, int i)
+{
+    return &APR_ARRAY_IDX(c->servers, i, anc_store_server_t);
 }
 
 static long long ttl_ms(apr_time_t expiry)
@@ -74,137 +87,197 @@ static long long ttl_ms(apr_time_t expiry)
 
 /* ---- Redis (hiredis) */
 
-/* One command on one server: the reply (freed by the caller) or NULL with
- * *why set. */
-static redisReply *redis_command(request_rec *r, const anc_store_server_t *sv,
-                                 const char **why, const char *fmt, ...)
+/* Per child: what anc_shared_child_init made for one cache. */
+typedef struct shared_clients_t {
+    apr_reslist_t **redis;     /* per server: redisContext * */
+    apr_memcache_t **memcache; /* per server: a client of that server alone */
+} shared_clients_t;
+
+static apr_status_t redis_construct(void **out, void *params, apr_pool_t *pool)
 {
+    const anc_store_server_t *sv = params;
     struct timeval tv = {SHARED_TIMEOUT_MS / 1000, (SHARED_TIMEOUT_MS % 1000) * 1000};
     redisContext *ctx = redisConnectWithTimeout(sv->host, sv->port, tv);
-    redisReply *reply = NULL;
-    va_list ap;
 
     if (!ctx || ctx->err) {
-        *why = apr_psprintf(r->pool, "connect: %s", ctx ? ctx->errstr : "out of memory");
         if (ctx) {
             redisFree(ctx);
         }
-        return NULL;
+        return APR_ECONNREFUSED;
     }
     redisSetTimeout(ctx, tv);
-    va_start(ap, fmt);
-    reply = redisvCommand(ctx, fmt, ap);
-    va_end(ap);
-    if (!reply) {
-        *why = apr_psprintf(r->pool, "command: %s", ctx->errstr);
-    } else if (reply->type == REDIS_REPLY_ERROR) {
-        *why = apr_psprintf(r->pool, "server: %s", reply->str);
-        freeReplyObject(reply);
-        reply = NULL;
-    }
-    redisFree(ctx);
-    return reply;
+    *out = ctx;
+    return APR_SUCCESS;
 }
 
-static apr_status_t redis_add(request_rec *r, const anc_store_server_t *sv,
+static apr_status_t redis_destruct(void *res, void *params, apr_pool_t *pool)
+{
+    redisFree(res);
+    return APR_SUCCESS;
+}
+
+/* One or two pipelined commands on server i: the replies (freed by the
+ * caller) or APR_EGENERAL with *why. A pooled connection that fails is
+ * dropped and the commands sent once more on a new one: after a restart
+ * of the server every pooled connection fails once. */
+static apr_status_t redis_run(request_rec *r, const anc_cache_t *c, int i, int ncmd,
+                              const char *const *cmd, const size_t *cmdlen,
+                              redisReply **reply, const char **why)
+{
+    const shared_clients_t *sc = c->shared;
+    apr_status_t rv = APR_EGENERAL;
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        redisContext *ctx = NULL;
+        int ok = 1;
+
+        if (apr_reslist_acquire(sc->redis[i], (void **)&ctx) != APR_SUCCESS) {
+            *why = "cannot connect";
+            return APR_EGENERAL;
+        }
+        for (int k = 0; k < ncmd; k++) {
+            reply[k] = NULL;
+            ok = ok && redisAppendFormattedCommand(ctx, cmd[k], cmdlen[k]) == REDIS_OK;
+        }
+        for (int k = 0; ok && k < ncmd; k++) {
+            ok = redisGetReply(ctx, (void **)&reply[k]) == REDIS_OK && reply[k];
+        }
+        if (ok) {
+            apr_reslist_release(sc->redis[i], ctx);
+            for (int k = 0; k < ncmd; k++) {
+                if (reply[k]->type == REDIS_REPLY_ERROR) {
+                    *why = apr_psprintf(r->pool, "server: %s", reply[k]->str);
+                    rv = APR_EGENERAL;
+                    goto fail;
+                }
+            }
+            return APR_SUCCESS;
+        }
+        *why = apr_psprintf(r->pool, "command: %s", ctx->errstr);
+        apr_reslist_invalidate(sc->redis[i], ctx);
+        for (int k = 0; k < ncmd; k++) {
+            if (reply[k]) {
+                freeReplyObject(reply[k]);
+                reply[k] = NULL;
+            }
+        }
+    }
+    return rv;
+fail:
+    for (int k = 0; k < ncmd; k++) {
+        freeReplyObject(reply[k]);
+        reply[k] = NULL;
+    }
+    return rv;
+}
+
+/* A formatted command (RESP), in r's pool. */
+static const char *redis_format(request_rec *r, size_t *len, const char *fmt, ...)
+{
+    char *cmd = NULL;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = redisvFormatCommand(&cmd, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !cmd) {
+        *len = 0;
+        return NULL;
+    }
+    *len = (size_t)n;
+    {
+        const char *copy = apr_pmemdup(r->pool, cmd, (apr_size_t)n);
+        free(cmd);
+        return copy;
+    }
+}
+
+static apr_status_t redis_add(request_rec *r, const anc_cache_t *c, int i,
                               const char *wkey, const char *val, apr_size_t len,
                               apr_time_t expiry, int *added, const char **why)
 {
-    redisReply *reply = redis_command(r, sv, why, "SET %s %b NX PX %lld", wkey, val,
-                                      (size_t)len, ttl_ms(expiry));
+    size_t n = 0;
+    const char *cmd = redis_format(r, &n, "SET %s %b NX PX %lld", wkey, val, (size_t)len,
+                                   ttl_ms(expiry));
+    redisReply *reply = NULL;
+    apr_status_t rv;
 
-    if (!reply) {
-        return APR_EGENERAL;
+    if (!cmd) {
+        *why = "cannot format";
+        return APR_ENOMEM;
+    }
+    if ((rv = redis_run(r, c, i, 1, &cmd, &n, &reply, why)) != APR_SUCCESS) {
+        return rv;
     }
     /* "+OK" when set, a nil reply when the key was there */
     *added = reply->type == REDIS_REPLY_STATUS;
     if (!*added && reply->type != REDIS_REPLY_NIL) {
         *why = "unexpected reply to SET NX";
-        freeReplyObject(reply);
-        return APR_EGENERAL;
+        rv = APR_EGENERAL;
     }
     freeReplyObject(reply);
-    return APR_SUCCESS;
+    return rv;
 }
 
-static apr_status_t redis_put(request_rec *r, const anc_store_server_t *sv,
+static apr_status_t redis_put(request_rec *r, const anc_cache_t *c, int i,
                               const char *wkey, const char *val, apr_size_t len,
                               apr_time_t expiry, const char **why)
 {
-    redisReply *reply = redis_command(r, sv, why, "SET %s %b PX %lld", wkey, val,
-                                      (size_t)len, ttl_ms(expiry));
-    int ok = reply && reply->type == REDIS_REPLY_STATUS;
+    size_t n = 0;
+    const char *cmd =
+        redis_format(r, &n, "SET %s %b PX %lld", wkey, val, (size_t)len, ttl_ms(expiry));
+    redisReply *reply = NULL;
+    apr_status_t rv;
 
-    if (reply && !ok) {
+    if (!cmd) {
+        *why = "cannot format";
+        return APR_ENOMEM;
+    }
+    if ((rv = redis_run(r, c, i, 1, &cmd, &n, &reply, why)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (reply->type != REDIS_REPLY_STATUS) {
         *why = "unexpected reply to SET";
+        rv = APR_EGENERAL;
     }
-    if (reply) {
-        freeReplyObject(reply);
-    }
-    return ok ? APR_SUCCESS : APR_EGENERAL;
+    freeReplyObject(reply);
+    return rv;
 }
 
-/* SET key 0 NX PX ttl, then INCR key, pipelined on one connection: the
- * counter exists (with its expiry) before the increment, which never
- * creates a key without one. */
-static apr_status_t redis_incr(request_rec *r, const anc_store_server_t *sv,
+/* SET key 0 NX PX ttl, then INCR key, pipelined: the counter exists (with
+ * its expiry) before the increment, which never creates a key without
+ * one. */
+static apr_status_t redis_incr(request_rec *r, const anc_cache_t *c, int i,
                                const char *wkey, apr_time_t expiry, unsigned long *value,
                                const char **why)
 {
-    struct timeval tv = {SHARED_TIMEOUT_MS / 1000, (SHARED_TIMEOUT_MS % 1000) * 1000};
-    redisContext *ctx = redisConnectWithTimeout(sv->host, sv->port, tv);
-    redisReply *set = NULL, *incr = NULL;
-    apr_status_t rv = APR_EGENERAL;
+    size_t n[2] = {0, 0};
+    const char *cmd[2] = {
+        redis_format(r, &n[0], "SET %s 0 NX PX %lld", wkey, ttl_ms(expiry)),
+        redis_format(r, &n[1], "INCR %s", wkey)};
+    redisReply *reply[2] = {NULL, NULL};
+    apr_status_t rv;
 
-    if (!ctx || ctx->err) {
-        *why = apr_psprintf(r->pool, "connect: %s", ctx ? ctx->errstr : "out of memory");
-        if (ctx) {
-            redisFree(ctx);
-        }
-        return APR_EGENERAL;
+    if (!cmd[0] || !cmd[1]) {
+        *why = "cannot format";
+        return APR_ENOMEM;
     }
-    redisSetTimeout(ctx, tv);
-    if (redisAppendCommand(ctx, "SET %s 0 NX PX %lld", wkey, ttl_ms(expiry)) !=
-            REDIS_OK ||
-        redisAppendCommand(ctx, "INCR %s", wkey) != REDIS_OK ||
-        redisGetReply(ctx, (void **)&set) != REDIS_OK ||
-        redisGetReply(ctx, (void **)&incr) != REDIS_OK) {
-        *why = apr_psprintf(r->pool, "command: %s", ctx->errstr);
-    } else if (!incr || incr->type != REDIS_REPLY_INTEGER || incr->integer < 0) {
-        *why = incr && incr->type == REDIS_REPLY_ERROR ? apr_pstrdup(r->pool, incr->str)
-                                                       : "unexpected reply to INCR";
+    if ((rv = redis_run(r, c, i, 2, cmd, n, reply, why)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (reply[1]->type != REDIS_REPLY_INTEGER || reply[1]->integer < 0) {
+        *why = "unexpected reply to INCR";
+        rv = APR_EGENERAL;
     } else {
-        *value = (unsigned long)incr->integer;
-        rv = APR_SUCCESS;
+        *value = (unsigned long)reply[1]->integer;
     }
-    if (set) {
-        freeReplyObject(set);
-    }
-    if (incr) {
-        freeReplyObject(incr);
-    }
-    redisFree(ctx);
+    freeReplyObject(reply[0]);
+    freeReplyObject(reply[1]);
     return rv;
 }
 
 /* ---- memcached (apr_memcache) */
-
-/* A client of one server, in r's pool (its connections close with it). */
-static apr_status_t memcache_one(request_rec *r, const anc_store_server_t *sv,
-                                 apr_memcache_t **mc)
-{
-    apr_memcache_server_t *ms = NULL;
-    apr_status_t rv = apr_memcache_create(r->pool, 1, 0, mc);
-
-    if (rv == APR_SUCCESS) {
-        rv = apr_memcache_server_create(r->pool, sv->host, sv->port, 0, 1, 1,
-                                        apr_time_from_sec(15), &ms);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = apr_memcache_add_server(*mc, ms);
-    }
-    return rv;
-}
 
 /* memcached takes relative seconds up to 30 days */
 static apr_uint32_t memcache_ttl(apr_time_t expiry)
@@ -214,17 +287,14 @@ static apr_uint32_t memcache_ttl(apr_time_t expiry)
     return (apr_uint32_t)(s > 2592000 ? 2592000 : s);
 }
 
-static apr_status_t memcache_add(request_rec *r, const anc_store_server_t *sv,
+static apr_status_t memcache_add(request_rec *r, const anc_cache_t *c, int i,
                                  const char *wkey, const char *val, apr_size_t len,
                                  apr_time_t expiry, int *added, const char **why)
 {
-    apr_memcache_t *mc = NULL;
-    apr_status_t rv = memcache_one(r, sv, &mc);
+    apr_memcache_t *mc = ((const shared_clients_t *)c->shared)->memcache[i];
+    apr_status_t rv = apr_memcache_add(mc, wkey, (char *)apr_pmemdup(r->pool, val, len),
+                                       len, memcache_ttl(expiry), 0);
 
-    if (rv == APR_SUCCESS) {
-        rv = apr_memcache_add(mc, wkey, (char *)apr_pmemdup(r->pool, val, len), len,
-                              memcache_ttl(expiry), 0);
-    }
     if (rv == APR_EEXIST) {
         *added = 0;
         return APR_SUCCESS;
@@ -236,38 +306,32 @@ static apr_status_t memcache_add(request_rec *r, const anc_store_server_t *sv,
     return rv;
 }
 
-static apr_status_t memcache_put(request_rec *r, const anc_store_server_t *sv,
+static apr_status_t memcache_put(request_rec *r, const anc_cache_t *c, int i,
                                  const char *wkey, const char *val, apr_size_t len,
                                  apr_time_t expiry, const char **why)
 {
-    apr_memcache_t *mc = NULL;
-    apr_status_t rv = memcache_one(r, sv, &mc);
+    apr_memcache_t *mc = ((const shared_clients_t *)c->shared)->memcache[i];
+    apr_status_t rv = apr_memcache_set(mc, wkey, (char *)apr_pmemdup(r->pool, val, len),
+                                       len, memcache_ttl(expiry), 0);
 
-    if (rv == APR_SUCCESS) {
-        rv = apr_memcache_set(mc, wkey, (char *)apr_pmemdup(r->pool, val, len), len,
-                              memcache_ttl(expiry), 0);
-    }
     if (rv != APR_SUCCESS) {
         *why = "memcached set failed";
     }
     return rv;
 }
 
-static apr_status_t memcache_incr(request_rec *r, const anc_store_server_t *sv,
+static apr_status_t memcache_incr(request_rec *r, const anc_cache_t *c, int i,
                                   const char *wkey, apr_time_t expiry,
                                   unsigned long *value, const char **why)
 {
-    apr_memcache_t *mc = NULL;
+    apr_memcache_t *mc = ((const shared_clients_t *)c->shared)->memcache[i];
     apr_uint32_t n = 0;
-    apr_status_t rv = memcache_one(r, sv, &mc);
+    /* created with its expiry; "already there" is the common case */
+    apr_status_t rv =
+        apr_memcache_add(mc, wkey, apr_pstrdup(r->pool, "0"), 1, memcache_ttl(expiry), 0);
 
-    if (rv == APR_SUCCESS) {
-        /* created with its expiry; "already there" is the common case */
-        rv = apr_memcache_add(mc, wkey, apr_pstrdup(r->pool, "0"), 1,
-                              memcache_ttl(expiry), 0);
-        if (rv == APR_EEXIST) {
-            rv = APR_SUCCESS;
-        }
+    if (rv == APR_EEXIST) {
+        rv = APR_SUCCESS;
     }
     if (rv == APR_SUCCESS) {
         rv = apr_memcache_incr(mc, wkey, 1, &n);
@@ -288,9 +352,66 @@ int anc_shared_handles(const anc_cache_t *c)
            c->servers && c->servers->nelts > 0;
 }
 
+apr_status_t anc_shared_child_init(apr_pool_t *p, anc_cache_t *c)
+{
+    shared_clients_t *sc;
+    int threads = 0;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (!anc_shared_handles(c) || c->shared) {
+        return APR_SUCCESS;
+    }
+    ap_mpm_query(AP_MPMQ_HARD_LIMIT_THREADS, &threads);
+    if (threads < 1) {
+        threads = 1;
+    }
+    sc = apr_pcalloc(p, sizeof(*sc));
+    if (c->kind == ANC_STORE_REDIS) {
+        sc->redis = apr_pcalloc(p, sizeof(*sc->redis) * (apr_size_t)c->servers->nelts);
+    } else {
+        sc->memcache =
+            apr_pcalloc(p, sizeof(*sc->memcache) * (apr_size_t)c->servers->nelts);
+    }
+    for (int i = 0; rv == APR_SUCCESS && i < c->servers->nelts; i++) {
+        anc_store_server_t *sv = &APR_ARRAY_IDX(c->servers, i, anc_store_server_t);
+
+        if (c->kind == ANC_STORE_REDIS) {
+            /* none made up front, one kept idle, one per thread at most;
+             * idle ones closed after a minute */
+            rv = apr_reslist_create(&sc->redis[i], 0, 1, threads, apr_time_from_sec(60),
+                                    redis_construct, redis_destruct, sv, p);
+            if (rv == APR_SUCCESS) {
+                apr_reslist_cleanup_order_set(sc->redis[i], APR_RESLIST_CLEANUP_FIRST);
+            }
+        } else {
+            apr_memcache_server_t *ms = NULL;
+
+            rv = apr_memcache_create(p, 1, 0, &sc->memcache[i]);
+            if (rv == APR_SUCCESS) {
+                rv = apr_memcache_server_create(p, sv->host, sv->port, 0, 1, threads,
+                                                apr_time_from_sec(60), &ms);
+            }
+            if (rv == APR_SUCCESS) {
+                rv = apr_memcache_add_server(sc->memcache[i], ms);
+            }
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        c->shared = sc;
+    }
+    return rv;
+}
+
 static void log_failure(request_rec *r, const anc_cache_t *c, apr_status_t rv,
                         const char *op, const anc_store_server_t *sv, const char *why)
 {
+    if (!sv) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "authncontext: cache: %s failed reason=%s cache=%s detail=no "
+                      "clients in this process (see the child_init error)",
+                      op, anc_reason(ANC_E_CACHE), c->spec);
+        return;
+    }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                   "authncontext: cache: %s failed reason=%s cache=%s server=%s:%u "
                   "detail=%s",
@@ -303,15 +424,19 @@ anc_status_t anc_shared_add(request_rec *r, const anc_cache_t *c, const char *ke
                             int *added)
 {
     const char *wkey = wire_key(r->pool, c, key), *why = NULL;
-    const anc_store_server_t *sv = home_server(c, wkey);
+    int i = home_server(c, wkey);
     apr_status_t rv;
 
     *added = 0;
+    if (!c->shared) {
+        log_failure(r, c, APR_EINIT, "add", NULL, NULL);
+        return ANC_E_CACHE;
+    }
     rv = c->kind == ANC_STORE_REDIS
-             ? redis_add(r, sv, wkey, val, len, expiry, added, &why)
-             : memcache_add(r, sv, wkey, val, len, expiry, added, &why);
+             ? redis_add(r, c, i, wkey, val, len, expiry, added, &why)
+             : memcache_add(r, c, i, wkey, val, len, expiry, added, &why);
     if (rv != APR_SUCCESS) {
-        log_failure(r, c, rv, "add", sv, why);
+        log_failure(r, c, rv, "add", server_at(c, i), why);
         return ANC_E_CACHE;
     }
     return ANC_OK;
@@ -323,15 +448,18 @@ anc_status_t anc_shared_put_all(request_rec *r, const anc_cache_t *c, const char
     const char *wkey = wire_key(r->pool, c, key);
     anc_status_t st = ANC_OK;
 
+    if (!c->shared) {
+        log_failure(r, c, APR_EINIT, "store on every server", NULL, NULL);
+        return ANC_E_CACHE;
+    }
     for (int i = 0; i < c->servers->nelts; i++) {
-        const anc_store_server_t *sv = &APR_ARRAY_IDX(c->servers, i, anc_store_server_t);
         const char *why = NULL;
         apr_status_t rv = c->kind == ANC_STORE_REDIS
-                              ? redis_put(r, sv, wkey, val, len, expiry, &why)
-                              : memcache_put(r, sv, wkey, val, len, expiry, &why);
+                              ? redis_put(r, c, i, wkey, val, len, expiry, &why)
+                              : memcache_put(r, c, i, wkey, val, len, expiry, &why);
 
         if (rv != APR_SUCCESS) {
-            log_failure(r, c, rv, "store on every server", sv, why);
+            log_failure(r, c, rv, "store on every server", server_at(c, i), why);
             st = ANC_E_CACHE; /* the others are still written */
         }
     }
@@ -342,13 +470,18 @@ anc_status_t anc_shared_incr(request_rec *r, const anc_cache_t *c, const char *k
                              apr_time_t expiry, unsigned long *value)
 {
     const char *wkey = wire_key(r->pool, c, key), *why = NULL;
-    const anc_store_server_t *sv = home_server(c, wkey);
-    apr_status_t rv = c->kind == ANC_STORE_REDIS
-                          ? redis_incr(r, sv, wkey, expiry, value, &why)
-                          : memcache_incr(r, sv, wkey, expiry, value, &why);
+    int i = home_server(c, wkey);
+    apr_status_t rv;
+
+    if (!c->shared) {
+        log_failure(r, c, APR_EINIT, "count", NULL, NULL);
+        return ANC_E_CACHE;
+    }
+    rv = c->kind == ANC_STORE_REDIS ? redis_incr(r, c, i, wkey, expiry, value, &why)
+                                    : memcache_incr(r, c, i, wkey, expiry, value, &why);
 
     if (rv != APR_SUCCESS) {
-        log_failure(r, c, rv, "count", sv, why);
+        log_failure(r, c, rv, "count", server_at(c, i), why);
         return ANC_E_CACHE;
     }
     return ANC_OK;
