@@ -27,6 +27,7 @@
  * run at the ACS, at logout and at login starts, never on the request
  * path of an existing session.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,9 @@ APLOG_USE_MODULE(authncontext);
 
 /* connect, read and write timeout of one operation */
 #define SHARED_TIMEOUT_MS 2000
+/* Tries of one operation: after a restart of the server every pooled
+ * connection fails once (quickly), and a thread may be handed several. */
+#define SHARED_TRIES 4
 
 static const char *wire_key(apr_pool_t *p, const anc_cache_t *c, const char *key)
 {
@@ -89,8 +93,9 @@ static long long ttl_ms(apr_time_t expiry)
 
 /* Per child: what anc_shared_child_init made for one cache. */
 typedef struct shared_clients_t {
-    apr_reslist_t **redis;     /* per server: redisContext * */
-    apr_memcache_t **memcache; /* per server: a client of that server alone */
+    apr_reslist_t **redis;      /* per server: redisContext * */
+    apr_memcache_t **memcache;  /* per server: a client of that server alone */
+    apr_memcache_server_t **ms; /* per server: that client's server */
 } shared_clients_t;
 
 static apr_status_t redis_construct(void **out, void *params, apr_pool_t *pool)
@@ -118,8 +123,9 @@ static apr_status_t redis_destruct(void *res, void *params, apr_pool_t *pool)
 
 /* One or two pipelined commands on server i: the replies (freed by the
  * caller) or APR_EGENERAL with *why. A pooled connection that fails is
- * dropped and the commands sent once more on a new one: after a restart
- * of the server every pooled connection fails once. */
+ * dropped and the commands sent again on another (SHARED_TRIES in all):
+ * after a restart of the server every pooled connection fails once. A
+ * server that is down fails each try at once (connection refused). */
 static apr_status_t redis_run(request_rec *r, const anc_cache_t *c, int i, int ncmd,
                               const char *const *cmd, const size_t *cmdlen,
                               redisReply **reply, const char **why)
@@ -127,9 +133,9 @@ static apr_status_t redis_run(request_rec *r, const anc_cache_t *c, int i, int n
     const shared_clients_t *sc = c->shared;
     apr_status_t rv = APR_EGENERAL;
 
-    for (int attempt = 0; attempt < 2; attempt++) {
+    for (int attempt = 0; attempt < SHARED_TRIES; attempt++) {
         redisContext *ctx = NULL;
-        int ok = 1;
+        int ok = 1, stalled;
 
         if (apr_reslist_acquire(sc->redis[i], (void **)&ctx) != APR_SUCCESS) {
             *why = "cannot connect";
@@ -154,12 +160,19 @@ static apr_status_t redis_run(request_rec *r, const anc_cache_t *c, int i, int n
             return APR_SUCCESS;
         }
         *why = apr_psprintf(r->pool, "command: %s", ctx->errstr);
+        /* a server that does not answer in time is not tried again: only
+         * a connection the server closed (a restart) is worth another */
+        stalled = ctx->err == REDIS_ERR_IO &&
+                  (errno == EAGAIN || errno == EWOULDBLOCK || errno == ETIMEDOUT);
         apr_reslist_invalidate(sc->redis[i], ctx);
         for (int k = 0; k < ncmd; k++) {
             if (reply[k]) {
                 freeReplyObject(reply[k]);
                 reply[k] = NULL;
             }
+        }
+        if (stalled) {
+            break;
         }
     }
     return rv;
@@ -279,6 +292,18 @@ static apr_status_t redis_incr(request_rec *r, const anc_cache_t *c, int i,
 
 /* ---- memcached (apr_memcache) */
 
+/* apr_memcache marks a server dead for 5 s after any failure, a stale
+ * pooled connection's included, and answers without trying it: after a
+ * failure the server is marked live again and the operation tried again
+ * (SHARED_TRIES in all), as for Redis. A server that is down fails each
+ * try at once. */
+static void memcache_revive(const anc_cache_t *c, int i)
+{
+    const shared_clients_t *sc = c->shared;
+
+    apr_memcache_enable_server(sc->memcache[i], sc->ms[i]);
+}
+
 /* memcached takes relative seconds up to 30 days */
 static apr_uint32_t memcache_ttl(apr_time_t expiry)
 {
@@ -292,14 +317,22 @@ static apr_status_t memcache_add(request_rec *r, const anc_cache_t *c, int i,
                                  apr_time_t expiry, int *added, const char **why)
 {
     apr_memcache_t *mc = ((const shared_clients_t *)c->shared)->memcache[i];
-    apr_status_t rv = apr_memcache_add(mc, wkey, (char *)apr_pmemdup(r->pool, val, len),
-                                       len, memcache_ttl(expiry), 0);
+    char *data = apr_pmemdup(r->pool, val, len);
+    apr_status_t rv = APR_EGENERAL;
 
-    if (rv == APR_EEXIST) {
-        *added = 0;
-        return APR_SUCCESS;
+    for (int attempt = 0; attempt < SHARED_TRIES; attempt++) {
+        if (attempt) {
+            memcache_revive(c, i);
+        }
+        rv = apr_memcache_add(mc, wkey, data, len, memcache_ttl(expiry), 0);
+        if (rv == APR_SUCCESS || rv == APR_EEXIST) {
+            break;
+        }
     }
     *added = rv == APR_SUCCESS;
+    if (rv == APR_EEXIST) {
+        return APR_SUCCESS;
+    }
     if (rv != APR_SUCCESS) {
         *why = "memcached add failed";
     }
@@ -311,9 +344,15 @@ static apr_status_t memcache_put(request_rec *r, const anc_cache_t *c, int i,
                                  apr_time_t expiry, const char **why)
 {
     apr_memcache_t *mc = ((const shared_clients_t *)c->shared)->memcache[i];
-    apr_status_t rv = apr_memcache_set(mc, wkey, (char *)apr_pmemdup(r->pool, val, len),
-                                       len, memcache_ttl(expiry), 0);
+    char *data = apr_pmemdup(r->pool, val, len);
+    apr_status_t rv = APR_EGENERAL;
 
+    for (int attempt = 0; attempt < SHARED_TRIES && rv != APR_SUCCESS; attempt++) {
+        if (attempt) {
+            memcache_revive(c, i);
+        }
+        rv = apr_memcache_set(mc, wkey, data, len, memcache_ttl(expiry), 0);
+    }
     if (rv != APR_SUCCESS) {
         *why = "memcached set failed";
     }
@@ -326,15 +365,18 @@ static apr_status_t memcache_incr(request_rec *r, const anc_cache_t *c, int i,
 {
     apr_memcache_t *mc = ((const shared_clients_t *)c->shared)->memcache[i];
     apr_uint32_t n = 0;
-    /* created with its expiry; "already there" is the common case */
-    apr_status_t rv =
-        apr_memcache_add(mc, wkey, apr_pstrdup(r->pool, "0"), 1, memcache_ttl(expiry), 0);
+    apr_status_t rv = APR_EGENERAL;
 
-    if (rv == APR_EEXIST) {
-        rv = APR_SUCCESS;
-    }
-    if (rv == APR_SUCCESS) {
-        rv = apr_memcache_incr(mc, wkey, 1, &n);
+    for (int attempt = 0; attempt < SHARED_TRIES && rv != APR_SUCCESS; attempt++) {
+        if (attempt) {
+            memcache_revive(c, i);
+        }
+        /* created with its expiry; "already there" is the common case */
+        rv = apr_memcache_add(mc, wkey, apr_pstrdup(r->pool, "0"), 1,
+                              memcache_ttl(expiry), 0);
+        if (rv == APR_SUCCESS || rv == APR_EEXIST) {
+            rv = apr_memcache_incr(mc, wkey, 1, &n);
+        }
     }
     if (rv != APR_SUCCESS) {
         *why = "memcached add/incr failed";
@@ -371,6 +413,7 @@ apr_status_t anc_shared_child_init(apr_pool_t *p, anc_cache_t *c)
     } else {
         sc->memcache =
             apr_pcalloc(p, sizeof(*sc->memcache) * (apr_size_t)c->servers->nelts);
+        sc->ms = apr_pcalloc(p, sizeof(*sc->ms) * (apr_size_t)c->servers->nelts);
     }
     for (int i = 0; rv == APR_SUCCESS && i < c->servers->nelts; i++) {
         anc_store_server_t *sv = &APR_ARRAY_IDX(c->servers, i, anc_store_server_t);
@@ -384,15 +427,13 @@ apr_status_t anc_shared_child_init(apr_pool_t *p, anc_cache_t *c)
                 apr_reslist_cleanup_order_set(sc->redis[i], APR_RESLIST_CLEANUP_FIRST);
             }
         } else {
-            apr_memcache_server_t *ms = NULL;
-
             rv = apr_memcache_create(p, 1, 0, &sc->memcache[i]);
             if (rv == APR_SUCCESS) {
                 rv = apr_memcache_server_create(p, sv->host, sv->port, 0, 1, threads,
-                                                apr_time_from_sec(60), &ms);
+                                                apr_time_from_sec(60), &sc->ms[i]);
             }
             if (rv == APR_SUCCESS) {
-                rv = apr_memcache_add_server(sc->memcache[i], ms);
+                rv = apr_memcache_add_server(sc->memcache[i], sc->ms[i]);
             }
         }
     }
