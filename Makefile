@@ -52,7 +52,7 @@ CORE_CFLAGS = $(CSTD) $(OPT) $(WARN) $(SAN) -fPIC -Iinclude \
 CORE_LIBS = $(XMLSEC_LIBS) $(XML_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS) \
             $(APU_LIBS) $(APR_LIBS)
 # httpd's headers are C99-ish with GNU extensions; the glue is still C11.
-GLUE_CFLAGS = $(CORE_CFLAGS) -I$(HTTPD_INCLUDEDIR) -Isrc
+GLUE_CFLAGS = $(CORE_CFLAGS) -I$(HTTPD_INCLUDEDIR) -Isrc $(HIREDIS_CFLAGS)
 
 # Check (unit tests only), looked up when a unit test is built, never from a
 # config.mk that may predate its installation.
@@ -117,7 +117,7 @@ $(CORE_LIB): $(CORE_OBJ)
 # cannot clash with another module's.
 $(MODULE): $(GLUE_OBJ) $(CORE_LIB) src/exports.map
 	$(CC) -shared $(SAN) -Wl,--version-script=src/exports.map -Wl,-z,relro,-z,now \
-	    -o $@ $(GLUE_OBJ) $(CORE_LIB) $(CORE_LIBS)
+	    -o $@ $(GLUE_OBJ) $(CORE_LIB) $(CORE_LIBS) $(HIREDIS_LIBS)
 
 $(CLI): $(CLI_OBJ) $(CORE_LIB)
 	$(CC) $(SAN) -o $@ $(CLI_OBJ) $(CORE_LIB) $(CORE_LIBS)

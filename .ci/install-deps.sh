@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs="build-essential autoconf pkg-config apache2 apache2-dev libapr1-dev
  libaprutil1-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl libssl-dev
- zlib1g-dev"
+ zlib1g-dev libhiredis-dev"
 test_pkgs="check xmlsec1 openssl python3 python3-pytest python3-requests memcached
  python3-pysaml2 python3-cryptography python3-lxml python3-xmlsec redis-server libxml2-utils
  valgrind clang libclang-rt-14-dev"

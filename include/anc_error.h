@@ -72,6 +72,7 @@ typedef enum {
                                 missing, by another key, or breaks a rule */
     ANC_E_METADATA_VALIDITY, /* "metadata-validity": past validUntil, or (maxValidity)
                                 no validUntil or one too far ahead */
+    ANC_E_TOO_MANY,          /* "too-many-requests": a client over a per-client bound */
     ANC_E__COUNT
 } anc_status_t;
 

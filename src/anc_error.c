@@ -55,6 +55,7 @@ static const char *const reason_names[ANC_E__COUNT] = {
     [ANC_E_XML_ENCODING] = "xml-encoding",
     [ANC_E_METADATA_SIG] = "metadata-signature",
     [ANC_E_METADATA_VALIDITY] = "metadata-validity",
+    [ANC_E_TOO_MANY] = "too-many-requests",
 };
 
 const char *anc_reason(anc_status_t code)

@@ -78,6 +78,7 @@ void *anc_create_server_config(apr_pool_t *p, server_rec *s)
     c->session_lifetime = ANC_UNSET;
     c->clock_skew = ANC_UNSET;
     c->unsolicited_max_age = ANC_UNSET;
+    c->request_limit = ANC_UNSET;
     c->allow_unsolicited = ANC_UNSET;
     c->allow_sha1 = ANC_UNSET;
     c->require_signed_assertion = ANC_UNSET;
@@ -101,6 +102,8 @@ void *anc_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(endpoint);
     MERGE_PTR(cache);
     MERGE_PTR(replay_cache);
+    MERGE_PTR(request_cache);
+    MERGE_INT(request_limit);
     MERGE_INT(session_lifetime);
     MERGE_INT(clock_skew);
     MERGE_INT(unsolicited_max_age);
@@ -184,7 +187,8 @@ anc_dir_cfg_t *anc_dir(const request_rec *r)
 int anc_srv_enabled(const anc_srv_cfg_t *c)
 {
     return c->sp_entity_id && c->idps && c->idps->store && c->cache &&
-           c->cache->initialised && c->replay_cache && c->replay_cache->initialised;
+           c->cache->initialised && c->replay_cache && c->replay_cache->initialised &&
+           c->request_cache && c->request_cache->initialised;
 }
 
 int anc_srv_ready(request_rec *r, const char *part)
@@ -213,6 +217,16 @@ int anc_srv_session_lifetime(const anc_srv_cfg_t *c)
 int anc_srv_clock_skew(const anc_srv_cfg_t *c)
 {
     return c->clock_skew != ANC_UNSET ? c->clock_skew : ANC_DEFAULT_CLOCK_SKEW;
+}
+
+int anc_srv_request_limit(const anc_srv_cfg_t *c)
+{
+    if (c->request_limit != ANC_UNSET) {
+        return c->request_limit;
+    }
+    return c->request_cache && c->request_cache->kind == ANC_STORE_LOCKED
+               ? 0
+               : ANC_DEFAULT_REQUEST_LIMIT;
 }
 
 int anc_srv_unsolicited_max_age(const anc_srv_cfg_t *c)
@@ -484,6 +498,21 @@ static const char *set_replay_cache(cmd_parms *cmd, void *dummy, const char *arg
         cmd_srv(cmd)->replay_cache->replay = 1;
     }
     return msg;
+}
+
+static const char *set_request_cache(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *msg = parse_cache(cmd, arg, &cmd_srv(cmd)->request_cache);
+
+    if (!msg) {
+        cmd_srv(cmd)->request_cache->requests = 1;
+    }
+    return msg;
+}
+
+static const char *set_request_limit(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    return parse_int(cmd, arg, 0, 1000000, &cmd_srv(cmd)->request_limit);
 }
 
 static const char *set_session_lifetime(cmd_parms *cmd, void *dummy, const char *arg)
@@ -879,12 +908,19 @@ const command_rec anc_cmds[] = {
                   "Path of the SP endpoints (acs, login, logout, metadata); "
                   "default /saml"),
     AP_INIT_TAKE1("AuthnContextSessionCache", set_session_cache, NULL, RSRC_CONF,
-                  "ap_socache provider[:args] for sessions and pending requests; "
+                  "ap_socache provider[:args] for sessions; "
                   "default shmcb with " ANC_DEFAULT_SHMCB_SIZE_TEXT " bytes"),
     AP_INIT_TAKE1("AuthnContextReplayCache", set_replay_cache, NULL, RSRC_CONF,
                   "ap_socache provider[:args] for the assertion replay cache; "
                   "default: an own shmcb of " ANC_DEFAULT_SHMCB_SIZE_TEXT
                   " bytes when the session cache is shmcb, else the session cache"),
+    AP_INIT_TAKE1("AuthnContextRequestCache", set_request_cache, NULL, RSRC_CONF,
+                  "ap_socache provider[:args] for pending AuthnRequests; "
+                  "default: an own shmcb of " ANC_DEFAULT_SHMCB_SIZE_TEXT
+                  " bytes when the session cache is shmcb, else the session cache"),
+    AP_INIT_TAKE1("AuthnContextRequestLimit", set_request_limit, NULL, RSRC_CONF,
+                  "Login starts per client address and minute; 0 = no limit "
+                  "(default 0 with a shmcb request store, else 100)"),
     AP_INIT_TAKE1("AuthnContextSessionLifetime", set_session_lifetime, NULL, RSRC_CONF,
                   "Session lifetime in seconds (default 28800)"),
     AP_INIT_TAKE1("AuthnContextClockSkew", set_clock_skew, NULL, RSRC_CONF,
@@ -1183,6 +1219,48 @@ static const char *default_shmcb(apr_pool_t *pconf, apr_pool_t *ptemp, const cha
     return c->provider->create(&c->instance, c->spec + 6, ptemp, pconf);
 }
 
+/* Which client the atomic operations use for c (httpd_shared.c), and for
+ * redis and memcache the servers of its spec, parsed as their socache
+ * providers parse it (host[:port] separated by commas). */
+static const char *classify_cache(apr_pool_t *pconf, anc_cache_t *c)
+{
+    const char *name = c->provider ? c->provider->name : "";
+    const char *args = strchr(c->spec, ':');
+    char *list, *tok = NULL, *one;
+
+    if (c->kind || c->servers) {
+        return NULL; /* shared by several servers: done once */
+    }
+    if (c->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+        c->kind = ANC_STORE_LOCKED;
+        return NULL;
+    }
+    if (strcmp(name, "redis") != 0 && strcmp(name, "memcache") != 0) {
+        c->kind = ANC_STORE_OTHER;
+        return NULL;
+    }
+    c->kind = !strcmp(name, "redis") ? ANC_STORE_REDIS : ANC_STORE_MEMCACHE;
+    c->servers = apr_array_make(pconf, 2, sizeof(anc_store_server_t));
+    list = apr_pstrdup(pconf, args ? args + 1 : "");
+    for (one = apr_strtok(list, ",", &tok); one; one = apr_strtok(NULL, ",", &tok)) {
+        anc_store_server_t *sv = apr_array_push(c->servers);
+        char *host = NULL, *scope = NULL;
+        apr_port_t port = 0;
+
+        if (apr_parse_addr_port(&host, &scope, &port, one, pconf) != APR_SUCCESS ||
+            !host) {
+            return apr_psprintf(pconf, "cannot parse the server '%s' of %s", one,
+                                c->spec);
+        }
+        sv->host = host;
+        sv->port = port ? port : c->kind == ANC_STORE_REDIS ? 6379 : 11211;
+    }
+    if (c->servers->nelts == 0) {
+        return apr_psprintf(pconf, "no server in %s", c->spec);
+    }
+    return NULL;
+}
+
 /* Each distinct instance gets its own socache namespace. */
 static void name_cache(apr_pool_t *pconf, apr_pool_t *ptemp, apr_hash_t *named,
                        int *ncache, anc_cache_t *c)
@@ -1199,10 +1277,11 @@ int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 {
     anc_cache_t *default_cache = NULL;
     apr_hash_t *named = apr_hash_make(ptemp);
-    apr_hash_t *replay_of = apr_hash_make(ptemp); /* session cache -> replay cache */
+    apr_hash_t *replay_of = apr_hash_make(ptemp);  /* session cache -> replay cache */
+    apr_hash_t *request_of = apr_hash_make(ptemp); /* session cache -> request cache */
     const ap_socache_provider_t *shmcb = ap_lookup_provider(
         AP_SOCACHE_PROVIDER_GROUP, "shmcb", AP_SOCACHE_PROVIDER_VERSION);
-    int ncache = 0, nreplay = 0;
+    int ncache = 0, nreplay = 0, nrequests = 0;
     server_rec *vs;
 
     if (build_vocabs(pconf, s) != OK) {
@@ -1285,8 +1364,42 @@ int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                          sizeof(c->cache), rc);
             c->replay_cache = rc;
         }
+        if (!c->request_cache) {
+            anc_cache_t *qc = apr_hash_get(request_of, &c->cache, sizeof(c->cache));
+
+            if (!qc && c->cache->provider == shmcb) {
+                /* login starts come without authentication: in the session
+                 * instance they would push sessions out of a full subcache */
+                const char *msg = default_shmcb(
+                    pconf, ptemp,
+                    apr_psprintf(ptemp, "authncontext-requests%d", nrequests++), &qc);
+                if (msg) {
+                    return config_fail(vs, "AuthnContextRequestCache (default shmcb)",
+                                       msg);
+                }
+                qc->requests = 1;
+            } else if (!qc) {
+                /* a networked store: every server of a cluster must find the
+                 * request its browser started on another; see README
+                 * (AuthnContextRequestCache) for a separate instance */
+                qc = c->cache;
+            }
+            apr_hash_set(request_of, apr_pmemdup(ptemp, &c->cache, sizeof(c->cache)),
+                         sizeof(c->cache), qc);
+            c->request_cache = qc;
+        }
         name_cache(pconf, ptemp, named, &ncache, c->cache);
         name_cache(pconf, ptemp, named, &ncache, c->replay_cache);
+        name_cache(pconf, ptemp, named, &ncache, c->request_cache);
+        {
+            anc_cache_t *all[3] = {c->cache, c->replay_cache, c->request_cache};
+            for (int i = 0; i < 3; i++) {
+                const char *msg = classify_cache(pconf, all[i]);
+                if (msg) {
+                    return config_fail(vs, "cache", msg);
+                }
+            }
+        }
     }
     if (run_deferred(pconf, s) != OK || anc_pages_check_config(pconf, ptemp, s) != OK) {
         return !OK;
@@ -1313,6 +1426,8 @@ static int init_cache(apr_pool_t *pconf, server_rec *vs, anc_cache_t *cache)
      * 1-byte values (the hints size shmcb's index) */
     struct ap_socache_hints session_hints = {34, 2048, 600 * APR_USEC_PER_SEC};
     struct ap_socache_hints replay_hints = {48, 8, 300 * APR_USEC_PER_SEC};
+    /* pending requests: ~36-byte keys, a few hundred bytes to a few KB */
+    struct ap_socache_hints request_hints = {36, 1024, 1800 * APR_USEC_PER_SEC};
     apr_status_t rv;
 
     if (cache->initialised) {
@@ -1329,7 +1444,10 @@ static int init_cache(apr_pool_t *pconf, server_rec *vs, anc_cache_t *cache)
         }
     }
     rv = cache->provider->init(cache->instance, cache->ns,
-                               cache->replay ? &replay_hints : &session_hints, vs, pconf);
+                               cache->replay     ? &replay_hints
+                               : cache->requests ? &request_hints
+                                                 : &session_hints,
+                               vs, pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs,
                      "authncontext: cache: cannot initialise %s", cache->spec);
@@ -1357,20 +1475,32 @@ int anc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
         anc_srv_cfg_t *c = anc_srv(vs);
         int rc;
 
-        if (!c->sp_entity_id || !c->cache || !c->replay_cache ||
-            (c->cache->initialised && c->replay_cache->initialised)) {
+        if (!c->sp_entity_id || !c->cache || !c->replay_cache || !c->request_cache ||
+            (c->cache->initialised && c->replay_cache->initialised &&
+             c->request_cache->initialised)) {
             continue;
         }
         if ((rc = init_cache(pconf, vs, c->cache)) != OK ||
-            (rc = init_cache(pconf, vs, c->replay_cache)) != OK) {
+            (rc = init_cache(pconf, vs, c->replay_cache)) != OK ||
+            (rc = init_cache(pconf, vs, c->request_cache)) != OK) {
             return rc;
         }
         ap_log_error(
             APLOG_MARK, APLOG_INFO, 0, vs,
-            "authncontext: ready: sp=%s idps=%d endpoint=%s cache=%s%s replay=%s%s",
+            "authncontext: ready: sp=%s idps=%d endpoint=%s cache=%s%s "
+            "replay=%s%s requests=%s%s",
             c->sp_entity_id, anc_trust_count(anc_md_config_trust(c->idps->store)),
             anc_srv_endpoint(c), c->cache->spec, c->cache->mutex ? " (mutex)" : "",
-            c->replay_cache->spec, c->replay_cache->mutex ? " (mutex)" : "");
+            c->replay_cache->spec, c->replay_cache->mutex ? " (mutex)" : "",
+            c->request_cache->spec, c->request_cache->mutex ? " (mutex)" : "");
+        if (c->request_cache == c->cache && c->cache->kind != ANC_STORE_LOCKED) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, vs,
+                         "authncontext: pending requests share the session store %s: "
+                         "name a separate instance with a memory limit in "
+                         "AuthnContextRequestCache, so that a flood of login starts "
+                         "cannot evict sessions or grow the store",
+                         c->cache->spec);
+        }
     }
     return OK;
 }
@@ -1397,8 +1527,20 @@ void anc_child_init(apr_pool_t *p, server_rec *s)
     server_rec *vs;
 
     for (vs = s; vs; vs = vs->next) {
+        anc_cache_t *all[3] = {anc_srv(vs)->cache, anc_srv(vs)->replay_cache,
+                               anc_srv(vs)->request_cache};
+
+        for (int i = 0; i < 3; i++) {
+            apr_status_t rv = all[i] ? anc_shared_child_init(p, all[i]) : APR_SUCCESS;
+            if (rv != APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_CRIT, rv, vs,
+                             "authncontext: cache: cannot make the clients of %s",
+                             all[i]->spec);
+            }
+        }
         reattach(p, vs, done, anc_srv(vs)->cache);
         reattach(p, vs, done, anc_srv(vs)->replay_cache);
+        reattach(p, vs, done, anc_srv(vs)->request_cache);
     }
     anc_md_child_init(p, s);
 }

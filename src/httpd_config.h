@@ -31,6 +31,10 @@ extern module AP_MODULE_DECLARE_DATA authncontext_module;
 /* Seconds an unsolicited assertion may be old (by its IssueInstant, plus
  * the clock skew): also how long its replay record must be kept. */
 #define ANC_DEFAULT_UNSOLICITED_MAX_AGE 300
+/* Login starts per client address and minute when pending requests are in
+ * a networked store (AuthnContextRequestLimit); none with shmcb, whose
+ * size bounds the store. */
+#define ANC_DEFAULT_REQUEST_LIMIT 100
 
 /* IdP trust: the metadata sources of one server and the store built from
  * them in check_config (httpd_metadata.c). Shared by the virtual hosts
@@ -52,9 +56,26 @@ typedef struct anc_spkey_t {
 /* One ap_socache instance: the session cache (sessions, pending requests,
  * retry markers) or the replay cache (assertion IDs). Shared by the virtual
  * hosts that do not set their own. */
+/* Which client the glue's atomic operations (httpd_shared.c) use beside
+ * ap_socache for an instance: ap_socache offers no add-if-absent. */
+#define ANC_STORE_LOCKED 0   /* under the global mutex (shmcb, others not MP safe) */
+#define ANC_STORE_REDIS 1    /* hiredis */
+#define ANC_STORE_MEMCACHE 2 /* apr_memcache */
+#define ANC_STORE_OTHER 3    /* MP safe, no client of ours: read then write */
+
+typedef struct anc_store_server_t {
+    const char *host;
+    apr_port_t port;
+} anc_store_server_t;
+
 typedef struct anc_cache_t {
     const char *spec; /* as configured, for logs */
     int replay;       /* holds replay records: small values, its own hints */
+    int requests;     /* holds pending requests: records up to a few KB */
+    int kind;         /* ANC_STORE_*, set in check_config */
+    /* redis/memcache: the servers of the spec, in its order (anc_store_server_t) */
+    apr_array_header_t *servers;
+    void *shared; /* per child: httpd_shared.c's clients of those servers */
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *instance;
     apr_global_mutex_t *mutex; /* only when not MT/MP safe */
@@ -108,6 +129,11 @@ typedef struct anc_srv_cfg_t {
      * oldest records of a full subcache, and session churn must never
      * push a replay record out (AuthnContextReplayCache). */
     anc_cache_t *replay_cache;
+    /* Pending AuthnRequests (written without authentication) live apart
+     * from sessions, so that a flood of login starts cannot push a
+     * session out (AuthnContextRequestCache). */
+    anc_cache_t *request_cache;
+    int request_limit; /* login starts per client and minute, 0 = none */
     int session_lifetime;
     int clock_skew;
     int unsolicited_max_age; /* seconds, 0 = off; AuthnContextUnsolicitedMaxAge */
@@ -167,6 +193,9 @@ int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 int anc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                     server_rec *s);
 void anc_child_init(apr_pool_t *p, server_rec *s);
+/* httpd_shared.c, from child_init: the clients of c's servers for this
+ * process when c is redis or memcache (connections made on first use). */
+apr_status_t anc_shared_child_init(apr_pool_t *p, anc_cache_t *c);
 
 /* Keeps the words of a class rule (what: the directive, for messages) and
  * compiles it in check_config, or at once when read from .htaccess.
@@ -192,6 +221,8 @@ int anc_srv_session_lifetime(const anc_srv_cfg_t *c);
 int anc_srv_clock_skew(const anc_srv_cfg_t *c);
 /* default ANC_DEFAULT_UNSOLICITED_MAX_AGE */
 int anc_srv_unsolicited_max_age(const anc_srv_cfg_t *c);
+/* AuthnContextRequestLimit, its default depending on the request store */
+int anc_srv_request_limit(const anc_srv_cfg_t *c);
 const char *anc_srv_cookie_name(const anc_srv_cfg_t *c);
 int anc_srv_cookie_secure(const anc_srv_cfg_t *c);
 const char *anc_srv_cookie_samesite(const anc_srv_cfg_t *c);

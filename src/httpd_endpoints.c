@@ -670,6 +670,14 @@ static int handle_login(request_rec *r)
         return anc_simple_page(r, HTTP_BAD_REQUEST, "Bad request",
                                "The target must be a local URL such as /app/.");
     }
+    if (n == 1 && strlen(target) > ANC_MAX_TARGET) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "authncontext: login: rejected reason=%s detail=target longer than "
+                      "%d bytes",
+                      anc_reason(ANC_E_INPUT), ANC_MAX_TARGET);
+        return anc_simple_page(r, HTTP_BAD_REQUEST, "Bad request",
+                               "The target is too long.");
+    }
     if (!target) {
         target = "/";
     }

@@ -33,10 +33,10 @@ const void *anc_authz_provider(int which);
  * several IdPs and no AuthnContextIdP. !OK after logging each error. */
 int anc_configcheck(apr_pool_t *ptemp, server_rec *s);
 
-/* ---- httpd_store.c: sessions "<c>s:<id>", requests "<c>r:<id>" (session cache),
- * replay "<c>a:<id>" (replay cache), <c> spread by a hash,
- * retry markers "<c>x:<session id>". Every cache error is ANC_E_CACHE (the
- * caller fails closed, logs once). */
+/* ---- httpd_store.c: sessions "<c>s:<id>", retry markers "<c>x:<session id>"
+ * (session cache), requests "<c>r:<id>" and per-client counters (request
+ * cache), replay "<c>a:<id>" (replay cache), <c> spread by a hash. Every
+ * cache error is ANC_E_CACHE (the caller fails closed, logs once). */
 
 /* ANC_OK and *s, ANC_E_INPUT when there is no (valid, unexpired) session,
  * ANC_E_CACHE when the store cannot answer. */
@@ -75,9 +75,34 @@ anc_status_t anc_store_pending_delete(request_rec *r, const char *request_id);
  * ANC_OK (it did: this answer is the one), ANC_E_IN_RESPONSE_TO (it was
  * gone: answered in parallel, or expired), ANC_E_CACHE. */
 anc_status_t anc_store_pending_take(request_rec *r, const char *request_id);
+/* Counts one login start of client (an address) in the current minute:
+ * *count is the number so far, this one included. ANC_OK or ANC_E_CACHE
+ * (logged). Atomic in the shared stores and under the mutex for shmcb. */
+anc_status_t anc_store_client_count(request_rec *r, const char *client,
+                                    unsigned long *count, apr_time_t *window_end);
 /* The replay cache of the verifier, over the replay socache
  * (AuthnContextReplayCache). */
 anc_replay_cache_t *anc_store_replay(request_rec *r);
+
+/* ---- httpd_shared.c: atomic operations on redis and memcache, with the
+ * store's own client beside ap_socache; httpd_store.c decides when. */
+/* 1 when c is a store these functions serve (redis, memcache). */
+int anc_shared_handles(const anc_cache_t *c);
+
+/* Add-if-absent on the key's home server (never another): ANC_OK with
+ * *added 1 (it was absent, now set) or 0 (present), ANC_E_CACHE (logged)
+ * when that server does not answer. */
+anc_status_t anc_shared_add(request_rec *r, const anc_cache_t *c, const char *key,
+                            const char *val, apr_size_t len, apr_time_t expiry,
+                            int *added);
+/* Sets key on every server of c: ANC_OK only when each one took it, else
+ * ANC_E_CACHE (logged; the servers that answered are written anyway). */
+anc_status_t anc_shared_put_all(request_rec *r, const anc_cache_t *c, const char *key,
+                                const char *val, apr_size_t len, apr_time_t expiry);
+/* Increments a counter on the key's home server, creating it (at 0, kept
+ * until expiry) when absent: ANC_OK and *value, or ANC_E_CACHE (logged). */
+anc_status_t anc_shared_incr(request_rec *r, const anc_cache_t *c, const char *key,
+                             apr_time_t expiry, unsigned long *value);
 
 /* ---- httpd_login.c */
 typedef struct anc_login_t {
@@ -97,13 +122,18 @@ typedef struct anc_login_t {
     const char *error_url;
 } anc_login_t;
 
+/* The longest target a login keeps (bytes): the pending-request record
+ * is written without authentication, so its size is bounded. */
+#define ANC_MAX_TARGET 2048
+
 /* Fills l from a location's configuration (AuthnContextRequest, MaxAge,
  * ForceAuthn, ...). force: the session is too old (ForceAuthn). */
 void anc_login_from_dir(request_rec *r, const anc_dir_cfg_t *d, const char *target,
                         int force, anc_login_t *l);
 /* Builds and stores the request, sets the browser-binding cookie in
  * r->err_headers_out, and gives either *url (Redirect binding) or *html
- * (POST binding). Returns OK or an HTTP status (logged once). */
+ * (POST binding). Returns OK or an HTTP status (logged once): 414 for a
+ * target longer than ANC_MAX_TARGET. */
 int anc_login_prepare(request_rec *r, const anc_login_t *l, const char **url,
                       const char **html);
 /* prepare + answer from a handler: 302/303 with Location, or the POST

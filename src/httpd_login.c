@@ -189,6 +189,15 @@ int anc_login_prepare(request_rec *r, const anc_login_t *l, const char **url,
     if (!anc_srv_ready(r, "login")) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (l->target && strlen(l->target) > ANC_MAX_TARGET) {
+        ap_log_rerror(
+            APLOG_MARK, APLOG_INFO, 0, r,
+            "authncontext: login: refused reason=%s detail=the URL to come back "
+            "to is longer than %d bytes",
+            anc_reason(ANC_E_INPUT), ANC_MAX_TARGET);
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        return HTTP_REQUEST_URI_TOO_LARGE;
+    }
     if (!(idp = pick_idp(r, c, l->idp))) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -273,6 +282,32 @@ int anc_login_prepare(request_rec *r, const anc_login_t *l, const char **url,
     st->is_retry = l->is_retry;
     st->created = now;
     st->expires = now + apr_time_from_sec(PENDING_LIFETIME);
+
+    /* A bound per client address (as httpd sees it: r->useragent_ip, the
+     * real client behind a proxy only with mod_remoteip): one client cannot
+     * flush other users' pending requests, nor grow a shared store. */
+    if (anc_srv_request_limit(c) > 0) {
+        unsigned long n = 0;
+        apr_time_t window_end = 0;
+
+        rc = anc_store_client_count(r, r->useragent_ip ? r->useragent_ip : "-", &n,
+                                    &window_end);
+        if (rc != ANC_OK) {
+            return HTTP_SERVICE_UNAVAILABLE; /* logged by the store */
+        }
+        if (n > (unsigned long)anc_srv_request_limit(c)) {
+            ap_log_rerror(
+                APLOG_MARK, APLOG_WARNING, 0, r,
+                "authncontext: login: refused reason=%s detail=%lu login starts "
+                "from %s this minute (AuthnContextRequestLimit %d)",
+                anc_reason(ANC_E_TOO_MANY), n, r->useragent_ip, anc_srv_request_limit(c));
+            apr_table_setn(r->err_headers_out, "Retry-After",
+                           apr_psprintf(r->pool, "%" APR_TIME_T_FMT,
+                                        apr_time_sec(window_end - now) + 1));
+            apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+            return HTTP_TOO_MANY_REQUESTS;
+        }
+    }
 
     memset(&pd, 0, sizeof(pd));
     pd.st = st;

@@ -1,17 +1,23 @@
 /*
- * httpd_store.c - sessions, pending AuthnRequests and retry markers in the
- * session cache; replay records in the replay cache (its own instance by
- * default, so that session churn cannot evict them).
+ * httpd_store.c - sessions and retry markers in the session cache; pending
+ * AuthnRequests and per-client counters in the request cache; replay
+ * records in the replay cache (each its own instance by default with
+ * shmcb, so that session churn cannot evict replay records and login
+ * starts, which need no authentication, cannot evict sessions).
  *
- * Keys: "<c>s:<session id>", "<c>r:<request id>", "<c>x:<session id>" in
- * the session cache; "<c>a:<assertion id>" in the replay cache, where <c>
- * is a printable character hashed from the rest (see store_key). Values
+ * Keys: "<c>s:<session id>", "<c>x:<session id>" in the session cache;
+ * "<c>r:<request id>", "<c>c:<minute>:<client address>" in the request
+ * cache; "<c>a:<assertion id>" in the replay cache, where <c> is a
+ * printable character hashed from the rest (see store_key). The
+ * operations ap_socache lacks (add-if-absent, increment, a write to every
+ * server) go through httpd_shared.c for redis and memcache. Values
  * are the core's codecs (anc_session.h); a pending request is prefixed
  * with a short glue header (what the location wanted, so the ACS can
  * finish or retry the login). Providers that are not safe across
  * processes/threads (shmcb) are used under the global mutex. Any store
  * error is ANC_E_CACHE: the callers fail closed.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "httpd.h"
@@ -55,6 +61,13 @@ static const char *store_key(apr_pool_t *p, const char *tag, const char *id)
 static anc_cache_t *cache_of(request_rec *r)
 {
     anc_cache_t *c = anc_srv(r->server)->cache;
+
+    return c && c->initialised ? c : NULL;
+}
+
+static anc_cache_t *request_cache_of(request_rec *r)
+{
+    anc_cache_t *c = anc_srv(r->server)->request_cache;
 
     return c && c->initialised ? c : NULL;
 }
@@ -177,12 +190,6 @@ static anc_cache_t *open_cache(request_rec *r, anc_cache_t *c, const char *op,
     return c;
 }
 
-/* The session cache of r's server, opened as above. */
-static anc_cache_t *store_open(request_rec *r, const char *op, const char *key)
-{
-    return open_cache(r, cache_of(r), op, key);
-}
-
 static apr_status_t get_retrying(request_rec *r, anc_cache_t *c, const char *key,
                                  unsigned int max, char **val, unsigned int *len)
 {
@@ -223,8 +230,9 @@ static apr_status_t del_retrying(request_rec *r, anc_cache_t *c, const char *key
     return rv;
 }
 
-static anc_status_t store_get(request_rec *r, const char *key, unsigned int max,
-                              char **val, unsigned int *len, int *found)
+static anc_status_t store_get_in(request_rec *r, anc_cache_t *in, const char *key,
+                                 unsigned int max, char **val, unsigned int *len,
+                                 int *found)
 {
     anc_cache_t *c;
     apr_status_t rv;
@@ -233,7 +241,7 @@ static anc_status_t store_get(request_rec *r, const char *key, unsigned int max,
     /* trace1 lets a test count the reads a request costs */
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                   "authncontext: cache: retrieve key=%.2s...", *key ? key + 1 : key);
-    if (!(c = store_open(r, "retrieve", key))) {
+    if (!(c = open_cache(r, in, "retrieve", key))) {
         return ANC_E_CACHE;
     }
     rv = get_retrying(r, c, key, max, val, len);
@@ -249,13 +257,19 @@ static anc_status_t store_get(request_rec *r, const char *key, unsigned int max,
     return ANC_OK;
 }
 
-static anc_status_t store_put(request_rec *r, const char *key, const char *val,
-                              apr_size_t len, apr_time_t expiry)
+static anc_status_t store_get(request_rec *r, const char *key, unsigned int max,
+                              char **val, unsigned int *len, int *found)
+{
+    return store_get_in(r, cache_of(r), key, max, val, len, found);
+}
+
+static anc_status_t store_put_in(request_rec *r, anc_cache_t *in, const char *key,
+                                 const char *val, apr_size_t len, apr_time_t expiry)
 {
     anc_cache_t *c;
     apr_status_t rv;
 
-    if (!(c = store_open(r, "store", key))) {
+    if (!(c = open_cache(r, in, "store", key))) {
         return ANC_E_CACHE;
     }
     rv = put_retrying(r, c, key, val, len, expiry);
@@ -267,12 +281,18 @@ static anc_status_t store_put(request_rec *r, const char *key, const char *val,
     return ANC_OK;
 }
 
-static anc_status_t store_del(request_rec *r, const char *key)
+static anc_status_t store_put(request_rec *r, const char *key, const char *val,
+                              apr_size_t len, apr_time_t expiry)
+{
+    return store_put_in(r, cache_of(r), key, val, len, expiry);
+}
+
+static anc_status_t store_del_in(request_rec *r, anc_cache_t *in, const char *key)
 {
     anc_cache_t *c;
     apr_status_t rv;
 
-    if (!(c = store_open(r, "remove", key))) {
+    if (!(c = open_cache(r, in, "remove", key))) {
         return ANC_E_CACHE;
     }
     rv = del_retrying(r, c, key);
@@ -282,6 +302,11 @@ static anc_status_t store_del(request_rec *r, const char *key)
         return ANC_E_CACHE;
     }
     return ANC_OK;
+}
+
+static anc_status_t store_del(request_rec *r, const char *key)
+{
+    return store_del_in(r, cache_of(r), key);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -445,13 +470,28 @@ anc_status_t anc_store_session_end(request_rec *r, const char *sid)
         return ANC_OK;
     }
     key = store_key(r->pool, "s:", sid);
-    st = store_put(r, key, SESSION_ENDED, sizeof(SESSION_ENDED) - 1,
-                   apr_time_now() + apr_time_from_sec(SESSION_ENDED_SECONDS));
+    /* With several redis or memcached servers the socache client writes to
+     * whichever server is live for the key: while the session's own server
+     * is marked dead the marker would land on another, and the session
+     * return with its server. The marker goes to every server instead, and
+     * one that does not take it fails the logout (503). */
+    if (anc_shared_handles(cache_of(r)) && cache_of(r)->servers->nelts > 1) {
+        st = anc_shared_put_all(
+            r, cache_of(r), key, SESSION_ENDED, sizeof(SESSION_ENDED) - 1,
+            apr_time_now() + apr_time_from_sec(SESSION_ENDED_SECONDS));
+    } else {
+        st = store_put(r, key, SESSION_ENDED, sizeof(SESSION_ENDED) - 1,
+                       apr_time_now() + apr_time_from_sec(SESSION_ENDED_SECONDS));
+    }
     if (st != ANC_OK) {
         return st; /* logged by store_put (reason=cache-unavailable) */
     }
     store_del(r, store_key(r->pool, "x:", sid));
-    store_del(r, key);
+    if (!anc_shared_handles(cache_of(r)) || cache_of(r)->servers->nelts == 1) {
+        /* with several servers the markers stay until they expire: the
+         * removal would take one of them, on whichever server is live */
+        store_del(r, key);
+    }
     return ANC_OK;
 }
 
@@ -503,9 +543,10 @@ anc_status_t anc_store_pending_save(request_rec *r, const anc_pending_t *pd)
                         pd->retry_without_context ? 1 : 0, pd->binding, pd->sign ? 1 : 0,
                         pd->passive ? 1 : 0, pd->sig_alg ? pd->sig_alg : "-", strlen(eu),
                         eu);
-    return store_put(r, store_key(r->pool, "r:", pd->st->request_id),
-                     apr_pstrcat(r->pool, head, apr_pstrmemdup(r->pool, buf, len), NULL),
-                     strlen(head) + len, pd->st->expires);
+    return store_put_in(
+        r, request_cache_of(r), store_key(r->pool, "r:", pd->st->request_id),
+        apr_pstrcat(r->pool, head, apr_pstrmemdup(r->pool, buf, len), NULL),
+        strlen(head) + len, pd->st->expires);
 }
 
 static anc_status_t pending_parse(request_rec *r, char *val, unsigned int len,
@@ -559,8 +600,8 @@ anc_status_t anc_store_pending_load(request_rec *r, const char *request_id,
     if (!is_request_id(request_id)) {
         return ANC_E_IN_RESPONSE_TO;
     }
-    st = store_get(r, store_key(r->pool, "r:", request_id), STORE_MAX_VALUE, &val, &len,
-                   &found);
+    st = store_get_in(r, request_cache_of(r), store_key(r->pool, "r:", request_id),
+                      STORE_MAX_VALUE, &val, &len, &found);
     if (st != ANC_OK) {
         return st;
     }
@@ -591,7 +632,7 @@ anc_status_t anc_store_pending_take(request_rec *r, const char *request_id)
         return ANC_E_IN_RESPONSE_TO;
     }
     key = store_key(r->pool, "r:", request_id);
-    if (!(c = store_open(r, "remove", key))) {
+    if (!(c = open_cache(r, request_cache_of(r), "remove", key))) {
         return ANC_E_CACHE;
     }
     rv = del_retrying(r, c, key);
@@ -611,7 +652,57 @@ anc_status_t anc_store_pending_delete(request_rec *r, const char *request_id)
     if (!is_request_id(request_id)) {
         return ANC_OK;
     }
-    return store_del(r, store_key(r->pool, "r:", request_id));
+    return store_del_in(r, request_cache_of(r), store_key(r->pool, "r:", request_id));
+}
+
+/* ---------------------------------------------------------------------- */
+/* per-client counters                                                     */
+
+/* Fixed one-minute windows: the key names the client and the minute, and
+ * lives a little past it. */
+#define COUNT_WINDOW 60
+
+anc_status_t anc_store_client_count(request_rec *r, const char *client,
+                                    unsigned long *count, apr_time_t *window_end)
+{
+    anc_cache_t *c = request_cache_of(r);
+    apr_time_t now = apr_time_now();
+    apr_int64_t minute = apr_time_sec(now) / COUNT_WINDOW;
+    const char *key;
+    char *val = NULL;
+    unsigned int len = 0;
+    apr_status_t rv;
+
+    *count = 0;
+    *window_end = apr_time_from_sec((minute + 1) * COUNT_WINDOW);
+    key = store_key(r->pool, "c:",
+                    apr_psprintf(r->pool, "%" APR_INT64_T_FMT ":%.64s", minute, client));
+    if (anc_shared_handles(c)) {
+        return anc_shared_incr(r, c, key, *window_end + apr_time_from_sec(COUNT_WINDOW),
+                               count);
+    }
+    /* shmcb (and other local stores): a read and a write under the mutex */
+    if (!(c = open_cache(r, c, "count", key))) {
+        return ANC_E_CACHE;
+    }
+    rv = get_retrying(r, c, key, STORE_SMALL_VALUE, &val, &len);
+    if (rv == APR_SUCCESS) {
+        *count = strtoul(val, NULL, 10);
+    } else if (rv != APR_NOTFOUND) {
+        unlock(c);
+        log_cache_error(r, c, rv, "count", key);
+        return ANC_E_CACHE;
+    }
+    (*count)++;
+    val = apr_psprintf(r->pool, "%lu", *count);
+    rv = put_retrying(r, c, key, val, strlen(val),
+                      *window_end + apr_time_from_sec(COUNT_WINDOW));
+    unlock(c);
+    if (rv != APR_SUCCESS) {
+        log_cache_error(r, c, rv, "count", key);
+        return ANC_E_CACHE;
+    }
+    return ANC_OK;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -641,9 +732,23 @@ static anc_status_t replay_check_and_insert(void *ctx, const char *id, apr_time_
     /* Keep the record a little past the horizon: the verifier allows
      * clock skew on NotOnOrAfter. */
     expires += apr_time_from_sec(anc_srv_clock_skew(anc_srv(r->server)));
-    /* Atomic under the mutex for shmcb; for networked stores (redis,
-     * memcache) two servers may race in the instant between the read and
-     * the write; the window is one round trip. */
+    /* One atomic step in every shared store: SET NX (redis) or add
+     * (memcache) on the key's home server, or a read and a write under the
+     * global mutex (shmcb). Two servers given the same assertion at the
+     * same instant: exactly one adds the record. */
+    if (anc_shared_handles(c)) {
+        int added = 0;
+
+        if (anc_shared_add(r, c, key, "1", 1, expires, &added) != ANC_OK) {
+            return anc_error_set(scratch, err, ANC_E_CACHE, "replay cache unavailable");
+        }
+        return added ? ANC_OK
+                     : anc_error_set(scratch, err, ANC_E_REPLAY,
+                                     "assertion ID already used");
+    }
+    /* A provider that is safe across processes but has no client of ours
+     * (not shmcb, redis or memcache) is read then written: two servers may
+     * race in the instant between. */
     if (!(c = open_cache(r, c, "retrieve", key))) {
         return anc_error_set(scratch, err, ANC_E_CACHE, "replay cache unavailable");
     }

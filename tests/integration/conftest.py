@@ -215,3 +215,28 @@ def pytest_runtest_makereport(item, call):
             parts.append("--- IdP log (tail) ---\n%s" % idp.log_tail(15))
         if parts:
             item.add_report_section("call", "server logs", "\n".join(parts))
+
+
+@pytest.fixture(autouse=True)
+def _live_sp_crash_check(monkeypatch):
+    """The same crash check for the security suite's LiveSP servers that
+    some tests here start (tests/security/livehttpd.py): their error logs
+    are read before they stop (and their roots vanish)."""
+    livehttpd = sys.modules.get("livehttpd")
+    if livehttpd is None:
+        yield
+        return
+    bad = []
+    stop = livehttpd.LiveSP.stop
+
+    def checked_stop(self):
+        try:
+            bad.extend(self.bad_lines())
+        except OSError:
+            pass
+        stop(self)
+
+    monkeypatch.setattr(livehttpd.LiveSP, "stop", checked_stop)
+    yield
+    if bad:
+        pytest.fail("a live httpd logged a crash or critical error:\n%s" % "\n".join(bad[:20]))
