@@ -13,9 +13,6 @@ posted by wrk (acs.lua) while valid-session GETs and garbage POSTs run too.
   stack (the valgrind log is kept with --keep). Memory still reachable at
   exit (pools not destroyed by httpd's -X shutdown) is listed too, to be
   compared between two runs of different sizes.
---tool massif: valgrind's heap profiler, a detailed snapshot after each
-  phase (vgdb); prints the allocation sites whose live bytes grew between
-  the snapshot after the first measured phase and the last one.
 --tool growth: no instrumentation. After a warm-up phase and then after
   each of --phases phases of --logins logins, it records the worker's
   VmRSS and glibc's own counters (malloc_stats() called through gdb: bytes
@@ -105,11 +102,6 @@ class Run:
             self.vg_log = os.path.join(self.work, "valgrind.log")
             cmd = ["valgrind", "--leak-check=full", "--show-leak-kinds=all", "--keep-debuginfo=yes",
                    "--num-callers=40", "--log-file=" + self.vg_log] + cmd
-        if a.tool == "massif":
-            # heap trees on demand (vgdb detailed_snapshot after each phase)
-            cmd = ["valgrind", "--tool=massif", "--vgdb=yes", "--depth=40", "--threshold=0.05",
-                   "--keep-debuginfo=yes",
-                   "--massif-out-file=" + os.path.join(self.work, "massif.out")] + cmd
         env = dict(os.environ)
         if a.arena_max:
             env["MALLOC_ARENA_MAX"] = str(a.arena_max)
@@ -197,7 +189,6 @@ class Run:
             raise RuntimeError("first login failed: HTTP %d" % st)
         self.cookie = "; ".join(c.split(";", 1)[0] for c in hdrs["set-cookie"])
         rows = []
-        self.snapshots = []
         total = 0
         for ph in range(a.phases + 1):
             ra, rg, rgar = self.phase(a.logins, a.seconds)
@@ -205,12 +196,6 @@ class Run:
                 rg["ok"] if a.mix == "gets" else rgar["ok"])
             st = bl.proc_status(self.proc.pid)
             ms = self.malloc_stats() if a.tool == "growth" else None
-            if a.tool == "massif":
-                snap = os.path.join(self.work, "snapshot-%d" % ph)
-                subprocess.run(["vgdb", "--pid=%d" % self.proc.pid, "detailed_snapshot", snap],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               timeout=300)
-                self.snapshots.append(snap)
             rows.append((total, st.get("VmRSS", 0), ms))
             log("phase %d: %d logins (%d other: %s), %d GETs, %d garbage; total logins %d; "
                 "VmRSS %d kB%s" % (
@@ -231,36 +216,6 @@ class Run:
                 log("                               malloc in use %+.1f B, system %+.1f B" % (
                     slope(xs, [r[2]["in_use"] for r in after]),
                     slope(xs, [r[2]["system"] for r in after])))
-
-    @staticmethod
-    def heap_sites(path):
-        """{allocation site: bytes} of a massif snapshot's tree: the first
-        level below the root (the callers of malloc and friends), and
-        every line's bytes under its full text for the subtree report."""
-        out = subprocess.run(["ms_print", "--threshold=0.05", path], stdout=subprocess.PIPE,
-                             text=True).stdout
-        sites = {}
-        for line in out.splitlines():
-            m = re.match(r"^([ |]*)->\s*[\d.]+% \(([\d,]+)B\) (?:0x[0-9A-F]+: )?(.*)$", line)
-            if m:
-                depth = len(m.group(1)) // 2
-                sites[(depth, m.group(3))] = sites.get((depth, m.group(3)), 0) + \
-                    int(m.group(2).replace(",", ""))
-        return sites, out
-
-    def report_massif(self):
-        if len(self.snapshots) < 2:
-            return
-        first, _ = self.heap_sites(self.snapshots[1 if len(self.snapshots) > 2 else 0])
-        last, text = self.heap_sites(self.snapshots[-1])
-        logins = self.rows[-1][0] - self.rows[1 if len(self.rows) > 2 else 0][0]
-        grew = sorted(((b - first.get(k, 0), k) for k, b in last.items()), reverse=True)
-        log("heap growth by site between the snapshot after phase 1 and the last "
-            "(%d logins apart), the largest 40 (depth, bytes, site):" % logins)
-        for d, (depth, site) in grew[:40]:
-            log("  %d %+8d B (%+.2f B/login)  %s" % (depth, d, d / max(logins, 1), site[:160]))
-        with open(os.path.join(self.work, "last-snapshot.txt"), "w") as f:
-            f.write(text)
 
     def report_memcheck(self):
         with open(self.vg_log, errors="replace") as f:
@@ -292,7 +247,7 @@ class Run:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tool", choices=["memcheck", "growth", "massif"], default="growth")
+    ap.add_argument("--tool", choices=["memcheck", "growth"], default="growth")
     ap.add_argument("--logins", type=int, default=2000, help="logins per phase")
     ap.add_argument("--phases", type=int, default=5, help="phases after the warm-up")
     ap.add_argument("--seconds", type=int, default=30,
@@ -317,8 +272,6 @@ def main():
         if a.tool == "memcheck":
             _, ours = r.report_memcheck()
             rc = 1 if ours else 0
-        if a.tool == "massif":
-            r.report_massif()
     finally:
         r.stop()
     return rc
