@@ -3,6 +3,7 @@
 #   make               build/mod_authncontext.so and build/authncontext-verify
 #   make check         every test suite (installs missing Debian packages)
 #   make demo          the module + a local IdP on loopback, to click through
+#   make check-fresh   make check and make demo in a Debian 12 root with nothing installed
 #   make install       the module plus Debian's authncontext.load/.conf
 #   make bench         tests/bench against plain httpd (see tests/bench/README.md)
 #   make soak SOAK_SECONDS=60   bounded soak + redis fault test
@@ -17,12 +18,18 @@ PYTHON ?= /usr/bin/python3
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 60
 PEERS ?=
+DEMO_ARGS ?=
 DESTDIR ?=
 
 # On a fresh machine config.mk does not exist yet and neither may autoconf or
 # the -dev packages: install them (as root) and configure before reading it,
 # so that `make check` and `make demo` are the only commands one needs.
-ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
+# config.mk holds only what the build needs and fails configure when absent;
+# what the tests add later (Check) is asked of pkg-config when the unit tests
+# are built (CHECK_* below), so packages that `make check` installs after
+# configure ran are seen (a config.mk written before them said "no Check" and
+# every unit test failed to link on a fresh machine).
+ifeq ($(filter clean deps check-fresh format format-check,$(MAKECMDGOALS)),)
 ifeq ($(wildcard config.mk),)
 $(info make: no config.mk yet: installing build dependencies and running ./configure)
 ANC_BOOTSTRAP := $(shell bash .ci/install-deps.sh build >&2 && \
@@ -47,13 +54,22 @@ CORE_LIBS = $(XMLSEC_LIBS) $(XML_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS) \
 # httpd's headers are C99-ish with GNU extensions; the glue is still C11.
 GLUE_CFLAGS = $(CORE_CFLAGS) -I$(HTTPD_INCLUDEDIR) -Isrc
 
+# Check (unit tests only), looked up when a unit test is built, never from a
+# config.mk that may predate its installation.
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+HAVE_CHECK = $(shell pkg-config --exists check 2>/dev/null && echo yes || echo no)
+
 CORE_SRC = $(sort $(wildcard src/anc_*.c))
 GLUE_SRC = mod_authncontext.c $(sort $(wildcard src/httpd_*.c))
 CLI_SRC  = $(sort $(wildcard src/cli/*.c))
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_SUPPORT = $(sort $(wildcard tests/unit/support_*.c))
 
-CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+# The SAML schemas are compiled into the core (src/anc_structure.c).
+SCHEMA_FILES = $(sort $(wildcard src/schemas/*.xsd))
+SCHEMA_C = $(BUILD)/gen/anc_schema_files.c
+CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/anc_schema_files.o
 GLUE_OBJ = $(GLUE_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
@@ -63,7 +79,7 @@ MODULE   = $(BUILD)/mod_authncontext.so
 CLI      = $(BUILD)/authncontext-verify
 
 .PHONY: all deps check check-unit check-asan check-cli check-security \
-        check-integration check-integration-asan check-valgrind demo install bench soak soak-long fuzz format \
+        check-integration check-integration-asan check-valgrind check-fresh demo install uninstall bench soak soak-long fuzz format \
         format-check clean
 
 all: $(MODULE) $(CLI)
@@ -79,6 +95,12 @@ deps:
 $(BUILD)/obj/src/anc_%.o: src/anc_%.c $(wildcard include/*.h src/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -c $< -o $@
+$(SCHEMA_C): $(SCHEMA_FILES) src/schemas/embed.sh
+	@mkdir -p $(dir $@)
+	sh src/schemas/embed.sh $@ $(SCHEMA_FILES)
+$(BUILD)/obj/gen/anc_schema_files.o: $(SCHEMA_C) src/anc_structure.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -Isrc -c $< -o $@
 $(BUILD)/obj/src/cli/%.o: src/cli/%.c $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -c $< -o $@
@@ -102,6 +124,7 @@ $(CLI): $(CLI_OBJ) $(CORE_LIB)
 
 $(BUILD)/unit/%: tests/unit/%.c $(UNIT_SUPPORT) $(CORE_LIB) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
+	@test "$(HAVE_CHECK)" = yes || { echo "unit tests need Check: run 'make deps' (Debian package check)" >&2; exit 1; }
 	$(CC) $(CORE_CFLAGS) $(CHECK_CFLAGS) -Itests/unit -o $@ $< $(UNIT_SUPPORT) \
 	    $(CORE_LIB) $(CORE_LIBS) $(CHECK_LIBS)
 
@@ -171,7 +194,13 @@ check-integration-asan:
 demo:
 	bash .ci/install-deps.sh demo
 	$(MAKE) all
-	$(PYTHON) tests/demo/run_demo.py
+	$(PYTHON) tests/demo/run_demo.py $(DEMO_ARGS)
+
+# The README's commands (`make check`, then `make demo` started and stopped)
+# inside a minimal Debian 12 root that has nothing installed (as root; see
+# tests/fresh/check_fresh.sh). FRESH_EXTRA adds make goals run there too.
+check-fresh:
+	bash tests/fresh/check_fresh.sh
 
 # PEERS=1 also installs and measures the peer modules (tests/bench/README.md);
 # BENCH_ARGS passes options to run_bench.py (e.g. --no-readme, --quick).
@@ -196,13 +225,49 @@ fuzz:
 	bash .ci/install-deps.sh fuzz
 	$(MAKE) -f tests/fuzz/fuzz.mk FUZZ_SECONDS=$(FUZZ_SECONDS) run
 
+# Debian's places. The module, the CLI and the docs are the package's own and
+# are replaced; the admin's files under /etc are never overwritten: an edited
+# authncontext.conf stays, and the shipped one lands beside it as
+# authncontext.conf.dist (as dpkg's .dpkg-dist), with a note.
+DOCDIR = /usr/share/doc/mod-authncontext
+EXAMPLEDIR = $(DOCDIR)/examples
+CGIDIR = /usr/lib/cgi-bin
+MODS_AVAILABLE = $(HTTPD_SYSCONFDIR)/mods-available
 install: all
-	install -d $(DESTDIR)$(HTTPD_LIBEXECDIR) $(DESTDIR)$(HTTPD_SYSCONFDIR)/mods-available \
-	    $(DESTDIR)/usr/bin
+	install -d $(DESTDIR)$(HTTPD_LIBEXECDIR) $(DESTDIR)$(MODS_AVAILABLE) \
+	    $(DESTDIR)/usr/bin $(DESTDIR)$(EXAMPLEDIR) $(DESTDIR)$(CGIDIR)
 	install -m 0644 $(MODULE) $(DESTDIR)$(HTTPD_LIBEXECDIR)/mod_authncontext.so
 	install -m 0755 $(CLI) $(DESTDIR)/usr/bin/authncontext-verify
-	install -m 0644 conf-examples/authncontext.load conf-examples/authncontext.conf \
-	    $(DESTDIR)$(HTTPD_SYSCONFDIR)/mods-available/
+	install -d $(DESTDIR)/usr/share/man/man1
+	install -m 0644 src/cli/authncontext-verify.1 $(DESTDIR)/usr/share/man/man1/
+	@set -e; for f in authncontext.load authncontext.conf; do \
+	    dst=$(DESTDIR)$(MODS_AVAILABLE)/$$f; \
+	    if [ -e "$$dst" ] && ! cmp -s conf-examples/$$f "$$dst"; then \
+	        install -m 0644 conf-examples/$$f "$$dst.dist"; \
+	        echo "install: kept your $$dst; the shipped version is $$dst.dist"; \
+	    else install -m 0644 conf-examples/$$f "$$dst"; fi; done
+	install -m 0644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
+	install -m 0644 conf-examples/*.conf conf-examples/README.md $(DESTDIR)$(EXAMPLEDIR)/
+	install -m 0755 conf-examples/auth-error.cgi conf-examples/variables.cgi $(DESTDIR)$(EXAMPLEDIR)/
+	@if [ -e $(DESTDIR)$(CGIDIR)/authncontext-error.cgi ]; then \
+	    echo "install: kept your $(CGIDIR)/authncontext-error.cgi"; \
+	else install -m 0755 conf-examples/auth-error.cgi $(DESTDIR)$(CGIDIR)/authncontext-error.cgi; fi
+
+# Removes what install put in place; an admin's edited .conf stays (with a
+# note), as do the module's enabled links (a2dismod authncontext first).
+uninstall:
+	rm -f $(DESTDIR)$(HTTPD_LIBEXECDIR)/mod_authncontext.so $(DESTDIR)/usr/bin/authncontext-verify \
+	    $(DESTDIR)/usr/share/man/man1/authncontext-verify.1 \
+	    $(DESTDIR)$(MODS_AVAILABLE)/authncontext.conf.dist $(DESTDIR)$(MODS_AVAILABLE)/authncontext.load.dist
+	@set -e; for f in authncontext.load authncontext.conf; do \
+	    dst=$(DESTDIR)$(MODS_AVAILABLE)/$$f; \
+	    if [ -e "$$dst" ] && ! cmp -s conf-examples/$$f "$$dst"; then \
+	        echo "uninstall: kept your edited $$dst"; else rm -f "$$dst"; fi; done
+	@if cmp -s conf-examples/auth-error.cgi $(DESTDIR)$(CGIDIR)/authncontext-error.cgi; then \
+	    rm -f $(DESTDIR)$(CGIDIR)/authncontext-error.cgi; \
+	elif [ -e $(DESTDIR)$(CGIDIR)/authncontext-error.cgi ]; then \
+	    echo "uninstall: kept your edited $(CGIDIR)/authncontext-error.cgi"; fi
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 # --- housekeeping ------------------------------------------------------------
 

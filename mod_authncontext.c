@@ -3,7 +3,10 @@
  * The behaviour lives in src/httpd_*.c (glue) and src/anc_*.c (core):
  *   httpd_config.c     directives, create/merge, start-up hooks
  *   httpd_endpoints.c  PATH/acs, login, logout, metadata (quick_handler)
- *   httpd_authn.c      AuthType SAML: session, r->user, variables, step-up
+ *   httpd_login_params.c  PATH/login's Shibboleth parameters, passive return
+ *   httpd_session_endpoint.c  PATH/session (JSON or HTML)
+ *   httpd_authn.c      AuthType SAML: session, r->user, variables, step-up,
+ *                      lazy locations (AuthnContextUnauthenticatedAction pass)
  *   httpd_authz.c      Require authnContextClassRef / authnContextMaxAge
  *   httpd_stepup.c     note_auth_failure: step-up or 403
  *   httpd_login.c      AuthnRequests, bindings, cookies
@@ -30,6 +33,15 @@ static void authncontext_register_hooks(apr_pool_t *p)
     /* anti-spoofing: as soon as the request is read, before mod_rewrite,
      * authn/authz or any handler sees the headers */
     ap_hook_post_read_request(anc_strip_headers, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* lazy locations: the session is read even when no Require needs a
+     * user (the authn hook would not run) */
+    /* per configuration, like the authn hook: a plain access_checker
+     * would turn off httpd's reuse of the main request's authentication
+     * for subrequests with the same configuration (mod_dir's index
+     * lookups), one more cache read per request everywhere */
+    ap_hook_check_access(anc_lazy_access, NULL, NULL, APR_HOOK_FIRST,
+                         AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_fixups(anc_lazy_fixups, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_authn(anc_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_note_auth_failure(anc_note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);

@@ -10,7 +10,9 @@ build_pkgs="build-essential autoconf pkg-config apache2 apache2-dev libapr1-dev
 test_pkgs="check xmlsec1 openssl python3 python3-pytest python3-requests memcached
  python3-pysaml2 python3-cryptography python3-lxml python3-xmlsec redis-server libxml2-utils
  valgrind clang libclang-rt-14-dev"
-browser_pkgs="chromium chromium-driver python3-selenium"
+# npm fetches axe-core (the accessibility rules the page tests run in
+# Chromium) from the npm registry.
+browser_pkgs="chromium chromium-driver python3-selenium npm"
 bench_pkgs="wrk memcached redis-server"
 # The peer SP modules the benchmark compares with (only on request:
 # `make bench PEERS=1`): mod_auth_mellon, and mod_shib 3.4 with its daemon
@@ -37,6 +39,11 @@ done
 
 missing=""
 for p in $want; do
+    # a Node.js from elsewhere (NodeSource) carries its own npm and
+    # conflicts with Debian's package: an npm on PATH is enough
+    if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then
+        continue
+    fi
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
         case " $missing " in *" $p "*) ;; *) missing="$missing $p" ;; esac
     fi
@@ -50,9 +57,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+apt-get -o DPkg::Lock::Timeout=900 update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends $missing >/dev/null
 # Debian starts these on install; tests start their own private instances.
 for svc in apache2 redis-server memcached shibd; do
     if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" 2>/dev/null || true; fi

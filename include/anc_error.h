@@ -65,6 +65,13 @@ typedef enum {
     ANC_E_POLICY,   /* "insufficient-context": classes do not satisfy a policy */
     ANC_E_BINDING,  /* "binding-invalid": bad Redirect/POST binding encoding */
     ANC_E_INTERNAL, /* "internal": a library failed (out of memory, crypto init) */
+    ANC_E_XML_ENCODING, /* "xml-encoding": a declared or detected encoding other than
+                           UTF-8 (UTF-16, UTF-7, EBCDIC, ...) */
+    /* metadata sources */
+    ANC_E_METADATA_SIG,      /* "metadata-signature": signature required by verify= is
+                                missing, by another key, or breaks a rule */
+    ANC_E_METADATA_VALIDITY, /* "metadata-validity": past validUntil, or (maxValidity)
+                                no validUntil or one too far ahead */
     ANC_E__COUNT
 } anc_status_t;
 

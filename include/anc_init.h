@@ -13,6 +13,9 @@
 
 #include "anc_error.h"
 
+/* The product's version (configure.ac reads it from here). */
+#define ANC_VERSION "0.2.0"
+
 /* Errors: ANC_E_INTERNAL when xmlsec or its OpenSSL back end fails to start
  * (a version mismatch between headers and library included). */
 anc_status_t anc_lib_init(apr_pool_t *p, anc_error_t **err);

@@ -39,7 +39,8 @@ anc_vocab_t *anc_vocab_create(apr_pool_t *p);
  * already has another level. */
 anc_status_t anc_vocab_add_level(anc_vocab_t *v, int level, const char *uri,
                                  anc_error_t **err);
-/* A received `from` also counts as `to`. Errors: ANC_E_CONFIG (from == to). */
+/* A received `from` also counts as `to`. Errors: ANC_E_CONFIG (from == to,
+ * white space or a control character in either). */
 anc_status_t anc_vocab_add_alias(anc_vocab_t *v, const char *from, const char *to,
                                  anc_error_t **err);
 /* Returns 1 and sets *level when uri is ranked, else 0. */
@@ -48,10 +49,19 @@ int anc_vocab_level(const anc_vocab_t *v, const char *uri, int *level);
 /* The session class set: every AuthnStatement's ClassRef (document order),
  * then the values of the attributes named in class_attributes (array of
  * const char *, may be NULL), then the alias targets of those, without
- * duplicates. */
+ * duplicates. An attribute value (trimmed of XML white space) that still
+ * holds white space or a control character is not a class and is left out
+ * (anc_policy_refused_class_values lists them for the log): the class
+ * variables separate classes with a space. */
 apr_array_header_t *
 anc_policy_session_classes(apr_pool_t *p, const anc_vocab_t *v, const anc_assertion_t *a,
                            const apr_array_header_t *class_attributes);
+
+/* The attribute values that anc_policy_session_classes left out (white
+ * space or a control character inside), for a log line; NULL when none. */
+apr_array_header_t *
+anc_policy_refused_class_values(apr_pool_t *p, const anc_assertion_t *a,
+                                const apr_array_header_t *class_attributes);
 
 typedef struct anc_class_rule_t anc_class_rule_t;
 
@@ -72,7 +82,9 @@ anc_status_t anc_class_rule_parse(apr_pool_t *p, const anc_vocab_t *v, int argc,
 anc_status_t anc_class_rule_make(apr_pool_t *p, const anc_vocab_t *v,
                                  anc_comparison_t cmp, const apr_array_header_t *classes,
                                  anc_class_rule_t **rule, anc_error_t **err);
-/* 1 when the class set (array of const char *) satisfies the rule. */
+/* 1 when the class set (array of const char *) satisfies the rule. An
+ * empty or NULL class set satisfies no rule, a negated one included (`!
+ * URI` denies a session without any class: fail safe). */
 int anc_class_rule_eval(const anc_class_rule_t *rule, const anc_vocab_t *v,
                         const apr_array_header_t *session_classes);
 anc_comparison_t anc_class_rule_comparison(const anc_class_rule_t *rule);

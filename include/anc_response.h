@@ -144,7 +144,9 @@ typedef struct anc_verify_result_t {
  * ANC_OK for ACCEPT and IDP_ERROR, or the rejection's status code (also in
  * result->error). An IDP_ERROR Response must still come from a trusted
  * Issuer, to this Destination, answering a known request (or be allowed
- * unsolicited); if it carries a Signature, the signature must verify. The
+ * unsolicited); if it carries a Signature, the signature must verify.
+ * Both verdicts also need a Response (and decrypted Assertion) that the
+ * SAML 2.0 schemas allow, else ANC_E_XML_SCHEMA (src/anc_structure.h). The
  * replay cache is consulted last, only for an otherwise valid assertion.
  * Thread safe for one verifier used by many threads with distinct pools. */
 anc_status_t anc_response_verify(apr_pool_t *p, const anc_verifier_t *verifier,

@@ -144,7 +144,6 @@ anc_status_t anc_decrypt_element(apr_pool_t *p, xmlNodePtr enc, const anc_key_t 
     unsigned char *key_bytes = NULL;
     char *plain = NULL;
     apr_size_t plain_len = 0;
-    xmlDocPtr doc;
     anc_status_t rv;
     int depth_left;
 
@@ -183,20 +182,24 @@ anc_status_t anc_decrypt_element(apr_pool_t *p, xmlNodePtr enc, const anc_key_t 
         return anc_error_set(p, err, ANC_E_DECRYPT, "cannot decrypt the assertion");
     }
     *malleable = !algo->aead;
-    /* The plaintext gets the same parser and limits as the Response; its
-     * depth counts from where the EncryptedAssertion sits. */
+    /* XML Encryption 4.5 (Type Element): the plaintext replaces the
+     * EncryptedData, so it is read in that place: the namespace prefixes
+     * declared around the EncryptedAssertion apply to it. It gets the same
+     * parser and limits as the Response (UTF-8 only, no DTD, the attribute
+     * cap), in a document of its own; its depth counts from where the
+     * EncryptedAssertion sits. */
     depth_left = max_depth - anc_xml_depth(enc) + 1;
     if (depth_left < 1) {
         depth_left = 1;
     }
-    rv = anc_xml_parse(p, plain, plain_len, max_size, depth_left, &doc, err);
+    rv = anc_xml_parse_in_context(p, plain, plain_len, enc, max_size, depth_left, out,
+                                  err);
     if (rv != ANC_OK) {
-        if (rv == ANC_E_XML_PARSE || rv == ANC_E_INPUT) {
+        if (rv == ANC_E_XML_PARSE || rv == ANC_E_INPUT || rv == ANC_E_XML_ENCODING) {
             return anc_error_set(p, err, ANC_E_DECRYPT,
                                  "decrypted content is not an XML element");
         }
         return rv;
     }
-    *out = xmlDocGetRootElement(doc);
     return ANC_OK;
 }

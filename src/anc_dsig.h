@@ -45,15 +45,17 @@ anc_status_t anc_dsig_verify(apr_pool_t *p, xmlNodePtr signed_elem, xmlNodePtr s
 
 /* Decrypts a saml:EncryptedAssertion (or any element holding one
  * xenc:EncryptedData and its xenc:EncryptedKey) with the SP's private key.
- * The plaintext is parsed by anc_xml_parse (same limits) as its own
- * document, owned by p; *out is its root element.
+ * The plaintext is parsed by anc_xml_parse_in_context (same limits) in
+ * the namespace context of enc, into a document of its own owned by p;
+ * *out is the plaintext's element (not that document's root).
  * Key transport: RSA-OAEP only (xmlenc#rsa-oaep-mgf1p); RSA PKCS#1 v1.5 is
  * refused because decrypting attacker-chosen v1.5 ciphertext is a padding
  * oracle (Bleichenbacher). Content: AES-128/192/256-CBC, AES-128/192/256-GCM.
  * *malleable is set to 1 once CBC content has been decrypted: nothing
  * authenticated that plaintext (no GCM tag), so the caller must not let
  * its refusals tell apart what the plaintext was (see anc_response.c).
- * Errors: ANC_E_DECRYPT, ANC_E_NO_SP_KEY, and anc_xml_parse's. */
+ * Errors: ANC_E_DECRYPT (also for plaintext that is not one UTF-8
+ * element), ANC_E_NO_SP_KEY, and anc_xml_parse's other codes. */
 anc_status_t anc_decrypt_element(apr_pool_t *p, xmlNodePtr enc, const anc_key_t *sp_key,
                                  apr_size_t max_size, int max_depth, xmlNodePtr *out,
                                  int *malleable, anc_error_t **err);

@@ -52,6 +52,9 @@ static const char *const reason_names[ANC_E__COUNT] = {
     [ANC_E_POLICY] = "insufficient-context",
     [ANC_E_BINDING] = "binding-invalid",
     [ANC_E_INTERNAL] = "internal",
+    [ANC_E_XML_ENCODING] = "xml-encoding",
+    [ANC_E_METADATA_SIG] = "metadata-signature",
+    [ANC_E_METADATA_VALIDITY] = "metadata-validity",
 };
 
 const char *anc_reason(anc_status_t code)

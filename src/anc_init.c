@@ -13,6 +13,7 @@
 #include <xmlsec/xmlsec.h>
 
 #include "anc_init.h"
+#include "anc_structure.h"
 
 static int lib_started; /* set once; read-only afterwards */
 
@@ -32,6 +33,7 @@ static apr_status_t lib_shutdown(void *unused)
 {
     (void)unused;
     if (lib_started) {
+        anc_structure_shutdown();
         xmlSecCryptoShutdown();
         xmlSecCryptoAppShutdown();
         xmlSecShutdown();
@@ -70,6 +72,13 @@ anc_status_t anc_lib_init(apr_pool_t *p, anc_error_t **err)
         xmlSecCryptoAppShutdown();
         xmlSecShutdown();
         return anc_error_set(p, err, ANC_E_INTERNAL, "xmlSecCryptoInit (openssl) failed");
+    }
+    /* the SAML schemas, compiled once and read-only afterwards */
+    if (anc_structure_init(p, err) != ANC_OK) {
+        xmlSecCryptoShutdown();
+        xmlSecCryptoAppShutdown();
+        xmlSecShutdown();
+        return ANC_E_INTERNAL;
     }
     lib_started = 1;
     apr_pool_cleanup_register(p, NULL, lib_shutdown, apr_pool_cleanup_null);

@@ -14,6 +14,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 #include <libxml/tree.h>
+#include <libxml/valid.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -26,6 +27,7 @@
 
 #include "anc_dsig.h"
 #include "anc_metadata.h"
+#include "anc_response.h"
 #include "anc_xml.h"
 
 #define METADATA_MAX_DEPTH 64
@@ -34,6 +36,11 @@ struct anc_trust_t {
     apr_pool_t *pool;
     apr_array_header_t *idps; /* of const anc_idp_t * */
     apr_hash_t *by_id;
+    /* an overlay (anc_trust_overlay): base first, then the resolver */
+    const anc_trust_t *base;
+    anc_trust_resolve_fn *resolve;
+    void *resolve_ctx;
+    int extra_count;
 };
 
 static apr_status_t destroy_xmlsec_key(void *data)
@@ -376,41 +383,109 @@ static anc_status_t check_key_strength(apr_pool_t *p, const anc_key_t *key,
     return ANC_OK;
 }
 
-static anc_status_t load_entity(anc_trust_t *trust, apr_pool_t *tmp, xmlNodePtr ed,
-                                anc_error_t **err)
+#define NS_MDATTR "urn:oasis:names:tc:SAML:metadata:attribute"
+
+/* The state of one anc_trust_add_source() run. */
+typedef struct load_ctx_t {
+    anc_trust_t *trust;
+    apr_pool_t *tmp;
+    const anc_md_options_t *opt;
+    anc_md_info_t *info;
+    apr_time_t now;
+    apr_hash_t *wanted; /* opt->entities as a set, or NULL */
+    anc_md_entity_fn *on_entity;
+    void *baton;
+    anc_status_t cb_status; /* the first failure of on_entity */
+    anc_error_t *cb_error;
+} load_ctx_t;
+
+static void skip_entity(load_ctx_t *c, const char *entity_id, anc_status_t code,
+                        const char *detail)
 {
-    apr_pool_t *p = trust->pool;
-    const char *entity_id = anc_xml_attr(p, ed, "entityID");
-    xmlNodePtr role;
-    xmlNodePtr kd;
-    anc_idp_t *idp;
-    const char *wars;
+    anc_md_skip_t *sk = apr_array_push(c->info->skipped);
 
-    if (entity_id == NULL || *entity_id == '\0') {
-        return anc_error_set(p, err, ANC_E_METADATA, "EntityDescriptor without entityID");
+    sk->entity_id = entity_id != NULL ? entity_id : "(no entityID)";
+    sk->code = code;
+    sk->detail = detail;
+}
+
+/* validUntil of an element (SAML metadata 2.3.1, 2.3.2) folded into the
+ * earliest one seen on the path from the root: 0 means none. Returns 0 and
+ * leaves *until alone when the attribute is absent; -1 when malformed. */
+static int fold_valid_until(apr_pool_t *tmp, xmlNodePtr node, apr_time_t *until)
+{
+    const char *v = anc_xml_attr(tmp, node, "validUntil");
+    apr_time_t t;
+
+    if (v == NULL) {
+        return 0;
     }
-    for (role = anc_xml_child(ed, ANC_NS_MD, "IDPSSODescriptor"); role != NULL;
-         role = anc_xml_next(role, ANC_NS_MD, "IDPSSODescriptor")) {
-        const char *pse = anc_xml_attr(tmp, role, "protocolSupportEnumeration");
+    if (anc_time_parse(v, &t) != ANC_OK) {
+        return -1;
+    }
+    if (*until == 0 || t < *until) {
+        *until = t;
+    }
+    return 0;
+}
 
-        if (pse != NULL && supports_saml2(pse)) {
-            break;
+/* mdattr:EntityAttributes (SAML V2.0 Metadata Extension for Entity
+ * Attributes, 2.4.1) in the entity's md:Extensions: true when one
+ * saml:Attribute with the wanted Name has the wanted AttributeValue. */
+static int has_entity_attr(apr_pool_t *tmp, xmlNodePtr ed, const anc_md_attr_t *want)
+{
+    xmlNodePtr ext = anc_xml_child(ed, ANC_NS_MD, "Extensions");
+    xmlNodePtr ea, a, v;
+
+    for (ea = anc_xml_child(ext, NS_MDATTR, "EntityAttributes"); ea != NULL;
+         ea = anc_xml_next(ea, NS_MDATTR, "EntityAttributes")) {
+        for (a = anc_xml_child(ea, ANC_NS_SAML, "Attribute"); a != NULL;
+             a = anc_xml_next(a, ANC_NS_SAML, "Attribute")) {
+            const char *name = anc_xml_attr(tmp, a, "Name");
+
+            if (name == NULL || strcmp(name, want->name) != 0) {
+                continue;
+            }
+            for (v = anc_xml_child(a, ANC_NS_SAML, "AttributeValue"); v != NULL;
+                 v = anc_xml_next(v, ANC_NS_SAML, "AttributeValue")) {
+                if (strcmp(anc_xml_collapse(tmp, anc_xml_text(tmp, v)), want->value) ==
+                    0) {
+                    return 1;
+                }
+            }
         }
     }
-    if (role == NULL) {
-        return ANC_OK; /* an SP or attribute authority: not ours to trust */
+    return 0;
+}
+
+static int passes_filters(load_ctx_t *c, xmlNodePtr ed, const char *entity_id)
+{
+    const apr_array_header_t *attrs = c->opt->entity_attrs;
+    int i;
+
+    if (c->wanted != NULL &&
+        apr_hash_get(c->wanted, entity_id, APR_HASH_KEY_STRING) == NULL) {
+        return 0;
     }
-    if (apr_hash_get(trust->by_id, entity_id, APR_HASH_KEY_STRING) != NULL) {
-        return anc_error_set(p, err, ANC_E_METADATA, "entityID %s seen twice", entity_id);
+    if (attrs == NULL || attrs->nelts == 0) {
+        return 1;
     }
-    idp = apr_pcalloc(p, sizeof(*idp));
-    idp->entity_id = entity_id;
-    idp->signing_keys = apr_array_make(p, 2, sizeof(anc_key_t *));
-    idp->sso_endpoints = apr_array_make(p, 2, sizeof(anc_endpoint_t));
-    idp->slo_endpoints = apr_array_make(p, 2, sizeof(anc_endpoint_t));
-    wars = anc_xml_attr(tmp, role, "WantAuthnRequestsSigned");
-    idp->want_authn_requests_signed =
-        wars != NULL && (strcmp(wars, "true") == 0 || strcmp(wars, "1") == 0);
+    for (i = 0; i < attrs->nelts; i++) {
+        if (has_entity_attr(c->tmp, ed, &APR_ARRAY_IDX(attrs, i, anc_md_attr_t))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The signing keys of an IDPSSODescriptor into idp; ANC_OK or the first
+ * key that is refused (unreadable or weak). */
+static anc_status_t load_keys(load_ctx_t *c, xmlNodePtr role, anc_idp_t *idp,
+                              anc_error_t **err)
+{
+    apr_pool_t *p = c->trust->pool, *tmp = c->tmp;
+    const char *entity_id = idp->entity_id;
+    xmlNodePtr kd;
 
     for (kd = anc_xml_child(role, ANC_NS_MD, "KeyDescriptor"); kd != NULL;
          kd = anc_xml_next(kd, ANC_NS_MD, "KeyDescriptor")) {
@@ -461,72 +536,430 @@ static anc_status_t load_entity(anc_trust_t *trust, apr_pool_t *tmp, xmlNodePtr 
             APR_ARRAY_PUSH(idp->signing_keys, anc_key_t *) = key;
         }
     }
-    if (idp->signing_keys->nelts == 0) {
-        return anc_error_set(p, err, ANC_E_METADATA, "IdP %s has no signing certificate",
-                             entity_id);
-    }
-    add_endpoints(p, role, "SingleSignOnService", idp->sso_endpoints);
-    add_endpoints(p, role, "SingleLogoutService", idp->slo_endpoints);
-    APR_ARRAY_PUSH(trust->idps, const anc_idp_t *) = idp;
-    apr_hash_set(trust->by_id, entity_id, APR_HASH_KEY_STRING, idp);
     return ANC_OK;
 }
 
-static anc_status_t load_node(anc_trust_t *trust, apr_pool_t *tmp, xmlNodePtr node,
-                              anc_error_t **err)
+/* One EntityDescriptor: added, ignored (not an IdP), filtered out, or
+ * skipped with a recorded reason. Never fails the source. */
+static void load_entity(load_ctx_t *c, xmlNodePtr ed, apr_time_t valid_until)
 {
-    if (anc_xml_is(node, ANC_NS_MD, "EntityDescriptor")) {
-        return load_entity(trust, tmp, node, err);
+    apr_pool_t *p = c->trust->pool, *tmp = c->tmp;
+    const char *entity_id = anc_xml_attr(p, ed, "entityID");
+    xmlNodePtr role;
+    anc_idp_t *idp;
+    anc_error_t *e = NULL;
+    const char *wars;
+    int n_idp_roles = 0;
+
+    if (entity_id == NULL || *entity_id == '\0') {
+        skip_entity(c, NULL, ANC_E_METADATA, "EntityDescriptor without entityID");
+        return;
     }
-    if (anc_xml_is(node, ANC_NS_MD, "EntitiesDescriptor")) {
-        xmlNodePtr c;
+    for (role = anc_xml_child(ed, ANC_NS_MD, "IDPSSODescriptor"); role != NULL;
+         role = anc_xml_next(role, ANC_NS_MD, "IDPSSODescriptor")) {
+        const char *pse = anc_xml_attr(tmp, role, "protocolSupportEnumeration");
 
-        /* SAML metadata 2.3.1: nested groups; depth is bounded by the parser. */
-        for (c = anc_xml_first_elem(node); c != NULL; c = anc_xml_next_elem(c)) {
-            if (anc_xml_is(c, ANC_NS_MD, "EntityDescriptor") ||
-                anc_xml_is(c, ANC_NS_MD, "EntitiesDescriptor")) {
-                anc_status_t rv = load_node(trust, tmp, c, err);
+        n_idp_roles++;
+        if (pse != NULL && supports_saml2(pse)) {
+            break;
+        }
+    }
+    if (role == NULL) {
+        if (n_idp_roles > 0) {
+            skip_entity(c, entity_id, ANC_E_METADATA,
+                        "no IDPSSODescriptor lists the SAML 2.0 protocol");
+        }
+        return; /* an SP or attribute authority: not ours to trust */
+    }
+    if (!passes_filters(c, ed, entity_id)) {
+        c->info->filtered++;
+        return;
+    }
+    if (fold_valid_until(tmp, ed, &valid_until) < 0 ||
+        fold_valid_until(tmp, role, &valid_until) < 0) {
+        skip_entity(c, entity_id, ANC_E_METADATA, "validUntil is not an xs:dateTime");
+        return;
+    }
+    if (valid_until != 0 && c->now >= valid_until) {
+        skip_entity(
+            c, entity_id, ANC_E_METADATA_VALIDITY,
+            apr_psprintf(p, "validUntil %s has passed", anc_time_format(p, valid_until)));
+        return;
+    }
+    /* Overlapping sources (a national federation and eduGAIN): the first
+     * entity with an entityID wins, later ones are skipped. */
+    if (apr_hash_get(c->trust->by_id, entity_id, APR_HASH_KEY_STRING) != NULL) {
+        skip_entity(c, entity_id, ANC_E_METADATA,
+                    "entityID already loaded (the first one is kept)");
+        return;
+    }
+    idp = apr_pcalloc(p, sizeof(*idp));
+    idp->entity_id = entity_id;
+    idp->valid_until = valid_until;
+    idp->source = c->opt->name;
+    idp->signing_keys = apr_array_make(p, 2, sizeof(anc_key_t *));
+    idp->sso_endpoints = apr_array_make(p, 2, sizeof(anc_endpoint_t));
+    idp->slo_endpoints = apr_array_make(p, 2, sizeof(anc_endpoint_t));
+    wars = anc_xml_attr(tmp, role, "WantAuthnRequestsSigned");
+    idp->want_authn_requests_signed =
+        wars != NULL && (strcmp(wars, "true") == 0 || strcmp(wars, "1") == 0);
 
-                if (rv != ANC_OK) {
-                    return rv;
-                }
+    if (load_keys(c, role, idp, &e) != ANC_OK) {
+        skip_entity(c, entity_id, e->code, e->detail);
+        return;
+    }
+    if (idp->signing_keys->nelts == 0) {
+        skip_entity(c, entity_id, ANC_E_METADATA,
+                    apr_psprintf(p, "IdP %s has no signing certificate", entity_id));
+        return;
+    }
+    add_endpoints(p, role, "SingleSignOnService", idp->sso_endpoints);
+    add_endpoints(p, role, "SingleLogoutService", idp->slo_endpoints);
+    APR_ARRAY_PUSH(c->trust->idps, const anc_idp_t *) = idp;
+    apr_hash_set(c->trust->by_id, entity_id, APR_HASH_KEY_STRING, idp);
+    c->info->idps++;
+    if (c->on_entity != NULL && c->cb_status == ANC_OK) {
+        c->cb_status = c->on_entity(c->baton, ed, idp, &c->cb_error);
+    }
+    if (valid_until != 0 && (c->info->expires == 0 || valid_until < c->info->expires)) {
+        c->info->expires = valid_until;
+    }
+}
+
+static void load_node(load_ctx_t *c, xmlNodePtr node, apr_time_t valid_until)
+{
+    xmlNodePtr ch;
+
+    if (anc_xml_is(node, ANC_NS_MD, "EntityDescriptor")) {
+        load_entity(c, node, valid_until);
+        return;
+    }
+    /* SAML metadata 2.3.1: nested groups (depth bounded by the parser); a
+     * group's validUntil bounds every entity inside it. */
+    if (fold_valid_until(c->tmp, node, &valid_until) < 0) {
+        skip_entity(c, anc_xml_attr(c->trust->pool, node, "Name"), ANC_E_METADATA,
+                    "EntitiesDescriptor validUntil is not an xs:dateTime");
+        return;
+    }
+    if (valid_until != 0 && c->now >= valid_until) {
+        skip_entity(c, anc_xml_attr(c->trust->pool, node, "Name"),
+                    ANC_E_METADATA_VALIDITY, "EntitiesDescriptor validUntil has passed");
+        return;
+    }
+    for (ch = anc_xml_first_elem(node); ch != NULL; ch = anc_xml_next_elem(ch)) {
+        if (anc_xml_is(ch, ANC_NS_MD, "EntityDescriptor") ||
+            anc_xml_is(ch, ANC_NS_MD, "EntitiesDescriptor")) {
+            load_node(c, ch, valid_until);
+        }
+    }
+}
+
+/* The root's enveloped signature by the federation's key. The root of a
+ * metadata document is in the md namespace, whose IDs anc_xml_parse does
+ * not register: the root's (and only the root's) ID is registered here,
+ * so "#id" can resolve to nothing else (anc_dsig_verify then checks the
+ * Reference designates the root by pointer). */
+static anc_status_t verify_root(load_ctx_t *c, xmlDocPtr doc, xmlNodePtr root,
+                                anc_error_t **err)
+{
+    apr_pool_t *p = c->trust->pool;
+    apr_array_header_t *keys = apr_array_make(c->tmp, 1, sizeof(const anc_key_t *));
+    xmlAttrPtr id = xmlHasProp(root, BAD_CAST "ID");
+    anc_error_t *e = NULL;
+    int n = anc_xml_child_count(root, ANC_NS_DS, "Signature");
+
+    if (n != 1) {
+        return anc_error_set(p, err, ANC_E_METADATA_SIG,
+                             n == 0 ? "the metadata is not signed (verify= is set)"
+                                    : "the root carries %d Signatures, not one",
+                             n);
+    }
+    if (id != NULL && id->ns == NULL && id->children != NULL) {
+        xmlChar *v = xmlNodeListGetString(doc, id->children, 1);
+
+        if (v != NULL && xmlGetID(doc, v) == NULL && xmlAddID(NULL, doc, v, id) == NULL) {
+            xmlFree(v);
+            return anc_error_set(p, err, ANC_E_INTERNAL, "cannot register the root ID");
+        }
+        xmlFree(v);
+    }
+    APR_ARRAY_PUSH(keys, const anc_key_t *) = c->opt->verify_key;
+    if (anc_dsig_verify(c->tmp, root, anc_xml_child(root, ANC_NS_DS, "Signature"), keys,
+                        c->opt->allow_sha1, &e) != ANC_OK) {
+        return anc_error_set(p, err, ANC_E_METADATA_SIG, "%s: %s",
+                             e != NULL ? e->reason : "signature-invalid",
+                             e != NULL && e->detail != NULL ? e->detail : "");
+    }
+    return ANC_OK;
+}
+
+/* Root validUntil, maxValidity, cacheDuration. */
+static anc_status_t check_root_validity(load_ctx_t *c, xmlNodePtr root, anc_error_t **err)
+{
+    apr_pool_t *p = c->trust->pool;
+    const char *cd = anc_xml_attr(c->tmp, root, "cacheDuration");
+    apr_time_t until = 0;
+
+    if (fold_valid_until(c->tmp, root, &until) < 0) {
+        return anc_error_set(p, err, ANC_E_METADATA,
+                             "root validUntil is not an xs:dateTime");
+    }
+    if (cd != NULL && anc_duration_parse(cd, &c->info->cache_duration) != ANC_OK) {
+        return anc_error_set(p, err, ANC_E_METADATA,
+                             "root cacheDuration '%s' is not an xs:duration", cd);
+    }
+    c->info->valid_until = until;
+    /* SAML metadata 2.3.1: not to be used after validUntil. */
+    if (until != 0 && c->now >= until) {
+        return anc_error_set(p, err, ANC_E_METADATA_VALIDITY, "validUntil %s has passed",
+                             anc_time_format(p, until));
+    }
+    /* As Shibboleth's RequireValidUntil with maxValidityInterval: metadata
+     * whose publisher stops signing must stop being trusted soon. */
+    if (c->opt->max_validity > 0) {
+        if (until == 0) {
+            return anc_error_set(p, err, ANC_E_METADATA_VALIDITY,
+                                 "no validUntil on the root (maxValidity is set)");
+        }
+        if (until - c->now > c->opt->max_validity) {
+            return anc_error_set(
+                p, err, ANC_E_METADATA_VALIDITY,
+                "validUntil %s is more than maxValidity %" APR_TIME_T_FMT " s ahead",
+                anc_time_format(p, until), apr_time_sec(c->opt->max_validity));
+        }
+    }
+    return ANC_OK;
+}
+
+anc_status_t anc_trust_add_source(anc_trust_t *trust, const char *data, apr_size_t len,
+                                  const anc_md_options_t *opt, anc_md_info_t **info,
+                                  anc_error_t **err)
+{
+    return anc_trust_add_source_cb(trust, data, len, opt, info, NULL, NULL, err);
+}
+
+anc_status_t anc_trust_add_source_cb(anc_trust_t *trust, const char *data, apr_size_t len,
+                                     const anc_md_options_t *opt, anc_md_info_t **info,
+                                     anc_md_entity_fn *on_entity, void *baton,
+                                     anc_error_t **err)
+{
+    static const anc_md_options_t no_options;
+    load_ctx_t c;
+    xmlDocPtr doc;
+    xmlNodePtr root;
+    anc_status_t rv;
+    int i;
+
+    memset(&c, 0, sizeof(c));
+    c.on_entity = on_entity;
+    c.baton = baton;
+    c.trust = trust;
+    c.opt = opt != NULL ? opt : &no_options;
+    c.now = c.opt->now != 0 ? c.opt->now : apr_time_now();
+    c.info = apr_pcalloc(trust->pool, sizeof(*c.info));
+    c.info->skipped = apr_array_make(trust->pool, 0, sizeof(anc_md_skip_t));
+    if (info != NULL) {
+        *info = c.info;
+    }
+    if (apr_pool_create(&c.tmp, trust->pool) != APR_SUCCESS) {
+        return anc_error_set(trust->pool, err, ANC_E_INTERNAL, "out of memory");
+    }
+    if (c.opt->entities != NULL && c.opt->entities->nelts > 0) {
+        c.wanted = apr_hash_make(c.tmp);
+        for (i = 0; i < c.opt->entities->nelts; i++) {
+            const char *id = APR_ARRAY_IDX(c.opt->entities, i, const char *);
+
+            apr_hash_set(c.wanted, id, APR_HASH_KEY_STRING, id);
+        }
+    }
+    /* The document lives in tmp: only what is extracted stays in the store. */
+    rv = anc_xml_parse(c.tmp, data, len, 0, METADATA_MAX_DEPTH, &doc, err);
+    if (rv != ANC_OK) {
+        if (err != NULL && *err != NULL) {
+            anc_error_set(trust->pool, err, rv, "%s",
+                          (*err)->detail != NULL ? (*err)->detail : "");
+        }
+        apr_pool_destroy(c.tmp);
+        return rv;
+    }
+    root = xmlDocGetRootElement(doc);
+    if (!anc_xml_is(root, ANC_NS_MD, "EntityDescriptor") &&
+        !anc_xml_is(root, ANC_NS_MD, "EntitiesDescriptor")) {
+        rv = anc_error_set(
+            trust->pool, err, ANC_E_METADATA,
+            "root is neither md:EntityDescriptor nor md:EntitiesDescriptor");
+    } else if (c.opt->verify_key != NULL &&
+               (rv = verify_root(&c, doc, root, err)) != ANC_OK) {
+        /* refused as a whole */
+    } else if ((rv = check_root_validity(&c, root, err)) == ANC_OK) {
+        load_node(&c, root, 0);
+        if (c.info->idps == 0) {
+            const anc_md_skip_t *sk =
+                c.info->skipped->nelts > 0
+                    ? &APR_ARRAY_IDX(c.info->skipped, 0, anc_md_skip_t)
+                    : NULL;
+
+            if (sk != NULL) {
+                rv = anc_error_set(trust->pool, err, sk->code, "%s", sk->detail);
+            } else {
+                rv = anc_error_set(trust->pool, err, ANC_E_METADATA,
+                                   c.info->filtered > 0
+                                       ? "no SAML 2.0 IdP passes the source's filters"
+                                       : "no SAML 2.0 IDPSSODescriptor in metadata");
             }
         }
-        return ANC_OK;
+        if (c.info->valid_until != 0 &&
+            (c.info->expires == 0 || c.info->valid_until < c.info->expires)) {
+            c.info->expires = c.info->valid_until;
+        }
+        if (rv == ANC_OK && c.cb_status != ANC_OK) {
+            rv = anc_error_set(trust->pool, err, c.cb_status, "%s",
+                               c.cb_error != NULL && c.cb_error->detail != NULL
+                                   ? c.cb_error->detail
+                                   : "");
+        }
     }
-    return anc_error_set(trust->pool, err, ANC_E_METADATA,
-                         "root is neither md:EntityDescriptor nor md:EntitiesDescriptor");
+    apr_pool_destroy(c.tmp);
+    return rv;
 }
 
 anc_status_t anc_trust_load_memory(anc_trust_t *trust, const char *data, apr_size_t len,
                                    anc_error_t **err)
 {
-    apr_pool_t *tmp;
-    xmlDocPtr doc;
-    anc_status_t rv;
-    int before = trust->idps->nelts;
-
-    if (apr_pool_create(&tmp, trust->pool) != APR_SUCCESS) {
-        return anc_error_set(trust->pool, err, ANC_E_INTERNAL, "out of memory");
-    }
-    /* The document lives in tmp: only what is extracted stays in the store. */
-    rv = anc_xml_parse(tmp, data, len, 0, METADATA_MAX_DEPTH, &doc, err);
-    if (rv != ANC_OK && err != NULL && *err != NULL) {
-        anc_error_set(trust->pool, err, rv, "%s",
-                      (*err)->detail != NULL ? (*err)->detail : "");
-    }
-    if (rv == ANC_OK) {
-        rv = load_node(trust, tmp, xmlDocGetRootElement(doc), err);
-        if (rv == ANC_OK && trust->idps->nelts == before) {
-            rv = anc_error_set(trust->pool, err, ANC_E_METADATA,
-                               "no SAML 2.0 IDPSSODescriptor in metadata");
-        }
-    }
-    apr_pool_destroy(tmp);
-    return rv;
+    return anc_trust_add_source(trust, data, len, NULL, NULL, err);
 }
 
-anc_status_t anc_trust_load_file(anc_trust_t *trust, const char *path, anc_error_t **err)
+anc_trust_t *anc_trust_merge(apr_pool_t *p, const anc_trust_t *const *parts, int n,
+                             apr_array_header_t **dups)
+{
+    anc_trust_t *t = anc_trust_create(p);
+    int i, j;
+
+    for (i = 0; i < n; i++) {
+        if (parts[i] == NULL) {
+            continue;
+        }
+        for (j = 0; j < parts[i]->idps->nelts; j++) {
+            const anc_idp_t *idp = APR_ARRAY_IDX(parts[i]->idps, j, const anc_idp_t *);
+
+            if (apr_hash_get(t->by_id, idp->entity_id, APR_HASH_KEY_STRING) != NULL) {
+                if (dups != NULL) {
+                    if (*dups == NULL) {
+                        *dups = apr_array_make(p, 4, sizeof(const char *));
+                    }
+                    APR_ARRAY_PUSH(*dups, const char *) = idp->entity_id;
+                }
+                continue;
+            }
+            APR_ARRAY_PUSH(t->idps, const anc_idp_t *) = idp;
+            apr_hash_set(t->by_id, idp->entity_id, APR_HASH_KEY_STRING, idp);
+        }
+    }
+    return t;
+}
+
+int anc_idp_same_keys(const anc_idp_t *a, const anc_idp_t *b)
+{
+    int i, j;
+
+    if (a->signing_keys->nelts != b->signing_keys->nelts) {
+        return 0;
+    }
+    for (i = 0; i < a->signing_keys->nelts; i++) {
+        const anc_key_t *ka = APR_ARRAY_IDX(a->signing_keys, i, const anc_key_t *);
+        int found = 0;
+
+        for (j = 0; j < b->signing_keys->nelts && !found; j++) {
+            const anc_key_t *kb = APR_ARRAY_IDX(b->signing_keys, j, const anc_key_t *);
+
+            found = EVP_PKEY_eq(ka->evp, kb->evp) == 1;
+        }
+        if (!found) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+anc_status_t anc_duration_parse(const char *text, apr_interval_time_t *out)
+{
+    /* seconds per unit, date part then time part */
+    static const struct {
+        char unit;
+        int time_part;
+        apr_int64_t secs;
+    } units[] = {{'Y', 0, 365 * 86400}, {'M', 0, 30 * 86400}, {'D', 0, 86400},
+                 {'H', 1, 3600},        {'M', 1, 60},         {'S', 1, 1}};
+    const char *s = text;
+    apr_int64_t total = 0;
+    size_t next = 0;
+    int time_part = 0, any = 0;
+
+    if (s == NULL) {
+        return ANC_E_INPUT;
+    }
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
+        s++;
+    }
+    if (*s++ != 'P') {
+        return ANC_E_INPUT;
+    }
+    while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '\n' && *s != '\r') {
+        apr_int64_t v = 0;
+        int digits = 0;
+
+        if (*s == 'T' && !time_part) {
+            time_part = 1;
+            s++;
+            if (*s == '\0') {
+                return ANC_E_INPUT;
+            }
+            continue;
+        }
+        while (*s >= '0' && *s <= '9') {
+            if (v > 1000000000) {
+                return ANC_E_INPUT; /* over 30 years in any unit */
+            }
+            v = v * 10 + (*s++ - '0');
+            digits++;
+        }
+        if (*s == '.' && time_part) { /* fractional seconds: dropped */
+            s++;
+            while (*s >= '0' && *s <= '9') {
+                s++;
+            }
+            if (*s != 'S') {
+                return ANC_E_INPUT;
+            }
+        }
+        if (digits == 0) {
+            return ANC_E_INPUT;
+        }
+        while (next < sizeof(units) / sizeof(units[0]) &&
+               (units[next].unit != *s || units[next].time_part != time_part)) {
+            next++;
+        }
+        if (next == sizeof(units) / sizeof(units[0])) {
+            return ANC_E_INPUT; /* unknown unit, wrong order or part */
+        }
+        total += v * units[next].secs;
+        next++;
+        s++;
+        any = 1;
+    }
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
+        s++;
+    }
+    if (!any || *s != '\0') {
+        return ANC_E_INPUT;
+    }
+    *out = apr_time_from_sec(total);
+    return ANC_OK;
+}
+
+anc_status_t anc_trust_add_source_file(anc_trust_t *trust, const char *path,
+                                       const anc_md_options_t *opt, anc_md_info_t **info,
+                                       anc_error_t **err)
 {
     apr_pool_t *tmp;
     apr_file_t *f;
@@ -553,7 +986,7 @@ anc_status_t anc_trust_load_file(anc_trust_t *trust, const char *path, anc_error
         apr_pool_destroy(tmp);
         return anc_error_set(trust->pool, err, ANC_E_INPUT, "cannot read %s", path);
     }
-    rv = anc_trust_load_memory(trust, buf, got, err);
+    rv = anc_trust_add_source(trust, buf, got, opt, info, err);
     if (rv != ANC_OK && err != NULL && *err != NULL) {
         (*err)->detail = apr_psprintf(trust->pool, "%s: %s", path,
                                       (*err)->detail != NULL ? (*err)->detail : "");
@@ -562,29 +995,82 @@ anc_status_t anc_trust_load_file(anc_trust_t *trust, const char *path, anc_error
     return rv;
 }
 
+anc_status_t anc_trust_load_file(anc_trust_t *trust, const char *path, anc_error_t **err)
+{
+    return anc_trust_add_source_file(trust, path, NULL, NULL, err);
+}
+
+/* An IdP whose metadata lapsed while the store was in use is no longer
+ * trusted (SAML metadata 2.3.1), even before a refresh drops it. */
+static const anc_idp_t *unless_expired(const anc_idp_t *idp)
+{
+    if (idp != NULL && idp->valid_until != 0 && apr_time_now() >= idp->valid_until) {
+        return NULL;
+    }
+    return idp;
+}
+
 const anc_idp_t *anc_trust_find(const anc_trust_t *trust, const char *entity_id)
 {
+    const anc_idp_t *idp;
+
     if (trust == NULL || entity_id == NULL) {
         return NULL;
     }
-    return apr_hash_get(trust->by_id, entity_id, APR_HASH_KEY_STRING);
+    if (trust->base != NULL || trust->resolve != NULL) {
+        idp = anc_trust_find(trust->base, entity_id);
+        if (idp == NULL && trust->resolve != NULL) {
+            idp = unless_expired(trust->resolve(trust->resolve_ctx, entity_id));
+        }
+        return idp;
+    }
+    return unless_expired(apr_hash_get(trust->by_id, entity_id, APR_HASH_KEY_STRING));
+}
+
+apr_pool_t *anc_trust_pool(const anc_trust_t *trust)
+{
+    return trust->pool;
+}
+
+anc_trust_t *anc_trust_overlay(apr_pool_t *p, const anc_trust_t *base,
+                               anc_trust_resolve_fn *resolve, void *ctx, int extra_count)
+{
+    anc_trust_t *t = anc_trust_create(p);
+
+    t->base = base;
+    t->resolve = resolve;
+    t->resolve_ctx = ctx;
+    t->extra_count = extra_count;
+    return t;
 }
 
 int anc_trust_count(const anc_trust_t *trust)
 {
-    return trust != NULL ? trust->idps->nelts : 0;
+    if (trust == NULL) {
+        return 0;
+    }
+    if (trust->base != NULL || trust->resolve != NULL) {
+        return anc_trust_count(trust->base) + trust->extra_count;
+    }
+    return trust->idps->nelts;
 }
 
 const anc_idp_t *anc_trust_first(const anc_trust_t *trust)
 {
+    if (trust != NULL && (trust->base != NULL || trust->resolve != NULL)) {
+        return anc_trust_first(trust->base); /* lazily loaded IdPs are never a default */
+    }
     if (trust == NULL || trust->idps->nelts == 0) {
         return NULL;
     }
-    return APR_ARRAY_IDX(trust->idps, 0, const anc_idp_t *);
+    return unless_expired(APR_ARRAY_IDX(trust->idps, 0, const anc_idp_t *));
 }
 
 const apr_array_header_t *anc_trust_idps(const anc_trust_t *trust)
 {
+    if (trust->base != NULL) {
+        return anc_trust_idps(trust->base); /* the lazily loaded ones are not listed */
+    }
     return trust->idps;
 }
 

@@ -19,6 +19,7 @@
 #include <apr_strings.h>
 
 #include "anc_policy.h"
+#include "anc_xml.h"
 
 struct anc_vocab_t {
     apr_pool_t *pool;
@@ -113,6 +114,11 @@ anc_status_t anc_vocab_add_alias(anc_vocab_t *v, const char *from, const char *t
 
     if (from == NULL || to == NULL || *from == '\0' || *to == '\0') {
         return anc_error_set(v->pool, err, ANC_E_CONFIG, "empty class URI in alias");
+    }
+    if (anc_xml_has_space_or_control(from) || anc_xml_has_space_or_control(to)) {
+        return anc_error_set(v->pool, err, ANC_E_CONFIG,
+                             "a class URI in an alias holds white space or a control "
+                             "character");
     }
     if (strcmp(from, to) == 0) {
         return anc_error_set(v->pool, err, ANC_E_CONFIG, "alias of %s to itself", from);
@@ -218,7 +224,11 @@ apr_array_header_t *anc_policy_session_classes(apr_pool_t *p, const anc_vocab_t 
                     const char *val = APR_ARRAY_IDX(at->values, k, const char *);
 
                     if (val != NULL) {
-                        add_unique(set, trim_xml_space(p, val));
+                        val = trim_xml_space(p, val);
+                        /* see anc_policy_refused_class_values() */
+                        if (!anc_xml_has_space_or_control(val)) {
+                            add_unique(set, val);
+                        }
                     }
                 }
             }
@@ -241,6 +251,44 @@ apr_array_header_t *anc_policy_session_classes(apr_pool_t *p, const anc_vocab_t 
         }
     }
     return set;
+}
+
+apr_array_header_t *
+anc_policy_refused_class_values(apr_pool_t *p, const anc_assertion_t *a,
+                                const apr_array_header_t *class_attributes)
+{
+    apr_array_header_t *out = NULL;
+    int i, j, k;
+
+    if (a == NULL || a->attributes == NULL || class_attributes == NULL) {
+        return NULL;
+    }
+    for (i = 0; i < class_attributes->nelts; i++) {
+        const char *want = APR_ARRAY_IDX(class_attributes, i, const char *);
+
+        for (j = 0; j < a->attributes->nelts; j++) {
+            const anc_attribute_t *at = &APR_ARRAY_IDX(a->attributes, j, anc_attribute_t);
+
+            if (at->name == NULL || strcmp(at->name, want) != 0 || at->values == NULL) {
+                continue;
+            }
+            for (k = 0; k < at->values->nelts; k++) {
+                const char *val = APR_ARRAY_IDX(at->values, k, const char *);
+
+                if (val == NULL) {
+                    continue;
+                }
+                val = trim_xml_space(p, val);
+                if (*val != '\0' && anc_xml_has_space_or_control(val)) {
+                    if (out == NULL) {
+                        out = apr_array_make(p, 1, sizeof(const char *));
+                    }
+                    APR_ARRAY_PUSH(out, const char *) = val;
+                }
+            }
+        }
+    }
+    return out;
 }
 
 static apr_status_t regex_cleanup(void *data)
@@ -448,10 +496,14 @@ int anc_class_rule_eval(const anc_class_rule_t *rule, const anc_vocab_t *v,
     if (rule == NULL) {
         return 0; /* fail closed */
     }
-    if (session_classes != NULL) {
-        ok = rule->is_regex ? eval_regex(rule, session_classes)
-                            : eval_listed(rule, v, session_classes);
+    if (session_classes == NULL || session_classes->nelts == 0) {
+        /* Nothing to judge: "not X" is no grant for a session without any
+         * class (an assertion with only an AuthnContextDeclRef), which
+         * proves nothing about how the user signed in. Fail safe. */
+        return 0;
     }
+    ok = rule->is_regex ? eval_regex(rule, session_classes)
+                        : eval_listed(rule, v, session_classes);
     return rule->negate ? !ok : ok;
 }
 

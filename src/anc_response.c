@@ -16,6 +16,7 @@
 
 #include "anc_dsig.h"
 #include "anc_response.h"
+#include "anc_structure.h"
 #include "anc_xml.h"
 
 #define SAML_VERSION "2.0"
@@ -281,8 +282,17 @@ static anc_status_t find_signature(verify_ctx_t *c, xmlNodePtr node, xmlNodePtr 
 
 static anc_status_t verify_sig(verify_ctx_t *c, xmlNodePtr elem, xmlNodePtr sig)
 {
-    return anc_dsig_verify(c->p, elem, sig, c->idp->signing_keys, c->v->sp->allow_sha1,
-                           &c->err);
+    anc_status_t rv = anc_dsig_verify(c->p, elem, sig, c->idp->signing_keys,
+                                      c->v->sp->allow_sha1, &c->err);
+
+    /* which metadata the keys came from: after a key rollover, the first
+     * question is whether that source was refreshed */
+    if (rv == ANC_E_SIG_INVALID && c->err != NULL && c->idp->source != NULL) {
+        c->err->detail =
+            apr_psprintf(c->p, "%s (keys from %s)", c->err->detail ? c->err->detail : "",
+                         c->idp->source);
+    }
+    return rv;
 }
 
 /* SAML profiles 4.1.4.2 (and 4.1.4.1 for the Response): an Issuer with a
@@ -704,6 +714,14 @@ static anc_status_t read_authn_statements(verify_ctx_t *c, xmlNodePtr a,
             if (anc_xml_is(e, ANC_NS_SAML, "AuthnContextClassRef")) {
                 const char *v = anc_xml_collapse(c->p, anc_xml_text(c->p, e));
 
+                /* A class with a space inside would read as two classes in
+                 * AUTHN_CONTEXT_CLASS; no URI holds one (RFC 3986 2). */
+                if (anc_xml_has_space_or_control(v)) {
+                    return fail(c, ANC_E_XML_SCHEMA,
+                                "AuthnContextClassRef '%s' is not a URI (white space "
+                                "or a control character inside)",
+                                v);
+                }
                 if (*v != '\0') {
                     APR_ARRAY_PUSH(rec->authn_context_class_refs, const char *) = v;
                     APR_ARRAY_PUSH(one->class_refs, const char *) = v;
@@ -988,6 +1006,10 @@ static anc_status_t run(verify_ctx_t *c, anc_verify_result_t *res)
             return fail(c, ANC_E_STATUS_WITH_ASSERTION, "status %s with %d assertion(s)",
                         st->status_code, n_assert);
         }
+        rv = anc_structure_check(c->p, c->response, &c->err);
+        if (rv != ANC_OK) {
+            return rv;
+        }
         res->verdict = ANC_VERDICT_IDP_ERROR;
         res->status = st;
         return ANC_OK;
@@ -1014,6 +1036,19 @@ static anc_status_t run(verify_ctx_t *c, anc_verify_result_t *res)
                         anc_reason(rv),
                         c->err != NULL && c->err->detail != NULL ? c->err->detail : "");
         }
+        return rv;
+    }
+    /* SAML core 3.2.2, 2.3.3: the Response and the Assertion are what the
+     * OASIS schemas allow, and nothing else, even in parts no check reads
+     * (anc_structure.h). After every signature (validation registers more
+     * IDs, see there; a forgery costs no validation), before the checks of
+     * the Assertion's content, so a repeated or misplaced part is refused
+     * as such rather than as whatever a lookup makes of it. */
+    rv = anc_structure_check(c->p, c->response, &c->err);
+    if (rv == ANC_OK && rec->was_encrypted) {
+        rv = anc_structure_check(c->p, a, &c->err);
+    }
+    if (rv != ANC_OK) {
         return rv;
     }
     rv = check_assertion(c, a, rec);

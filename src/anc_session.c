@@ -3,7 +3,7 @@
  * random identifiers.
  *
  * Wire form (text, so a cache dump stays readable):
- *   magic "ANCS1\n" (session) or "ANCR1\n" (request state), then fields:
+ *   magic "ANCS3\n" (session) or "ANCR1\n" (request state), then fields:
  *     string  's' <decimal length> ':' <bytes>     (may hold any byte but NUL)
  *     null    'n'                                  (a NULL string)
  *     integer 'i' ['-'] <decimal> ';'              (64-bit signed)

@@ -6,9 +6,16 @@
  * and a SAX hook stops it at the first DOCTYPE, before any entity
  * declaration is even read: SAML messages have no use for a DTD, and DTDs
  * are the root of XXE and entity-expansion ("billion laughs") attacks.
+ *
+ * Every document is UTF-8 (an optional UTF-8 byte order mark aside): a
+ * declared or detected other encoding is refused before libxml2 decodes a
+ * byte, and libxml2 is told the encoding and to ignore the declaration, so
+ * the bytes the linear pre-scans read are the characters libxml2 parses.
+ * Otherwise UTF-7, EBCDIC or UTF-16 hides '<', '=' and quotes from them.
  */
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -22,6 +29,7 @@
 typedef struct parse_guard_t {
     int saw_dtd;
     int too_deep;
+    int too_many_attrs;
     int max_depth;
     startElementNsSAX2Func start_element;
 } parse_guard_t;
@@ -58,6 +66,13 @@ static void guard_start_element(void *ctx, const xmlChar *localname,
 
     if (ctxt->nameNr > g->max_depth) {
         g->too_deep = 1;
+        xmlStopParser(ctxt);
+        return;
+    }
+    /* The cap again on what libxml2 itself counted: the pre-scan below keeps
+     * the cost away, this keeps the cap true whatever the pre-scan missed. */
+    if (nb_attributes + nb_namespaces > ANC_XML_MAX_ATTRS) {
+        g->too_many_attrs = 1;
         xmlStopParser(ctxt);
         return;
     }
@@ -204,6 +219,119 @@ static int too_many_attributes(const char *s, apr_size_t len)
     return 0;
 }
 
+static int is_decl_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Reads the encoding pseudo-attribute of the XML declaration that starts s
+ * (XML 1.0 2.8, 4.3.3: version, then encoding, then standalone, either
+ * quote) into *enc, NULL when the declaration has none. Returns 0 when the
+ * declaration is malformed. */
+static int decl_encoding(apr_pool_t *p, const char *s, apr_size_t len, const char **enc)
+{
+    const char *end = memmem(s, len, "?>", 2);
+    const char *c = s + 5; /* past "<?xml" */
+
+    *enc = NULL;
+    if (end == NULL) {
+        return 0;
+    }
+    for (;;) {
+        const char *name, *val;
+        apr_size_t name_len;
+        char quote;
+
+        while (c < end && is_decl_space(*c)) {
+            c++;
+        }
+        if (c == end) {
+            return 1;
+        }
+        name = c;
+        while (c < end && ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z'))) {
+            c++;
+        }
+        name_len = (apr_size_t)(c - name);
+        while (c < end && is_decl_space(*c)) {
+            c++;
+        }
+        if (name_len == 0 || c == end || *c != '=') {
+            return 0;
+        }
+        c++;
+        while (c < end && is_decl_space(*c)) {
+            c++;
+        }
+        if (c == end || (*c != '"' && *c != '\'')) {
+            return 0;
+        }
+        quote = *c++;
+        val = c;
+        while (c < end && *c != quote) {
+            c++;
+        }
+        if (c == end) {
+            return 0;
+        }
+        if (name_len == 8 && memcmp(name, "encoding", 8) == 0) {
+            *enc = apr_pstrmemdup(p, val, (apr_size_t)(c - val));
+        }
+        c++;
+        if (c < end && !is_decl_space(*c)) {
+            return 0;
+        }
+    }
+}
+
+/* Refuses every encoding but UTF-8 before libxml2 sees the bytes (XML 1.0
+ * appendix F lists how a parser detects one): the byte order marks of
+ * UTF-16 and UCS-4, their BOM-less forms (a NUL among the first four
+ * bytes), EBCDIC ("<?xm" is 4C 6F A7 94), any first byte outside ASCII
+ * (a document starts with '<' or white space), and an XML declaration
+ * naming another encoding. UTF-16 is refused too, with or without a BOM:
+ * SAML bindings carry UTF-8, XML Encryption serialises Element plaintext
+ * in UTF-8 (XML Encryption 1.0, 4.1), and one encoding is one parser. */
+static anc_status_t check_encoding(apr_pool_t *p, const char *data, apr_size_t len,
+                                   anc_error_t **err)
+{
+    const unsigned char *u = (const unsigned char *)data;
+    apr_size_t i = 0, k;
+    const char *enc;
+
+    if (len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF) {
+        i = 3; /* the UTF-8 byte order mark */
+    }
+    if (i < len && (u[i] == 0 || u[i] >= 0x80)) {
+        return anc_error_set(p, err, ANC_E_XML_ENCODING,
+                             "not UTF-8: the document starts with byte 0x%02X "
+                             "(a UTF-16 or UCS-4 byte order mark, or another encoding)",
+                             u[i]);
+    }
+    for (k = i; k < len && k < i + 4; k++) {
+        if (u[k] == 0) {
+            return anc_error_set(p, err, ANC_E_XML_ENCODING,
+                                 "not UTF-8: a NUL byte in the first characters "
+                                 "(UTF-16 or UCS-4)");
+        }
+    }
+    if (len - i >= 4 && memcmp(u + i, "\x4C\x6F\xA7\x94", 4) == 0) {
+        return anc_error_set(p, err, ANC_E_XML_ENCODING, "not UTF-8: EBCDIC");
+    }
+    if (len - i < 6 || memcmp(data + i, "<?xml", 5) != 0 || !is_decl_space(data[i + 5])) {
+        return ANC_OK; /* no XML declaration: UTF-8 by default (XML 1.0 4.3.3) */
+    }
+    if (!decl_encoding(p, data + i, len - i, &enc)) {
+        return anc_error_set(p, err, ANC_E_XML_PARSE, "malformed XML declaration");
+    }
+    if (enc != NULL && strcasecmp(enc, "UTF-8") != 0) {
+        return anc_error_set(p, err, ANC_E_XML_ENCODING,
+                             "declared encoding '%s' is not UTF-8",
+                             apr_pstrndup(p, enc, 40));
+    }
+    return ANC_OK;
+}
+
 anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,
                            apr_size_t max_size, int max_depth, xmlDocPtr *doc,
                            anc_error_t **err)
@@ -212,10 +340,13 @@ anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,
     parse_guard_t guard;
     xmlDocPtr d;
     anc_status_t rv;
-    /* No XML_PARSE_NOENT (entity substitution), DTDLOAD, DTDATTR, DTDVALID
-     * or XINCLUDE; NONET as a second lock on network access. Errors are
-     * reported through the return value, never printed. */
-    const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
+    /* No XML_PARSE_NOENT (entity substitution), DTDLOAD, DTDATTR, DTDVALID,
+     * XINCLUDE or HUGE (libxml2's own length limits stay on); NONET as a
+     * second lock on network access; IGNORE_ENC with the "UTF-8" argument
+     * below: no declaration or byte pattern switches the decoder. Errors
+     * are reported through the return value, never printed. */
+    const int options =
+        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_IGNORE_ENC;
 
     *doc = NULL;
     if (data == NULL || len == 0) {
@@ -227,6 +358,10 @@ anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,
     }
     if (len > (apr_size_t)INT32_MAX) {
         return anc_error_set(p, err, ANC_E_TOO_LARGE, "document too large");
+    }
+    rv = check_encoding(p, data, len, err);
+    if (rv != ANC_OK) {
+        return rv;
     }
     if (too_many_attributes(data, len)) {
         return anc_error_set(p, err, ANC_E_TOO_LARGE,
@@ -245,8 +380,8 @@ anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,
     ctxt->sax->startElementNs = guard_start_element;
     ctxt->_private = &guard;
 
-    d = xmlCtxtReadMemory(ctxt, data, (int)len, NULL, NULL, options);
-    if (guard.saw_dtd || guard.too_deep || d == NULL) {
+    d = xmlCtxtReadMemory(ctxt, data, (int)len, NULL, "UTF-8", options);
+    if (guard.saw_dtd || guard.too_deep || guard.too_many_attrs || d == NULL) {
         const xmlError *e = xmlCtxtGetLastError(ctxt);
         char *msg = (e != NULL && e->message != NULL) ? apr_pstrdup(p, e->message)
                                                       : "not well-formed";
@@ -268,6 +403,11 @@ anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,
             return anc_error_set(p, err, ANC_E_XML_DEPTH, "nesting deeper than %d",
                                  guard.max_depth);
         }
+        if (guard.too_many_attrs) {
+            return anc_error_set(p, err, ANC_E_TOO_LARGE,
+                                 "an element with more than %d attributes",
+                                 ANC_XML_MAX_ATTRS);
+        }
         return anc_error_set(p, err, ANC_E_XML_PARSE, "line %d: %s", line, msg);
     }
     xmlFreeParserCtxt(ctxt);
@@ -285,6 +425,147 @@ anc_status_t anc_xml_parse(apr_pool_t *p, const char *data, apr_size_t len,
         return rv;
     }
     *doc = d;
+    return ANC_OK;
+}
+
+/* A namespace URI as an attribute value: the characters that attribute
+ * value normalisation (XML 1.0 3.3.3) or the quoting would change are
+ * written as references. */
+static const char *escape_attr(apr_pool_t *p, const char *s)
+{
+    apr_size_t n = 0;
+    const char *c;
+    char *out, *o;
+
+    for (c = s; *c != '\0'; c++) {
+        n += strchr("&<\"\t\n\r", *c) != NULL ? 6 : 1;
+    }
+    out = o = apr_palloc(p, n + 1);
+    for (c = s; *c != '\0'; c++) {
+        switch (*c) {
+            case '&':
+                o += sprintf(o, "&amp;");
+                break;
+            case '<':
+                o += sprintf(o, "&lt;");
+                break;
+            case '"':
+                o += sprintf(o, "&quot;");
+                break;
+            case '\t':
+            case '\n':
+            case '\r':
+                o += sprintf(o, "&#%d;", *c);
+                break;
+            default:
+                *o++ = *c;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+#define CONTEXT_WRAPPER "anc-decrypted-content"
+
+anc_status_t anc_xml_parse_in_context(apr_pool_t *p, const char *data, apr_size_t len,
+                                      const xmlNode *context, apr_size_t max_size,
+                                      int max_depth, xmlNodePtr *elem, anc_error_t **err)
+{
+    apr_hash_t *seen = apr_hash_make(p);
+    apr_array_header_t *open = apr_array_make(p, 8, sizeof(const char *));
+    const xmlNode *n;
+    const char *head, *tail = "</" CONTEXT_WRAPPER ">";
+    apr_size_t i = 0, head_len, tail_len = strlen(tail), total;
+    char *buf;
+    xmlDocPtr doc;
+    xmlNodePtr w, c, found = NULL;
+    anc_status_t rv;
+
+    *elem = NULL;
+    if (data == NULL || len == 0) {
+        return anc_error_set(p, err, ANC_E_INPUT, "empty content");
+    }
+    if (max_size != 0 && len > max_size) {
+        return anc_error_set(p, err, ANC_E_TOO_LARGE,
+                             "content of %" APR_SIZE_T_FMT " bytes over the cap", len);
+    }
+    rv = check_encoding(p, data, len, err);
+    if (rv != ANC_OK) {
+        return rv;
+    }
+    /* check_encoding accepted what stands in front: skip it, since inside
+     * the wrapper neither a BOM nor a declaration is well-formed */
+    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
+        i = 3;
+    }
+    if (len - i >= 6 && memcmp(data + i, "<?xml", 5) == 0 && is_decl_space(data[i + 5])) {
+        const char *e = memmem(data + i, len - i, "?>", 2);
+
+        i = (apr_size_t)(e - data) + 2;
+    }
+    /* Inside an element a DOCTYPE is only a syntax error; name it. */
+    if (memmem(data + i, len - i, "<!DOCTYPE", 9) != NULL) {
+        return anc_error_set(p, err, ANC_E_XML_DTD,
+                             "DOCTYPE declarations are not allowed");
+    }
+    /* The declarations in scope at context, the nearest one of a prefix
+     * winning (XML Namespaces 6.1); "xml" is bound by definition. */
+    APR_ARRAY_PUSH(open, const char *) = "<" CONTEXT_WRAPPER;
+    for (n = context; n != NULL && n->type == XML_ELEMENT_NODE; n = n->parent) {
+        const xmlNs *ns;
+
+        for (ns = n->nsDef; ns != NULL; ns = ns->next) {
+            const char *prefix = ns->prefix != NULL ? (const char *)ns->prefix : "";
+
+            if (strcmp(prefix, "xml") == 0 ||
+                apr_hash_get(seen, prefix, APR_HASH_KEY_STRING) != NULL) {
+                continue;
+            }
+            apr_hash_set(seen, prefix, APR_HASH_KEY_STRING, prefix);
+            APR_ARRAY_PUSH(open, const char *) = apr_psprintf(
+                p, " xmlns%s%s=\"%s\"", *prefix != '\0' ? ":" : "", prefix,
+                escape_attr(p, ns->href != NULL ? (const char *)ns->href : ""));
+        }
+    }
+    APR_ARRAY_PUSH(open, const char *) = ">";
+    head = apr_array_pstrcat(p, open, 0);
+    head_len = strlen(head);
+    total = head_len + (len - i) + tail_len;
+    buf = apr_palloc(p, total + 1);
+    memcpy(buf, head, head_len);
+    memcpy(buf + head_len, data + i, len - i);
+    memcpy(buf + head_len + (len - i), tail, tail_len + 1);
+
+    /* one level more: the wrapper */
+    rv = anc_xml_parse(p, buf, total, max_size != 0 ? max_size + head_len + tail_len : 0,
+                       max_depth + 1, &doc, err);
+    if (rv != ANC_OK) {
+        return rv;
+    }
+    w = xmlDocGetRootElement(doc);
+    if (w == NULL || strcmp((const char *)w->name, CONTEXT_WRAPPER) != 0) {
+        return anc_error_set(p, err, ANC_E_XML_PARSE, "content is not one element");
+    }
+    for (c = w->children; c != NULL; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE && found == NULL) {
+            found = c;
+        } else if (c->type == XML_TEXT_NODE) {
+            const xmlChar *t;
+
+            for (t = c->content; t != NULL && *t != '\0'; t++) {
+                if (!is_decl_space((char)*t)) {
+                    return anc_error_set(p, err, ANC_E_XML_PARSE,
+                                         "text beside the content's element");
+                }
+            }
+        } else if (c->type != XML_COMMENT_NODE && c->type != XML_PI_NODE) {
+            return anc_error_set(p, err, ANC_E_XML_PARSE, "content is not one element");
+        }
+    }
+    if (found == NULL) {
+        return anc_error_set(p, err, ANC_E_XML_PARSE, "content is not one element");
+    }
+    *elem = found;
     return ANC_OK;
 }
 
@@ -415,6 +696,49 @@ const char *anc_xml_collapse(apr_pool_t *p, const char *s)
     }
     *o = '\0';
     return out;
+}
+
+int anc_xml_has_space_or_control(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    while (*u != 0) {
+        unsigned cp;
+        int n, k;
+
+        if (*u < 0x80) {
+            if (*u <= 0x20 || *u == 0x7F) {
+                return 1;
+            }
+            u++;
+            continue;
+        }
+        if ((*u & 0xE0) == 0xC0) {
+            cp = *u & 0x1Fu;
+            n = 1;
+        } else if ((*u & 0xF0) == 0xE0) {
+            cp = *u & 0x0Fu;
+            n = 2;
+        } else if ((*u & 0xF8) == 0xF0) {
+            cp = *u & 0x07u;
+            n = 3;
+        } else {
+            return 1; /* not UTF-8: refuse rather than guess */
+        }
+        for (k = 1; k <= n; k++) {
+            if ((u[k] & 0xC0) != 0x80) {
+                return 1;
+            }
+            cp = (cp << 6) | (u[k] & 0x3Fu);
+        }
+        u += n + 1;
+        if ((cp >= 0x80 && cp <= 0xA0) || cp == 0x1680 || cp == 0x180E ||
+            (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
+            cp == 0x202F || cp == 0x205F || cp == 0x3000 || cp == 0xFEFF) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 typedef struct disjoint_ctx_t {

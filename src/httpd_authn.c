@@ -35,6 +35,11 @@ anc_req_note_t *anc_note_get(request_rec *r)
     return ap_get_module_config(r->request_config, &authncontext_module);
 }
 
+int anc_has_auth_type(request_rec *r)
+{
+    return ap_auth_type(r) != NULL;
+}
+
 int anc_is_saml(request_rec *r)
 {
     const char *t = ap_auth_type(r);
@@ -202,7 +207,8 @@ static const char *user_from_session(request_rec *r, const anc_dir_cfg_t *d,
 /* The variables were computed when the session was stored
  * (anc_session_vars.c): here they are only appended, where they lie in
  * the record read from the cache. */
-static void set_variables(request_rec *r, const anc_dir_cfg_t *d, const anc_session_t *s)
+static void set_variables(request_rec *r, const anc_dir_cfg_t *d, const anc_session_t *s,
+                          const char *user)
 {
     vars_ctx_t ctx = {r, anc_dir_flag(d->export_headers, 0)};
 
@@ -211,8 +217,8 @@ static void set_variables(request_rec *r, const anc_dir_cfg_t *d, const anc_sess
         drop_ours(r, r->headers_in);
     }
     anc_session_vars_each(s, set_var, &ctx);
-    if (ctx.export_headers && r->user) {
-        apr_table_setn(r->headers_in, "REMOTE_USER", header_value(r->pool, r->user));
+    if (ctx.export_headers && user) {
+        apr_table_setn(r->headers_in, "REMOTE_USER", header_value(r->pool, user));
     }
 }
 
@@ -277,6 +283,33 @@ static int start_login(request_rec *r, const anc_dir_cfg_t *d, int stale, const 
     return rc == OK ? DONE : rc;
 }
 
+/* OK when s meets the location's AuthnContextRequest and
+ * AuthnContextMaxAge (or came from a retry without context), else the
+ * step-up login. */
+static int step_up_if_needed(request_rec *r, const anc_dir_cfg_t *d,
+                             const anc_session_t *s)
+{
+    int stale = 0;
+
+    if (anc_session_meets_dir(r, d, s, &stale)) {
+        return OK;
+    }
+    /* With "MFA with retry", a session that came from the retry has
+     * already been offered the context: let Require decide. */
+    if (anc_dir_flag(d->retry_without_context, 0)) {
+        int marked = anc_store_retry_marked(r, s->id);
+        if (marked < 0) {
+            return anc_unavailable(r);
+        }
+        if (marked && !stale) {
+            return OK;
+        }
+    }
+    return start_login(r, d, stale,
+                       stale ? "session older than AuthnContextMaxAge"
+                             : "session does not meet AuthnContextRequest (step-up)");
+}
+
 int anc_check_authn(request_rec *r)
 {
     const anc_srv_cfg_t *c = anc_srv(r->server);
@@ -285,7 +318,6 @@ int anc_check_authn(request_rec *r)
     anc_session_t *s = NULL;
     anc_req_note_t *note;
     anc_status_t st;
-    int stale = 0;
 
     if (!anc_is_saml(r)) {
         return DECLINED;
@@ -293,6 +325,19 @@ int anc_check_authn(request_rec *r)
     d = anc_dir(r);
     if (!anc_srv_ready(r, "authn")) {
         return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    note = anc_note_get(r);
+    if (note && note->lazy) {
+        /* AuthnContextUnauthenticatedAction pass, and a Require needs a
+         * user: from here on the location behaves as any other (login,
+         * step-up for AuthnContextRequest / AuthnContextMaxAge). The
+         * access checker has read and judged the session already. */
+        if (!note->session) {
+            return start_login(r, d, 0, "no session, and a Require needs a user");
+        }
+        r->user = (char *)note->user;
+        r->ap_auth_type = "SAML";
+        return step_up_if_needed(r, d, note->session);
     }
     sid = anc_cookie_get(r, anc_srv_cookie_name(c));
     if (!sid || !anc_is_hex_id(sid, 16)) {
@@ -304,7 +349,7 @@ int anc_check_authn(request_rec *r)
     if (st == ANC_E_CACHE) {
         /* logged once by the store (reason=cache-unavailable); fail closed */
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-        return HTTP_SERVICE_UNAVAILABLE;
+        return anc_unavailable(r);
     }
     if (st != ANC_OK) {
         return start_login(r, d, 0, "session unknown or expired");
@@ -333,26 +378,132 @@ int anc_check_authn(request_rec *r)
     r->ap_auth_type = "SAML";
     note = apr_pcalloc(r->pool, sizeof(*note));
     note->session = s;
+    note->user = r->user;
     ap_set_module_config(r->request_config, &authncontext_module, note);
-    set_variables(r, d, s);
+    set_variables(r, d, s, r->user);
 
-    if (!anc_session_meets_dir(r, d, s, &stale)) {
-        /* With "MFA with retry", a session that came from the retry has
-         * already been offered the context: let Require decide. */
-        if (anc_dir_flag(d->retry_without_context, 0)) {
-            int marked = anc_store_retry_marked(r, s->id);
-            if (marked < 0) {
-                return HTTP_SERVICE_UNAVAILABLE;
-            }
-            if (marked && !stale) {
-                return OK;
-            }
-        }
-        return start_login(r, d, stale,
-                           stale ? "session older than AuthnContextMaxAge"
-                                 : "session does not meet AuthnContextRequest (step-up)");
+    return step_up_if_needed(r, d, s);
+}
+
+/* ---------------------------------------------------------------------- */
+/* lazy sessions (AuthnContextUnauthenticatedAction pass)                  */
+
+int anc_dir_is_lazy(const anc_dir_cfg_t *d)
+{
+    return anc_dir_flag(d->unauth_action, ANC_UNAUTH_REDIRECT) == ANC_UNAUTH_PASS;
+}
+
+/* The session of a lazy location, or NULL when there is none usable here
+ * (no cookie, unknown or expired, another IdP than AuthnContextIdP, no
+ * AuthnContextUserAttribute value). *user is what REMOTE_USER will be.
+ * ANC_E_CACHE when the store cannot answer. */
+static anc_status_t lazy_load(request_rec *r, const anc_dir_cfg_t *d, anc_session_t **out,
+                              const char **user)
+{
+    const char *sid = anc_cookie_get(r, anc_srv_cookie_name(anc_srv(r->server)));
+    anc_session_t *s = NULL;
+    anc_status_t st;
+
+    *out = NULL;
+    *user = NULL;
+    if (!sid || !anc_is_hex_id(sid, 16)) {
+        return ANC_OK;
     }
-    return OK;
+    st = anc_store_session_load(
+        r, sid, d->user_attribute ? ANC_SESSION_DECODE_ALL : ANC_SESSION_SKIP_ATTRIBUTES,
+        &s);
+    if (st == ANC_E_CACHE) {
+        return st;
+    }
+    if (st != ANC_OK) {
+        return ANC_OK;
+    }
+    if (d->idp && (!s->idp || strcmp(s->idp, d->idp) != 0)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "authncontext: lazy: session not usable here reason=%s "
+                      "detail=session from %s, AuthnContextIdP is %s",
+                      anc_reason(ANC_E_ISSUER), s->idp ? s->idp : "-", d->idp);
+        return ANC_OK;
+    }
+    *user = user_from_session(r, d, s);
+    if (!*user || !**user) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "authncontext: lazy: session not usable here reason=%s "
+                      "detail=attribute %s (AuthnContextUserAttribute) is not in the "
+                      "session",
+                      anc_reason(ANC_E_CONFIG),
+                      d->user_attribute ? d->user_attribute : "NameID");
+        *user = NULL;
+        return ANC_OK;
+    }
+    *user = apr_pstrdup(r->pool, *user);
+    *out = s;
+    return ANC_OK;
+}
+
+/* access_checker hook. httpd authenticates only when a Require needs a
+ * user: under `Require all granted` the authn hook never runs. A lazy
+ * location still wants the variables of a session when there is one, so
+ * the session is read here, a hook that runs for every request, before
+ * authorization. r->user is left NULL until the fixups (anc_lazy_fixups):
+ * mod_authz_core answers a denial without authentication with 403, which
+ * would take step-up away; with r->user NULL a Require that needs a user
+ * answers "no user" and httpd runs the authn hook, which takes the
+ * session from the note. */
+int anc_lazy_access(request_rec *r)
+{
+    const anc_dir_cfg_t *d;
+    anc_req_note_t *note;
+    anc_session_t *s = NULL;
+    const char *user = NULL;
+
+    if (!anc_is_saml(r)) {
+        return DECLINED;
+    }
+    d = anc_dir(r);
+    if (!anc_dir_is_lazy(d)) {
+        return DECLINED;
+    }
+    if (!anc_srv_ready(r, "lazy")) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* A subrequest with the main request's configuration never gets here
+     * (httpd reuses the main request's checks: the hook is registered per
+     * configuration); one with another configuration may pin another IdP
+     * or user attribute, so it reads and judges the session itself. */
+    if (lazy_load(r, d, &s, &user) == ANC_E_CACHE) {
+        /* logged once by the store (reason=cache-unavailable); fail closed */
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        return anc_unavailable(r);
+    }
+    note = apr_pcalloc(r->pool, sizeof(*note));
+    note->lazy = 1;
+    note->session = s;
+    note->user = user;
+    ap_set_module_config(r->request_config, &authncontext_module, note);
+    if (s) {
+        set_variables(r, d, s, user);
+    } else {
+        /* no session: none of our names, whoever set them (SetEnvIf) */
+        drop_ours(r, r->subprocess_env);
+        if (anc_dir_flag(d->export_headers, 0)) {
+            drop_ours(r, r->headers_in);
+        }
+    }
+    return DECLINED;
+}
+
+/* fixups hook: a lazy request with a session gets its user even when no
+ * Require asked for one (REMOTE_USER for CGI, logs, proxies). */
+int anc_lazy_fixups(request_rec *r)
+{
+    anc_req_note_t *note = anc_note_get(r);
+
+    if (note && note->lazy && note->session && !r->user && anc_is_saml(r)) {
+        r->user = (char *)note->user;
+        r->ap_auth_type = "SAML";
+    }
+    return DECLINED;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -377,6 +528,11 @@ static apr_status_t cache_mark_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
 
+    if (f->ctx) {
+        /* a lazy location: the same URL differs by session (RFC 9110
+         * 12.5.5), also for the anonymous page a shared cache might keep */
+        apr_table_mergen(r->headers_out, "Vary", "Cookie");
+    }
     if (!apr_table_get(r->headers_out, "Cache-Control") &&
         !apr_table_get(r->err_headers_out, "Cache-Control")) {
         apr_table_setn(r->headers_out, "Cache-Control", PRIVATE_CACHE_CONTROL);
@@ -387,13 +543,26 @@ static apr_status_t cache_mark_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 
 void anc_insert_cache_filter(request_rec *r)
 {
-    /* Only what we authenticated: r->user with AuthType SAML (also carried
-     * over to an internal redirect that skips authentication). One pointer
-     * test for every other request. */
-    if (!r->user || r->main || !r->ap_auth_type || strcasecmp(r->ap_auth_type, "SAML")) {
+    anc_req_note_t *note;
+
+    if (r->main) {
         return;
     }
-    ap_add_output_filter_handle(cache_filter, NULL, r, r->connection);
+    /* A lazy location: with or without a session, its pages are private
+     * and vary by the cookie. */
+    if (!r->user && (note = anc_note_get(r)) && note->lazy) {
+        ap_add_output_filter_handle(cache_filter, note, r, r->connection);
+        return;
+    }
+    /* Otherwise only what we authenticated: r->user with AuthType SAML
+     * (also carried over to an internal redirect that skips
+     * authentication). One pointer test for every other request. */
+    if (!r->user || !r->ap_auth_type || strcasecmp(r->ap_auth_type, "SAML")) {
+        return;
+    }
+    note = anc_note_get(r);
+    ap_add_output_filter_handle(cache_filter, note && note->lazy ? note : NULL, r,
+                                r->connection);
 }
 
 void anc_register_cache_filter(void)

@@ -69,6 +69,20 @@ static const char *classref_parse(cmd_parms *cmd, const char *require_line,
     return NULL;
 }
 
+/* No user yet: httpd authenticates first, which needs an AuthType. Without
+ * one (a rule in .htaccess or a nested section that configtest could not
+ * follow) httpd answers 500 with only AH00027: say why. */
+static authz_status no_user(request_rec *r, const char *what)
+{
+    if (!anc_has_auth_type(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "authncontext: authz: failed reason=%s detail=Require %s in a "
+                      "location without AuthType SAML (%s): add AuthType SAML there",
+                      anc_reason(ANC_E_CONFIG), what, r->uri);
+    }
+    return AUTHZ_DENIED_NO_USER;
+}
+
 static anc_session_t *session_of(request_rec *r)
 {
     anc_req_note_t *n = anc_note_get(r);
@@ -84,7 +98,7 @@ static authz_status classref_check(request_rec *r, const char *require_line,
     anc_session_t *s;
 
     if (!r->user) {
-        return AUTHZ_DENIED_NO_USER;
+        return no_user(r, "authnContextClassRef");
     }
     if (!rule) {
         /* not compiled: check_config did not run for it (cannot happen
@@ -106,10 +120,11 @@ static authz_status classref_check(request_rec *r, const char *require_line,
                       require_line);
         return AUTHZ_GRANTED;
     }
+    anc_note_get(r)->denied_rule = ref;
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "authncontext: authz: denied reason=%s detail=authnContextClassRef %s; "
-                  "session has %s",
-                  anc_reason(ANC_E_POLICY), require_line,
+                  "authncontext: authz: denied reason=%s ref=%s user=%s "
+                  "detail=authnContextClassRef %s; session has %s",
+                  anc_reason(ANC_E_POLICY), anc_request_ref(r), r->user, require_line,
                   s->classes && s->classes->nelts
                       ? apr_array_pstrcat(r->pool, s->classes, ' ')
                       : "(no class)");
@@ -149,7 +164,7 @@ static authz_status maxage_check(request_rec *r, const char *require_line,
     apr_time_t at;
 
     if (!r->user) {
-        return AUTHZ_DENIED_NO_USER;
+        return no_user(r, "authnContextMaxAge");
     }
     if (!(s = session_of(r))) {
         return AUTHZ_DENIED_NO_USER;
@@ -161,22 +176,39 @@ static authz_status maxage_check(request_rec *r, const char *require_line,
                          anc_srv_clock_skew(anc_srv(r->server)))) {
         return AUTHZ_GRANTED;
     }
+    anc_note_get(r)->denied_max_age = m->seconds;
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "authncontext: authz: denied reason=%s detail=authnContextMaxAge %d; "
-                  "AuthnInstant %s",
-                  anc_reason(ANC_E_POLICY), m->seconds, anc_time_format(r->pool, at));
+                  "authncontext: authz: denied reason=%s ref=%s user=%s "
+                  "detail=authnContextMaxAge %d; AuthnInstant %s",
+                  anc_reason(ANC_E_POLICY), anc_request_ref(r), r->user, m->seconds,
+                  anc_time_format(r->pool, at));
     return AUTHZ_DENIED;
 }
 
 static const authz_provider classref_provider = {classref_check, classref_parse};
 static const authz_provider maxage_provider = {maxage_check, maxage_parse};
 
+const void *anc_authz_provider(int which)
+{
+    return which ? (const void *)&maxage_provider : (const void *)&classref_provider;
+}
+
 void anc_register_authz_providers(apr_pool_t *p)
 {
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "authnContextClassRef",
-                              AUTHZ_PROVIDER_VERSION, &classref_provider,
-                              AP_AUTH_INTERNAL_PER_CONF);
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "authnContextMaxAge",
-                              AUTHZ_PROVIDER_VERSION, &maxage_provider,
-                              AP_AUTH_INTERNAL_PER_CONF);
+    static const char *const classref_names[] = {ANC_AUTHZ_CLASSREF,
+                                                 ANC_AUTHZ_OWN_CLASSREF};
+    static const char *const maxage_names[] = {ANC_AUTHZ_MAXAGE, ANC_AUTHZ_OWN_MAXAGE};
+    int i;
+
+    /* mod_shib registers authnContextClassRef too, and whichever module
+     * registers last owns the name: httpd_configcheck.c fails configtest
+     * when a rule under AuthType SAML would reach the other module */
+    for (i = 0; i < 2; i++) {
+        ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, classref_names[i],
+                                  AUTHZ_PROVIDER_VERSION, &classref_provider,
+                                  AP_AUTH_INTERNAL_PER_CONF);
+        ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, maxage_names[i],
+                                  AUTHZ_PROVIDER_VERSION, &maxage_provider,
+                                  AP_AUTH_INTERNAL_PER_CONF);
+    }
 }

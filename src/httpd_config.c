@@ -16,6 +16,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "http_core.h"
 #include "ap_provider.h"
 #include "ap_socache.h"
 #include "util_mutex.h"
@@ -24,8 +25,12 @@
 #include "apr_hash.h"
 
 #include "anc_init.h"
+#include <libxml/xmlversion.h>
+#include <openssl/opensslv.h>
+#include <xmlsec/version.h>
 #include "anc_authnreq.h"
 #include "httpd_config.h"
+#include "httpd_glue.h"
 
 APLOG_USE_MODULE(authncontext);
 
@@ -78,6 +83,7 @@ void *anc_create_server_config(apr_pool_t *p, server_rec *s)
     c->require_signed_assertion = ANC_UNSET;
     c->max_response_size = ANC_UNSET;
     c->cookie_secure = ANC_UNSET;
+    c->show_attribute_values = ANC_UNSET;
     return c;
 }
 
@@ -112,6 +118,9 @@ void *anc_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(vocab);
     MERGE_PTR(class_attributes);
     MERGE_PTR(error_hosts);
+    m->pages = add->pages;
+    anc_pages_merge(p, (anc_srv_cfg_t *)base, m);
+    MERGE_INT(show_attribute_values);
     return m;
 }
 
@@ -174,7 +183,7 @@ anc_dir_cfg_t *anc_dir(const request_rec *r)
 
 int anc_srv_enabled(const anc_srv_cfg_t *c)
 {
-    return c->sp_entity_id && c->idps && c->idps->trust && c->cache &&
+    return c->sp_entity_id && c->idps && c->idps->store && c->cache &&
            c->cache->initialised && c->replay_cache && c->replay_cache->initialised;
 }
 
@@ -400,20 +409,14 @@ static const char *set_sp_cert_file(cmd_parms *cmd, void *dummy, const char *arg
     return file_arg(cmd, arg, &srv_spkey(cmd)->cert_file);
 }
 
-static const char *add_idp_metadata(cmd_parms *cmd, void *dummy, const char *arg)
+static const char *add_idp_metadata(cmd_parms *cmd, void *dummy, const char *args)
 {
     anc_srv_cfg_t *c = cmd_srv(cmd);
-    const char *path = NULL, *msg;
 
-    if ((msg = file_arg(cmd, arg, &path)) != NULL) {
-        return msg;
-    }
     if (!c->idps) {
         c->idps = apr_pcalloc(cmd->pool, sizeof(*c->idps));
-        c->idps->files = apr_array_make(cmd->pool, 2, sizeof(const char *));
     }
-    APR_ARRAY_PUSH(c->idps->files, const char *) = path;
-    return NULL;
+    return anc_md_parse_directive(cmd, args, &c->idps->sources);
 }
 
 static const char *set_endpoint(cmd_parms *cmd, void *dummy, const char *arg)
@@ -715,7 +718,8 @@ static const char *set_dir_idp(cmd_parms *cmd, void *dv, const char *arg)
         return NULL;
     }
     c = cmd_srv(cmd);
-    if (!c->idps || !c->idps->trust || !anc_trust_find(c->idps->trust, arg)) {
+    if (!c->idps || !c->idps->store ||
+        (!anc_md_has_idp(c->idps->store, arg) && !anc_md_refreshable(c->idps->store))) {
         return apr_psprintf(cmd->pool, "%s: %s is not in the loaded metadata",
                             cmd->cmd->name, arg);
     }
@@ -838,9 +842,11 @@ static const char *set_dir_unauth(cmd_parms *cmd, void *dv, const char *arg)
         d->unauth_action = ANC_UNAUTH_REDIRECT;
     } else if (!strcmp(arg, "401")) {
         d->unauth_action = ANC_UNAUTH_401;
+    } else if (!strcasecmp(arg, "pass")) {
+        d->unauth_action = ANC_UNAUTH_PASS;
     } else {
-        return apr_psprintf(cmd->pool, "%s: '%s' must be redirect or 401", cmd->cmd->name,
-                            arg);
+        return apr_psprintf(cmd->pool, "%s: '%s' must be redirect, 401 or pass",
+                            cmd->cmd->name, arg);
     }
     return NULL;
 }
@@ -865,8 +871,10 @@ const command_rec anc_cmds[] = {
                   "The SP's private key (PEM): request signing, decryption"),
     AP_INIT_TAKE1("AuthnContextSPCertFile", set_sp_cert_file, NULL, RSRC_CONF,
                   "The SP's certificate (PEM), published in the SP metadata"),
-    AP_INIT_ITERATE("AuthnContextIdPMetadataFile", add_idp_metadata, NULL, RSRC_CONF,
-                    "IdP metadata file(s); repeatable"),
+    AP_INIT_RAW_ARGS("AuthnContextIdPMetadataFile", add_idp_metadata, NULL, RSRC_CONF,
+                     "IdP metadata file(s), or one file and options (verify=CERT "
+                     "maxValidity=SECONDS refresh=SECONDS entities=ID,ID "
+                     "entityAttribute=NAME=VALUE); repeatable"),
     AP_INIT_TAKE1("AuthnContextEndpoint", set_endpoint, NULL, RSRC_CONF,
                   "Path of the SP endpoints (acs, login, logout, metadata); "
                   "default /saml"),
@@ -906,8 +914,17 @@ const command_rec anc_cmds[] = {
                   "FROM TO: a received FROM class also counts as TO"),
     AP_INIT_ITERATE("AuthnContextClassAttribute", add_class_attribute, NULL, RSRC_CONF,
                     "Attribute name(s) whose values are also session classes"),
+    AP_INIT_TAKE1(
+        "AuthnContextTemplateDir", anc_set_template_dir, NULL, RSRC_CONF,
+        "Directory of page templates (layout.html, forbidden.html, error.html, "
+        "unavailable.html, logout.html, notice.html) replacing the built-in ones"),
+    AP_INIT_TAKE2("AuthnContextClassName", anc_set_class_name, NULL, RSRC_CONF,
+                  "A readable name for a class URI on the pages users see"),
     AP_INIT_ITERATE("AuthnContextErrorHosts", add_error_host, NULL, RSRC_CONF,
                     "Host names an absolute AuthnContextErrorURL may point at"),
+    AP_INIT_FLAG("AuthnContextSessionShowAttributeValues", set_srv_flag,
+                 SRV_OFF(show_attribute_values), RSRC_CONF,
+                 "PATH/session shows attribute values, not only names (default Off)"),
 
     AP_INIT_TAKE1("AuthnContextIdP", set_dir_idp, NULL, DIR_WHERE,
                   "entityID of the IdP to use here"),
@@ -934,7 +951,8 @@ const command_rec anc_cmds[] = {
     AP_INIT_FLAG("AuthnContextExportHeaders", set_dir_flag, DIR_OFF(export_headers),
                  DIR_WHERE, "Copy the variables into request headers"),
     AP_INIT_TAKE1("AuthnContextUnauthenticatedAction", set_dir_unauth, NULL, DIR_WHERE,
-                  "redirect (default: login at the IdP) or 401"),
+                  "redirect (default: login at the IdP), 401, or pass (lazy: no "
+                  "login unless a Require needs a user)"),
     AP_INIT_TAKE1("AuthnContextUserAttribute", set_dir_user_attribute, NULL, DIR_WHERE,
                   "Attribute (Name or FriendlyName) used as REMOTE_USER "
                   "instead of the NameID"),
@@ -981,27 +999,11 @@ static int config_fail(server_rec *s, const char *what, const char *detail)
     return !OK;
 }
 
-static int load_idps(apr_pool_t *pconf, server_rec *s, anc_idps_t *idps)
+static int load_idps(apr_pool_t *pconf, server_rec *s, anc_idps_t *idps, int allow_sha1)
 {
-    anc_error_t *err = NULL;
-    int i;
-
-    idps->trust = anc_trust_create(pconf);
-    for (i = 0; i < idps->files->nelts; i++) {
-        const char *f = APR_ARRAY_IDX(idps->files, i, const char *);
-        if (anc_trust_load_file(idps->trust, f, &err) != ANC_OK) {
-            idps->trust = NULL;
-            return config_fail(s,
-                               apr_psprintf(pconf,
-                                            "AuthnContextIdPMetadataFile %s "
-                                            "rejected reason=%s",
-                                            f, err ? err->reason : "metadata-invalid"),
-                               err ? err->detail : NULL);
-        }
-    }
-    if (anc_trust_count(idps->trust) < 1) {
-        idps->trust = NULL;
-        return config_fail(s, "AuthnContextIdPMetadataFile: no IdP found", NULL);
+    if (anc_md_store_load(pconf, s, idps->sources, allow_sha1, &idps->store) != OK) {
+        idps->store = NULL;
+        return config_fail(s, "AuthnContextIdPMetadataFile rejected (see above)", NULL);
     }
     return OK;
 }
@@ -1122,11 +1124,20 @@ static int run_deferred(apr_pool_t *pconf, server_rec *s)
         for (vs = s; vs; vs = vs->next) {
             const anc_srv_cfg_t *c = anc_srv(vs);
             if ((u->server->is_virtual && vs != u->server) || !c->idps ||
-                !c->idps->trust) {
+                !c->idps->store) {
                 continue;
             }
             checked = 1;
-            if (!anc_trust_find(c->idps->trust, u->entity_id)) {
+            if (!anc_md_has_idp(c->idps->store, u->entity_id) &&
+                anc_md_refreshable(c->idps->store)) {
+                /* metadata changes at run time: the IdP may come with a
+                 * later version of a source */
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, vs,
+                             "authncontext: config: %s:%d: AuthnContextIdP %s is not "
+                             "(yet) in the loaded metadata; logins there fail until a "
+                             "refreshed source lists it",
+                             u->file, u->line, u->entity_id);
+            } else if (!anc_md_has_idp(c->idps->store, u->entity_id)) {
                 return config_fail(vs,
                                    apr_psprintf(pconf,
                                                 "%s:%d: AuthnContextIdP %s is not in the "
@@ -1215,7 +1226,8 @@ int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                "AuthnContextIdPMetadataFile",
                                NULL);
         }
-        if (!c->idps->trust && load_idps(pconf, vs, c->idps) != OK) {
+        if (!c->idps->store &&
+            load_idps(pconf, vs, c->idps, anc_dir_flag(c->allow_sha1, 0)) != OK) {
             return !OK;
         }
         if (c->spkey && !c->spkey->key && load_spkey(pconf, vs, c->spkey) != OK) {
@@ -1276,7 +1288,10 @@ int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         name_cache(pconf, ptemp, named, &ncache, c->cache);
         name_cache(pconf, ptemp, named, &ncache, c->replay_cache);
     }
-    return run_deferred(pconf, s);
+    if (run_deferred(pconf, s) != OK || anc_pages_check_config(pconf, ptemp, s) != OK) {
+        return !OK;
+    }
+    return anc_configcheck(ptemp, s);
 }
 
 static apr_status_t cache_destroy(void *data)
@@ -1330,6 +1345,14 @@ int anc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
 {
     server_rec *vs;
 
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     "authncontext: mod_authncontext %s (libxml2 %s, xmlsec1 %s, %s)",
+                     ANC_VERSION, LIBXML_DOTTED_VERSION, XMLSEC_VERSION,
+                     OPENSSL_VERSION_TEXT);
+    }
+
+    anc_md_post_config(pconf, s);
     for (vs = s; vs; vs = vs->next) {
         anc_srv_cfg_t *c = anc_srv(vs);
         int rc;
@@ -1345,9 +1368,9 @@ int anc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
         ap_log_error(
             APLOG_MARK, APLOG_INFO, 0, vs,
             "authncontext: ready: sp=%s idps=%d endpoint=%s cache=%s%s replay=%s%s",
-            c->sp_entity_id, anc_trust_count(c->idps->trust), anc_srv_endpoint(c),
-            c->cache->spec, c->cache->mutex ? " (mutex)" : "", c->replay_cache->spec,
-            c->replay_cache->mutex ? " (mutex)" : "");
+            c->sp_entity_id, anc_trust_count(anc_md_config_trust(c->idps->store)),
+            anc_srv_endpoint(c), c->cache->spec, c->cache->mutex ? " (mutex)" : "",
+            c->replay_cache->spec, c->replay_cache->mutex ? " (mutex)" : "");
     }
     return OK;
 }
@@ -1377,4 +1400,5 @@ void anc_child_init(apr_pool_t *p, server_rec *s)
         reattach(p, vs, done, anc_srv(vs)->cache);
         reattach(p, vs, done, anc_srv(vs)->replay_cache);
     }
+    anc_md_child_init(p, s);
 }

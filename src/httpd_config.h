@@ -17,6 +17,7 @@
 
 #include "anc_metadata.h"
 #include "anc_policy.h"
+#include "httpd_metadata.h"
 
 extern module AP_MODULE_DECLARE_DATA authncontext_module;
 
@@ -31,12 +32,14 @@ extern module AP_MODULE_DECLARE_DATA authncontext_module;
  * the clock skew): also how long its replay record must be kept. */
 #define ANC_DEFAULT_UNSOLICITED_MAX_AGE 300
 
-/* IdP trust: the metadata files of one server and the store built from
- * them in check_config. Shared by the virtual hosts that do not set their
- * own files. */
+/* IdP trust: the metadata sources of one server and the store built from
+ * them in check_config (httpd_metadata.c). Shared by the virtual hosts
+ * that do not set their own sources. Requests read the IdPs through
+ * anc_idps_trust(r), never the store directly: it is refreshed at run
+ * time. */
 typedef struct anc_idps_t {
-    apr_array_header_t *files; /* const char *, absolute */
-    anc_trust_t *trust;        /* NULL until loaded */
+    apr_array_header_t *sources; /* anc_md_source_cfg_t */
+    anc_md_store_t *store;       /* NULL until loaded */
 } anc_idps_t;
 
 /* The SP's key pair (request signing, decryption, SP metadata). */
@@ -92,6 +95,9 @@ typedef struct anc_rule_ref_t {
     server_rec *server;
 } anc_rule_ref_t;
 
+/* Page templates and readable class names (httpd_pages.c). */
+typedef struct anc_pages_cfg_t anc_pages_cfg_t;
+
 typedef struct anc_srv_cfg_t {
     const char *sp_entity_id;
     anc_spkey_t *spkey;
@@ -120,12 +126,16 @@ typedef struct anc_srv_cfg_t {
     anc_vocab_t *vocab;
     apr_array_header_t *class_attributes; /* const char * */
     apr_array_header_t *error_hosts;      /* const char *, lower case */
+    anc_pages_cfg_t *pages;    /* AuthnContextTemplateDir, AuthnContextClassName */
+    int show_attribute_values; /* PATH/session: values too (default Off) */
 } anc_srv_cfg_t;
 
 #define ANC_BINDING_IS_REDIRECT 0
 #define ANC_BINDING_IS_POST 1
 #define ANC_UNAUTH_REDIRECT 0
 #define ANC_UNAUTH_401 1
+/* lazy: a request without a session goes on without a user */
+#define ANC_UNAUTH_PASS 2
 
 typedef struct anc_dir_cfg_t {
     const char *idp;

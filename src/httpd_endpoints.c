@@ -1,9 +1,11 @@
 /*
  * httpd_endpoints.c - the SP endpoints under AuthnContextEndpoint:
  *   POST PATH/acs       the Assertion Consumer Service (HTTP-POST binding)
- *   GET  PATH/login     ?target=/local/url[&idp=entityID]
+ *   GET  PATH/login     ?target=/local/url[&idp=|entityID=entityID] and the
+ *                       parameters of httpd_login_params.c
  *   GET  PATH/logout    ?return=/local/url
  *   GET  PATH/metadata  the SP's metadata
+ *   GET  PATH/session   the caller's session (httpd_session_endpoint.c)
  *        PATH/forbidden the 403 answer step-up uses instead of a 401
  * They are served from the quick_handler, keyed on the server's endpoint
  * path, so they work even inside a protected <Location>. The path is
@@ -84,8 +86,7 @@ static int form_parse(apr_pool_t *p, const char *body, apr_size_t len, form_t *f
     return 1;
 }
 
-/* The value of a query parameter; *count tells how often it appears. */
-static const char *query_param(request_rec *r, const char *name, int *count)
+const char *anc_query_param(request_rec *r, const char *name, int *count)
 {
     const char *q = r->args, *found = NULL;
     apr_size_t nlen = strlen(name);
@@ -205,9 +206,20 @@ static anc_status_t acs_lookup(void *vctx, const char *in_response_to,
                              "no outstanding request with this ID");
     }
     if (!binding_matches(ctx->browser_binding, pd->st->browser_binding)) {
+        /* the usual cause on a test host: Secure cookies over plain http,
+         * which browsers never send back */
+        int plain = !ctx->browser_binding &&
+                    anc_srv_cookie_secure(anc_srv(ctx->r->server)) &&
+                    strcasecmp(ap_http_scheme(ctx->r), "https");
+
         return anc_error_set(scratch, err, ANC_E_IN_RESPONSE_TO,
-                             "request was started by another browser (binding cookie "
-                             "missing or different)");
+                             plain
+                                 ? "binding cookie missing: this request came over plain "
+                                   "http and the cookie is Secure "
+                                   "(AuthnContextCookieSecure On), which browsers send "
+                                   "over https only: serve the site over https"
+                                 : "request was started by another browser (binding "
+                                   "cookie missing or different)");
     }
     ctx->pending = pd;
     return ANC_OK;
@@ -272,9 +284,11 @@ static int acs_reject(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
     anc_error_facts_t f;
     int status;
 
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  "authncontext: acs: rejected reason=%s detail=%s", anc_reason(code),
-                  detail ? detail : "");
+    ap_log_rerror(
+        APLOG_MARK, APLOG_WARNING, 0, r,
+        "authncontext: acs: rejected reason=%s ref=%s request=%s idp=%s detail=%s",
+        anc_reason(code), anc_request_ref(r), pd ? pd->st->request_id : "-",
+        pd && pd->st->idp ? pd->st->idp : "-", detail ? detail : "");
     if (code == ANC_E_CACHE) {
         return anc_simple_page(r, HTTP_SERVICE_UNAVAILABLE, "Service unavailable",
                                "The session store is not available. Please try "
@@ -304,11 +318,15 @@ static int acs_idp_error(request_rec *r, acs_ctx_t *ctx, const char *relay_state
                                                              : relay_state);
     anc_error_facts_t f;
 
-    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                  "authncontext: acs: IdP error idp=%s status=%s status2=%s message=%s",
-                  status->idp ? status->idp : "-", status->status_code,
-                  status->status_code2 ? status->status_code2 : "-",
-                  status->status_message ? status->status_message : "-");
+    ap_log_rerror(
+        APLOG_MARK, APLOG_NOTICE, 0, r,
+        "authncontext: acs: IdP error ref=%s request=%s in_response_to=%s idp=%s "
+        "status=%s status2=%s message=%s",
+        anc_request_ref(r), pd ? pd->st->request_id : "-",
+        status->in_response_to ? status->in_response_to : "-",
+        status->idp ? status->idp : "-", status->status_code,
+        status->status_code2 ? status->status_code2 : "-",
+        status->status_message ? status->status_message : "-");
     /* The "MFA with retry" pattern: once, without RequestedAuthnContext. */
     if (pd && pd->retry_without_context && pd->st->has_requested_context &&
         !pd->st->is_retry && status->status_code2 &&
@@ -334,6 +352,10 @@ static int acs_idp_error(request_rec *r, acs_ctx_t *ctx, const char *relay_state
                       pd->st->target);
         return anc_login_send(r, &l, HTTP_SEE_OTHER);
     }
+    /* A passive attempt the IdP could not answer silently (NoPassive). */
+    if (anc_passive_return(r, pd, status->status_code2) == HTTP_SEE_OTHER) {
+        return HTTP_SEE_OTHER;
+    }
     memset(&f, 0, sizeof(f));
     f.error_type = "saml-status";
     f.status_code = status->status_code;
@@ -349,14 +371,35 @@ static int acs_insufficient(request_rec *r, const anc_pending_t *pd,
 {
     anc_error_facts_t f;
 
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  "authncontext: acs: rejected reason=%s detail=%s",
-                  anc_reason(ANC_E_POLICY), detail);
+    ap_log_rerror(
+        APLOG_MARK, APLOG_WARNING, 0, r,
+        "authncontext: acs: rejected reason=%s ref=%s user=%s request=%s idp=%s "
+        "detail=%s",
+        anc_reason(ANC_E_POLICY), anc_request_ref(r), a->name_id.value,
+        pd ? pd->st->request_id : "-", a->idp, detail);
     memset(&f, 0, sizeof(f));
     f.error_type = "insufficient-context";
     f.error_text = detail;
     f.entity_id = a->idp;
     return acs_error(r, pd, relay_state, &f, HTTP_FORBIDDEN);
+}
+
+/* Values of an AuthnContextClassAttribute attribute that are not classes
+ * (white space inside) are left out of the session's classes; the login
+ * goes on, the admin sees why a class is missing. */
+static void log_refused_class_values(request_rec *r, const apr_array_header_t *refused)
+{
+    int i;
+
+    for (i = 0; refused != NULL && i < refused->nelts; i++) {
+        ap_log_rerror(
+            APLOG_MARK, APLOG_WARNING, 0, r,
+            "authncontext: acs: class value ignored reason=%s detail='%s' "
+            "from AuthnContextClassAttribute holds white space or a control "
+            "character",
+            anc_reason(ANC_E_XML_SCHEMA),
+            ap_escape_logitem(r->pool, APR_ARRAY_IDX(refused, i, const char *)));
+    }
 }
 
 static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
@@ -386,6 +429,8 @@ static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
                                        pd->st->idp, a->idp));
     }
     classes = anc_policy_session_classes(r->pool, vocab, a, c->class_attributes);
+    log_refused_class_values(
+        r, anc_policy_refused_class_values(r->pool, a, c->class_attributes));
 
     /* An answer to a request with RequestedAuthnContext must itself
      * satisfy it (SAML core 3.3.2.2.1): a weaker class goes to the error
@@ -483,11 +528,26 @@ static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
     anc_cookie_set(r, anc_srv_cookie_name(c), sid, "/", -1, anc_srv_cookie_samesite(c));
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool, target, r));
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "authncontext: acs: session opened idp=%s classes=%s %s target=%s",
-                  a->idp, joined(r->pool, classes) ? joined(r->pool, classes) : "-",
-                  pd ? (pd->st->is_retry ? "retry" : "solicited") : "unsolicited",
-                  target);
+    ap_log_rerror(
+        APLOG_MARK, APLOG_DEBUG, 0, r,
+        "authncontext: acs: assertion response=%s assertion=%s in_response_to=%s "
+        "idp=%s user=%s format=%s authn_instant=%s classes=%s session_index=%s "
+        "encrypted=%d",
+        a->response_id ? a->response_id : "-", a->assertion_id ? a->assertion_id : "-",
+        a->in_response_to ? a->in_response_to : "-", a->idp, a->name_id.value,
+        a->name_id.format ? a->name_id.format : "-",
+        a->authn_instant_text ? a->authn_instant_text : "-",
+        joined(r->pool, a->authn_context_class_refs)
+            ? joined(r->pool, a->authn_context_class_refs)
+            : "-",
+        a->session_index ? a->session_index : "-", a->was_encrypted);
+    ap_log_rerror(
+        APLOG_MARK, APLOG_INFO, 0, r,
+        "authncontext: acs: session opened user=%s idp=%s request=%s classes=%s "
+        "%s target=%s",
+        a->name_id.value, a->idp, pd ? pd->st->request_id : "-",
+        joined(r->pool, classes) ? joined(r->pool, classes) : "-",
+        pd ? (pd->st->is_retry ? "retry" : "solicited") : "unsolicited", target);
     return HTTP_SEE_OTHER;
 }
 
@@ -559,7 +619,7 @@ static int handle_acs(request_rec *r)
     sp->max_response_size = max;
     sp->clock_skew = anc_srv_clock_skew(c);
     sp->max_unsolicited_age = anc_srv_unsolicited_max_age(c);
-    if (anc_verifier_create(r->pool, sp, c->idps->trust, &v, &err) != ANC_OK) {
+    if (anc_verifier_create(r->pool, sp, anc_idps_trust(r), &v, &err) != ANC_OK) {
         return acs_reject(r, &ctx, form.relay_state, err->code, err->detail);
     }
     memset(&in, 0, sizeof(in));
@@ -589,7 +649,6 @@ static int handle_acs(request_rec *r)
 
 static int handle_login(request_rec *r)
 {
-    const anc_srv_cfg_t *c = anc_srv(r->server);
     const char *target, *idp, *path;
     request_rec *rr;
     anc_login_t l;
@@ -600,8 +659,12 @@ static int handle_login(request_rec *r)
         return anc_simple_page(r, HTTP_METHOD_NOT_ALLOWED, "Method not allowed",
                                "Use GET for the login endpoint.");
     }
-    target = query_param(r, "target", &n);
-    idp = query_param(r, "idp", &ni);
+    target = anc_query_param(r, "target", &n);
+    idp = anc_query_param(r, "idp", &ni);
+    if (!ni) {
+        /* the Shibboleth SP's name for it */
+        idp = anc_query_param(r, "entityID", &ni);
+    }
     if (n > 1 || ni > 1 || (n == 1 && !anc_is_local_url(target))) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "authncontext: login: rejected reason=%s detail=target must be one "
@@ -613,7 +676,7 @@ static int handle_login(request_rec *r)
     if (!target) {
         target = "/";
     }
-    if (idp && !anc_trust_find(c->idps->trust, idp)) {
+    if (idp && !anc_trust_find(anc_idps_trust(r), idp)) {
         return anc_simple_page(r, HTTP_BAD_REQUEST, "Bad request",
                                "Unknown identity provider.");
     }
@@ -637,6 +700,10 @@ static int handle_login(request_rec *r)
         }
         l.idp = idp;
     }
+    if (anc_login_apply_params(r, &l) == ANC_LOGIN_ANSWERED) {
+        ap_destroy_sub_req(rr);
+        return OK;
+    }
     rc = anc_login_send(r, &l, HTTP_MOVED_TEMPORARILY);
     ap_destroy_sub_req(rr);
     return rc;
@@ -649,13 +716,14 @@ static int handle_logout(request_rec *r)
     const char *ret;
     int n = 0;
 
-    ret = query_param(r, "return", &n);
+    ret = anc_query_param(r, "return", &n);
     if (n != 1 || !anc_is_local_url(ret)) {
         if (n) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                          "authncontext: logout: return URL is not local; using /");
+                          "authncontext: logout: return URL is not local; showing the "
+                          "logout page");
         }
-        ret = "/";
+        ret = NULL; /* the page that confirms the logout */
     }
     /* The browser forgets the cookie whatever the store says. */
     anc_cookie_set(r, anc_srv_cookie_name(c), "", "/", 0, anc_srv_cookie_samesite(c));
@@ -673,8 +741,21 @@ static int handle_logout(request_rec *r)
                                "The session store is not available, so you may not "
                                "be signed out. Please try again later.");
     }
-    apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool, ret, r));
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "authncontext: logout: session ended");
+    if (!ret) {
+        apr_table_t *t = apr_table_make(r->pool, 4);
+
+        apr_table_setn(t, "message",
+                       sid ? "You are signed out of this site."
+                           : "You were not signed in to this site (or your session had "
+                             "already ended).");
+        /* Single Logout does not exist yet: say what did not happen */
+        apr_table_setn(t, "idpNote",
+                       "You may still be signed in at your identity provider, so signing "
+                       "in here again may not ask for your password.");
+        return anc_page_send(r, HTTP_OK, ANC_PAGE_LOGOUT, "You are signed out", t);
+    }
+    apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool, ret, r));
     return HTTP_MOVED_TEMPORARILY;
 }
 
@@ -710,6 +791,76 @@ static int handle_metadata(request_rec *r)
     return OK;
 }
 
+/* The page for an authenticated user a Require denied (reached through the
+ * internal redirect that httpd_stepup.c sets up, so r->prev is the request
+ * that was denied): what the page needs, in readable words, and a link that
+ * asks the IdP for exactly that. */
+static int forbidden_page(request_rec *r)
+{
+    request_rec *orig = r->prev ? r->prev : r;
+    const anc_req_note_t *n = anc_note_get(orig);
+    const anc_srv_cfg_t *c = anc_srv(r->server);
+    const char *ep = anc_srv_endpoint(c);
+    const char *target = anc_is_local_url(orig->unparsed_uri) ? orig->unparsed_uri : "/";
+    apr_table_t *t = apr_table_make(r->pool, 12);
+    const char *login = NULL, *rule = NULL;
+
+    apr_table_setn(t, "requestURL", target);
+    apr_table_setn(t, "logoutURL", apr_pstrcat(r->pool, ep, "/logout?return=/", NULL));
+    if (n && n->session && n->session->classes && n->session->classes->nelts) {
+        apr_table_setn(t, "have", anc_classes_display(r, n->session->classes));
+        apr_table_setn(t, "classes",
+                       apr_array_pstrcat(r->pool, n->session->classes, ' '));
+    }
+    if (n && n->denied_rule) {
+        const anc_rule_ref_t *ref = n->denied_rule;
+        apr_array_header_t *want = apr_array_make(r->pool, 4, sizeof(const char *));
+        const char *cmp_word = "exact";
+        anc_comparison_t cmp;
+        int i = 0;
+
+        rule = apr_pstrcat(r->pool, "Require authnContextClassRef ", ref->words, NULL);
+        if (ref->argc > 0 && (!strcmp(ref->argv[0], "!") || !strcmp(ref->argv[0], "~"))) {
+            i = ref->argc; /* a negation or a pattern names no class to ask for */
+        } else if (ref->argc > 0 && anc_comparison_parse(ref->argv[0], &cmp) == ANC_OK) {
+            cmp_word = ref->argv[0];
+            i = 1;
+        }
+        for (; i < ref->argc; i++) {
+            APR_ARRAY_PUSH(want, const char *) = ref->argv[i];
+        }
+        if (want->nelts) {
+            apr_table_setn(t, "needs", anc_classes_display(r, want));
+            login = apr_pstrcat(
+                r->pool, ep, "/login?target=", anc_url_encode(r->pool, target),
+                "&authnContextClassRef=",
+                anc_url_encode(r->pool, apr_array_pstrcat(r->pool, want, ' ')),
+                "&authnContextComparison=", cmp_word, NULL);
+        }
+    } else if (n && n->denied_max_age) {
+        rule = apr_psprintf(r->pool, "Require authnContextMaxAge %d", n->denied_max_age);
+        apr_table_setn(t, "needs",
+                       apr_psprintf(r->pool, "a sign-in within the last %d minute%s",
+                                    (n->denied_max_age + 59) / 60,
+                                    (n->denied_max_age + 59) / 60 == 1 ? "" : "s"));
+        login =
+            apr_pstrcat(r->pool, ep, "/login?target=", anc_url_encode(r->pool, target),
+                        "&forceAuthn=true", NULL);
+    }
+    if (rule) {
+        apr_table_setn(t, "rule", rule);
+    }
+    if (login) {
+        apr_table_setn(t, "loginURL", login);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "authncontext: forbidden: ref=%s user=%s uri=%s rule=%s",
+                  anc_request_ref(r), orig->user ? orig->user : "-", target,
+                  rule ? rule : "-");
+    return anc_page_send(r, HTTP_FORBIDDEN, ANC_PAGE_FORBIDDEN,
+                         "This page needs a stronger sign-in", t);
+}
+
 int anc_quick_handler(request_rec *r, int lookup)
 {
     const anc_srv_cfg_t *c = anc_srv(r->server);
@@ -728,9 +879,7 @@ int anc_quick_handler(request_rec *r, int lookup)
     if (!strcmp(rest, ANC_FORBIDDEN_PATH + 1)) {
         /* the answer for an authenticated user a Require denies (see
          * httpd_stepup.c): a 403, not a 401 that would invite a login */
-        return anc_simple_page(r, HTTP_FORBIDDEN, "Forbidden",
-                               "You are signed in, but your sign-in does not give "
-                               "access to this page.");
+        return forbidden_page(r);
     }
     if (!anc_srv_ready(r, "endpoint")) {
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -743,6 +892,9 @@ int anc_quick_handler(request_rec *r, int lookup)
     }
     if (!strcmp(rest, "logout")) {
         return handle_logout(r);
+    }
+    if (!strcmp(rest, "session")) {
+        return anc_handle_session(r);
     }
     if (!strcmp(rest, "metadata")) {
         return handle_metadata(r);

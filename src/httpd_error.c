@@ -21,19 +21,6 @@
 
 APLOG_USE_MODULE(authncontext);
 
-int anc_simple_page(request_rec *r, int status, const char *title, const char *text)
-{
-    r->status = status;
-    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-    ap_set_content_type(r, "text/html; charset=UTF-8");
-    ap_rprintf(r,
-               "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s</title>"
-               "</head>\n<body><h1>%s</h1>\n<p>%s</p>\n</body></html>\n",
-               anc_html_escape(r->pool, title), anc_html_escape(r->pool, title),
-               anc_html_escape(r->pool, text));
-    return OK;
-}
-
 /* A local path, or an http(s) URL whose host is this request's host or is
  * listed in AuthnContextErrorHosts (no open redirect). */
 static int error_url_allowed(request_rec *r, const char *url)
@@ -87,12 +74,90 @@ static const char *plain_text(const anc_error_facts_t *f)
     return "The sign-in response could not be accepted.";
 }
 
-static void fact_row(request_rec *r, const char *name, const char *value)
+#define ST_PREFIX "urn:oasis:names:tc:SAML:2.0:status:"
+
+/* Plain words for what happened and what the user can do: the title, the
+ * message and the advice of the built-in error page. */
+static void explain(const anc_error_facts_t *f, const char **title, const char **message,
+                    const char **advice)
+{
+    const char *s2 = f->status_code2 ? f->status_code2 : "";
+
+    *advice = NULL;
+    if (!strcmp(f->error_type, "insufficient-context") ||
+        !strcmp(s2, ST_PREFIX "NoAuthnContext")) {
+        *title = "This page needs a stronger sign-in";
+        *message = "Your identity provider could not confirm the way of signing in that "
+                   "this page needs (for example multi-factor authentication).";
+        *advice =
+            "Sign in again and use your second factor, such as a one-time code or a "
+            "security key. If you have none set up, ask your IT help desk to register "
+            "one.";
+    } else if (!strcmp(s2, ST_PREFIX "NoPassive")) {
+        *title = "Please sign in";
+        *message = "You are not signed in at your identity provider yet.";
+    } else if (!strcmp(s2, ST_PREFIX "AuthnFailed")) {
+        *title = "Sign-in failed";
+        *message = "Your identity provider could not sign you in.";
+        *advice = "Check your user name and password, then try again.";
+    } else if (!strcmp(s2, ST_PREFIX "RequestDenied")) {
+        *title = "Sign-in refused";
+        *message = "Your identity provider refused to sign you in to this site.";
+        *advice = "If you think you should have access, contact your IT help desk.";
+    } else if (!strcmp(f->error_type, "saml-status")) {
+        *title = "Sign-in problem";
+        *message = "Your identity provider could not complete the sign-in.";
+        *advice =
+            "Try again in a moment. If it keeps happening, contact your IT help desk.";
+    } else if (!strcmp(f->error_type, "session-expired")) {
+        *title = "Your sign-in took too long";
+        *message =
+            "The sign-in you started here has expired, or its answer arrived twice.";
+        *advice = "Please sign in again.";
+    } else {
+        *title = "Sign-in could not be completed";
+        *message = "The answer from your identity provider could not be accepted.";
+        *advice = "Please sign in again. If it keeps happening, contact this site's "
+                  "support and quote the reference below.";
+    }
+}
+
+static void set_fact(apr_table_t *t, const char *name, const char *value)
 {
     if (value && *value) {
-        ap_rprintf(r, "<tr><th>%s</th><td>%s</td></tr>\n", name,
-                   anc_html_escape(r->pool, value));
+        apr_table_setn(t, name, value);
     }
+}
+
+/* The built-in error page (httpd_pages.c renders it). */
+static int error_page(request_rec *r, const anc_error_facts_t *f, int status,
+                      const char *request_url, const char *now)
+{
+    apr_table_t *t = apr_table_make(r->pool, 16);
+    const char *title, *message, *advice;
+
+    explain(f, &title, &message, &advice);
+    set_fact(t, "message", message);
+    set_fact(t, "advice", advice);
+    set_fact(t, "errorType", f->error_type);
+    set_fact(t, "statusCode", f->status_code);
+    set_fact(t, "statusCode2", f->status_code2);
+    set_fact(t, "statusMessage", f->status_message);
+    set_fact(t, "entityID", f->entity_id);
+    set_fact(t, "requestedContext", f->requested_context);
+    set_fact(t, "requestURL", request_url);
+    set_fact(t, "now", now);
+    /* "Sign in again" through the login endpoint, for the page the user
+     * wanted (its location's settings apply), never a bare "back" that
+     * would post a stale answer again */
+    if (f->request_url && anc_is_local_url(f->request_url)) {
+        const anc_srv_cfg_t *c = anc_srv(r->server);
+
+        apr_table_setn(t, "loginURL",
+                       apr_pstrcat(r->pool, anc_srv_endpoint(c), "/login?target=",
+                                   anc_url_encode(r->pool, f->request_url), NULL));
+    }
+    return anc_page_send(r, status, ANC_PAGE_ERROR, title, t);
 }
 
 int anc_error_respond(request_rec *r, const char *error_url, const anc_error_facts_t *f,
@@ -132,27 +197,5 @@ int anc_error_respond(request_rec *r, const char *error_url, const anc_error_fac
         return r->method_number == M_POST ? HTTP_SEE_OTHER : HTTP_MOVED_TEMPORARILY;
     }
 
-    r->status = page_status;
-    ap_set_content_type(r, "text/html; charset=UTF-8");
-    ap_rputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-             "<title>Sign-in problem</title></head>\n<body><h1>Sign-in problem</h1>\n",
-             r);
-    ap_rprintf(r, "<p>%s</p>\n", anc_html_escape(r->pool, plain_text(f)));
-    ap_rputs("<table>\n", r);
-    fact_row(r, "errorType", f->error_type);
-    fact_row(r, "errorText", f->error_text);
-    fact_row(r, "statusCode", f->status_code);
-    fact_row(r, "statusCode2", f->status_code2);
-    fact_row(r, "statusMessage", f->status_message);
-    fact_row(r, "entityID", f->entity_id);
-    fact_row(r, "requestedContext", f->requested_context);
-    fact_row(r, "requestURL", request_url);
-    fact_row(r, "now", now);
-    ap_rputs("</table>\n", r);
-    if (f->request_url && anc_is_local_url(f->request_url)) {
-        ap_rprintf(r, "<p><a href=\"%s\">Try again</a></p>\n",
-                   anc_html_escape(r->pool, f->request_url));
-    }
-    ap_rputs("</body></html>\n", r);
-    return OK;
+    return error_page(r, f, page_status, request_url, now);
 }

@@ -16,6 +16,23 @@
 #include "anc_session.h"
 #include "httpd_config.h"
 
+/* ---- httpd_authz.c: the authorization providers. The Shibboleth SP's names
+ * (kept for sites that migrate from mod_shib) and mod_authncontext's own,
+ * which no other module registers; both pairs take the same rules. */
+#define ANC_AUTHZ_CLASSREF "authnContextClassRef"
+#define ANC_AUTHZ_MAXAGE "authnContextMaxAge"
+#define ANC_AUTHZ_OWN_CLASSREF "authncontext-class"
+#define ANC_AUTHZ_OWN_MAXAGE "authncontext-maxage"
+/* 0: the class provider, 1: the max-age provider (to tell whether another
+ * module has taken over one of the names). */
+const void *anc_authz_provider(int which);
+
+/* ---- httpd_configcheck.c: whole-configuration checks run by check_config
+ * (configtest): Require names owned by another module, Require without
+ * AuthType SAML, AuthnContextErrorURL hosts, Secure cookies on plain http,
+ * several IdPs and no AuthnContextIdP. !OK after logging each error. */
+int anc_configcheck(apr_pool_t *ptemp, server_rec *s);
+
 /* ---- httpd_store.c: sessions "<c>s:<id>", requests "<c>r:<id>" (session cache),
  * replay "<c>a:<id>" (replay cache), <c> spread by a hash,
  * retry markers "<c>x:<session id>". Every cache error is ANC_E_CACHE (the
@@ -123,18 +140,58 @@ typedef struct anc_error_facts_t {
 int anc_error_respond(request_rec *r, const char *error_url, const anc_error_facts_t *f,
                       int page_status);
 /* A plain HTML page with a status (400, 403, 405, 413, 500, 503). */
+
+/* ---- httpd_pages.c: every page a person sees. */
+#include "anc_page.h"
+/* Renders page id into the layout with the facts (name -> value, escaped
+ * by the template) plus title, ref, now and homeURL, and answers it with
+ * status and Cache-Control: no-store. When an ErrorDocument is configured
+ * for status it returns status instead, so httpd serves the site's page.
+ * Returns what a handler returns. */
+int anc_page_send(request_rec *r, int status, anc_page_id_t id, const char *title,
+                  apr_table_t *facts);
+/* The store cannot answer (fail closed): the unavailable page with 503,
+ * from a hook or a handler; returns what the caller returns. */
+int anc_unavailable(request_rec *r);
+/* A short message page (notice, or unavailable for 503). */
 int anc_simple_page(request_rec *r, int status, const char *title, const char *text);
+/* The short reference of this request (8 hex), shared with its internal
+ * redirects: pages show it, and log lines of the same event carry it. */
+const char *anc_request_ref(request_rec *r);
+/* A class URI (or a set) by its readable name (AuthnContextClassName, else
+ * a known one, else the URI). */
+const char *anc_class_display(request_rec *r, const char *uri);
+const char *anc_classes_display(request_rec *r, const apr_array_header_t *classes);
+const char *anc_set_template_dir(cmd_parms *cmd, void *dummy, const char *arg);
+const char *anc_set_class_name(cmd_parms *cmd, void *dummy, const char *uri,
+                               const char *name);
+void anc_pages_merge(apr_pool_t *p, anc_srv_cfg_t *base, anc_srv_cfg_t *add);
+int anc_pages_check_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 
 /* ---- httpd_authn.c */
 /* What the authn hook leaves on r->request_config for the providers. */
 typedef struct anc_req_note_t {
     anc_session_t *session;
+    /* the rule that denied this session, for the page that explains it */
+    const anc_rule_ref_t *denied_rule; /* Require authnContextClassRef, or NULL */
+    int denied_max_age;                /* Require authnContextMaxAge seconds, or 0 */
+    const char *user;                  /* REMOTE_USER of the session */
+    int lazy; /* set by anc_lazy_access (AuthnContextUnauthenticatedAction
+                 pass): session is NULL when the request has none */
 } anc_req_note_t;
 
 anc_req_note_t *anc_note_get(request_rec *r);
 int anc_is_saml(request_rec *r);
+/* Whether any AuthType applies to r (the providers explain AH00027). */
+int anc_has_auth_type(request_rec *r);
 int anc_check_authn(request_rec *r);
 int anc_strip_headers(request_rec *r);
+/* AuthnContextUnauthenticatedAction pass: the access_checker hook reads the
+ * session (variables, note) for every request there; the fixups hook sets
+ * r->user when no Require asked for it. */
+int anc_dir_is_lazy(const anc_dir_cfg_t *d);
+int anc_lazy_access(request_rec *r);
+int anc_lazy_fixups(request_rec *r);
 /* 1 when the session meets the location's AuthnContextRequest and
  * AuthnContextMaxAge; *stale set when only freshness fails. */
 int anc_session_meets_dir(request_rec *r, const anc_dir_cfg_t *d, const anc_session_t *s,
@@ -156,6 +213,25 @@ int anc_note_auth_failure(request_rec *r, const char *auth_type);
 
 /* ---- httpd_endpoints.c */
 int anc_quick_handler(request_rec *r, int lookup);
+/* The decoded value of query parameter name (the last one; NULL when
+ * absent or badly escaped); *count tells how often it appears. */
+const char *anc_query_param(request_rec *r, const char *name, int *count);
+
+/* ---- httpd_session_endpoint.c: GET PATH/session (JSON or HTML) */
+int anc_handle_session(request_rec *r);
+
+/* ---- httpd_login_params.c: PATH/login's authnContextClassRef,
+ * authnContextComparison, forceAuthn, isPassive (Shibboleth's names) */
+#define ANC_LOGIN_MAX_CLASSES 8
+#define ANC_LOGIN_MAX_CLASS_LEN 1024
+/* Applies them to l (filled from the target's location). OK, or
+ * ANC_LOGIN_ANSWERED after answering a 400 page (logged, reason=bad-input). */
+#define ANC_LOGIN_ANSWERED 1
+int anc_login_apply_params(request_rec *r, anc_login_t *l);
+/* An IdP answer NoPassive to an IsPassive request pd: HTTP_SEE_OTHER back
+ * to the target without a session when the target is a lazy location that
+ * lets the browser through as it is; DECLINED otherwise (error page). */
+int anc_passive_return(request_rec *r, const anc_pending_t *pd, const char *status_code2);
 #define ANC_FORBIDDEN_PATH "/forbidden"
 
 #endif

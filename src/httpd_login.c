@@ -150,7 +150,7 @@ static const anc_idp_t *pick_idp(request_rec *r, const anc_srv_cfg_t *c, const c
     const anc_idp_t *idp;
 
     if (want) {
-        idp = anc_trust_find(c->idps->trust, want);
+        idp = anc_trust_find(anc_idps_trust(r), want);
         if (!idp) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           "authncontext: login: failed reason=%s detail=AuthnContextIdP "
@@ -159,12 +159,12 @@ static const anc_idp_t *pick_idp(request_rec *r, const anc_srv_cfg_t *c, const c
         }
         return idp;
     }
-    if (anc_trust_count(c->idps->trust) > 1) {
+    if (anc_trust_count(anc_idps_trust(r)) > 1) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "authncontext: login: several IdPs and no AuthnContextIdP here; "
                       "using the first one");
     }
-    return anc_trust_first(c->idps->trust);
+    return anc_trust_first(anc_idps_trust(r));
 }
 
 int anc_login_prepare(request_rec *r, const anc_login_t *l, const char **url,

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_hash.h>
 #include <apr_pools.h>
@@ -27,7 +28,10 @@
 
 #include "anc_error.h"
 #include "anc_init.h"
+#include "anc_keyinfo.h"
 #include "anc_metadata.h"
+#include "anc_page.h"
+#include "anc_policy.h"
 #include "anc_replay.h"
 #include "anc_response.h"
 
@@ -38,17 +42,34 @@
 
 static const char usage_text[] =
     "usage: authncontext-verify --idp-metadata FILE [--idp-metadata FILE]...\n"
+    "           [--metadata-verify CERT] [--metadata-max-validity SECONDS]\n"
+    "       authncontext-verify --metadata-only --idp-metadata FILE... "
+    "[--metadata-verify\n"
+    "           CERT] [--metadata-max-validity SECONDS] [--allow-sha1] [--now RFC3339]\n"
     "           --sp-entity-id URI --acs-url URL\n"
     "           [--request-id ID]... [--allow-unsolicited]\n"
     "           [--sp-key FILE [--sp-cert FILE]] [--now RFC3339]\n"
     "           [--clock-skew SECONDS] [--allow-sha1] [--require-signed-assertion]\n"
     "           [--max-size BYTES] RESPONSE-FILE...\n"
+    "           [--require 'RULE'... [--class-level N URI]... [--class-alias FROM "
+    "TO]...\n"
+    "            [--class-attribute NAME]...]\n"
+    "       authncontext-verify --version\n"
+    "       authncontext-verify --print-template PAGE.html   (a built-in page template)\n"
     "\n"
     "Verifies SAML 2.0 Responses (raw XML or the base64 SAMLResponse form value;\n"
     "'-' reads stdin) in order, with one replay cache; each --request-id is an\n"
     "outstanding AuthnRequest that one Response may answer. Prints one JSON\n"
     "object per file. Exit: 0 all accepted, 1 some rejected, 3 some IdP error\n"
-    "status (none rejected), 2 usage or configuration error.\n";
+    "status (none rejected), 2 usage or configuration error.\n"
+    "--metadata-verify and --metadata-max-validity apply to every --idp-metadata,\n"
+    "as verify= and maxValidity= of AuthnContextIdPMetadataFile do; skipped\n"
+    "entities are reported on stderr. --metadata-only checks the metadata alone\n"
+    "(one JSON line per file; exit 0 when all are usable, 2 when not): a fetcher\n"
+    "runs it on a download before renaming it over the file httpd reads.\n"
+    "--metadata-split checks an aggregate the same way and writes each usable IdP\n"
+    "to DIR/{sha1}HEX.xml plus DIR/index.tsv (their SHA-256 and display names),\n"
+    "the per-entity directory AuthnContextIdPMetadataFile DIR loads lazily.\n";
 
 /* The outstanding requests: id -> state. A request is consumed by the first
  * Response that answers it (accepted or an IdP error status), so a second
@@ -90,6 +111,25 @@ static void request_consume(requests_t *rq, const char *id)
     if (state != NULL) {
         *state = 0;
     }
+}
+
+/* A lookup that accepts any InResponseTo once and remembers it: the second
+ * pass that tells an admin whether the request binding was the only thing
+ * that failed. */
+typedef struct probe_t {
+    const char *seen;
+} probe_t;
+
+static anc_status_t probe_lookup(void *ctx, const char *in_response_to,
+                                 apr_pool_t *scratch, anc_error_t **err)
+{
+    probe_t *pr = ctx;
+
+    if (in_response_to == NULL) {
+        return anc_error_set(scratch, err, ANC_E_IN_RESPONSE_TO, "no InResponseTo");
+    }
+    pr->seen = apr_pstrdup(scratch, in_response_to);
+    return ANC_OK;
 }
 
 /* --- JSON output ---------------------------------------------------------- */
@@ -134,7 +174,8 @@ static size_t utf8_valid_len(const unsigned char *s, size_t n)
 }
 
 /* Writes s as a JSON string: quotes, backslash and every control character
- * escaped; valid UTF-8 passed through; each byte of an invalid sequence
+ * escaped, and the line separators NEL, LS, PS; other valid UTF-8 passed
+ * through; each byte of an invalid sequence
  * replaced by U+FFFD, so the output is always valid JSON in valid UTF-8.
  * NULL is written as null. */
 static void json_str(FILE *out, const char *s)
@@ -180,7 +221,16 @@ static void json_str(FILE *out, const char *s)
                 } else if (c < 0x80) {
                     putc((int)c, out);
                 } else if ((l = utf8_valid_len(p, n)) > 0) {
-                    fwrite(p, 1, l, out);
+                    /* NEL, LS and PS end a line for some line splitters
+                     * (Python's splitlines): one record stays one line */
+                    if (l == 2 && p[0] == 0xC2 && p[1] == 0x85) {
+                        fputs("\\u0085", out);
+                    } else if (l == 3 && p[0] == 0xE2 && p[1] == 0x80 &&
+                               (p[2] == 0xA8 || p[2] == 0xA9)) {
+                        fprintf(out, "\\u%04x", 0x2000u + (p[2] - 0x80u));
+                    } else {
+                        fwrite(p, 1, l, out);
+                    }
                     p += l;
                     n -= l;
                     continue;
@@ -384,6 +434,17 @@ typedef struct options_t {
     int allow_unsolicited;
     int allow_sha1;
     int require_signed_assertion;
+    /* rules to evaluate against an accepted response (--require), with the
+     * vocabulary the module would have (--class-level, --class-alias,
+     * --class-attribute) */
+    apr_array_header_t *rules;            /* const char *: the rule's words */
+    apr_array_header_t *levels;           /* const char * pairs: level, URI */
+    apr_array_header_t *aliases;          /* const char * pairs: from, to */
+    apr_array_header_t *class_attributes; /* const char * */
+    const char *metadata_verify;          /* federation certificate, or NULL */
+    long long metadata_max_validity;      /* seconds, 0 = none */
+    int metadata_only;
+    const char *metadata_split; /* DIR, or NULL */
 } options_t;
 
 enum {
@@ -398,7 +459,15 @@ enum {
     OPT_CLOCK_SKEW,
     OPT_ALLOW_SHA1,
     OPT_REQUIRE_SIGNED_ASSERTION,
-    OPT_MAX_SIZE
+    OPT_MAX_SIZE,
+    OPT_REQUIRE,
+    OPT_CLASS_LEVEL,
+    OPT_CLASS_ALIAS,
+    OPT_CLASS_ATTRIBUTE,
+    OPT_METADATA_VERIFY,
+    OPT_METADATA_MAX_VALIDITY,
+    OPT_METADATA_ONLY,
+    OPT_METADATA_SPLIT
 };
 
 static const struct option long_options[] = {
@@ -414,6 +483,14 @@ static const struct option long_options[] = {
     {"allow-sha1", no_argument, NULL, OPT_ALLOW_SHA1},
     {"require-signed-assertion", no_argument, NULL, OPT_REQUIRE_SIGNED_ASSERTION},
     {"max-size", required_argument, NULL, OPT_MAX_SIZE},
+    {"require", required_argument, NULL, OPT_REQUIRE},
+    {"class-level", required_argument, NULL, OPT_CLASS_LEVEL},
+    {"class-alias", required_argument, NULL, OPT_CLASS_ALIAS},
+    {"class-attribute", required_argument, NULL, OPT_CLASS_ATTRIBUTE},
+    {"metadata-verify", required_argument, NULL, OPT_METADATA_VERIFY},
+    {"metadata-max-validity", required_argument, NULL, OPT_METADATA_MAX_VALIDITY},
+    {"metadata-only", no_argument, NULL, OPT_METADATA_ONLY},
+    {"metadata-split", required_argument, NULL, OPT_METADATA_SPLIT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -475,6 +552,10 @@ static int parse_options(apr_pool_t *p, int argc, char **argv, options_t *o)
     memset(o, 0, sizeof(*o));
     o->metadata = apr_array_make(p, 2, sizeof(const char *));
     o->requests = apr_array_make(p, 4, sizeof(const char *));
+    o->rules = apr_array_make(p, 2, sizeof(const char *));
+    o->levels = apr_array_make(p, 4, sizeof(const char *));
+    o->aliases = apr_array_make(p, 2, sizeof(const char *));
+    o->class_attributes = apr_array_make(p, 1, sizeof(const char *));
     o->clock_skew = -1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
@@ -526,6 +607,40 @@ static int parse_options(apr_pool_t *p, int argc, char **argv, options_t *o)
                 }
                 o->max_size = v;
                 break;
+            case OPT_REQUIRE:
+                APR_ARRAY_PUSH(o->rules, const char *) = optarg;
+                break;
+            case OPT_CLASS_LEVEL:
+            case OPT_CLASS_ALIAS:
+                /* two values: N URI, or FROM TO */
+                if (optind >= argc) {
+                    return usage_error("option needs two values", argv[optind - 1]);
+                }
+                APR_ARRAY_PUSH(c == OPT_CLASS_LEVEL ? o->levels : o->aliases,
+                               const char *) = optarg;
+                APR_ARRAY_PUSH(c == OPT_CLASS_LEVEL ? o->levels : o->aliases,
+                               const char *) = argv[optind++];
+                break;
+            case OPT_CLASS_ATTRIBUTE:
+                APR_ARRAY_PUSH(o->class_attributes, const char *) = optarg;
+                break;
+            case OPT_METADATA_ONLY:
+                o->metadata_only = 1;
+                break;
+            case OPT_METADATA_SPLIT:
+                o->metadata_split = optarg;
+                o->metadata_only = 1;
+                break;
+            case OPT_METADATA_VERIFY:
+                o->metadata_verify = optarg;
+                break;
+            case OPT_METADATA_MAX_VALIDITY:
+                if ((v = parse_number(optarg, 1, 100LL * 365 * 86400)) < 0) {
+                    return usage_error("--metadata-max-validity wants positive seconds",
+                                       optarg);
+                }
+                o->metadata_max_validity = v;
+                break;
             case 'h':
                 fputs(usage_text, stdout);
                 exit(EXIT_ACCEPT);
@@ -537,6 +652,14 @@ static int parse_options(apr_pool_t *p, int argc, char **argv, options_t *o)
     }
     if (o->metadata->nelts == 0) {
         return usage_error("at least one --idp-metadata is required", NULL);
+    }
+    if (o->metadata_split != NULL && o->metadata->nelts != 1) {
+        return usage_error("--metadata-split takes exactly one --idp-metadata", NULL);
+    }
+    if (o->metadata_only) {
+        return optind < argc
+                   ? usage_error("--metadata-only takes no RESPONSE-FILE", argv[optind])
+                   : 0;
     }
     if (o->sp_entity_id == NULL || *o->sp_entity_id == '\0') {
         return usage_error("--sp-entity-id is required", NULL);
@@ -555,11 +678,169 @@ static int parse_options(apr_pool_t *p, int argc, char **argv, options_t *o)
 
 /* --- main ----------------------------------------------------------------- */
 
+/* The session classes the module would derive, and whether each --require
+ * rule would grant them (as `Require authnContextClassRef RULE`). */
+static void print_rules(FILE *out, apr_pool_t *p, const options_t *o,
+                        const anc_vocab_t *vocab, const apr_array_header_t *rules,
+                        const anc_assertion_t *a, int *first)
+{
+    apr_array_header_t *classes =
+        anc_policy_session_classes(p, vocab, a, o->class_attributes);
+    int i;
+
+    json_key(out, "session_classes", first);
+    json_str_array(out, classes);
+    json_key(out, "require", first);
+    putc('[', out);
+    for (i = 0; i < rules->nelts; i++) {
+        int f2 = 1;
+
+        if (i > 0) {
+            putc(',', out);
+        }
+        putc('{', out);
+        json_field(out, "rule", APR_ARRAY_IDX(o->rules, i, const char *), &f2);
+        json_key(out, "granted", &f2);
+        fputs(anc_class_rule_eval(APR_ARRAY_IDX(rules, i, anc_class_rule_t *), vocab,
+                                  classes)
+                  ? "true"
+                  : "false",
+              out);
+        putc('}', out);
+    }
+    putc(']', out);
+}
+
+/* An answer refused for its InResponseTo: verify it once more, accepting
+ * that ID (with a fresh replay cache), and say whether it was the only
+ * failure, so the admin knows to pass --request-id. */
+static void probe_request(FILE *out, apr_pool_t *p, anc_verifier_t *verifier,
+                          const anc_verify_input_t *orig, int *first)
+{
+    anc_verify_input_t in = *orig;
+    anc_verify_result_t *res = NULL;
+    probe_t pr = {NULL};
+
+    in.request_lookup = probe_lookup;
+    in.request_lookup_ctx = &pr;
+    in.replay = anc_replay_memory_create(p);
+    anc_response_verify(p, verifier, &in, &res);
+    if (!pr.seen) {
+        return;
+    }
+    json_field(out, "in_response_to", pr.seen, first);
+    if (res != NULL && res->verdict == ANC_VERDICT_ACCEPT) {
+        json_field(out, "hint",
+                   apr_psprintf(p,
+                                "only the request binding failed: the response answers "
+                                "request %s; rerun with --request-id %s",
+                                pr.seen, pr.seen),
+                   first);
+    } else if (res != NULL && res->error != NULL) {
+        json_field(out, "hint",
+                   apr_psprintf(p,
+                                "with --request-id %s the response is still refused: %s "
+                                "(%s)",
+                                pr.seen, res->error->reason,
+                                res->error->detail ? res->error->detail : ""),
+                   first);
+    }
+}
+
+/* signature-invalid: the fingerprints of the metadata keys that were tried
+ * and of any certificate the message carries, since a key rollover at the
+ * IdP (a new key in the message, the old one in metadata) is the usual
+ * cause. The message's certificates are only reported, never trusted. */
+static void print_key_fingerprints(FILE *out, apr_pool_t *p, const anc_trust_t *trust,
+                                   const char *data, apr_size_t len, apr_size_t max,
+                                   int *first)
+{
+    const apr_array_header_t *idps = anc_trust_idps(trust);
+    apr_array_header_t *mine = apr_array_make(p, 4, sizeof(const char *));
+    apr_array_header_t *theirs = NULL;
+    anc_error_t *err = NULL;
+    int i, j, known = 0;
+
+    json_key(out, "metadata_keys", first);
+    putc('[', out);
+    for (i = 0; i < idps->nelts; i++) {
+        const anc_idp_t *idp = APR_ARRAY_IDX(idps, i, const anc_idp_t *);
+
+        for (j = 0; idp->signing_keys && j < idp->signing_keys->nelts; j++) {
+            const char *fp_ =
+                anc_key_fingerprint(p, APR_ARRAY_IDX(idp->signing_keys, j, anc_key_t *));
+            int f2 = 1;
+
+            if (mine->nelts) {
+                putc(',', out);
+            }
+            APR_ARRAY_PUSH(mine, const char *) = fp_ ? fp_ : "";
+            putc('{', out);
+            json_field(out, "idp", idp->entity_id, &f2);
+            json_field(out, "sha256", fp_, &f2);
+            putc('}', out);
+        }
+    }
+    putc(']', out);
+    if (anc_keyinfo_fingerprints(p, data, len, max, &theirs, &err) != ANC_OK) {
+        return;
+    }
+    json_key(out, "message_certificates", first);
+    json_str_array(out, theirs);
+    for (i = 0; i < theirs->nelts; i++) {
+        for (j = 0; j < mine->nelts; j++) {
+            known |= !strcmp(APR_ARRAY_IDX(theirs, i, const char *),
+                             APR_ARRAY_IDX(mine, j, const char *));
+        }
+    }
+    if (theirs->nelts && !known) {
+        json_field(out, "hint",
+                   "the certificate in the response is not in the metadata: the IdP has "
+                   "probably rolled its signing key; fetch its current metadata",
+                   first);
+    } else if (known) {
+        json_field(
+            out, "hint",
+            "the response names a key that is in the metadata, and the signature "
+            "does not verify with it: the signed content was changed after signing",
+            first);
+    }
+}
+
+/* Prints the built-in template of a page (the starting point of an admin's
+ * AuthnContextTemplateDir copy) and, on stderr, the names it may use. */
+static int print_template(const char *file)
+{
+    int id;
+
+    for (id = 0; id < ANC_PAGE__COUNT; id++) {
+        if (!strcmp(file, anc_page_file(id))) {
+            const char *const *n;
+
+            fputs(anc_page_builtin(id), stdout);
+            fputs("authncontext-verify: names of this page:", stderr);
+            for (n = anc_page_names(id); *n; n++) {
+                fprintf(stderr, " %s", *n);
+            }
+            fputs("\n", stderr);
+            return EXIT_ACCEPT;
+        }
+    }
+    fputs("authncontext-verify: no such page; the pages are:", stderr);
+    for (id = 0; id < ANC_PAGE__COUNT; id++) {
+        fprintf(stderr, " %s", anc_page_file(id));
+    }
+    fputs("\n", stderr);
+    return EXIT_USAGE;
+}
+
 static int run(apr_pool_t *pool, int argc, char **argv)
 {
     options_t o;
     anc_error_t *err = NULL;
     anc_trust_t *trust;
+    anc_md_options_t md;
+    anc_key_t *md_key = NULL;
     anc_key_t *sp_key = NULL;
     anc_sp_config_t sp;
     anc_verifier_t *verifier;
@@ -567,8 +848,17 @@ static int run(apr_pool_t *pool, int argc, char **argv)
     requests_t rq;
     apr_time_t fixed_now = 0;
     apr_size_t read_cap;
+    anc_vocab_t *vocab;
+    apr_array_header_t *rules;
     int i, rc, rejected = 0, idp_errors = 0;
 
+    if (argc == 2 && !strcmp(argv[1], "--version")) {
+        printf("authncontext-verify %s\n", ANC_VERSION);
+        return EXIT_ACCEPT;
+    }
+    if (argc == 3 && !strcmp(argv[1], "--print-template")) {
+        return print_template(argv[2]);
+    }
     if ((rc = parse_options(pool, argc, argv, &o)) != 0) {
         return rc;
     }
@@ -578,13 +868,68 @@ static int run(apr_pool_t *pool, int argc, char **argv)
     if (o.now != NULL && anc_time_parse(o.now, &fixed_now) != ANC_OK) {
         return usage_error("--now is not an RFC 3339 date-time", o.now);
     }
+    memset(&md, 0, sizeof(md));
+    md.allow_sha1 = o.allow_sha1;
+    md.max_validity = apr_time_from_sec(o.metadata_max_validity);
+    md.now = fixed_now;
+    if (o.metadata_verify != NULL &&
+        anc_key_load_cert(pool, o.metadata_verify, &md_key, &err) != ANC_OK) {
+        return config_error("cannot load the metadata signing certificate",
+                            o.metadata_verify, err);
+    }
+    md.verify_key = md_key;
+    /* the sources in order: the first that lists an entityID wins */
     trust = anc_trust_create(pool);
     for (i = 0; i < o.metadata->nelts; i++) {
         const char *path = APR_ARRAY_IDX(o.metadata, i, const char *);
+        anc_md_info_t *info = NULL;
+        int j;
 
-        if (anc_trust_load_file(trust, path, &err) != ANC_OK) {
+        md.name = path;
+        if (o.metadata_split != NULL) {
+            char *data = NULL;
+            apr_size_t len = 0;
+            apr_file_t *f;
+            apr_finfo_t fi;
+
+            if (apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, pool) !=
+                    APR_SUCCESS ||
+                apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS ||
+                (data = apr_palloc(pool, (apr_size_t)fi.size + 1)) == NULL ||
+                (fi.size > 0 &&
+                 apr_file_read_full(f, data, (apr_size_t)fi.size, &len) != APR_SUCCESS)) {
+                return config_error("cannot read IdP metadata", path, NULL);
+            }
+            if (anc_md_split(pool, data, len, &md, o.metadata_split, &info, &err) !=
+                ANC_OK) {
+                return config_error("cannot split IdP metadata", path, err);
+            }
+        } else if (anc_trust_add_source_file(trust, path, &md, &info, &err) != ANC_OK) {
             return config_error("cannot load IdP metadata", path, err);
         }
+        if (o.metadata_only) {
+            printf("{\"file\":");
+            json_str(stdout, path);
+            printf(",\"idps\":%d,\"skipped\":%d,\"filtered\":%d,\"valid_until\":",
+                   info->idps, info->skipped->nelts, info->filtered);
+            if (info->valid_until) {
+                json_str(stdout, anc_time_format(pool, info->valid_until));
+            } else {
+                printf("null");
+            }
+            printf(",\"cache_duration\":%" APR_TIME_T_FMT "}\n",
+                   apr_time_sec(info->cache_duration));
+        }
+        for (j = 0; j < info->skipped->nelts; j++) {
+            const anc_md_skip_t *sk = &APR_ARRAY_IDX(info->skipped, j, anc_md_skip_t);
+
+            fprintf(stderr, "authncontext-verify: %s: entity %s skipped reason=%s: %s\n",
+                    path, sk->entity_id, anc_reason(sk->code),
+                    sk->detail ? sk->detail : "");
+        }
+    }
+    if (o.metadata_only) {
+        return EXIT_ACCEPT;
     }
     if (o.sp_key != NULL &&
         anc_key_load_private(pool, o.sp_key, o.sp_cert, &sp_key, &err) != ANC_OK) {
@@ -602,6 +947,44 @@ static int run(apr_pool_t *pool, int argc, char **argv)
     sp.clock_skew = (int)o.clock_skew;
     if (anc_verifier_create(pool, &sp, trust, &verifier, &err) != ANC_OK) {
         return config_error("invalid SP configuration", NULL, err);
+    }
+    vocab = anc_vocab_create(pool);
+    for (i = 0; i + 1 < o.levels->nelts; i += 2) {
+        long long lv = parse_number(APR_ARRAY_IDX(o.levels, i, const char *), 0, 1000000);
+        if (lv < 0) {
+            return usage_error("--class-level wants a number 0..1000000",
+                               APR_ARRAY_IDX(o.levels, i, const char *));
+        }
+        if (anc_vocab_add_level(vocab, (int)lv,
+                                APR_ARRAY_IDX(o.levels, i + 1, const char *),
+                                &err) != ANC_OK) {
+            return config_error("--class-level", NULL, err);
+        }
+    }
+    for (i = 0; i + 1 < o.aliases->nelts; i += 2) {
+        if (anc_vocab_add_alias(vocab, APR_ARRAY_IDX(o.aliases, i, const char *),
+                                APR_ARRAY_IDX(o.aliases, i + 1, const char *),
+                                &err) != ANC_OK) {
+            return config_error("--class-alias", NULL, err);
+        }
+    }
+    rules = apr_array_make(pool, o.rules->nelts, sizeof(anc_class_rule_t *));
+    for (i = 0; i < o.rules->nelts; i++) {
+        const char *words = APR_ARRAY_IDX(o.rules, i, const char *);
+        char **wv = NULL;
+        int wc = 0;
+
+        if (apr_tokenize_to_argv(words, &wv, pool) != APR_SUCCESS) {
+            return usage_error("--require: cannot split", words);
+        }
+        while (wv[wc]) {
+            wc++;
+        }
+        if (anc_class_rule_parse(pool, vocab, wc, (const char *const *)wv,
+                                 &APR_ARRAY_PUSH(rules, anc_class_rule_t *),
+                                 &err) != ANC_OK) {
+            return config_error("--require", words, err);
+        }
     }
     replay = anc_replay_memory_create(pool);
     rq.ids = apr_hash_make(pool);
@@ -659,6 +1042,9 @@ static int run(apr_pool_t *pool, int argc, char **argv)
                 json_field(stdout, "verdict", "accept", &first);
                 print_accept(stdout, fp, res->assertion, &first);
                 request_consume(&rq, res->assertion->in_response_to);
+                if (rules->nelts) {
+                    print_rules(stdout, fp, &o, vocab, rules, res->assertion, &first);
+                }
             } else if (res != NULL && res->verdict == ANC_VERDICT_IDP_ERROR &&
                        res->status != NULL) {
                 json_field(stdout, "verdict", "idp-error", &first);
@@ -678,6 +1064,13 @@ static int run(apr_pool_t *pool, int argc, char **argv)
                 json_field(stdout, "detail",
                            re != NULL ? re->detail : "verifier returned no result",
                            &first);
+                if (re != NULL && !strcmp(re->reason, anc_reason(ANC_E_IN_RESPONSE_TO))) {
+                    probe_request(stdout, fp, verifier, &in, &first);
+                } else if (re != NULL &&
+                           !strcmp(re->reason, anc_reason(ANC_E_SIG_INVALID))) {
+                    print_key_fingerprints(stdout, fp, trust, data, len, read_cap,
+                                           &first);
+                }
                 rejected++;
             }
         }

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """`make demo`: httpd with the built module plus the pysaml2 test IdP, on
 loopback, with conf-examples/demo.conf (public page, password page, MFA page,
-step-up /admin, variables page, error script).
+step-up /admin, variables page, lazy page with login buttons, error script).
 
   run_demo.py [--sp-port 8080] [--idp-port 8081] [--max-seconds 28800]
               [--pid-file /tmp/anc-demo.pid] [--keep]
@@ -38,6 +38,8 @@ PAGE = """<!DOCTYPE html><html><head><title>%(title)s</title></head><body>
 <li><a href="/mfa/">MFA page</a> (MFA enforced; a password session gets 403)</li>
 <li><a href="/admin/">admin page</a> (step-up: asks the IdP for MFA)</li>
 <li><a href="/vars">variables page</a></li>
+<li><a href="/lazy/">lazy page</a> (no login forced: sign in with or without MFA, confirm an action with MFA)</li>
+<li><a href="/saml/session">your session</a></li>
 <li><a href="/saml/logout?return=/">log out</a></li>
 </ul>
 <p>Test users at the IdP: alice/alice-pw (password only), bob/bob-pw with
@@ -113,17 +115,19 @@ def main(argv=None):
                                 max_seconds=args.max_seconds + 60).start()
 
         httpd = servers.Httpd("demo", port=sp_port, root=os.path.join(state, "httpd"))
-        for d in ("", "public", "password", "mfa", "admin"):
+        for d in ("", "public", "password", "mfa", "admin", "lazy/confirm"):
             title = {"": "mod_authncontext demo", "public": "Public page",
                      "password": "Password page", "mfa": "MFA page",
-                     "admin": "Admin page (after step-up)"}[d]
+                     "admin": "Admin page (after step-up)",
+                     "lazy/confirm": "Action confirmed with MFA"}[d]
             text = {"": "Pick a page.", "public": "Anyone can see this.",
                     "password": "You have a session (any authentication class).",
                     "mfa": "Your session carries https://refeds.org/profile/mfa.",
-                    "admin": "You stepped up to MFA."}[d]
+                    "admin": "You stepped up to MFA.",
+                    "lazy/confirm": "A fresh MFA login confirmed this action."}[d]
             httpd.write(os.path.join("htdocs", d, "index.html"),
                         PAGE % {"title": title, "text": text})
-        for cgi in ("variables.cgi", "auth-error.cgi"):
+        for cgi in ("variables.cgi", "auth-error.cgi", "lazy-app.cgi"):
             httpd.write(os.path.join("cgi-bin", cgi),
                         open(os.path.join(EXAMPLES, cgi)).read(), 0o755)
         shutil.copy(idp.metadata_file, httpd.path("conf", "idp-metadata.xml"))
@@ -146,6 +150,8 @@ mod_authncontext demo is running (state in %(state)s)
   MFA page        http://127.0.0.1:%(sp)d/mfa/        (MFA enforced, 403 otherwise)
   step-up         http://127.0.0.1:%(sp)d/admin/      (asks the IdP for MFA)
   variables page  http://127.0.0.1:%(sp)d/vars
+  lazy page       http://127.0.0.1:%(sp)d/lazy/       (sign in with or without MFA, confirm with MFA)
+  your session    http://127.0.0.1:%(sp)d/saml/session (?format=json for JSON)
   log out         http://127.0.0.1:%(sp)d/saml/logout?return=/
   SP metadata     http://127.0.0.1:%(sp)d/saml/metadata
   IdP             http://127.0.0.1:%(idp)d/   (metadata at /metadata)

@@ -18,7 +18,7 @@ PYTHON ?= /usr/bin/python3
 CLANG ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD ?= build/fuzz
-TARGETS ?= fuzz_response fuzz_metadata fuzz_redirect fuzz_session
+TARGETS ?= fuzz_response fuzz_metadata fuzz_redirect fuzz_session fuzz_template fuzz_structure
 
 # UB aborts (no recovery) so that libFuzzer records it as a crash.
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -35,7 +35,8 @@ CORE_FUZZ_CFLAGS = $(FUZZ_BASE) $(WARN) -fsanitize=fuzzer-no-link
 LIBS = $(XMLSEC_LIBS) $(XML_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS) $(APU_LIBS) $(APR_LIBS)
 
 CORE_SRC = $(sort $(wildcard src/anc_*.c))
-CORE_OBJ = $(CORE_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o)
+CORE_OBJ = $(CORE_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/anc_schema_files.o
+SCHEMA_FILES = $(sort $(wildcard src/schemas/*.xsd))
 # An archive, so a target links only the core objects it needs.
 CORE_LIB = $(FUZZ_BUILD)/libauthncontext-fuzz.a
 BINS = $(TARGETS:%=$(FUZZ_BUILD)/%)
@@ -46,6 +47,14 @@ FIXTURES = $(FUZZ_BUILD)/fixtures
 build: $(BINS)
 
 $(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard include/*.h src/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CORE_FUZZ_CFLAGS) -c $< -o $@
+
+# the SAML schemas compiled into the core (see the main Makefile)
+$(FUZZ_BUILD)/gen/anc_schema_files.c: $(SCHEMA_FILES) src/schemas/embed.sh
+	@mkdir -p $(dir $@)
+	sh src/schemas/embed.sh $@ $(SCHEMA_FILES)
+$(FUZZ_BUILD)/obj/anc_schema_files.o: $(FUZZ_BUILD)/gen/anc_schema_files.c src/anc_structure.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(CORE_FUZZ_CFLAGS) -c $< -o $@
 
@@ -67,9 +76,15 @@ $(FUZZ_BUILD)/mkseed_session: tests/fuzz/mkseed_session.c $(CORE_LIB)
 $(FIXTURES)/manifest.tsv: $(wildcard tests/lib/*.py)
 	$(PYTHON) tests/lib/samlforge.py fixtures $(FIXTURES)
 
-seeds: $(FIXTURES)/manifest.tsv $(FUZZ_BUILD)/mkseed_session
+# The built-in page templates, printed by the core itself (mkseed_template).
+$(FUZZ_BUILD)/mkseed_template: tests/fuzz/mkseed_template.c $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(TARGET_CFLAGS) -o $@ $< $(CORE_LIB) $(LIBS)
+
+seeds: $(FIXTURES)/manifest.tsv $(FUZZ_BUILD)/mkseed_session $(FUZZ_BUILD)/mkseed_template
 	$(PYTHON) tests/fuzz/make_seeds.py --fixtures $(FIXTURES) \
-	    --out $(FUZZ_BUILD)/seeds --session-tool $(FUZZ_BUILD)/mkseed_session
+	    --out $(FUZZ_BUILD)/seeds --session-tool $(FUZZ_BUILD)/mkseed_session \
+	    --template-tool $(FUZZ_BUILD)/mkseed_template
 
 regress: build seeds
 	$(PYTHON) tests/fuzz/run_fuzz.py --build $(FUZZ_BUILD) --regress-only $(TARGETS)

@@ -21,6 +21,7 @@
 #include "fuzz_common.h"
 #include "anc_metadata.h"
 #include "anc_replay.h"
+#include "anc_keyinfo.h"
 #include "anc_response.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -105,6 +106,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in.replay = anc_replay_memory_create(p);
     rc = anc_response_verify(p, verifier, &in, &result);
 
+    /* The CLI's fingerprint report reads the same untrusted input (base64,
+     * XML, certificates): it may refuse, never crash. */
+    {
+        apr_array_header_t *fps = NULL;
+        anc_error_t *kerr = NULL;
+
+        if (anc_keyinfo_fingerprints(p, copy, size, 262144, &fps, &kerr) == ANC_OK &&
+            fps == NULL)
+            abort();
+    }
     /* The contract: *result is always filled and agrees with the code. */
     if (result == NULL)
         abort();

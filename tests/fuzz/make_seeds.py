@@ -6,7 +6,7 @@ fixture directory (independent signer) plus a few hand-made hostile inputs.
                   --session-tool build/fuzz/mkseed_session
 
 Writes OUT/<target>/<name> for fuzz_response, fuzz_metadata,
-fuzz_redirect and fuzz_session. Seeds are starting points only; the
+fuzz_redirect, fuzz_session, fuzz_template and fuzz_structure. Seeds are starting points only; the
 corpus libFuzzer grows lives in build/fuzz/corpus/<target>.
 """
 
@@ -49,6 +49,15 @@ HOSTILE_XML = {
     "bad-utf8": b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">\xc3\x28</samlp:Response>',
     "truncated": b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_x"',
     "empty": b"",
+    # encodings other than UTF-8, declared or detected (refused: xml-encoding)
+    "utf7-declared": (b'<?xml version="1.0" encoding="UTF-7"?><r a+AD0-\'1\' '
+                      b'b+AD0-\'2\'/>'),
+    "ebcdic": "<?xml version='1.0' encoding='IBM037'?><r a='1' b='2'/>".encode("cp037"),
+    "utf16-bom": b"\xff\xfe" + "<?xml version='1.0'?><r a='1'/>".encode("utf-16-le"),
+    "utf16be": "<?xml version='1.0'?><r a='1'/>".encode("utf-16-be"),
+    "ucs4": "<r a='1'/>".encode("utf-32-le"),
+    "utf8-bom": b'\xef\xbb\xbf<?xml version="1.0" encoding="utf-8"?><r/>',
+    "decl-malformed": b"<?xml version='1.0' encoding=UTF-7?><r/>",
 }
 
 
@@ -94,6 +103,12 @@ def response_seeds(fixtures, out):
 def metadata_seeds(fixtures, out):
     for name in ("idp-metadata.xml", "idp2-metadata.xml", "metadata-all.xml"):
         shutil.copy(os.path.join(fixtures, name), os.path.join(out, name))
+    # signed aggregates (the federation key is ANC_FUZZ_FED_CERT): one
+    # valid, the others each breaking one rule
+    md = os.path.join(fixtures, "metadata")
+    for name in sorted(os.listdir(md)) if os.path.isdir(md) else ():
+        if name.endswith(".xml"):
+            shutil.copy(os.path.join(md, name), os.path.join(out, "signed-" + name))
     write(os.path.join(out, "empty-entities.xml"),
           b'<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"/>')
     write(os.path.join(out, "sp-only.xml"),
@@ -151,18 +166,26 @@ def main():
     ap.add_argument("--fixtures", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--session-tool", required=True)
+    ap.add_argument("--template-tool", required=True)
     args = ap.parse_args()
     st = settings(args.fixtures)
     shutil.rmtree(args.out, ignore_errors=True)
-    for t in ("fuzz_response", "fuzz_metadata", "fuzz_redirect", "fuzz_session"):
+    for t in ("fuzz_response", "fuzz_metadata", "fuzz_redirect", "fuzz_session",
+              "fuzz_template", "fuzz_structure"):
         os.makedirs(os.path.join(args.out, t))
     response_seeds(args.fixtures, os.path.join(args.out, "fuzz_response"))
+    # the schema check takes raw XML: the responses' XML forms
+    for name in os.listdir(os.path.join(args.out, "fuzz_response")):
+        if name.endswith(".xml") or name.startswith("hostile-"):
+            shutil.copy(os.path.join(args.out, "fuzz_response", name),
+                        os.path.join(args.out, "fuzz_structure", name))
     metadata_seeds(args.fixtures, os.path.join(args.out, "fuzz_metadata"))
     redirect_seeds(args.fixtures, os.path.join(args.out, "fuzz_redirect"), st)
     sess = os.path.join(args.out, "fuzz_session")
     subprocess.run([args.session_tool, sess], check=True)
     write(os.path.join(sess, "garbage"), b"\x00ANCS1\ns999999999999999999999:")
     write(os.path.join(sess, "garbage-state"), b"\x01ANCR1\ni-9223372036854775808;")
+    subprocess.run([args.template_tool, os.path.join(args.out, "fuzz_template")], check=True)
     for t in sorted(os.listdir(args.out)):
         print("seeds: %-14s %d files" % (t, len(os.listdir(os.path.join(args.out, t)))))
     return 0

@@ -29,8 +29,10 @@ MAX_LEN = {
     "fuzz_metadata": 16384,
     "fuzz_redirect": 8192,
     "fuzz_session": 4096,
+    "fuzz_structure": 32768,
 }
-DICT = {"fuzz_response": "saml.dict", "fuzz_metadata": "saml.dict"}
+DICT = {"fuzz_response": "saml.dict", "fuzz_metadata": "saml.dict",
+        "fuzz_structure": "saml.dict"}
 
 
 def fixture_env(build):
@@ -50,6 +52,7 @@ def fixture_env(build):
         "ANC_FUZZ_NOW": str(now),
         "ANC_FUZZ_SP_KEY": os.path.join(fx, st["sp_key"]),
         "ANC_FUZZ_IDP_CERT": os.path.join(fx, st["idp_cert"]),
+        "ANC_FUZZ_FED_CERT": os.path.join(fx, "metadata", "fed.crt"),
         # Leaks are findings; UB already aborts (-fno-sanitize-recover).
         "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:symbolize=1",
         "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",

@@ -12,7 +12,7 @@ import servers
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(REPO, "conf-examples")
-SCENARIOS = sorted(f for f in os.listdir(EXAMPLES) if re.match(r"0[1-9]-.*\.conf$", f))
+SCENARIOS = sorted(f for f in os.listdir(EXAMPLES) if re.match(r"(0[1-9]|[1-9][0-9])-.*\.conf$", f))
 
 PPT = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 MFA = "https://refeds.org/profile/mfa"
@@ -22,8 +22,29 @@ MFA = "https://refeds.org/profile/mfa"
 def conftree(idp_server, sp_keys):
     h = servers.Httpd("configtest")
     shutil.copy(idp_server.metadata_file, h.path("conf", "idp-metadata.xml"))
+    # a signed federation aggregate for the federation examples
+    import samlforge as sf
+    fed = sf.make_rsa_keypair("federation.example.org")
+    fed.write(h.path("conf"), "federation-signer")
+    idp = sf.make_rsa_keypair("idp.university.example.edu")
+    root = sf.federation_metadata([
+        {"entity_id": "https://idp.other.example.edu/idp", "cert_pem": idp.cert_pem,
+         "attrs": {sf.SIRTFI_NAME: [sf.SIRTFI]}}])
+    sf.sign_metadata(root, fed)
+    h.write("conf/federation-metadata.xml", sf.to_bytes(root).decode())
     yield h, sp_keys
     h.cleanup()
+
+
+def example_paths(h, text):
+    """The paths of the federation examples pointed at test files."""
+    for path, rel in (("/var/lib/authncontext/federation-metadata.xml", "federation-metadata.xml"),
+                      ("/var/lib/authncontext/edugain-metadata.xml", "federation-metadata.xml"),
+                      ("/etc/apache2/saml/federation-signer.pem", "federation-signer.crt"),
+                      ("/etc/apache2/saml/edugain-signer.pem", "federation-signer.crt"),
+                      ("/var/lib/authncontext/entra-metadata.xml", "idp-metadata.xml")):
+        text = text.replace(path, h.path("conf", rel))
+    return text
 
 
 def sp_identity(h, keys):
@@ -87,6 +108,7 @@ def test_conf_example_is_accepted(conftree, snippet):
     h, keys = conftree
     text = open(os.path.join(EXAMPLES, snippet)).read()
     text = text.replace("/usr/lib/cgi-bin/", h.path("cgi-bin") + "/")
+    text = example_paths(h, text)
     text = "\n".join(l for l in text.splitlines()
                      if not (l.startswith("LoadModule") or l.startswith("ServerName")
                              or l.startswith("UseCanonicalName")))
@@ -116,6 +138,10 @@ BAD = [
     ("bad-request-comparison",
      "<Location /x>\n AuthType SAML\n AuthnContextRequest sideways %s\n</Location>" % MFA,
      r"sideways|comparison"),
+    # a class with white space inside would read as two in AUTHN_CONTEXT_CLASS
+    ("alias-target-with-space",
+     'AuthnContextClassAlias urn:example:a "urn:example:b %s"' % MFA,
+     r"white space|absolute URI"),
 ]
 
 

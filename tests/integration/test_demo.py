@@ -2,6 +2,7 @@
 conf-examples/demo.conf, the pages behave as printed, and `--stop` ends it
 cleanly (nothing left running, state removed)."""
 
+import html
 import os
 import re
 import select
@@ -84,3 +85,25 @@ def test_demo_runs_and_stops(demo):
     assert not os.path.exists(pid_file)
     with pytest.raises(Exception):
         Browser().get(idp + "/metadata", follow=False)
+
+
+def test_demo_lazy_page_sign_in_then_confirm_with_mfa(demo):
+    """The lazy page: anonymous, signed in without MFA, then one action
+    confirmed with a fresh MFA login (issue 14)."""
+    _proc, out, _pid_file = demo
+    site = re.search(r"site\s+(http://127\.0\.0\.1:\d+)/", out).group(1)
+    b = Browser("bob", PASSWORDS["bob"])                 # no code: password only
+    r = b.get(site + "/lazy/")
+    assert r.status_code == 200 and "not signed in" in r.text, r.text
+    links = dict(re.findall(r'<a id="([a-z-]+)" href="([^"]+)"', r.text))
+    r = b.get(site + html.unescape(links["signin"]))
+    assert r.url == site + "/lazy/" and "Signed in as <b>bob</b>, without MFA" in r.text, r.text
+    # The confirm page enforces MFA: a password session cannot open it.
+    assert b.get(site + "/lazy/confirm/", follow=False).status_code != 200
+    b.set_credentials("bob", PASSWORDS["bob"], "123456")
+    r = b.get(site + html.unescape(links["confirm-mfa"]))
+    assert r.status_code == 200 and "Action confirmed with MFA" in r.text, (r.url, r.text)
+    r = b.get(site + "/lazy/")
+    assert "with multi-factor authentication" in r.text, r.text
+    s = b.get(site + "/saml/session?format=json", follow=False).json()
+    assert s["authenticated"] and s["classes"] == ["https://refeds.org/profile/mfa"], s

@@ -119,6 +119,8 @@ def test_module_answers_are_no_store(cc_sp, idp):
     # AuthnContextUnauthenticatedAction 401
     r = Browser().get(cc_sp.url("/api/"), follow=False)
     assert r.status_code == 401 and cache_control(r) == ["no-store"], r.headers
-    # logout without a session
+    # logout without a session (and without a return target: the logout page)
     r = Browser().get(cc_sp.url("/saml/logout"), follow=False)
+    assert r.status_code == 200 and cache_control(r) == ["no-store"], r.headers
+    r = Browser().get(cc_sp.url("/saml/logout?return=/"), follow=False)
     assert r.status_code == 302 and cache_control(r) == ["no-store"], r.headers

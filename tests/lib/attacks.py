@@ -560,6 +560,15 @@ LOOKALIKES = {
 }
 
 
+# values that, once joined with spaces in AUTHN_CONTEXT_CLASS, split into
+# something that reads as the MFA class: refused (issue 11, item 5)
+SPLITTING_LOOKALIKES = ("nbsp", "inner-space", "pwd-space-mfa", "line-separator")
+LOOKALIKES.update({
+    "pwd-space-mfa": "pwd " + sf.MFA,
+    "line-separator": "urn:pwd\u2028" + sf.MFA,
+})
+
+
 def class_lookalike(kind):
     def build(signed, ctx):
         root = ctx.tree(authn_statements=[{"class_ref": LOOKALIKES[kind]}])
@@ -974,7 +983,13 @@ ATTACKS = [
        check=check_whitespace),
 ] + [
     _a("class-lookalike-" + k, class_lookalike(k), verdict="accept", check=check_lookalike(k))
-    for k in LOOKALIKES
+    for k in LOOKALIKES if k not in SPLITTING_LOOKALIKES
+] + [
+    # a class with white space inside reads as two classes to whoever splits
+    # AUTHN_CONTEXT_CLASS (a NBSP too, for str.split()): no URI has one
+    _a("class-lookalike-" + k, class_lookalike(k), ("xml-schema",),
+       about="class value an application would split into several")
+    for k in SPLITTING_LOOKALIKES
 ] + [
     _a("class-only-in-declref", class_only_in_declref, verdict="accept",
        check=check_declref_only),
@@ -1217,5 +1232,478 @@ ATTACKS += [
 ]
 
 
+# --- strict structure (SAML core 3.2.2, 2.3.3: the OASIS schemas) ---------------
+# Each response below is really signed by the trusted IdP AFTER the change,
+# so every signature verifies and every other check passes: only the
+# structure check can refuse it. Before it, each one was accepted, the odd
+# part ignored; whatever else reads the message (a proxy, a log, the
+# application given the raw response) might read that part instead.
+
+NS_TYPO = "urn:oasis:names:tc:SAML:2.0:assertlon"  # one letter off
+NS_SAML1 = "urn:oasis:names:tc:SAML:1.0:assertion"
+NS_FOREIGN = "urn:example:extension"
+NS_XENC = sf.NS_XENC
+NS_XSI = sf.NS_XSI
+
+
+def _signed_tree(ctx, edit, sign="both", **kw):
+    """ctx.tree(**kw), edited by edit(root), then signed as `sign` says."""
+    root = ctx.tree(**kw)
+    edit(root)
+    sf.sign(root, sign, ctx.idp)
+    return _out(root)
+
+
+def _sub(a, name):
+    return a.find(_q(NS_SAML, name))
+
+
+def _lookalike_assertion(ctx, ns):
+    """An evil assertion whose elements are all in namespace ns."""
+    a = _evilize(copy.deepcopy(_assertion(ctx.tree())))
+    for el in a.iter():
+        if isinstance(el.tag, str) and el.tag.startswith("{%s}" % NS_SAML):
+            el.tag = "{%s}%s" % (ns, etree.QName(el).localname)
+    return a
+
+
+def structure_authn_statement_under_response(signed, ctx):
+    """An MFA AuthnStatement directly under the Response (after the signed
+    Assertion): no reader of SAML should find a statement there."""
+    def edit(root):
+        st = copy.deepcopy(_sub(_assertion(root), "AuthnStatement"))
+        st.find(".//" + _q(NS_SAML, "AuthnContextClassRef")).text = EVIL_CLASS
+        root.append(st)
+    return _signed_tree(ctx, edit, sign="response")
+
+
+def structure_lookalike_response_child(signed, ctx):
+    """A second Assertion in a one-letter-off namespace after the real one."""
+    def edit(root):
+        root.append(_lookalike_assertion(ctx, NS_TYPO))
+    return _signed_tree(ctx, edit, sign="response")
+
+
+def structure_lookalike_in_advice(signed, ctx):
+    """Advice allows ##other elements: a look-alike Assertion there (a typo'd
+    namespace) is refused although the schema's wildcard admits it."""
+    def edit(root):
+        a = _assertion(root)
+        adv = etree.Element(_q(NS_SAML, "Advice"))
+        adv.append(_lookalike_assertion(ctx, NS_TYPO))
+        a.insert(list(a).index(_sub(a, "Conditions")) + 1, adv)
+    return _signed_tree(ctx, edit)
+
+
+def structure_saml1_in_advice(signed, ctx):
+    """A SAML 1.x namespace Assertion in Advice (##other): a look-alike."""
+    def edit(root):
+        a = _assertion(root)
+        adv = etree.Element(_q(NS_SAML, "Advice"))
+        adv.append(_lookalike_assertion(ctx, NS_SAML1))
+        a.insert(list(a).index(_sub(a, "Conditions")) + 1, adv)
+    return _signed_tree(ctx, edit)
+
+
+def structure_lookalike_in_extensions(signed, ctx):
+    """samlp:Extensions allows ##other: a look-alike Assertion there."""
+    def edit(root):
+        _insert_extensions(root, [_lookalike_assertion(ctx, NS_TYPO)])
+    return _signed_tree(ctx, edit, sign="response")
+
+
+def structure_assertion_in_extensions(signed, ctx):
+    """A real saml:Assertion (evil, own ID) in samlp:Extensions, whose ##other
+    wildcard admits the assertion namespace: the whole Response is signed,
+    so no wrapping check objects; the assertion is simply misplaced."""
+    def edit(root):
+        _insert_extensions(root, [_evilize(copy.deepcopy(_assertion(root)))])
+    return _signed_tree(ctx, edit, sign="response")
+
+
+def structure_unknown_child(signed, ctx):
+    """A foreign element among the Assertion's children (not in Extensions)."""
+    def edit(root):
+        a = _assertion(root)
+        el = etree.Element("{%s}Note" % NS_FOREIGN)
+        el.text = EVIL_CLASS
+        a.insert(list(a).index(_sub(a, "Conditions")), el)
+    return _signed_tree(ctx, edit)
+
+
+def structure_wrong_order(signed, ctx):
+    """Conditions before Subject (the schema's sequence is Issuer, Signature,
+    Subject, Conditions, Advice, statements)."""
+    def edit(root):
+        a = _assertion(root)
+        cond = _sub(a, "Conditions")
+        a.remove(cond)
+        a.insert(list(a).index(_sub(a, "Subject")), cond)
+    return _signed_tree(ctx, edit)
+
+
+def structure_repeated_class(signed, ctx):
+    """Two AuthnContextClassRef in one AuthnContext (the schema allows one)."""
+    def edit(root):
+        ref = _assertion(root).find(".//" + _q(NS_SAML, "AuthnContextClassRef"))
+        second = etree.Element(_q(NS_SAML, "AuthnContextClassRef"))
+        second.text = EVIL_CLASS
+        ref.addnext(second)
+    return _signed_tree(ctx, edit)
+
+
+def structure_repeated_confirmation_data(signed, ctx):
+    """Two SubjectConfirmationData in one SubjectConfirmation."""
+    def edit(root):
+        scd = _assertion(root).find(".//" + _q(NS_SAML, "SubjectConfirmationData"))
+        scd.addnext(copy.deepcopy(scd))
+    return _signed_tree(ctx, edit)
+
+
+def structure_two_subjects(signed, ctx):
+    """A second Subject (admin) after the first: the schema allows one."""
+    def edit(root):
+        subj = _sub(_assertion(root), "Subject")
+        second = copy.deepcopy(subj)
+        second.find(_q(NS_SAML, "NameID")).text = EVIL_NAME
+        subj.addnext(second)
+    return _signed_tree(ctx, edit)
+
+
+def structure_two_nameids(signed, ctx):
+    """Two NameIDs in one Subject (admin second)."""
+    def edit(root):
+        nid = _assertion(root).find(".//" + _q(NS_SAML, "NameID"))
+        second = copy.deepcopy(nid)
+        second.text = EVIL_NAME
+        nid.addnext(second)
+    return _signed_tree(ctx, edit)
+
+
+def structure_unknown_attribute(signed, ctx):
+    """An unqualified attribute the schema does not declare, on Subject."""
+    def edit(root):
+        _sub(_assertion(root), "Subject").set("Format", "admin")
+    return _signed_tree(ctx, edit)
+
+
+def structure_saml_namespace_attribute(signed, ctx):
+    """An attribute in the SAML protocol namespace on saml:Attribute, whose
+    anyAttribute ##other admits it: SAML declares no such attribute."""
+    def edit(root):
+        st = etree.SubElement(_assertion(root), _q(NS_SAML, "AttributeStatement"))
+        at = etree.SubElement(st, _q(NS_SAML, "Attribute"), Name="role")
+        at.set(_q(NS_SAMLP, "Evil"), EVIL_CLASS)
+        etree.SubElement(at, _q(NS_SAML, "AttributeValue")).text = "staff"
+    return _signed_tree(ctx, edit)
+
+
+def structure_statement_in_status_detail(signed, ctx):
+    """samlp:StatusDetail (##any) carrying an MFA AuthnStatement."""
+    def edit(root):
+        st = root.find(_q(NS_SAMLP, "Status"))
+        det = etree.SubElement(st, _q(NS_SAMLP, "StatusDetail"))
+        stmt = copy.deepcopy(_sub(_assertion(root), "AuthnStatement"))
+        stmt.find(".//" + _q(NS_SAML, "AuthnContextClassRef")).text = EVIL_CLASS
+        det.append(stmt)
+    return _signed_tree(ctx, edit, sign="response")
+
+
+def structure_response_in_advice(signed, ctx):
+    """A samlp:Response in saml:Advice (##other admits the protocol namespace)."""
+    def edit(root):
+        a = _assertion(root)
+        inner = ctx.tree(response_id="_inner" + uuid.uuid4().hex,
+                         assertion_id="_innera" + uuid.uuid4().hex, name_id=EVIL_NAME)
+        adv = etree.Element(_q(NS_SAML, "Advice"))
+        adv.append(inner)
+        a.insert(list(a).index(_sub(a, "Conditions")) + 1, adv)
+    return _signed_tree(ctx, edit)
+
+
+def structure_assertion_in_attribute_value(signed, ctx):
+    """An evil saml:Assertion inside an AttributeValue (anyType)."""
+    def edit(root):
+        a = _assertion(root)
+        st = etree.SubElement(a, _q(NS_SAML, "AttributeStatement"))
+        at = etree.SubElement(st, _q(NS_SAML, "Attribute"), Name="delegation")
+        val = etree.SubElement(at, _q(NS_SAML, "AttributeValue"))
+        val.append(_evilize(copy.deepcopy(a)))
+    return _signed_tree(ctx, edit)
+
+
+def structure_error_status_extra(signed, ctx):
+    """An IdP error status whose Response has a foreign child: refused as a
+    malformed message, not passed on as the IdP's error."""
+    def edit(root):
+        root.append(etree.Element("{%s}Note" % NS_FOREIGN))
+    return _signed_tree(ctx, edit, sign="response", status=sf.RESPONDER,
+                        status2=sf.NO_AUTHN_CONTEXT, include_assertion=False)
+
+
+def structure_encrypted_wrong_order(signed, ctx):
+    """The decrypted Assertion (signed, then encrypted) has Conditions
+    before Subject: the plaintext is held to the same schema."""
+    root = ctx.tree()
+    a = _assertion(root)
+    cond = _sub(a, "Conditions")
+    a.remove(cond)
+    a.insert(list(a).index(_sub(a, "Subject")), cond)
+    sf.sign(root, "assertion", ctx.idp)
+    sf.encrypt_assertion(root, ctx.sp_cert_pem, "rsa-oaep", "aes128-gcm")
+    sf.sign(root, "response", ctx.idp)
+    return _out(root)
+
+
+# The wildcards the schema does have stay usable: these are accepted.
+
+def structure_valid_wildcards(signed, ctx):
+    """Extensions with a foreign element; Advice with an AssertionIDRef, a
+    (signed) Assertion and a foreign element; an EncryptedAttribute; values
+    typed xs:integer, xs:anyType with element content, xsi:nil; xsi:type
+    on NameID; xsi:schemaLocation naming a URL (never fetched)."""
+    root = ctx.tree()
+    ext = etree.Element("{%s}Info" % NS_FOREIGN)
+    ext.text = "extension data"
+    _insert_extensions(root, [ext])
+    root.set(_q(NS_XSI, "schemaLocation"), "%s %sschema.xsd" % (NS_FOREIGN, ctx.canary_url))
+    a = _assertion(root)
+    a.find(".//" + _q(NS_SAML, "NameID")).set(_q(NS_XSI, "type"), "saml:NameIDType")
+    adv = etree.Element(_q(NS_SAML, "Advice"))
+    etree.SubElement(adv, _q(NS_SAML, "AssertionIDRef")).text = "_other-assertion"
+    inner = sf.build_assertion(ctx.now, assertion_id="_advice" + uuid.uuid4().hex,
+                               name_id="bob@example.org")
+    sf.sign(inner, "assertion", ctx.idp)
+    adv.append(inner)
+    etree.SubElement(adv, "{%s}Evidence-note" % NS_FOREIGN).text = "x"
+    a.insert(list(a).index(_sub(a, "Conditions")) + 1, adv)
+    st = etree.SubElement(a, _q(NS_SAML, "AttributeStatement"))
+    at = etree.SubElement(st, _q(NS_SAML, "Attribute"), Name="urn:oid:1.3.6.1.4.1.5923.1.1.1.7")
+    v = etree.SubElement(at, _q(NS_SAML, "AttributeValue"))
+    v.set(_q(NS_XSI, "type"), "xs:integer")
+    v.text = "42"
+    v = etree.SubElement(at, _q(NS_SAML, "AttributeValue"))
+    v.set(_q(NS_XSI, "type"), "xs:anyType")
+    etree.SubElement(v, "{%s}Entitlement" % NS_FOREIGN).text = "urn:example:staff"
+    v = etree.SubElement(at, _q(NS_SAML, "AttributeValue"))
+    v.set(_q(NS_XSI, "nil"), "true")
+    ea = etree.SubElement(st, _q(NS_SAML, "EncryptedAttribute"))
+    ed = etree.SubElement(ea, _q(NS_XENC, "EncryptedData"), nsmap={"xenc": NS_XENC})
+    ed.set("Type", "http://www.w3.org/2001/04/xmlenc#Element")
+    etree.SubElement(ed, _q(NS_XENC, "EncryptionMethod"),
+                     Algorithm="http://www.w3.org/2009/xmlenc11#aes128-gcm")
+    cd = etree.SubElement(ed, _q(NS_XENC, "CipherData"))
+    etree.SubElement(cd, _q(NS_XENC, "CipherValue")).text = "AAECAwQFBgcICQoLDA0ODw=="
+    # a NameID (eduPersonTargetedID style) as an attribute value
+    at = etree.SubElement(st, _q(NS_SAML, "Attribute"), Name="urn:oid:1.3.6.1.4.1.5923.1.1.1.10")
+    v = etree.SubElement(at, _q(NS_SAML, "AttributeValue"))
+    nid = etree.SubElement(v, _q(NS_SAML, "NameID"),
+                           Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent")
+    nid.text = "opaque-123"
+    sf.sign(root, "both", ctx.idp)
+    return _out(root)
+
+
+def check_valid_wildcards(rec, ctx):
+    """accepted: alice with PasswordProtectedTransport, the values read"""
+    assert rec["name_id"]["value"] == GOOD_NAME
+    assert _classes(rec) == [sf.PPT]
+    if "attributes" in rec:  # the CLI's record (the httpd runner reads variables)
+        names = [at["name"] for at in rec["attributes"]]
+        assert "urn:oid:1.3.6.1.4.1.5923.1.1.1.7" in names, rec["attributes"]
+
+
+ATTACKS += [
+    _a("structure-authn-statement-under-response", structure_authn_statement_under_response,
+       ("xml-schema",), about="MFA AuthnStatement directly under a signed Response"),
+    _a("structure-lookalike-response-child", structure_lookalike_response_child,
+       ("xml-schema",), about="Assertion in a one-letter-off namespace in the Response"),
+    _a("structure-lookalike-in-advice", structure_lookalike_in_advice, ("xml-schema",),
+       about="typo'd-namespace Assertion in Advice (##other)"),
+    _a("structure-saml1-in-advice", structure_saml1_in_advice, ("xml-schema",),
+       about="SAML 1.x namespace Assertion in Advice (##other)"),
+    _a("structure-lookalike-in-extensions", structure_lookalike_in_extensions,
+       ("xml-schema",), about="typo'd-namespace Assertion in samlp:Extensions"),
+    _a("structure-assertion-in-extensions", structure_assertion_in_extensions,
+       ("xml-schema",), about="a real saml:Assertion in samlp:Extensions, all signed"),
+    _a("structure-unknown-child", structure_unknown_child, ("xml-schema",),
+       about="foreign element among the Assertion's children"),
+    _a("structure-wrong-order", structure_wrong_order, ("xml-schema",),
+       about="Conditions before Subject"),
+    _a("structure-repeated-class", structure_repeated_class, ("xml-schema",),
+       about="two AuthnContextClassRef in one AuthnContext"),
+    _a("structure-repeated-confirmation-data", structure_repeated_confirmation_data,
+       ("xml-schema",), about="two SubjectConfirmationData in one confirmation"),
+    _a("structure-two-subjects", structure_two_subjects, ("xml-schema",),
+       about="two Subjects in one Assertion (was no-subject)"),
+    _a("structure-two-nameids", structure_two_nameids, ("xml-schema",),
+       about="two NameIDs in one Subject (was no-subject)"),
+    _a("structure-unknown-attribute", structure_unknown_attribute, ("xml-schema",),
+       about="undeclared attribute on Subject"),
+    _a("structure-saml-namespace-attribute", structure_saml_namespace_attribute,
+       ("xml-schema",), about="samlp: attribute on saml:Attribute (anyAttribute ##other)"),
+    _a("structure-statement-in-status-detail", structure_statement_in_status_detail,
+       ("xml-schema",), about="AuthnStatement in samlp:StatusDetail (##any)"),
+    _a("structure-response-in-advice", structure_response_in_advice, ("xml-schema",),
+       about="samlp:Response in saml:Advice (##other)"),
+    _a("structure-assertion-in-attribute-value", structure_assertion_in_attribute_value,
+       ("xml-schema",), about="evil saml:Assertion inside an AttributeValue"),
+    _a("structure-error-status-extra", structure_error_status_extra, ("xml-schema",),
+       about="IdP error Response with a foreign child"),
+    _a("structure-encrypted-wrong-order", structure_encrypted_wrong_order, ("xml-schema",),
+       options={"sp_key": True}, about="decrypted Assertion with Conditions before Subject"),
+    _a("structure-valid-wildcards", structure_valid_wildcards, verdict="accept",
+       check=check_valid_wildcards,
+       about="Extensions, Advice, EncryptedAttribute, xsi:type/nil: accepted"),
+]
+
+
 BY_NAME = {a.name: a for a in ATTACKS}
 assert len(BY_NAME) == len(ATTACKS), "duplicate attack names"
+
+
+# --- encodings (issue 11, item 1) --------------------------------------------
+# libxml2 decodes UTF-7 (declared) and EBCDIC (detected from "<?xm") by
+# itself; a byte scan for '=' then sees none of the attributes of one start
+# tag, and libxml2 2.9's pairwise duplicate check costs seconds per POST.
+# Everything but UTF-8 is refused before libxml2 decodes a byte. The forms
+# are the SAMLResponse value itself (base64), as the binding carries them.
+
+HOSTILE_BUDGET = 256000    # decoded bytes: under the default 256 KiB cap
+
+
+def _attr_names():
+    import itertools
+    import string
+    taken = {"ID", "Version", "IssueInstant", "Destination", "InResponseTo"}
+    rest = string.ascii_letters + string.digits
+    for n in itertools.count(1):
+        for f in string.ascii_letters:
+            for t in itertools.product(rest, repeat=n - 1):
+                name = f + "".join(t)
+                if name not in taken:
+                    yield name
+
+
+def many_attributes_form(signed, kind, budget=HOSTILE_BUDGET):
+    """The signed Response with as many extra attributes on its start tag
+    as fit in budget bytes, in one of: utf8 (the plain form), utf7 ('=' as
+    +AD0-), ebcdic (code page 037, declared IBM037), utf16 (BOM). Returns
+    (document bytes, number of attributes)."""
+    body = _body(signed).lstrip(b"\n").decode()
+    if kind == "utf7":
+        body = body.replace("+", "+-")
+    head, tail = body.split(">", 1)
+    decl = '<?xml version="1.0" encoding="%s"?>' % {
+        "utf8": "UTF-8", "utf7": "UTF-7", "ebcdic": "IBM037", "utf16": "UTF-16"}[kind]
+    enc = {"utf8": "utf-8", "utf7": "ascii", "ebcdic": "cp037", "utf16": "utf-16-le"}[kind]
+    attr = " %s+AD0-''" if kind == "utf7" else " %s=''"
+    out = [(decl + head).encode(enc)]
+    end = (">" + tail).encode(enc)
+    used = len(out[0]) + len(end) + (2 if kind == "utf16" else 0)
+    n = 0
+    for name in _attr_names():
+        a = (attr % name).encode(enc)
+        if used + len(a) > budget:
+            break
+        out.append(a)
+        used += len(a)
+        n += 1
+    doc = b"".join(out) + end
+    return (b"\xff\xfe" + doc if kind == "utf16" else doc), n
+
+
+def _many_attributes(kind):
+    def build(signed, ctx):
+        return base64.b64encode(many_attributes_form(signed, kind)[0])
+    build.__name__ = "many_attributes_" + kind
+    return build
+
+
+def _reencoded(decl_encoding, codec, bom=b""):
+    def build(signed, ctx):
+        text = '<?xml version="1.0" encoding="%s"?>' % decl_encoding + \
+            _body(signed).decode()
+        return base64.b64encode(bom + text.encode(codec))
+    build.__name__ = "reencoded_" + codec.replace("-", "_")
+    return build
+
+
+def declared_only(signed, ctx):
+    """UTF-8 bytes (ASCII, in fact) declared as ISO-8859-1: still refused,
+    the declaration alone decides nothing but refusal."""
+    return b'<?xml version="1.0" encoding="ISO-8859-1"?>' + _body(signed)
+
+
+ATTACKS += [
+    _a("many-attributes-utf7", _many_attributes("utf7"), ("xml-encoding",), raw=True,
+       about="attributes hidden from the pre-scan by UTF-7 ('=' as +AD0-)"),
+    _a("many-attributes-ebcdic", _many_attributes("ebcdic"), ("xml-encoding",), raw=True,
+       about="attributes hidden from the pre-scan by EBCDIC (detected by libxml2)"),
+    _a("many-attributes-utf16", _many_attributes("utf16"), ("xml-encoding",), raw=True,
+       about="the same in UTF-16 with a BOM"),
+    _a("charset-utf16-bom", _reencoded("UTF-16", "utf-16-le", b"\xff\xfe"),
+       ("xml-encoding",), raw=True, about="a valid response in UTF-16 (BOM): refused"),
+    _a("charset-utf16be-no-bom", _reencoded("UTF-16", "utf-16-be"), ("xml-encoding",),
+       raw=True, about="a valid response in UTF-16BE without a BOM"),
+    _a("charset-ucs4", _reencoded("UCS-4", "utf-32-le"), ("xml-encoding",), raw=True,
+       about="a valid response in UCS-4"),
+    _a("charset-declared-latin1", declared_only, ("xml-encoding",),
+       about="ASCII bytes declared ISO-8859-1"),
+]
+
+
+# --- decryption in context (issue 11, item 8) ---------------------------------
+
+def encrypted_in_context(signed, ctx):
+    """The plaintext Assertion uses the saml prefix declared on the Response
+    only (XML Encryption 4.5: parsed where the EncryptedData stood)."""
+    root = ctx.tree()
+    sf.sign(root, "assertion", ctx.idp)
+    sf.encrypt_assertion(root, ctx.sp_cert_pem, "rsa-oaep", "aes256-gcm", in_context=True)
+    return _out(root)
+
+
+def _in_context_plaintext(edit, **tree_kw):
+    def build(signed, ctx):
+        root = ctx.tree(**tree_kw)
+        sf.sign(root, "assertion", ctx.idp)
+        a = root.find(_q(NS_SAML, "Assertion"))
+        plain = edit(sf._without_saml_declaration(a))
+        sf.encrypt_assertion(root, ctx.sp_cert_pem, "rsa-oaep", "aes256-gcm",
+                             in_context=True, plaintext=plain)
+        return _out(root)
+    return build
+
+
+def _deep_element(depth):
+    deep = etree.Element("{urn:example:deep}d", nsmap={"x": "urn:example:deep"})
+    cur = deep
+    for _ in range(depth):
+        cur = etree.SubElement(cur, "{urn:example:deep}d")
+    return deep
+
+
+ATTACKS += [
+    _a("encrypted-in-context", encrypted_in_context, verdict="accept",
+       check=check_decrypted, options={"sp_key": True},
+       about="plaintext relies on the Response's saml declaration: decrypted, verified"),
+    _a("encrypted-in-context-doctype",
+       _in_context_plaintext(lambda p: b'<!DOCTYPE a [<!ENTITY e "admin">]>' + p),
+       ("xml-dtd",), options={"sp_key": True},
+       about="DOCTYPE in the decrypted content"),
+    _a("encrypted-in-context-too-deep",
+       _in_context_plaintext(lambda p: p, advice=[_deep_element(200)]),
+       ("xml-too-deep",), options={"sp_key": True},
+       about="decrypted content nested past the depth cap"),
+    _a("encrypted-in-context-utf7",
+       _in_context_plaintext(lambda p: b'<?xml version="1.0" encoding="UTF-7"?>' + p),
+       ("decrypt-failed",), options={"sp_key": True},
+       about="decrypted content declared UTF-7"),
+    _a("encrypted-in-context-many-attributes",
+       _in_context_plaintext(lambda p: p.replace(
+           b"<saml:Assertion ", b"<saml:Assertion " + b"".join(
+               b"a%d='' " % i for i in range(5000)), 1)),
+       ("too-large",), options={"sp_key": True},
+       about="5000 attributes in the decrypted content"),
+]

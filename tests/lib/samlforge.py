@@ -248,6 +248,123 @@ def entities_metadata(entities):
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+NS_MDATTR = "urn:oasis:names:tc:SAML:metadata:attribute"
+SIRTFI_NAME = "urn:oasis:names:tc:SAML:attribute:assurance-certification"
+SIRTFI = "https://refeds.org/sirtfi"
+
+
+def federation_metadata(entities, now=None, valid_until=DEFAULT, cache_duration="PT1H",
+                        root_id=DEFAULT, name="urn:example:federation"):
+    """An EntitiesDescriptor element (unsigned; sign it with sign_metadata).
+    entities: list of dicts with entity_id, cert_pem (or cert_pems), and
+    optional sso_url, attrs ({name: [values]}: mdattr:EntityAttributes),
+    valid_until (seconds from now / datetime / str), role ("idp" or "sp"),
+    protocol (protocolSupportEnumeration). valid_until of the root: seconds
+    from now (default 7 days), None for none."""
+    now = now or utcnow()
+    root = etree.Element(_q(NS_MD, "EntitiesDescriptor"),
+                         nsmap={"md": NS_MD, "ds": NS_DS, "mdattr": NS_MDATTR,
+                                "saml": NS_SAML})
+    if root_id is DEFAULT:
+        root_id = new_id("_md")
+    if root_id is not None:
+        root.set("ID", root_id)
+    root.set("Name", name)
+    vu = _when(now, valid_until, 7 * 86400)
+    if vu is not None:
+        root.set("validUntil", vu)
+    if cache_duration is not None:
+        root.set("cacheDuration", cache_duration)
+    for e in entities:
+        certs = e.get("cert_pems") or [e["cert_pem"]]
+        b64s = [KeyPair(b"", c if isinstance(c, bytes) else c.encode()).cert_b64
+                for c in certs]
+        eid = e["entity_id"]
+        ed = _entity_descriptor(eid, b64s, e.get("sso_url") or eid + "/sso")
+        if e.get("role") == "sp":
+            ed.find(_q(NS_MD, "IDPSSODescriptor")).tag = _q(NS_MD, "SPSSODescriptor")
+        if e.get("protocol"):
+            ed.find(_q(NS_MD, "IDPSSODescriptor")).set("protocolSupportEnumeration",
+                                                        e["protocol"])
+        if e.get("valid_until") is not None:
+            ed.set("validUntil", _when(now, e["valid_until"], None))
+        if e.get("attrs"):
+            ext = etree.Element(_q(NS_MD, "Extensions"))
+            ea = etree.SubElement(ext, _q(NS_MDATTR, "EntityAttributes"))
+            for an, vals in e["attrs"].items():
+                a = etree.SubElement(ea, _q(NS_SAML, "Attribute"))
+                a.set("Name", an)
+                a.set("NameFormat", ATTR_URI)
+                for v in vals:
+                    etree.SubElement(a, _q(NS_SAML, "AttributeValue")).text = v
+            ed.insert(0, ext)
+        root.append(ed)
+    return root
+
+
+def sign_metadata(root, kp, **kw):
+    """Enveloped signature of a metadata root (the first child, as
+    saml-schema-metadata-2.0 orders it) by the federation key kp."""
+    kw.setdefault("sig_alg", "ecdsa-sha256" if kp.kind == "ec" else "rsa-sha256")
+    kw.setdefault("position", 0)
+    return sign_element(root, kp, **kw)
+
+
+def make_metadata_fixtures(outdir, now, idp, idp2):
+    """OUTDIR/metadata/: a federation key (fed.key/.crt), another one
+    (other.key/.crt) and aggregates over idp and idp2 that each break one
+    rule of signed metadata (see tests/unit/test_metadata.c)."""
+    d = os.path.join(outdir, "metadata")
+    fed = make_rsa_keypair("federation.example.org")
+    other = make_rsa_keypair("federation.example.org")
+    fed.write(d, "fed")
+    other.write(d, "other")
+    ents = [
+        {"entity_id": IDP_ENTITY_ID, "cert_pem": idp.cert_pem, "sso_url": IDP_SSO_URL,
+         "attrs": {SIRTFI_NAME: [SIRTFI]}},
+        {"entity_id": IDP2_ENTITY_ID, "cert_pem": idp2.cert_pem, "sso_url": IDP2_SSO_URL},
+        {"entity_id": "https://old.example.org/idp", "cert_pem": idp.cert_pem,
+         "valid_until": -3600},
+        {"entity_id": "https://sp.example.org/sp", "cert_pem": idp.cert_pem, "role": "sp"},
+    ]
+
+    def put(name, data):
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data if isinstance(data, bytes) else to_bytes(data))
+
+    def signed(kp=fed, **kw):
+        sign_kw = {k: kw.pop(k) for k in list(kw) if k in ("sig_alg", "digest_alg", "c14n",
+                                                        "transforms", "references")}
+        r = federation_metadata(ents, now, **kw)
+        sign_metadata(r, kp, **sign_kw)
+        return r
+
+    ok = signed(root_id="_md-ok")
+    put("ok.xml", ok)
+    put("unsigned.xml", federation_metadata(ents, now))
+    put("other-key.xml", signed(other))
+    put("tampered.xml", to_bytes(ok).replace(b"https://idp2.example.org/idp",
+                                             b"https://evil.example.org/idp"))
+    # XSW: the signed aggregate nested in an attacker's root, whose own
+    # entity comes first; the signature moved up to the new root
+    evil = federation_metadata([{"entity_id": "https://evil.example.org/idp",
+                                 "cert_pem": other.cert_pem}], now, root_id="_md-evil")
+    inner = copy.deepcopy(ok)
+    evil.insert(0, inner.find(_q(NS_DS, "Signature")))
+    evil.append(inner)
+    put("moved.xml", evil)
+    # the same without a signature of its own: only the nested one is signed
+    evil = federation_metadata([{"entity_id": "https://evil.example.org/idp",
+                                 "cert_pem": other.cert_pem}], now, root_id="_md-evil2")
+    evil.append(copy.deepcopy(ok))
+    put("wrapped.xml", evil)
+    put("expired.xml", signed(valid_until=-3600))
+    put("long.xml", signed(valid_until=400 * 86400))
+    put("no-valid-until.xml", signed(valid_until=None))
+    put("sha1.xml", signed(sig_alg="rsa-sha1", digest_alg="sha1"))
+    put("inclusive-c14n.xml", signed(transforms=["enveloped", "c14n"]))
+
+
 # --- time --------------------------------------------------------------------
 
 def parse_time(text):
@@ -553,11 +670,37 @@ def sign(root, what="response", kp=None, cert=None, **kw):
     return sign_element(_find_target(root, what), kp, **kw)
 
 
+def _without_saml_declaration(a):
+    """The Assertion serialised as an IdP that relies on the Response's
+    declaration of the saml prefix writes it: its start tag without
+    xmlns:saml (the rest keeps its own declarations). Not well-formed
+    alone; well-formed where the Response declares saml."""
+    data = etree.tostring(a)
+    start, rest = data.split(b">", 1)
+    decl = (' xmlns:saml="%s"' % NS_SAML).encode()
+    if start.count(decl) != 1:
+        raise ValueError("the Assertion does not declare saml itself")
+    data = start.replace(decl, b"") + b">" + rest
+    try:
+        etree.fromstring(data)
+    except etree.XMLSyntaxError:
+        return data
+    raise ValueError("the Assertion still parses alone")
+
+
 def encrypt_assertion(root, sp_cert_pem, key_transport="rsa-oaep",
-                      data_alg="aes128-cbc"):
+                      data_alg="aes128-cbc", in_context=False, plaintext=None):
     """Replaces the Response's saml:Assertion by saml:EncryptedAssertion
     (xenc:EncryptedData Type=Element, the session key in an EncryptedKey
-    under ds:KeyInfo, transported to sp_cert_pem's RSA key)."""
+    under ds:KeyInfo, transported to sp_cert_pem's RSA key).
+
+    in_context=True encrypts the Assertion serialised WITHOUT its own
+    declaration of the saml prefix, which the Response declares: valid XML
+    Encryption (the plaintext is parsed where the EncryptedData stood,
+    XML Encryption 4.5; xmlsec1 --decrypt does so), and the
+    EncryptedAssertion then relies on the Response's declaration.
+    plaintext: encrypt these bytes instead of the Assertion (hostile
+    plaintext for the tests)."""
     a = root.find(_q(NS_SAML, "Assertion"))
     if a is None:
         raise ValueError("no Assertion to encrypt")
@@ -566,6 +709,8 @@ def encrypt_assertion(root, sp_cert_pem, key_transport="rsa-oaep",
     # plaintext carries every namespace declaration it uses (as real IdPs'
     # do) and a decrypter that parses it alone can read it.
     alone = etree.fromstring(etree.tostring(a))
+    if in_context and plaintext is None:
+        plaintext = _without_saml_declaration(a)
     tmpl = xmlsec.template.encrypted_data_create(
         alone, method, type=xmlsec.EncryptionType.ELEMENT, ns="xenc")
     xmlsec.template.encrypted_data_ensure_cipher_value(tmpl)
@@ -576,10 +721,20 @@ def encrypt_assertion(root, sp_cert_pem, key_transport="rsa-oaep",
     mgr.add_key(xmlsec.Key.from_memory(sp_cert_pem, xmlsec.KeyFormat.CERT_PEM, None))
     ctx = xmlsec.EncryptionContext(mgr)
     ctx.key = xmlsec.Key.generate(xmlsec.KeyData.AES, bits, xmlsec.KeyDataType.SESSION)
-    enc = ctx.encrypt_xml(tmpl, alone)
-    ea = etree.Element(_q(NS_SAML, "EncryptedAssertion"), nsmap={"saml": NS_SAML})
+    if plaintext is not None:
+        enc = ctx.encrypt_binary(tmpl, plaintext)
+    else:
+        enc = ctx.encrypt_xml(tmpl, alone)
+    if in_context:
+        # the EncryptedAssertion uses the Response's saml prefix too
+        pos = list(root).index(a)
+        root.remove(a)
+        ea = etree.SubElement(root, _q(NS_SAML, "EncryptedAssertion"))
+        root.insert(pos, ea)
+    else:
+        ea = etree.Element(_q(NS_SAML, "EncryptedAssertion"), nsmap={"saml": NS_SAML})
+        root.replace(a, ea)
     ea.append(enc)
-    root.replace(a, ea)
     return ea
 
 
@@ -1039,6 +1194,19 @@ def make_fixtures(outdir, now):
         fx.now + datetime.timedelta(seconds=170)))
     sign(r, "both", idp)
     fx.ok(name, r)
+
+    # -- decryption in context (XML Encryption 4.5): the plaintext Assertion
+    # relies on the Response's declaration of the saml prefix
+    for what, da in (("assertion", "aes256-gcm"), ("response", "aes128-cbc")):
+        name = "ok-enc-in-context-%s-signed" % what
+        r = fx.resp(name, authn_statements=[{"class_ref": MFA}])
+        if what == "assertion":
+            sign(r, "assertion", idp)
+        plain = copy.deepcopy(r)
+        encrypt_assertion(r, sp.cert_pem, "rsa-oaep", da, in_context=True)
+        if what == "response":
+            sign(r, "response", idp)
+        fx.ok(name, r, flags=SPK, expect_root=plain)
     # a fresh password statement, then an old MFA one (issue 11 item 3):
     # the record's single instant is the oldest, its SessionIndex the
     # first one present, and every statement is reported on its own
@@ -1049,6 +1217,7 @@ def make_fixtures(outdir, now):
             {"class_ref": MFA, "authn_instant": -3 * 24 * 3600,
              "session_index": "_s-mfa", "session_not_on_or_after": 3600},
         ]))
+    make_metadata_fixtures(outdir, now, idp, idp2)
     fx.write()
     return fx
 

@@ -171,7 +171,9 @@ class IdPServer:
         self.entity_id = None
         self.metadata_file = os.path.join(state_dir, "idp-metadata.xml")
 
-    def start(self, timeout=30):
+    def start(self, timeout=120):
+        # pysaml2's start-up is seconds on an idle machine, far longer on a
+        # loaded one: the bound only stops a wait for an IdP that died.
         cmd = [PYTHON, IDP_SCRIPT, "--port", str(self.port), "--state-dir", self.state_dir,
                "--sp-metadata", self.sp_metadata, "--pid-file", self.pid_file,
                "--max-seconds", str(self.max_seconds)] + self.extra_args

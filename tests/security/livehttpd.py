@@ -63,6 +63,8 @@ OPTION_SETS = {
 """,
     # overrides the Off above: the cookies must then carry Secure
     "secure": "AuthnContextCookieSecure On\n",
+    # classes also taken from an attribute (white space inside a value)
+    "class-attr": "AuthnContextClassAttribute authnmethodsreferences\n",
     # freshness judged per AuthnStatement (test_freshness_attacks.py); each
     # location's PATH/vars is the environment CGI
     "fresh": """<Location /stepfresh>
@@ -152,6 +154,12 @@ ScriptAliasMatch "^/[a-z0-9-]+/vars$" "@ROOT@/cgi-bin/env.cgi"
     AuthnContextMaxAge 60
     Require valid-user
 </Location>
+# negation: anything but a password class (a session with no class at all
+# is denied too)
+<Location /not-ppt>
+    AuthType SAML
+    Require authnContextClassRef ! urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport
+</Location>
 <Location /mfa-proxy>
     AuthType SAML
     AuthnContextExportHeaders On
@@ -161,7 +169,7 @@ ScriptAliasMatch "^/[a-z0-9-]+/vars$" "@ROOT@/cgi-bin/env.cgi"
 """
 
 PAGES = ("public", "private", "mfa", "witherr", "err", "admin", "force", "fresh",
-         "idp-a", "idp-b")
+         "idp-a", "idp-b", "not-ppt")
 
 
 class LiveSP:

@@ -14,6 +14,7 @@ confirmations and audience restrictions, Advice, Destination on a signed
 Response, and IdP selection from the Assertion's Issuer.
 """
 
+import base64
 import copy
 import datetime
 import os
@@ -107,6 +108,86 @@ def main(fixtures, out):
     sf.sign(r, "assertion", idp)
     sf.encrypt_assertion(r, attacker.cert_pem, "rsa-oaep", "aes256-gcm")
     add("enc-wrong-recipient", r, "reject", "decrypt-failed", "sp_key")
+
+    # -- decryption in context (XML Encryption 4.5): the plaintext relies on
+    # the Response's saml declaration; every other rule stays (GCM and a
+    # signed Response, so each refusal names its own reason)
+    r = resp("enc-in-context-id-clash", assertion_id="_resp-enc-in-context-id-clash")
+    sf.sign(r, "assertion", idp)
+    sf.encrypt_assertion(r, sp.cert_pem, "rsa-oaep", "aes128-gcm", in_context=True)
+    add("enc-in-context-id-clash", r, "reject", "duplicate-id", "sp_key")
+
+    def hostile_plain(name, make_plain, reason, **kw):
+        r = resp(name, **kw)
+        sf.sign(r, "assertion", idp)
+        a = r.find(sf._q(sf.NS_SAML, "Assertion"))
+        plain = make_plain(sf._without_saml_declaration(a))
+        sf.encrypt_assertion(r, sp.cert_pem, "rsa-oaep", "aes256-gcm", plaintext=plain,
+                             in_context=True)
+        sf.sign(r, "response", idp)
+        add(name, r, "reject", reason, "sp_key")
+
+    hostile_plain("enc-in-context-doctype",
+                  lambda p: b'<!DOCTYPE saml:Assertion [<!ENTITY e "alice">]>' + p, "xml-dtd")
+    hostile_plain("enc-in-context-doctype-after-decl",
+                  lambda p: b'<?xml version="1.0"?><!DOCTYPE x>' + p, "xml-dtd")
+    deep = etree.Element("{urn:example:deep}d", nsmap={"x": "urn:example:deep"})
+    cur = deep
+    for _ in range(200):
+        cur = etree.SubElement(cur, "{urn:example:deep}d")
+    hostile_plain("enc-in-context-too-deep", lambda p: p, "xml-too-deep",
+                  advice=[deep])
+    hostile_plain("enc-in-context-two-elements",
+                  lambda p: p + b"<saml:Issuer>x</saml:Issuer>", "decrypt-failed")
+    hostile_plain("enc-in-context-text-beside", lambda p: p + b"x", "decrypt-failed")
+    hostile_plain("enc-in-context-utf16",
+                  lambda p: b"\xff\xfe" + p.decode().encode("utf-16-le"), "decrypt-failed")
+    hostile_plain("enc-in-context-utf7-decl",
+                  lambda p: b'<?xml version="1.0" encoding="UTF-7"?>' + p, "decrypt-failed")
+    hostile_plain("enc-in-context-many-attributes",
+                  lambda p: p.replace(b"<saml:Assertion ", b"<saml:Assertion " + b"".join(
+                      b"a%d='' " % i for i in range(300)), 1), "too-large")
+    # a declaration in front of the plaintext is fine (as before)
+    r = resp("enc-in-context-with-declaration")
+    sf.sign(r, "assertion", idp)
+    a = r.find(sf._q(sf.NS_SAML, "Assertion"))
+    plain = b"<?xml version='1.0' encoding='utf-8'?>\n" + sf._without_saml_declaration(a)
+    sf.encrypt_assertion(r, sp.cert_pem, "rsa-oaep", "aes256-gcm", plaintext=plain,
+                         in_context=True)
+    add("enc-in-context-with-declaration", r, "accept", "-", "sp_key")
+    # the nearest declaration of the prefix counts: an EncryptedAssertion
+    # that binds saml to another namespace holds no SAML Assertion
+    r = resp("enc-in-context-nearest-declaration")
+    sf.sign(r, "assertion", idp)
+    sf.encrypt_assertion(r, sp.cert_pem, "rsa-oaep", "aes256-gcm", in_context=True)
+    data = sf.to_bytes(r)
+    assert data.count(b"<saml:EncryptedAssertion>") == 1
+    data = data.replace(b"<saml:EncryptedAssertion>", b'<ea:EncryptedAssertion xmlns:ea="'
+                        + sf.NS_SAML.encode() + b'" xmlns:saml="urn:example:other">')
+    data = data.replace(b"</saml:EncryptedAssertion>", b"</ea:EncryptedAssertion>")
+    add("enc-in-context-nearest-declaration", data, "reject", "decrypt-failed", "sp_key")
+
+    # -- a class with white space or a control character inside is not a
+    # class URI: AUTHN_CONTEXT_CLASS would read it as two classes
+    for name, cls in (("class-inner-space", "pwd " + sf.MFA),
+                      ("class-inner-tab", "urn:a\t" + sf.MFA),
+                      ("class-nbsp", sf.MFA + "\u00a0"),
+                      ("class-line-separator", "urn:a\u2028" + sf.MFA)):
+        add(name, sf_sign(resp(name, authn_statements=[{"class_ref": cls}]), idp),
+            "reject", "xml-schema")
+
+    # -- encodings: UTF-8 only, whatever is declared or detected (base64, as
+    # the binding carries it; raw bytes not starting with '<' are base64)
+    good = sf.to_bytes(sf_sign(resp("charset-utf16"), idp), declaration=False)
+    add("charset-utf16", base64.b64encode(b"\xff\xfe" + (
+        '<?xml version="1.0" encoding="UTF-16"?>' + good.decode()).encode("utf-16-le")),
+        "reject", "xml-encoding")
+    good = sf.to_bytes(sf_sign(resp("charset-utf7-declared"), idp), declaration=False)
+    add("charset-utf7-declared", b'<?xml version="1.0" encoding="UTF-7"?>' + good,
+        "reject", "xml-encoding")
+    good = sf.to_bytes(sf_sign(resp("charset-utf8-bom"), idp), declaration=False)
+    add("charset-utf8-bom", b'\xef\xbb\xbf<?xml version="1.0" encoding="utf-8"?>' + good,
+        "accept")
 
     # -- subject confirmations: one good bearer among others is enough
     r = resp("sc-second-good")

@@ -181,9 +181,9 @@ START_TEST(test_bad_metadata)
         {doc("EntitiesDescriptor", entity("a", "", "AAAA", "")), ANC_E_KEY},
         {doc("EntitiesDescriptor", entity("a", "", "!!notbase64", "")), ANC_E_KEY},
         {doc("EntitiesDescriptor", entity("a", "", "", "")), ANC_E_KEY},
-        {doc("EntitiesDescriptor", apr_pstrcat(pool, entity("a", "", cert, ""),
-                                               entity("a", "", cert, ""), NULL)),
-         ANC_E_METADATA},
+        /* a second entity of one entityID is skipped (test_source_skips);
+         * a lone entity that is skipped refuses the source */
+        {doc("EntitiesDescriptor", entity("a", "", "AAAA", "")), ANC_E_KEY},
         {doc("EntitiesDescriptor", ""), ANC_E_METADATA},
         {doc("SPSSODescriptor", ""), ANC_E_METADATA},
         {"<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><x>&e;</x>",
@@ -500,6 +500,399 @@ START_TEST(test_weak_keys_refused)
 }
 END_TEST
 
+/* ---- metadata sources ------------------------------------------------- */
+
+#define MD_IDP "https://idp.example.org/idp"
+#define MD_IDP2 "https://idp2.example.org/idp"
+#define MD_OLD "https://old.example.org/idp"
+#define MD_SIRTFI_NAME "urn:oasis:names:tc:SAML:attribute:assurance-certification"
+#define MD_SIRTFI "https://refeds.org/sirtfi"
+
+static const anc_key_t *md_key(const char *name)
+{
+    anc_key_t *k = NULL;
+    anc_error_t *err = NULL;
+
+    ck_assert_int_eq(
+        anc_key_load_cert(pool, fx_path(pool, apr_pstrcat(pool, "metadata/", name, NULL)),
+                          &k, &err),
+        ANC_OK);
+    return k;
+}
+
+static anc_status_t md_load(anc_trust_t *t, const char *file, const anc_md_options_t *o,
+                            anc_md_info_t **info, anc_error_t **err)
+{
+    apr_size_t len = 0;
+    const char *data = fx_read(pool, apr_pstrcat(pool, "metadata/", file, NULL), &len);
+
+    return anc_trust_add_source(t, data, len, o, info, err);
+}
+
+/* Each broken rule of a signed aggregate refuses the whole source with
+ * metadata-signature or metadata-validity; nothing is added. */
+START_TEST(test_signed_sources)
+{
+    const anc_key_t *fed = md_key("fed.crt");
+    const anc_key_t *other = md_key("other.crt");
+    const apr_interval_time_t month = apr_time_from_sec(30 * 86400);
+    struct {
+        const char *file;
+        const anc_key_t *key;
+        apr_interval_time_t max_validity;
+        int allow_sha1;
+        anc_status_t want;
+        const char *detail;
+    } cases[] = {
+        {"ok.xml", NULL, 0, 0, ANC_OK, NULL},
+        {"ok.xml", NULL, month, 0, ANC_OK, NULL},
+        {"unsigned.xml", NULL, 0, 0, ANC_OK, NULL}, /* no verify=: accepted */
+        {"ok.xml", NULL, 0, 0, ANC_OK, NULL},
+        {"unsigned.xml", NULL, 0, 0, ANC_OK, NULL},
+        /* with the federation key */
+        {"ok.xml", (const anc_key_t *)1, month, 0, ANC_OK, NULL},
+        {"unsigned.xml", (const anc_key_t *)1, 0, 0, ANC_E_METADATA_SIG, "not signed"},
+        {"ok.xml", (const anc_key_t *)2, 0, 0, ANC_E_METADATA_SIG, "signature-invalid"},
+        {"other-key.xml", (const anc_key_t *)1, 0, 0, ANC_E_METADATA_SIG,
+         "signature-invalid"},
+        {"tampered.xml", (const anc_key_t *)1, 0, 0, ANC_E_METADATA_SIG,
+         "signature-invalid"},
+        {"moved.xml", (const anc_key_t *)1, 0, 0, ANC_E_METADATA_SIG,
+         "signature-reference"},
+        {"wrapped.xml", (const anc_key_t *)1, 0, 0, ANC_E_METADATA_SIG, "not signed"},
+        {"sha1.xml", (const anc_key_t *)1, 0, 0, ANC_E_METADATA_SIG,
+         "signature-algorithm"},
+        {"sha1.xml", (const anc_key_t *)1, 0, 1, ANC_OK, NULL},
+        {"inclusive-c14n.xml", (const anc_key_t *)1, 0, 0, ANC_E_METADATA_SIG,
+         "signature-transform"},
+        /* validity, signed or not */
+        {"expired.xml", (const anc_key_t *)1, 0, 0, ANC_E_METADATA_VALIDITY,
+         "has passed"},
+        {"expired.xml", NULL, 0, 0, ANC_E_METADATA_VALIDITY, "has passed"},
+        {"long.xml", (const anc_key_t *)1, 0, 0, ANC_OK, NULL},
+        {"long.xml", (const anc_key_t *)1, month, 0, ANC_E_METADATA_VALIDITY,
+         "maxValidity"},
+        {"no-valid-until.xml", (const anc_key_t *)1, 0, 0, ANC_OK, NULL},
+        {"no-valid-until.xml", (const anc_key_t *)1, month, 0, ANC_E_METADATA_VALIDITY,
+         "no validUntil"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        anc_trust_t *t = anc_trust_create(pool);
+        anc_md_options_t o;
+        anc_md_info_t *info = NULL;
+        anc_error_t *err = NULL;
+        anc_status_t rv;
+
+        memset(&o, 0, sizeof(o));
+        o.name = cases[i].file;
+        o.verify_key = cases[i].key == (const anc_key_t *)1   ? fed
+                       : cases[i].key == (const anc_key_t *)2 ? other
+                                                              : NULL;
+        o.max_validity = cases[i].max_validity;
+        o.allow_sha1 = cases[i].allow_sha1;
+        rv = md_load(t, cases[i].file, &o, &info, &err);
+        ck_assert_msg(rv == cases[i].want, "case %zu (%s): got %s (%s)", i, cases[i].file,
+                      anc_reason(rv), err != NULL && err->detail ? err->detail : "");
+        if (rv != ANC_OK) {
+            ck_assert_int_eq(anc_trust_count(t), 0);
+            ck_assert_msg(strstr(err->detail, cases[i].detail) != NULL,
+                          "case %zu: detail '%s' lacks '%s'", i, err->detail,
+                          cases[i].detail);
+            continue;
+        }
+        /* idp and idp2; the expired entity skipped, the SP ignored */
+        ck_assert_int_eq(anc_trust_count(t), 2);
+        ck_assert_ptr_nonnull(anc_trust_find(t, MD_IDP));
+        ck_assert_str_eq(anc_trust_find(t, MD_IDP)->source, cases[i].file);
+        ck_assert_ptr_nonnull(anc_trust_find(t, MD_IDP2));
+        ck_assert_ptr_null(anc_trust_find(t, MD_OLD));
+        ck_assert_int_eq(info->idps, 2);
+        ck_assert_int_eq(info->skipped->nelts, 1);
+        ck_assert_str_eq(APR_ARRAY_IDX(info->skipped, 0, anc_md_skip_t).entity_id,
+                         MD_OLD);
+        ck_assert_int_eq(APR_ARRAY_IDX(info->skipped, 0, anc_md_skip_t).code,
+                         ANC_E_METADATA_VALIDITY);
+    }
+    ck_assert_str_eq(anc_reason(ANC_E_METADATA_SIG), "metadata-signature");
+    ck_assert_str_eq(anc_reason(ANC_E_METADATA_VALIDITY), "metadata-validity");
+}
+END_TEST
+
+/* validUntil and cacheDuration are reported; an IdP whose own validUntil
+ * passes while the store is in use is no longer found. */
+START_TEST(test_source_validity)
+{
+    const char *cert = idp_cert_b64();
+    anc_trust_t *t = anc_trust_create(pool);
+    anc_md_options_t o;
+    anc_md_info_t *info = NULL;
+    anc_error_t *err = NULL;
+    apr_time_t now = apr_time_now();
+    const char *soon = anc_time_format(pool, now + apr_time_from_sec(2));
+    const char *later = anc_time_format(pool, now + apr_time_from_sec(3600));
+    const char *past = anc_time_format(pool, now - apr_time_from_sec(60));
+    const char *xml = apr_psprintf(
+        pool,
+        "<md:EntitiesDescriptor xmlns:md=\"" MD_NS "\" xmlns:ds=\"" DS_NS
+        "\" validUntil=\"%s\" cacheDuration=\"PT10M\">"
+        "<md:EntitiesDescriptor Name=\"lapsed\" "
+        "validUntil=\"%s\">%s</md:EntitiesDescriptor>"
+        "%s%s</md:EntitiesDescriptor>",
+        later, past, entity("in-lapsed-group", "", cert, ""),
+        apr_psprintf(pool, "<md:EntityDescriptor validUntil=\"%s\"%s", soon,
+                     entity("short", "", cert, "") + strlen("<md:EntityDescriptor")),
+        entity("long", "", cert, ""));
+
+    memset(&o, 0, sizeof(o));
+    ck_assert_int_eq(anc_trust_add_source(t, xml, strlen(xml), &o, &info, &err), ANC_OK);
+    ck_assert_int_eq(info->idps, 2);
+    ck_assert_int_eq(info->skipped->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(info->skipped, 0, anc_md_skip_t).entity_id, "lapsed");
+    ck_assert_int_eq(apr_time_sec(info->cache_duration), 600);
+    ck_assert_int_eq(apr_time_sec(info->valid_until), apr_time_sec(now) + 3600);
+    ck_assert_int_eq(apr_time_sec(info->expires), apr_time_sec(now) + 2);
+    ck_assert_ptr_nonnull(anc_trust_find(t, "short"));
+    ck_assert_ptr_null(anc_trust_find(t, "in-lapsed-group"));
+    sleep(3);
+    ck_assert_ptr_null(anc_trust_find(t, "short"));
+    ck_assert_ptr_nonnull(anc_trust_find(t, "long"));
+    /* a malformed validUntil on the root refuses the source */
+    xml = apr_pstrcat(pool,
+                      "<md:EntitiesDescriptor xmlns:md=\"" MD_NS "\" xmlns:ds=\"" DS_NS
+                      "\" validUntil=\"tomorrow\">",
+                      entity("a", "", cert, ""), "</md:EntitiesDescriptor>", NULL);
+    t = anc_trust_create(pool);
+    ck_assert_int_eq(anc_trust_add_source(t, xml, strlen(xml), &o, &info, &err),
+                     ANC_E_METADATA);
+}
+END_TEST
+
+/* One bad entity is skipped with its reason; the others are trusted. */
+START_TEST(test_source_skips)
+{
+    const char *cert = idp_cert_b64();
+    char dir[] = "/tmp/anc-skip-XXXXXX";
+    const char *weak;
+    anc_trust_t *t = anc_trust_create(pool);
+    anc_md_info_t *info = NULL;
+    anc_error_t *err = NULL;
+    const char *xml;
+    struct {
+        const char *id;
+        anc_status_t code;
+        const char *detail;
+    } want[] = {
+        {"weak", ANC_E_KEY, "1024-bit RSA"},
+        {"nokey", ANC_E_METADATA, "no signing certificate"},
+        {"saml1", ANC_E_METADATA, "SAML 2.0"},
+        {"a", ANC_E_METADATA, "already loaded"},
+    };
+    size_t i;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    weak = openssl_cert_b64(dir, "rsa:1024");
+    rmdir(dir);
+    xml = doc("EntitiesDescriptor",
+              apr_pstrcat(pool, entity("a", "", cert, ""), entity("weak", "", weak, ""),
+                          entity("nokey", " use=\"encryption\"", cert, ""),
+                          "<md:EntityDescriptor entityID=\"saml1\"><md:IDPSSODescriptor "
+                          "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:1.1:"
+                          "protocol\"/></md:EntityDescriptor>",
+                          entity("a", "", cert, ""), entity("b", "", cert, ""), NULL));
+    ck_assert_int_eq(anc_trust_add_source(t, xml, strlen(xml), NULL, &info, &err),
+                     ANC_OK);
+    ck_assert_int_eq(anc_trust_count(t), 2);
+    ck_assert_ptr_nonnull(anc_trust_find(t, "a"));
+    ck_assert_ptr_nonnull(anc_trust_find(t, "b"));
+    ck_assert_int_eq(info->skipped->nelts, 4);
+    for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        const anc_md_skip_t *sk = &APR_ARRAY_IDX(info->skipped, i, anc_md_skip_t);
+
+        ck_assert_str_eq(sk->entity_id, want[i].id);
+        ck_assert_int_eq(sk->code, want[i].code);
+        ck_assert_msg(strstr(sk->detail, want[i].detail) != NULL, "%s: %s", want[i].id,
+                      sk->detail);
+    }
+}
+END_TEST
+
+/* entities= and entityAttribute= filters; both given: both must pass. */
+START_TEST(test_source_filters)
+{
+    const anc_key_t *fed = md_key("fed.crt");
+    apr_array_header_t *ids = apr_array_make(pool, 2, sizeof(const char *));
+    apr_array_header_t *attrs = apr_array_make(pool, 2, sizeof(anc_md_attr_t));
+    anc_md_attr_t *a;
+    anc_md_options_t o;
+    anc_md_info_t *info = NULL;
+    anc_error_t *err = NULL;
+    anc_trust_t *t;
+
+    memset(&o, 0, sizeof(o));
+    o.verify_key = fed;
+    APR_ARRAY_PUSH(ids, const char *) = MD_IDP2;
+    o.entities = ids;
+    t = anc_trust_create(pool);
+    ck_assert_int_eq(md_load(t, "ok.xml", &o, &info, &err), ANC_OK);
+    ck_assert_int_eq(anc_trust_count(t), 1);
+    ck_assert_ptr_nonnull(anc_trust_find(t, MD_IDP2));
+    ck_assert_int_eq(info->filtered, 2); /* idp and the expired one */
+
+    o.entities = NULL;
+    a = apr_array_push(attrs);
+    a->name = MD_SIRTFI_NAME;
+    a->value = MD_SIRTFI;
+    o.entity_attrs = attrs;
+    t = anc_trust_create(pool);
+    ck_assert_int_eq(md_load(t, "ok.xml", &o, &info, &err), ANC_OK);
+    ck_assert_int_eq(anc_trust_count(t), 1);
+    ck_assert_ptr_nonnull(anc_trust_find(t, MD_IDP));
+
+    /* the right name with another value, or the value under another name */
+    a->value = "https://refeds.org/sirtfi2";
+    t = anc_trust_create(pool);
+    ck_assert_int_eq(md_load(t, "ok.xml", &o, &info, &err), ANC_E_METADATA);
+    ck_assert_msg(strstr(err->detail, "filters") != NULL, "%s", err->detail);
+    a->name = "http://macedir.org/entity-category-support";
+    a->value = MD_SIRTFI;
+    t = anc_trust_create(pool);
+    ck_assert_int_eq(md_load(t, "ok.xml", &o, &info, &err), ANC_E_METADATA);
+
+    /* both filters: idp2 is listed but does not carry the attribute */
+    a->name = MD_SIRTFI_NAME;
+    o.entities = ids;
+    t = anc_trust_create(pool);
+    ck_assert_int_eq(md_load(t, "ok.xml", &o, &info, &err), ANC_E_METADATA);
+}
+END_TEST
+
+/* Several sources: the first holding an entityID wins. */
+START_TEST(test_source_merge)
+{
+    anc_trust_t *a = anc_trust_create(pool), *b = anc_trust_create(pool), *m;
+    const anc_trust_t *parts[3];
+    apr_array_header_t *dups = NULL;
+    anc_error_t *err = NULL;
+
+    ck_assert_int_eq(anc_trust_load_file(a, fx_path(pool, "idp-metadata.xml"), &err),
+                     ANC_OK);
+    ck_assert_int_eq(md_load(b, "ok.xml", NULL, NULL, &err), ANC_OK);
+    parts[0] = a;
+    parts[1] = NULL;
+    parts[2] = b;
+    m = anc_trust_merge(pool, parts, 3, &dups);
+    ck_assert_int_eq(anc_trust_count(m), 2);
+    ck_assert_ptr_eq(anc_trust_find(m, MD_IDP), anc_trust_find(a, MD_IDP));
+    ck_assert_ptr_eq(anc_trust_find(m, MD_IDP2), anc_trust_find(b, MD_IDP2));
+    ck_assert_ptr_nonnull(dups);
+    ck_assert_int_eq(dups->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(dups, 0, const char *), MD_IDP);
+    ck_assert(anc_idp_same_keys(anc_trust_find(a, MD_IDP), anc_trust_find(b, MD_IDP)));
+    ck_assert(!anc_idp_same_keys(anc_trust_find(a, MD_IDP), anc_trust_find(b, MD_IDP2)));
+}
+END_TEST
+
+START_TEST(test_duration)
+{
+    struct {
+        const char *text;
+        long secs; /* -1: refused */
+    } cases[] = {
+        {"PT1H", 3600},    {"P1D", 86400},   {"PT6H30M", 23400}, {"P1DT1S", 86401},
+        {"PT0.5S", 0},     {" PT10M ", 600}, {"P1Y", 31536000},  {"P1M", 2592000},
+        {"P", -1},         {"PT", -1},       {"-PT1H", -1},      {"PT1D", -1},
+        {"P1H", -1},       {"PT1M1H", -1},   {"1H", -1},         {"PT99999999999H", -1},
+        {"PT1H junk", -1},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        apr_interval_time_t d = 0;
+        anc_status_t rv = anc_duration_parse(cases[i].text, &d);
+
+        if (cases[i].secs < 0) {
+            ck_assert_msg(rv != ANC_OK, "'%s' accepted", cases[i].text);
+        } else {
+            ck_assert_msg(rv == ANC_OK && apr_time_sec(d) == cases[i].secs,
+                          "'%s': %d %ld", cases[i].text, (int)rv, (long)apr_time_sec(d));
+        }
+    }
+}
+END_TEST
+
+static const anc_idp_t *resolve_from_index(void *ctx, const char *entity_id)
+{
+    anc_trust_t *t = anc_trust_create(pool);
+
+    if (anc_md_index_load_entity(ctx, t, entity_id, NULL) != ANC_OK) {
+        return NULL;
+    }
+    return anc_trust_find(t, entity_id);
+}
+
+/* The per-entity directory: an aggregate verified once, split into
+ * {sha1}HEX.xml files and an index of their SHA-256; a file that does not
+ * hash to the index's value is refused. */
+START_TEST(test_split_and_index)
+{
+    char dir[] = "/tmp/anc-split-XXXXXX";
+    const anc_key_t *fed = md_key("fed.crt");
+    anc_md_options_t o;
+    anc_md_info_t *info = NULL;
+    anc_error_t *err = NULL;
+    anc_md_index_t *idx = NULL;
+    anc_trust_t *t, *ov;
+    apr_size_t len = 0;
+    const char *data;
+    const char *file;
+    FILE *f;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    memset(&o, 0, sizeof(o));
+    o.verify_key = fed;
+    /* a badly signed aggregate writes nothing */
+    data = fx_read(pool, "metadata/tampered.xml", &len);
+    ck_assert_int_eq(anc_md_split(pool, data, len, &o, dir, &info, &err),
+                     ANC_E_METADATA_SIG);
+    ck_assert_int_eq(anc_md_index_load(pool, dir, &idx, &err), ANC_E_INPUT);
+
+    data = fx_read(pool, "metadata/ok.xml", &len);
+    ck_assert_int_eq(anc_md_split(pool, data, len, &o, dir, &info, &err), ANC_OK);
+    ck_assert_int_eq(info->idps, 2);
+    ck_assert_int_eq(anc_md_index_load(pool, dir, &idx, &err), ANC_OK);
+    ck_assert_int_eq(anc_md_index_count(idx), 2);
+    t = anc_trust_create(pool);
+    ck_assert_int_eq(anc_md_index_load_entity(idx, t, MD_IDP, &err), ANC_OK);
+    ck_assert_ptr_nonnull(anc_trust_find(t, MD_IDP));
+    /* the aggregate's validUntil travels with the entity */
+    ck_assert(anc_trust_find(t, MD_IDP)->valid_until != 0);
+    ck_assert_int_eq(anc_md_index_load_entity(idx, t, MD_OLD, &err), ANC_E_UNKNOWN_IDP);
+    ck_assert_int_eq(anc_md_index_load_entity(idx, t, "https://nobody.example/", &err),
+                     ANC_E_UNKNOWN_IDP);
+
+    /* an overlay finds it through the resolver, and counts the index */
+    ov = anc_trust_overlay(pool, NULL, resolve_from_index, idx, anc_md_index_count(idx));
+    ck_assert_int_eq(anc_trust_count(ov), 2);
+    ck_assert_ptr_nonnull(anc_trust_find(ov, MD_IDP2));
+    ck_assert_ptr_null(anc_trust_find(ov, "https://nobody.example/"));
+    ck_assert_ptr_null(anc_trust_first(ov));
+
+    /* one byte changed in a split file: refused */
+    file = apr_pstrcat(pool, dir, "/{sha1}b76909937076d62ecddf5065e0a61f312ce402c1.xml",
+                       NULL); /* SHA-1 of https://idp2.example.org/idp */
+    f = fopen(file, "ab");
+    ck_assert_ptr_nonnull(f);
+    fputs(" ", f);
+    fclose(f);
+    t = anc_trust_create(pool);
+    ck_assert_int_eq(anc_md_index_load_entity(idx, t, MD_IDP2, &err), ANC_E_METADATA);
+    ck_assert_msg(strstr(err->detail, "SHA-256") != NULL, "%s", err->detail);
+    ck_assert_int_eq(system(apr_pstrcat(pool, "rm -rf ", dir, NULL)), 0);
+}
+END_TEST
+
 static Suite *metadata_suite(void)
 {
     Suite *s = suite_create("metadata");
@@ -514,6 +907,13 @@ static Suite *metadata_suite(void)
     tcase_add_test(tc, test_sp_metadata);
     tcase_add_test(tc, test_rsa_key_value);
     tcase_add_test(tc, test_weak_keys_refused);
+    tcase_add_test(tc, test_signed_sources);
+    tcase_add_test(tc, test_source_validity);
+    tcase_add_test(tc, test_source_skips);
+    tcase_add_test(tc, test_source_filters);
+    tcase_add_test(tc, test_source_merge);
+    tcase_add_test(tc, test_duration);
+    tcase_add_test(tc, test_split_and_index);
     suite_add_tcase(s, tc);
     return s;
 }
