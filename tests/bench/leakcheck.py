@@ -105,6 +105,10 @@ class Run:
         env = dict(os.environ)
         if a.arena_max:
             env["MALLOC_ARENA_MAX"] = str(a.arena_max)
+        if a.glibc_tunables:
+            # e.g. glibc.malloc.tcache_count=0: no per-thread cache of freed
+            # chunks (which malloc_stats() counts as in use)
+            env["GLIBC_TUNABLES"] = a.glibc_tunables
         self.out = open(os.path.join(self.work, "httpd.out"), "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT, env=env)
         self.to_stop.append(self.stop_httpd)
@@ -257,6 +261,7 @@ def main():
     ap.add_argument("--mix", choices=["all", "logins", "gets", "garbage"], default="all",
                     help="what each phase sends (the slope is per login, or per request "
                     "of the one kind sent)")
+    ap.add_argument("--glibc-tunables", default="", help="GLIBC_TUNABLES for httpd")
     ap.add_argument("--threads", type=int, default=0,
                     help="ThreadsPerChild (default: the bench's 64)")
     ap.add_argument("--max-mem-free", type=int, default=None,
