@@ -247,6 +247,8 @@ class Run:
         self.to_stop = []
         if not self.a.keep:
             shutil.rmtree(self.work, ignore_errors=True)
+            if getattr(self, "inst", None) is not None:
+                shutil.rmtree(self.inst.h.root, ignore_errors=True)
 
 
 def main():
