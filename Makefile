@@ -79,7 +79,7 @@ MODULE   = $(BUILD)/mod_authncontext.so
 CLI      = $(BUILD)/authncontext-verify
 
 .PHONY: all deps check check-unit check-asan check-cli check-security \
-        check-integration check-integration-asan check-valgrind check-fresh demo install uninstall bench soak fuzz format \
+        check-integration check-integration-asan check-valgrind check-fresh demo install uninstall bench soak soak-long fuzz format \
         format-check clean
 
 all: $(MODULE) $(CLI)
@@ -214,6 +214,12 @@ soak:
 	bash .ci/install-deps.sh bench
 	$(MAKE) all
 	ANC_BUILD_DIR=$(abspath $(BUILD)) $(PYTHON) tests/bench/soak.py --seconds $(SOAK_SECONDS)
+
+# The long soak (not in CI): long enough for the worker's RSS slope after
+# the warm-up to tell a leak from allocator growth (soak.py --max-slope).
+SOAK_LONG_SECONDS ?= 1800
+soak-long:
+	$(MAKE) soak SOAK_SECONDS=$(SOAK_LONG_SECONDS)
 
 fuzz:
 	bash .ci/install-deps.sh fuzz

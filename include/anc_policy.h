@@ -95,6 +95,35 @@ const apr_array_header_t *anc_class_rule_classes(const anc_class_rule_t *rule);
  * for which this is 1 or anc_class_rule_classes() is NULL. */
 int anc_class_rule_negated(const anc_class_rule_t *rule);
 
+/* One AuthnStatement as freshness sees it: a class it carries (NULL for a
+ * statement without a ClassRef) and its AuthnInstant. A session keeps
+ * these pairs (anc_session_t.statements) so that a request judges
+ * freshness without the assertion. */
+typedef struct anc_class_instant_t {
+    const char *class_ref; /* NULL: the statement has no ClassRef */
+    apr_time_t instant;    /* its AuthnInstant */
+} anc_class_instant_t;
+
+/* The pairs of an assertion, in document order: one per ClassRef of each
+ * AuthnStatement (one per statement as the schema has it), and one with a
+ * NULL class for a statement without a ClassRef. Empty for NULL. */
+apr_array_header_t *anc_policy_class_instants(apr_pool_t *p, const anc_assertion_t *a);
+
+/* The instant freshness is judged on (issue 11, DESIGN.md "freshness is
+ * judged on the statement whose class satisfies the rule"):
+ *  - rule is a class rule (a location's AuthnContextRequest, or a step-up
+ *    request): the OLDEST instant among the statements whose own class
+ *    satisfies the rule on its own (fail safe when several do);
+ *  - no rule (NULL: a bare `Require authnContextMaxAge`, a plain
+ *    ForceAuthn), or no statement's own class satisfies it (the rule is
+ *    met only through a class from an attribute or an alias, or not at
+ *    all): the oldest instant of all statements.
+ * Returns 0 (unknown, never fresh under a limit) when there are no pairs.
+ * A pair's instant 0 counts as "unknown" and so as oldest. No allocation:
+ * this runs on the request path. */
+apr_time_t anc_policy_fresh_instant(const anc_class_rule_t *rule, const anc_vocab_t *v,
+                                    const apr_array_header_t *class_instants);
+
 /* Freshness: 1 when authn_instant is no older than max_age seconds at now
  * (allowing clock_skew seconds into the future). An instant further in the
  * future than the skew is never fresh. max_age <= 0 means no age limit;

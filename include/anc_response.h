@@ -79,6 +79,18 @@ typedef struct anc_attribute_t {
     apr_array_header_t *values; /* of const char *: whole text content each */
 } anc_attribute_t;
 
+/* One AuthnStatement (SAML core 2.7.2): its own class(es), instant and
+ * session. Freshness is judged per statement (anc_policy_fresh_instant),
+ * never with one statement's instant for another's class. */
+typedef struct anc_authn_statement_t {
+    apr_array_header_t *class_refs;     /* const char *: its ClassRef (the schema
+                                           allows one; empty with only a DeclRef) */
+    apr_time_t authn_instant;           /* AuthnInstant (required) */
+    const char *authn_instant_text;     /* as sent (xs:dateTime) */
+    const char *session_index;          /* NULL when absent */
+    apr_time_t session_not_on_or_after; /* 0 when absent */
+} anc_authn_statement_t;
+
 /* The immutable record of one verified assertion. Text values are whole
  * text content; class values are xs:anyURI whitespace-collapsed. */
 typedef struct anc_assertion_t {
@@ -87,10 +99,14 @@ typedef struct anc_assertion_t {
     apr_array_header_t *authn_context_class_refs; /* const char *, every
                                       AuthnStatement, document order */
     const char *authn_context_decl_ref;           /* NULL when absent */
-    apr_time_t authn_instant;                     /* first AuthnStatement's; 0 if none */
-    const char *authn_instant_text;               /* as sent (xs:dateTime) */
-    const char *session_index;                    /* NULL when absent */
-    apr_time_t session_not_on_or_after;           /* 0 when absent */
+    apr_array_header_t *authn_statements;         /* anc_authn_statement_t, every
+                                                     one, document order */
+    apr_time_t authn_instant;                     /* the OLDEST statement's (fail safe for
+                                                     any single-instant use); 0 if none */
+    const char *authn_instant_text;               /* that statement's, as sent */
+    const char *session_index;                    /* the first SessionIndex present in
+                                                     document order; NULL when none */
+    apr_time_t session_not_on_or_after;           /* earliest of all; 0 when absent */
     apr_array_header_t *authenticating_authorities; /* const char * */
     apr_array_header_t *attributes;                 /* anc_attribute_t */
     const char *assertion_id;

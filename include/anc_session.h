@@ -18,8 +18,20 @@ typedef struct anc_session_t {
     const char *idp;
     anc_name_id_t name_id;
     apr_array_header_t *classes; /* const char *: the session class set */
+    /* Every AuthnStatement of the assertion as (class, instant) pairs
+     * (anc_class_instant_t, anc_policy_class_instants), for freshness per
+     * statement (anc_policy_fresh_instant). */
+    apr_array_header_t *statements;
+    /* Every SessionIndex of the assertion (const char *, document order,
+     * each once), for Single Logout. */
+    apr_array_header_t *session_indexes;
+    /* Derived, kept for single-value uses: the oldest statement's instant
+     * (0 when none) and the first SessionIndex (NULL when none). The
+     * decoder sets them from the lists. The encoder takes them as a
+     * one-element list when that list is empty, and refuses them
+     * (ANC_E_INPUT) when they disagree with a non-empty list. */
     apr_time_t authn_instant;
-    const char *session_index; /* may be NULL */
+    const char *session_index;
     apr_time_t created;
     apr_time_t expires;
     apr_array_header_t *attributes; /* anc_attribute_t; NULL when skipped */
@@ -64,8 +76,9 @@ typedef struct anc_request_state_t {
  * src/anc_session.c). Decoding checks every length and field; garbage
  * gives ANC_E_INPUT, never a crash. Required (non-NULL, non-empty): the
  * session's id, idp, name_id.value and attribute names; the state's
- * request_id and target. Classes are non-empty strings; attribute values
- * may be empty; times and max_age are >= 0; a state with
+ * request_id and target. Classes are non-empty strings (a statement's
+ * class may also be NULL); attribute values and SessionIndexes may be
+ * empty; times and max_age are >= 0; a state with
  * has_requested_context has at least one class. The encoders refuse
  * (ANC_E_INPUT) what the decoders would refuse, and NULL lists decode as
  * empty arrays. The form is canonical: decode then encode gives the same
@@ -74,6 +87,11 @@ anc_status_t anc_session_encode(apr_pool_t *p, const anc_session_t *s, const cha
                                 apr_size_t *len, anc_error_t **err);
 anc_status_t anc_session_decode(apr_pool_t *p, const char *buf, apr_size_t len, int flags,
                                 anc_session_t **s, anc_error_t **err);
+
+/* Sets s->statements (anc_policy_class_instants), s->session_indexes
+ * (every SessionIndex of a, document order, repeats dropped) and the two
+ * derived values from a verified assertion. */
+void anc_session_set_authn(apr_pool_t *p, anc_session_t *s, const anc_assertion_t *a);
 
 /* The variables a request with session s gets (README "Variables"):
  * AUTHN_CONTEXT_CLASS/INSTANT/IDP/SESSION_INDEX/NAMEID/NAMEID_FORMAT/

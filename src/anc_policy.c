@@ -542,3 +542,66 @@ int anc_policy_fresh(apr_time_t authn_instant, int max_age, apr_time_t now,
     }
     return now - authn_instant <= apr_time_from_sec((apr_time_t)max_age);
 }
+
+apr_array_header_t *anc_policy_class_instants(apr_pool_t *p, const anc_assertion_t *a)
+{
+    apr_array_header_t *out = apr_array_make(p, 2, sizeof(anc_class_instant_t));
+    int i, j;
+
+    if (a == NULL || a->authn_statements == NULL) {
+        return out;
+    }
+    for (i = 0; i < a->authn_statements->nelts; i++) {
+        const anc_authn_statement_t *st =
+            &APR_ARRAY_IDX(a->authn_statements, i, anc_authn_statement_t);
+        int n = st->class_refs != NULL ? st->class_refs->nelts : 0;
+        anc_class_instant_t *ci;
+
+        for (j = 0; j < n; j++) {
+            ci = apr_array_push(out);
+            ci->class_ref = APR_ARRAY_IDX(st->class_refs, j, const char *);
+            ci->instant = st->authn_instant;
+        }
+        if (n == 0) {
+            ci = apr_array_push(out);
+            ci->class_ref = NULL;
+            ci->instant = st->authn_instant;
+        }
+    }
+    return out;
+}
+
+apr_time_t anc_policy_fresh_instant(const anc_class_rule_t *rule, const anc_vocab_t *v,
+                                    const apr_array_header_t *class_instants)
+{
+    apr_time_t oldest = 0, oldest_match = 0;
+    int any = 0, matched = 0;
+    int i;
+
+    if (class_instants == NULL) {
+        return 0;
+    }
+    for (i = 0; i < class_instants->nelts; i++) {
+        const anc_class_instant_t *ci =
+            &APR_ARRAY_IDX(class_instants, i, anc_class_instant_t);
+
+        if (!any || ci->instant < oldest) {
+            oldest = ci->instant;
+        }
+        any = 1;
+        if (rule != NULL && ci->class_ref != NULL) {
+            /* the statement's own class alone, not the session's set: an
+             * alias target or an attribute's class is not this statement's */
+            const char *one_class = ci->class_ref;
+            apr_array_header_t one = {NULL, (int)sizeof(const char *), 1, 1,
+                                      (char *)&one_class};
+
+            if (anc_class_rule_eval(rule, v, &one) &&
+                (!matched || ci->instant < oldest_match)) {
+                oldest_match = ci->instant;
+                matched = 1;
+            }
+        }
+    }
+    return matched ? oldest_match : oldest;
+}

@@ -647,7 +647,11 @@ static anc_status_t check_subject(verify_ctx_t *c, xmlNodePtr a, anc_assertion_t
 }
 
 /* SAML core 2.7.2 AuthnStatement, 2.7.2.2 AuthnContext. Every statement's
- * class, in document order: a policy must see all of them. */
+ * class, in document order: a policy must see all of them; and every
+ * statement's own instant and SessionIndex beside its class, so that
+ * freshness is judged on the statement whose class is used (a fresh
+ * password statement must not make an old MFA statement look fresh) and
+ * a logout can name every session. */
 static anc_status_t read_authn_statements(verify_ctx_t *c, xmlNodePtr a,
                                           anc_assertion_t *rec)
 {
@@ -656,21 +660,32 @@ static anc_status_t read_authn_statements(verify_ctx_t *c, xmlNodePtr a,
 
     rec->authn_context_class_refs = apr_array_make(c->p, 2, sizeof(const char *));
     rec->authenticating_authorities = apr_array_make(c->p, 1, sizeof(const char *));
+    rec->authn_statements = apr_array_make(c->p, 2, sizeof(anc_authn_statement_t));
     for (st = anc_xml_child(a, ANC_NS_SAML, "AuthnStatement"); st != NULL;
          st = anc_xml_next(st, ANC_NS_SAML, "AuthnStatement")) {
         xmlNodePtr ctx, e;
         apr_time_t t;
         int present;
         anc_status_t rv;
+        anc_authn_statement_t *one = apr_array_push(rec->authn_statements);
 
+        memset(one, 0, sizeof(*one));
+        one->class_refs = apr_array_make(c->p, 1, sizeof(const char *));
         rv = time_attr(c, st, "AuthnInstant", 1, &t, &present);
         if (rv != ANC_OK) {
             return rv;
         }
-        if (count == 0) {
+        one->authn_instant = t;
+        one->authn_instant_text = anc_xml_attr(c->p, st, "AuthnInstant");
+        one->session_index = anc_xml_attr(c->p, st, "SessionIndex");
+        /* the record's single instant is the oldest statement's: whoever
+         * uses it alone errs on the stale side */
+        if (count == 0 || t < rec->authn_instant) {
             rec->authn_instant = t;
-            rec->authn_instant_text = anc_xml_attr(c->p, st, "AuthnInstant");
-            rec->session_index = anc_xml_attr(c->p, st, "SessionIndex");
+            rec->authn_instant_text = one->authn_instant_text;
+        }
+        if (rec->session_index == NULL) {
+            rec->session_index = one->session_index;
         }
         rv = time_attr(c, st, "SessionNotOnOrAfter", 0, &t, &present);
         if (rv != ANC_OK) {
@@ -685,6 +700,7 @@ static anc_status_t read_authn_statements(verify_ctx_t *c, xmlNodePtr a,
             if (rec->session_not_on_or_after == 0 || t < rec->session_not_on_or_after) {
                 rec->session_not_on_or_after = t;
             }
+            one->session_not_on_or_after = t;
         }
         ctx = anc_xml_child(st, ANC_NS_SAML, "AuthnContext");
         if (ctx == NULL) {
@@ -713,6 +729,7 @@ static anc_status_t read_authn_statements(verify_ctx_t *c, xmlNodePtr a,
                 }
                 if (*v != '\0') {
                     APR_ARRAY_PUSH(rec->authn_context_class_refs, const char *) = v;
+                    APR_ARRAY_PUSH(one->class_refs, const char *) = v;
                 }
             } else if (anc_xml_is(e, ANC_NS_SAML, "AuthnContextDeclRef")) {
                 if (rec->authn_context_decl_ref == NULL) {

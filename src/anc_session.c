@@ -3,13 +3,20 @@
  * random identifiers.
  *
  * Wire form (text, so a cache dump stays readable):
- *   magic "ANCS1\n" (session) or "ANCR1\n" (request state), then fields:
+ *   magic "ANCS3\n" (session) or "ANCR1\n" (request state), then fields:
  *     string  's' <decimal length> ':' <bytes>     (may hold any byte but NUL)
  *     null    'n'                                  (a NULL string)
  *     integer 'i' ['-'] <decimal> ';'              (64-bit signed)
  *     block   'b' <decimal length> ':' <bytes>     (NUL-terminated strings)
  * Lists are an integer count followed by that many items. Nothing may
  * follow the last field.
+ *
+ * A session (ANCS3) is: id, idp, NameID value, Format, NameQualifier,
+ * SPNameQualifier, the class list, the statements (a count, then per
+ * statement its class, a string or null, and its instant), the
+ * SessionIndex list, created, expires, the variable block, then the
+ * attributes (a count, then name, NameFormat, FriendlyName and the value
+ * list of each).
  *
  * A session holds, before its attributes, the block of its request
  * variables (anc_session_vars.c): pairs of NUL-terminated name and value,
@@ -30,9 +37,11 @@
 
 #include "anc_session.h"
 
-/* 2: the variable block was added (an ANCS1 record from an older module
- * reads as unknown: that user signs in again). */
-#define SESSION_MAGIC "ANCS2\n"
+/* 2: the variable block was added. 3: every AuthnStatement's (class,
+ * instant) and every SessionIndex replace the single instant and index
+ * (issue 11 item 3, Single Logout). An ANCS1 or ANCS2 record from an older
+ * module reads as unknown: that user signs in again. */
+#define SESSION_MAGIC "ANCS3\n"
 #define STATE_MAGIC "ANCR1\n"
 #define MAGIC_LEN 6
 /* No single field of a record is legitimately larger than this; a larger
@@ -119,10 +128,82 @@ static void finish_around_block(apr_pool_t *p, apr_array_header_t *head,
     *len = hlen + block_len + tlen;
 }
 
+/* The oldest instant of the statements (0 when there are none). */
+static apr_time_t oldest_instant(const apr_array_header_t *statements)
+{
+    apr_time_t t = 0;
+    int i;
+
+    for (i = 0; statements != NULL && i < statements->nelts; i++) {
+        apr_time_t x = APR_ARRAY_IDX(statements, i, anc_class_instant_t).instant;
+
+        if (i == 0 || x < t) {
+            t = x;
+        }
+    }
+    return t;
+}
+
+/* A copy of s with the lists filled and the derived single values set
+ * from them: an empty list takes the single value (a caller that only
+ * knows one instant or index), a non-empty one must agree with it, so
+ * that what is stored is what decodes. */
+static anc_status_t normalize(apr_pool_t *p, const anc_session_t *s, anc_session_t *n,
+                              anc_error_t **err)
+{
+    int i;
+
+    *n = *s;
+    if (s->statements == NULL || s->statements->nelts == 0) {
+        n->statements = apr_array_make(p, 1, sizeof(anc_class_instant_t));
+        if (s->authn_instant != 0) {
+            anc_class_instant_t *ci = apr_array_push(n->statements);
+
+            ci->class_ref = NULL;
+            ci->instant = s->authn_instant;
+        }
+    } else if (s->authn_instant != 0 &&
+               s->authn_instant != oldest_instant(s->statements)) {
+        return anc_error_set(p, err, ANC_E_INPUT,
+                             "session authn_instant is not its oldest statement's");
+    }
+    for (i = 0; i < n->statements->nelts; i++) {
+        const anc_class_instant_t *ci =
+            &APR_ARRAY_IDX(n->statements, i, anc_class_instant_t);
+
+        if (ci->instant < 0 || (ci->class_ref != NULL && *ci->class_ref == '\0')) {
+            return anc_error_set(p, err, ANC_E_INPUT,
+                                 "statement with a negative instant or an empty class");
+        }
+    }
+    n->authn_instant = oldest_instant(n->statements);
+
+    if (s->session_indexes == NULL || s->session_indexes->nelts == 0) {
+        n->session_indexes = apr_array_make(p, 1, sizeof(const char *));
+        if (s->session_index != NULL) {
+            APR_ARRAY_PUSH(n->session_indexes, const char *) = s->session_index;
+        }
+    } else if (s->session_index != NULL &&
+               (APR_ARRAY_IDX(s->session_indexes, 0, const char *) == NULL ||
+                strcmp(s->session_index,
+                       APR_ARRAY_IDX(s->session_indexes, 0, const char *)) != 0)) {
+        return anc_error_set(p, err, ANC_E_INPUT,
+                             "session session_index is not its first SessionIndex");
+    }
+    if (!list_ok(n->session_indexes, 0)) {
+        return anc_error_set(p, err, ANC_E_INPUT, "NULL SessionIndex");
+    }
+    n->session_index = n->session_indexes->nelts > 0
+                           ? APR_ARRAY_IDX(n->session_indexes, 0, const char *)
+                           : NULL;
+    return ANC_OK;
+}
+
 anc_status_t anc_session_encode(apr_pool_t *p, const anc_session_t *s, const char **buf,
                                 apr_size_t *len, anc_error_t **err)
 {
     apr_array_header_t *head, *out;
+    anc_session_t norm;
     const char *block;
     apr_size_t block_len;
     int i, n;
@@ -138,6 +219,10 @@ anc_status_t anc_session_encode(apr_pool_t *p, const anc_session_t *s, const cha
     if (s->authn_instant < 0 || s->created < 0 || s->expires < 0) {
         return anc_error_set(p, err, ANC_E_INPUT, "session with a negative time");
     }
+    if (normalize(p, s, &norm, err) != ANC_OK) {
+        return ANC_E_INPUT;
+    }
+    s = &norm;
     /* derived from the fields, never taken from s->vars: what is stored
      * always agrees with the session it belongs to */
     if (anc_session_variables(p, s, &block, &block_len, err) != ANC_OK) {
@@ -152,8 +237,16 @@ anc_status_t anc_session_encode(apr_pool_t *p, const anc_session_t *s, const cha
     put_str(p, out, s->name_id.name_qualifier);
     put_str(p, out, s->name_id.sp_name_qualifier);
     put_list(p, out, s->classes);
-    put_int(p, out, s->authn_instant);
-    put_str(p, out, s->session_index);
+    n = s->statements->nelts;
+    put_int(p, out, n);
+    for (i = 0; i < n; i++) {
+        const anc_class_instant_t *ci =
+            &APR_ARRAY_IDX(s->statements, i, anc_class_instant_t);
+
+        put_str(p, out, ci->class_ref);
+        put_int(p, out, ci->instant);
+    }
+    put_list(p, out, s->session_indexes);
     put_int(p, out, s->created);
     put_int(p, out, s->expires);
     /* the block goes between here and the attributes */
@@ -217,6 +310,33 @@ anc_status_t anc_request_state_encode(apr_pool_t *p, const anc_request_state_t *
     put_int(p, out, st->expires);
     finish(p, out, buf, len);
     return ANC_OK;
+}
+
+void anc_session_set_authn(apr_pool_t *p, anc_session_t *s, const anc_assertion_t *a)
+{
+    int i, j;
+
+    s->statements = anc_policy_class_instants(p, a);
+    s->authn_instant = oldest_instant(s->statements);
+    s->session_indexes = apr_array_make(p, 2, sizeof(const char *));
+    for (i = 0;
+         a != NULL && a->authn_statements != NULL && i < a->authn_statements->nelts;
+         i++) {
+        const char *idx =
+            APR_ARRAY_IDX(a->authn_statements, i, anc_authn_statement_t).session_index;
+
+        for (j = 0; idx != NULL && j < s->session_indexes->nelts; j++) {
+            if (strcmp(APR_ARRAY_IDX(s->session_indexes, j, const char *), idx) == 0) {
+                idx = NULL;
+            }
+        }
+        if (idx != NULL) {
+            APR_ARRAY_PUSH(s->session_indexes, const char *) = idx;
+        }
+    }
+    s->session_index = s->session_indexes->nelts > 0
+                           ? APR_ARRAY_IDX(s->session_indexes, 0, const char *)
+                           : NULL;
 }
 
 /* ---- decoding ---------------------------------------------------------- */
@@ -500,6 +620,37 @@ static int check_magic(reader_t *r, const char *buf, apr_size_t len, const char 
     return 1;
 }
 
+/* The statements: a count, then (class or null, instant) each; the
+ * derived oldest instant is set from them. */
+static int get_statements(reader_t *r, anc_session_t *s)
+{
+    int i, n;
+
+    if (!get_count(r, &n)) {
+        return 0;
+    }
+    s->statements = apr_array_make(r->p, n > 0 ? n : 1, sizeof(anc_class_instant_t));
+    for (i = 0; i < n; i++) {
+        anc_class_instant_t *ci = apr_array_push(s->statements);
+        const char *at;
+        apr_size_t len;
+        int is_null;
+
+        if (!get_span(r, &at, &len, &is_null)) {
+            return 0;
+        }
+        if (!is_null && len == 0) {
+            return fail(r, "empty statement class");
+        }
+        ci->class_ref = is_null ? NULL : apr_pstrmemdup(r->p, at, len);
+        if (!get_time(r, &ci->instant)) {
+            return 0;
+        }
+    }
+    s->authn_instant = oldest_instant(s->statements);
+    return 1;
+}
+
 static int read_session(reader_t *r, anc_session_t *s, int skip_attributes)
 {
     int i, n;
@@ -508,10 +659,13 @@ static int read_session(reader_t *r, anc_session_t *s, int skip_attributes)
         !get_str(r, &s->name_id.value, 1) || !get_str(r, &s->name_id.format, 0) ||
         !get_str(r, &s->name_id.name_qualifier, 0) ||
         !get_str(r, &s->name_id.sp_name_qualifier, 0) || !get_list(r, &s->classes, 1) ||
-        !get_time(r, &s->authn_instant) || !get_str(r, &s->session_index, 0) ||
+        !get_statements(r, s) || !get_list(r, &s->session_indexes, 0) ||
         !get_time(r, &s->created) || !get_time(r, &s->expires) || !get_block(r, s)) {
         return 0;
     }
+    s->session_index = s->session_indexes->nelts > 0
+                           ? APR_ARRAY_IDX(s->session_indexes, 0, const char *)
+                           : NULL;
     if (skip_attributes) {
         s->attributes_skipped = 1;
         r->cur = r->end;

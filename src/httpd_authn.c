@@ -237,12 +237,22 @@ int anc_session_meets_dir(request_rec *r, const anc_dir_cfg_t *d, const anc_sess
          !anc_class_rule_eval(anc_dir_request_rule(d), anc_srv_vocab(c), s->classes))) {
         ok = 0;
     }
-    if (d->max_age > 0 && !anc_policy_fresh(s->authn_instant, d->max_age, r->request_time,
-                                            anc_srv_clock_skew(c))) {
+    if (d->max_age > 0 &&
+        !anc_policy_fresh(anc_session_fresh_instant(r, d, s), d->max_age, r->request_time,
+                          anc_srv_clock_skew(c))) {
         *stale = 1;
         ok = 0;
     }
     return ok;
+}
+
+apr_time_t anc_session_fresh_instant(request_rec *r, const anc_dir_cfg_t *d,
+                                     const anc_session_t *s)
+{
+    /* the statement whose class meets this location's AuthnContextRequest
+     * (the oldest of those); the oldest of all without one */
+    return anc_policy_fresh_instant(anc_dir_request_rule(d),
+                                    anc_srv_vocab(anc_srv(r->server)), s->statements);
 }
 
 static int start_login(request_rec *r, const anc_dir_cfg_t *d, int stale, const char *why)

@@ -161,6 +161,7 @@ static authz_status maxage_check(request_rec *r, const char *require_line,
 {
     const maxage_rule_t *m = parsed;
     anc_session_t *s;
+    apr_time_t at;
 
     if (!r->user) {
         return no_user(r, "authnContextMaxAge");
@@ -168,7 +169,10 @@ static authz_status maxage_check(request_rec *r, const char *require_line,
     if (!(s = session_of(r))) {
         return AUTHZ_DENIED_NO_USER;
     }
-    if (anc_policy_fresh(s->authn_instant, m->seconds, r->request_time,
+    /* judged on the statement that meets the location's
+     * AuthnContextRequest, or on the oldest statement without one */
+    at = anc_session_fresh_instant(r, anc_dir(r), s);
+    if (anc_policy_fresh(at, m->seconds, r->request_time,
                          anc_srv_clock_skew(anc_srv(r->server)))) {
         return AUTHZ_GRANTED;
     }
@@ -177,7 +181,7 @@ static authz_status maxage_check(request_rec *r, const char *require_line,
                   "authncontext: authz: denied reason=%s ref=%s user=%s "
                   "detail=authnContextMaxAge %d; AuthnInstant %s",
                   anc_reason(ANC_E_POLICY), anc_request_ref(r), r->user, m->seconds,
-                  anc_time_format(r->pool, s->authn_instant));
+                  anc_time_format(r->pool, at));
     return AUTHZ_DENIED;
 }
 

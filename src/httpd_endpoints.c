@@ -411,8 +411,9 @@ static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
     anc_session_t *s;
     anc_error_t *err = NULL;
     apr_array_header_t *classes;
+    anc_class_rule_t *rule = NULL; /* the step-up request's classes, if any */
     const char *sid = NULL, *old, *target;
-    apr_time_t now = apr_time_now();
+    apr_time_t now = apr_time_now(), fresh_at;
     int skew = anc_srv_clock_skew(c);
 
     if (a->in_response_to && !pd) {
@@ -435,7 +436,6 @@ static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
      * satisfy it (SAML core 3.3.2.2.1): a weaker class goes to the error
      * page, never into a new step-up (no loop). */
     if (pd && pd->st->has_requested_context) {
-        anc_class_rule_t *rule = NULL;
         if (anc_class_rule_make(r->pool, vocab, pd->st->comparison,
                                 pd->st->requested_classes, &rule, &err) != ANC_OK ||
             !anc_class_rule_eval(rule, vocab, classes)) {
@@ -446,24 +446,28 @@ static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
                                                       : "(no class)"));
         }
     }
+    /* ForceAuthn and the max age are judged on the statement whose class
+     * answered the request (the oldest of those), or on the oldest
+     * statement when nothing was requested: never on a fresh statement of
+     * another class (issue 11 item 3). */
+    fresh_at =
+        anc_policy_fresh_instant(rule, vocab, anc_policy_class_instants(r->pool, a));
     if (pd && pd->st->force_authn &&
-        a->authn_instant < pd->st->created - apr_time_from_sec(skew)) {
-        return acs_insufficient(
-            r, pd, a, relay_state,
-            apr_psprintf(r->pool,
-                         "ForceAuthn was requested but "
-                         "AuthnInstant %s predates the request",
-                         a->authn_instant_text ? a->authn_instant_text : "?"));
+        fresh_at < pd->st->created - apr_time_from_sec(skew)) {
+        return acs_insufficient(r, pd, a, relay_state,
+                                apr_psprintf(r->pool,
+                                             "ForceAuthn was requested but "
+                                             "AuthnInstant %s predates the request",
+                                             anc_time_format(r->pool, fresh_at)));
     }
     if (pd && pd->st->max_age > 0 &&
-        !anc_policy_fresh(a->authn_instant, pd->st->max_age, now, skew)) {
-        return acs_insufficient(
-            r, pd, a, relay_state,
-            apr_psprintf(r->pool,
-                         "AuthnInstant %s is older than "
-                         "%d seconds",
-                         a->authn_instant_text ? a->authn_instant_text : "?",
-                         pd->st->max_age));
+        !anc_policy_fresh(fresh_at, pd->st->max_age, now, skew)) {
+        return acs_insufficient(r, pd, a, relay_state,
+                                apr_psprintf(r->pool,
+                                             "AuthnInstant %s is older than "
+                                             "%d seconds",
+                                             anc_time_format(r->pool, fresh_at),
+                                             pd->st->max_age));
     }
 
     if (pd) {
@@ -489,8 +493,7 @@ static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
     s->idp = a->idp;
     s->name_id = a->name_id;
     s->classes = classes;
-    s->authn_instant = a->authn_instant;
-    s->session_index = a->session_index;
+    anc_session_set_authn(r->pool, s, a);
     s->created = now;
     s->expires = now + apr_time_from_sec(anc_srv_session_lifetime(c));
     if (a->session_not_on_or_after && a->session_not_on_or_after < s->expires) {

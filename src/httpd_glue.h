@@ -226,6 +226,10 @@ int anc_lazy_fixups(request_rec *r);
  * AuthnContextMaxAge; *stale set when only freshness fails. */
 int anc_session_meets_dir(request_rec *r, const anc_dir_cfg_t *d, const anc_session_t *s,
                           int *stale);
+/* The AuthnInstant freshness is judged on at this location
+ * (anc_policy_fresh_instant with its AuthnContextRequest). */
+apr_time_t anc_session_fresh_instant(request_rec *r, const anc_dir_cfg_t *d,
+                                     const anc_session_t *s);
 /* insert_filter hook: responses to requests authenticated here get
  * Cache-Control "private, no-cache" unless the application set one. */
 void anc_insert_cache_filter(request_rec *r);

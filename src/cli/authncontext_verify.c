@@ -302,6 +302,27 @@ static void print_accept(FILE *out, apr_pool_t *p, const anc_assertion_t *a, int
     json_field(out, "session_index", a->session_index, first);
     json_field(out, "session_not_on_or_after",
                time_or_null(p, a->session_not_on_or_after), first);
+    /* every AuthnStatement on its own: freshness is judged per statement */
+    json_key(out, "authn_statements", first);
+    putc('[', out);
+    for (i = 0; a->authn_statements != NULL && i < a->authn_statements->nelts; i++) {
+        const anc_authn_statement_t *st =
+            &APR_ARRAY_IDX(a->authn_statements, i, anc_authn_statement_t);
+        int f2 = 1;
+
+        if (i > 0) {
+            putc(',', out);
+        }
+        putc('{', out);
+        json_key(out, "class_refs", &f2);
+        json_str_array(out, st->class_refs);
+        json_field(out, "authn_instant", time_or_null(p, st->authn_instant), &f2);
+        json_field(out, "session_index", st->session_index, &f2);
+        json_field(out, "session_not_on_or_after",
+                   time_or_null(p, st->session_not_on_or_after), &f2);
+        putc('}', out);
+    }
+    putc(']', out);
     json_key(out, "authenticating_authorities", first);
     json_str_array(out, a->authenticating_authorities);
     json_key(out, "attributes", first);

@@ -16,8 +16,8 @@ import samlforge as sf
 EXPECTED_ACCEPT_KEYS = {
     "file", "verdict", "idp", "name_id", "authn_context_class_refs",
     "authn_context_decl_ref", "authn_instant", "session_index",
-    "session_not_on_or_after", "authenticating_authorities", "attributes",
-    "assertion_id", "not_on_or_after"}
+    "session_not_on_or_after", "authn_statements", "authenticating_authorities",
+    "attributes", "assertion_id", "not_on_or_after"}
 
 
 def manifest_lines(out):
@@ -102,6 +102,7 @@ def check_record(rec, exp):
     assert rec["authn_instant"] == exp["authn_instant"]
     assert rec["session_index"] == exp["session_index"]
     assert rec["session_not_on_or_after"] == exp["session_not_on_or_after"]
+    assert rec["authn_statements"] == exp["authn_statements"]
     # every AuthenticatingAuthority of every statement (a verifier may drop
     # repeats)
     assert set(rec["authenticating_authorities"]) == set(exp["authenticating_authorities"])

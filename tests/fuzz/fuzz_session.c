@@ -6,7 +6,9 @@
  * writer, a truncated value or a corrupted entry must give ANC_E_INPUT, not
  * a crash. The first input byte picks the codec. A record that decodes is
  * encoded again and must decode to the same encoding (a round trip that
- * drifts would silently change a session's classes).
+ * drifts would silently change a session's classes). The per-statement
+ * (class, instant) pairs are also handed to the freshness function, which
+ * must pick one of their instants, never an older one than the oldest.
  */
 #include <stdint.h>
 #include <stddef.h>
@@ -48,6 +50,57 @@ static void walk_vars(const anc_session_t *s)
         abort();
 }
 
+/* The derived single values agree with the lists, and the instant that
+ * freshness is judged on is one of the statements' instants (for no rule:
+ * the oldest). */
+static void check_statements(apr_pool_t *p, const anc_session_t *s)
+{
+    const apr_array_header_t *st = s->statements;
+    anc_class_rule_t *rule = NULL;
+    apr_array_header_t *classes;
+    apr_time_t oldest = 0, got;
+    int i, found = 0;
+
+    if (st == NULL || s->session_indexes == NULL)
+        abort();
+    for (i = 0; i < st->nelts; i++) {
+        apr_time_t t = APR_ARRAY_IDX(st, i, anc_class_instant_t).instant;
+
+        if (t < 0)
+            abort();
+        if (i == 0 || t < oldest)
+            oldest = t;
+    }
+    if (s->authn_instant != oldest)
+        abort();
+    if ((s->session_indexes->nelts == 0) != (s->session_index == NULL))
+        abort();
+    if (anc_policy_fresh_instant(NULL, NULL, st) != oldest)
+        abort();
+    if (st->nelts == 0 || APR_ARRAY_IDX(st, 0, anc_class_instant_t).class_ref == NULL)
+        return;
+    /* a rule naming the first statement's class */
+    classes = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(classes, const char *) =
+        APR_ARRAY_IDX(st, 0, anc_class_instant_t).class_ref;
+    if (anc_class_rule_make(p, NULL, ANC_CMP_EXACT, classes, &rule, NULL) != ANC_OK)
+        abort();
+    got = anc_policy_fresh_instant(rule, NULL, st);
+    for (i = 0; i < st->nelts; i++) {
+        const anc_class_instant_t *ci = &APR_ARRAY_IDX(st, i, anc_class_instant_t);
+
+        /* never judged on a statement of another class */
+        if (ci->class_ref != NULL &&
+            !strcmp(ci->class_ref, APR_ARRAY_IDX(classes, 0, const char *))) {
+            if (ci->instant < got)
+                abort();
+            found |= ci->instant == got;
+        }
+    }
+    if (!found)
+        abort();
+}
+
 static void fuzz_session(apr_pool_t *p, const char *buf, apr_size_t len)
 {
     anc_session_t *s = NULL, *s2 = NULL, *skipped = NULL;
@@ -64,6 +117,7 @@ static void fuzz_session(apr_pool_t *p, const char *buf, apr_size_t len)
 
     if (rc_skip == ANC_OK) {
         walk_vars(skipped);
+        check_statements(p, skipped);
     }
     if (rc != ANC_OK) {
         if (err == NULL)

@@ -61,7 +61,7 @@ int main(int argc, char **argv)
     anc_attribute_t attr;
     const char *buf;
     apr_size_t len;
-    int variant;
+    int variant, i;
 
     if (argc != 2) {
         fprintf(stderr, "usage: mkseed_session OUTDIR\n");
@@ -83,8 +83,23 @@ int main(int argc, char **argv)
             variant ? "urn:oasis:names:tc:SAML:2.0:nameid-format:transient" : NULL;
         s.name_id.name_qualifier = variant == 1 ? "https://idp.example.org/idp" : NULL;
         s.classes = strings(p, variant + 1, classes);
-        s.authn_instant = apr_time_from_sec(1790000000 + variant);
-        s.session_index = variant == 0 ? NULL : "_sessidx";
+        if (variant < 2) {
+            /* a caller that knows one instant and index */
+            s.authn_instant = apr_time_from_sec(1790000000 + variant);
+            s.session_index = variant == 0 ? NULL : "_sessidx";
+        } else {
+            /* several statements (one without a class), several indexes */
+            static const char *const indexes[] = {"_s1", "", "_s3;i2;"};
+            anc_class_instant_t *ci;
+
+            s.statements = apr_array_make(p, 3, sizeof(anc_class_instant_t));
+            for (i = 0; i < 3; i++) {
+                ci = apr_array_push(s.statements);
+                ci->class_ref = i == 1 ? NULL : classes[i];
+                ci->instant = apr_time_from_sec(1790000000 - 100000 * i);
+            }
+            s.session_indexes = strings(p, 3, indexes);
+        }
         s.created = apr_time_from_sec(1790000000);
         s.expires = apr_time_from_sec(1790028800);
         s.attributes = apr_array_make(p, 1, sizeof(anc_attribute_t));

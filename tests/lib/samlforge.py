@@ -790,10 +790,16 @@ def expected_record(root, idp=IDP_ENTITY_ID):
     classes = []
     decl = None
     auths = []
+    per_statement = []
     for s in stmts:
         c = s.find("%s/%s" % (_q(NS_SAML, "AuthnContext"), _q(NS_SAML, "AuthnContextClassRef")))
         if c is not None:
             classes.append(collapse(text(c)))
+        per_statement.append({
+            "class_refs": [collapse(text(c))] if c is not None else [],
+            "authn_instant": s.get("AuthnInstant"),
+            "session_index": s.get("SessionIndex"),
+            "session_not_on_or_after": s.get("SessionNotOnOrAfter")})
         d = s.find("%s/%s" % (_q(NS_SAML, "AuthnContext"), _q(NS_SAML, "AuthnContextDeclRef")))
         if d is not None and decl is None:
             decl = collapse(text(d))
@@ -815,9 +821,16 @@ def expected_record(root, idp=IDP_ENTITY_ID):
                     "sp_name_qualifier": n.get("SPNameQualifier")},
         "authn_context_class_refs": classes,
         "authn_context_decl_ref": decl,
-        "authn_instant": stmts[0].get("AuthnInstant") if stmts else None,
-        "session_index": stmts[0].get("SessionIndex") if stmts else None,
-        "session_not_on_or_after": stmts[0].get("SessionNotOnOrAfter") if stmts else None,
+        # the oldest statement's instant, the first SessionIndex present
+        "authn_instant": min((s.get("AuthnInstant") for s in stmts), key=parse_time)
+        if stmts else None,
+        "session_index": next((s.get("SessionIndex") for s in stmts
+                               if s.get("SessionIndex") is not None), None),
+        "authn_statements": per_statement,
+        # the earliest of every statement's
+        "session_not_on_or_after": min((s.get("SessionNotOnOrAfter") for s in stmts
+                                        if s.get("SessionNotOnOrAfter") is not None),
+                                       key=parse_time, default=None),
         "authenticating_authorities": auths,
         "attributes": attrs,
         "assertion_id": a.get("ID"),
@@ -1194,6 +1207,16 @@ def make_fixtures(outdir, now):
         if what == "response":
             sign(r, "response", idp)
         fx.ok(name, r, flags=SPK, expect_root=plain)
+    # a fresh password statement, then an old MFA one (issue 11 item 3):
+    # the record's single instant is the oldest, its SessionIndex the
+    # first one present, and every statement is reported on its own
+    fx.ok("ok-multi-authn-old-second", fx.signed(
+        "ok-multi-authn-old-second", "response",
+        authn_statements=[
+            {"class_ref": PPT, "authn_instant": -5, "session_index": None},
+            {"class_ref": MFA, "authn_instant": -3 * 24 * 3600,
+             "session_index": "_s-mfa", "session_not_on_or_after": 3600},
+        ]))
     make_metadata_fixtures(outdir, now, idp, idp2)
     fx.write()
     return fx

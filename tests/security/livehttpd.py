@@ -65,6 +65,33 @@ OPTION_SETS = {
     "secure": "AuthnContextCookieSecure On\n",
     # classes also taken from an attribute (white space inside a value)
     "class-attr": "AuthnContextClassAttribute authnmethodsreferences\n",
+    # freshness judged per AuthnStatement (test_freshness_attacks.py); each
+    # location's PATH/vars is the environment CGI
+    "fresh": """<Location /stepfresh>
+    AuthType SAML
+    AuthnContextRequest exact https://refeds.org/profile/mfa
+    AuthnContextMaxAge 300
+    Require authnContextClassRef https://refeds.org/profile/mfa
+</Location>
+<Location /stepforce>
+    AuthType SAML
+    AuthnContextRequest exact https://refeds.org/profile/mfa
+    AuthnContextForceAuthn On
+    Require authnContextClassRef https://refeds.org/profile/mfa
+</Location>
+<Location /maxage>
+    AuthType SAML
+    Require authnContextMaxAge 300
+</Location>
+<Location /maxage-mfa>
+    AuthType SAML
+    AuthnContextRequest exact https://refeds.org/profile/mfa
+    <RequireAll>
+        Require authnContextClassRef https://refeds.org/profile/mfa
+        Require authnContextMaxAge 300
+    </RequireAll>
+</Location>
+""",
 }
 LIFETIME = 60
 

@@ -267,6 +267,20 @@ apr_hash_t *fx_flatten_record(apr_pool_t *p, const anc_assertion_t *a)
     put(p, h, "authn_instant", tfmt(p, a->authn_instant));
     put(p, h, "session_index", a->session_index);
     put(p, h, "session_not_on_or_after", tfmt(p, a->session_not_on_or_after));
+    put(p, h, "authn_statements#",
+        apr_itoa(p, a->authn_statements != NULL ? a->authn_statements->nelts : 0));
+    for (i = 0; a->authn_statements != NULL && i < a->authn_statements->nelts; i++) {
+        const anc_authn_statement_t *st =
+            &APR_ARRAY_IDX(a->authn_statements, i, anc_authn_statement_t);
+        const char *base = apr_psprintf(p, "authn_statements[%d]", i);
+
+        put_list(p, h, apr_pstrcat(p, base, ".class_refs", NULL), st->class_refs);
+        put(p, h, apr_pstrcat(p, base, ".authn_instant", NULL),
+            tfmt(p, st->authn_instant));
+        put(p, h, apr_pstrcat(p, base, ".session_index", NULL), st->session_index);
+        put(p, h, apr_pstrcat(p, base, ".session_not_on_or_after", NULL),
+            tfmt(p, st->session_not_on_or_after));
+    }
     put_list(p, h, "authenticating_authorities", a->authenticating_authorities);
     put(p, h, "attributes#", apr_itoa(p, a->attributes->nelts));
     for (i = 0; i < a->attributes->nelts; i++) {

@@ -435,6 +435,127 @@ START_TEST(freshness)
 }
 END_TEST
 
+/* Pairs "class@seconds-ago ..." (class "-" = a statement without one). */
+static apr_array_header_t *pairs(const char *spec, apr_time_t now)
+{
+    apr_array_header_t *w = words(spec);
+    apr_array_header_t *out = apr_array_make(pool, 4, sizeof(anc_class_instant_t));
+    int i;
+
+    for (i = 0; i < w->nelts; i++) {
+        char *one = apr_pstrdup(pool, APR_ARRAY_IDX(w, i, const char *));
+        char *at = strchr(one, '@');
+        anc_class_instant_t *ci = apr_array_push(out);
+
+        ck_assert_ptr_nonnull(at);
+        *at = '\0';
+        ci->class_ref = strcmp(one, "-") == 0 ? NULL : one;
+        ci->instant = now - apr_time_from_sec(atoi(at + 1));
+    }
+    return out;
+}
+
+/* Issue 11 item 3: the instant freshness is judged on. */
+START_TEST(fresh_instant_per_statement)
+{
+    static const struct {
+        const char *rule; /* NULL = no class rule */
+        const char *statements;
+        int age; /* seconds before now of the instant expected */
+    } rows[] = {
+        /* the review's case, both orders: the MFA statement counts */
+        {"exact urn:mfa", "urn:ppt@5 urn:mfa@259200", 259200},
+        {"exact urn:mfa", "urn:mfa@259200 urn:ppt@5", 259200},
+        /* the other way round: a fresh MFA is judged fresh */
+        {"exact urn:mfa", "urn:mfa@5 urn:ppt@259200", 5},
+        {"exact urn:mfa", "urn:ppt@259200 urn:mfa@5", 5},
+        /* several statements satisfy: the oldest of them (fail safe) */
+        {"exact urn:mfa", "urn:mfa@5 urn:ppt@9 urn:mfa@600", 600},
+        {"exact urn:mfa urn:sc", "urn:sc@50 urn:ppt@9 urn:mfa@7", 50},
+        /* levels: a statement satisfies by its own level */
+        {"minimum urn:x509", "urn:pw@1 urn:sc@100 urn:ppt@2", 100},
+        {"minimum urn:x509", "urn:pw@1 urn:sc@100 urn:mfa@300", 300},
+        {"better urn:ppt", "urn:ppt@1 urn:x509@70", 70},
+        {"maximum urn:ppt", "urn:sc@1 urn:pw@40 urn:ppt@30", 40},
+        /* regex and negation judge each statement's class alone */
+        {"~ urn:m.*", "urn:ppt@1 urn:mfa@80", 80},
+        {"! urn:ppt", "urn:ppt@1 urn:kerb@90", 90},
+        /* no statement's own class satisfies (the rule is met through an
+         * attribute or an alias, or not at all): the oldest of all */
+        {"exact urn:mfa", "urn:ppt@5 urn:kerb@700", 700},
+        {"exact urn:mfa", "-@800 urn:ppt@5", 800},
+        /* no rule: the oldest of all, a statement without a class too */
+        {NULL, "urn:mfa@5 urn:ppt@259200", 259200},
+        {NULL, "urn:ppt@5 -@900 urn:mfa@7", 900},
+        {NULL, "urn:ppt@5", 5},
+        /* a statement without a class never satisfies a rule */
+        {"! urn:ppt", "-@1000 urn:kerb@10", 10},
+    };
+    anc_vocab_t *v = ladder();
+    apr_time_t now = apr_time_from_sec(1700000000);
+    size_t i;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        anc_class_rule_t *rule = NULL;
+        apr_time_t got;
+
+        if (rows[i].rule != NULL) {
+            ck_assert_int_eq(parse(v, rows[i].rule, &rule), ANC_OK);
+        }
+        got = anc_policy_fresh_instant(rule, v, pairs(rows[i].statements, now));
+        ck_assert_msg(got == now - apr_time_from_sec(rows[i].age),
+                      "row %u (%s | %s): got %ld s before now, want %d", (unsigned)i,
+                      rows[i].rule ? rows[i].rule : "-", rows[i].statements,
+                      (long)apr_time_sec(now - got), rows[i].age);
+    }
+    /* nothing known: 0, which is never fresh under a limit */
+    ck_assert(anc_policy_fresh_instant(NULL, v, NULL) == 0);
+    ck_assert(anc_policy_fresh_instant(NULL, v, pairs("", now)) == 0);
+    ck_assert_int_eq(
+        anc_policy_fresh(anc_policy_fresh_instant(NULL, v, NULL), 300, now, 0), 0);
+}
+END_TEST
+
+START_TEST(class_instants_of_an_assertion)
+{
+    anc_assertion_t a;
+    anc_authn_statement_t *st;
+    apr_array_header_t *ci;
+    const anc_class_instant_t *x;
+
+    memset(&a, 0, sizeof(a));
+    ck_assert_int_eq(anc_policy_class_instants(pool, NULL)->nelts, 0);
+    ck_assert_int_eq(anc_policy_class_instants(pool, &a)->nelts, 0);
+    a.authn_statements = apr_array_make(pool, 3, sizeof(anc_authn_statement_t));
+    st = apr_array_push(a.authn_statements);
+    memset(st, 0, sizeof(*st));
+    st->class_refs = words("urn:ppt");
+    st->authn_instant = 100;
+    st = apr_array_push(a.authn_statements);
+    memset(st, 0, sizeof(*st));
+    st->class_refs = words(""); /* DeclRef only */
+    st->authn_instant = 200;
+    st = apr_array_push(a.authn_statements);
+    memset(st, 0, sizeof(*st));
+    st->class_refs = words("urn:mfa urn:x509"); /* not schema-valid, but kept */
+    st->authn_instant = 300;
+    ci = anc_policy_class_instants(pool, &a);
+    ck_assert_int_eq(ci->nelts, 4);
+    x = &APR_ARRAY_IDX(ci, 0, anc_class_instant_t);
+    ck_assert_str_eq(x->class_ref, "urn:ppt");
+    ck_assert(x->instant == 100);
+    x = &APR_ARRAY_IDX(ci, 1, anc_class_instant_t);
+    ck_assert_ptr_null(x->class_ref);
+    ck_assert(x->instant == 200);
+    x = &APR_ARRAY_IDX(ci, 2, anc_class_instant_t);
+    ck_assert_str_eq(x->class_ref, "urn:mfa");
+    ck_assert(x->instant == 300);
+    x = &APR_ARRAY_IDX(ci, 3, anc_class_instant_t);
+    ck_assert_str_eq(x->class_ref, "urn:x509");
+    ck_assert(x->instant == 300);
+}
+END_TEST
+
 /* ---- randomized property test ------------------------------------------ */
 
 #define UNIVERSE 10
@@ -614,6 +735,8 @@ static Suite *policy_suite(void)
     tcase_add_test(tc, rule_make_matches_parse);
     tcase_add_test(tc, session_classes_statements_attributes_aliases);
     tcase_add_test(tc, freshness);
+    tcase_add_test(tc, fresh_instant_per_statement);
+    tcase_add_test(tc, class_instants_of_an_assertion);
     tcase_add_test(tc, randomized_against_reference);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);

@@ -16,6 +16,7 @@
 #include <apr_thread_proc.h>
 
 #include "anc_init.h"
+#include "anc_policy.h"
 #include "anc_replay.h"
 #include "anc_response.h"
 #include "support_fixtures.h"
@@ -242,6 +243,84 @@ START_TEST(test_record_fields)
     r = fx_verify_case(pool, find_case("13-ok-unsolicited"), replay);
     ck_assert_int_eq(r->verdict, ANC_VERDICT_ACCEPT);
     ck_assert_ptr_null(r->assertion->in_response_to);
+}
+END_TEST
+
+/* The fixture named `name` whatever its number in the manifest. */
+static const fx_case_t *find_named(const char *name)
+{
+    apr_array_header_t *m = fx_manifest(pool);
+    int i;
+
+    for (i = 0; i < m->nelts; i++) {
+        const fx_case_t *c = &APR_ARRAY_IDX(m, i, fx_case_t);
+        const char *base = strrchr(c->file, '/'), *dash;
+
+        base = base != NULL ? base + 1 : c->file;
+        dash = strchr(base, '-');
+        if (dash != NULL && strncmp(dash + 1, name, strlen(name)) == 0 &&
+            dash[1 + strlen(name)] == '.') {
+            return c;
+        }
+    }
+    ck_abort_msg("no fixture %s", name);
+    return NULL;
+}
+
+/* Several AuthnStatements, each kept with its own class, instant and
+ * session (issue 11 item 3): a fresh password statement first, a
+ * three-day-old MFA statement second. The record's single instant is the
+ * oldest; freshness for an MFA rule is the MFA statement's. */
+START_TEST(test_record_statements)
+{
+    const anc_replay_cache_t *replay = anc_replay_memory_create(pool);
+    anc_verify_result_t *r;
+    const anc_assertion_t *a;
+    const anc_authn_statement_t *pw, *mfa;
+    anc_class_rule_t *rule = NULL;
+    const char *mfa_uri = "https://refeds.org/profile/mfa";
+    anc_error_t *err = NULL;
+    apr_array_header_t *ci, *want = apr_array_make(pool, 1, sizeof(const char *));
+
+    r = fx_verify_case(pool, find_named("ok-multi-authn-old-second"), replay);
+    ck_assert_msg(r->verdict == ANC_VERDICT_ACCEPT, "%s", reason_of(r));
+    a = r->assertion;
+    ck_assert_int_eq(a->authn_statements->nelts, 2);
+    pw = &APR_ARRAY_IDX(a->authn_statements, 0, anc_authn_statement_t);
+    mfa = &APR_ARRAY_IDX(a->authn_statements, 1, anc_authn_statement_t);
+    ck_assert_int_eq(pw->class_refs->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(mfa->class_refs, 0, const char *), mfa_uri);
+    ck_assert_ptr_null(pw->session_index);
+    ck_assert_str_eq(mfa->session_index, "_s-mfa");
+    ck_assert(pw->session_not_on_or_after > mfa->session_not_on_or_after);
+    /* three days apart (the fixture's -5 s and -3 d) */
+    ck_assert(pw->authn_instant - mfa->authn_instant >
+              apr_time_from_sec(3 * 24 * 3600 - 60));
+    ck_assert(a->authn_instant == mfa->authn_instant);
+    ck_assert_str_eq(a->authn_instant_text, mfa->authn_instant_text);
+    ck_assert_str_eq(a->session_index, "_s-mfa");
+    ck_assert(a->session_not_on_or_after == mfa->session_not_on_or_after);
+
+    APR_ARRAY_PUSH(want, const char *) = mfa_uri;
+    ck_assert_int_eq(anc_class_rule_make(pool, NULL, ANC_CMP_EXACT, want, &rule, &err),
+                     ANC_OK);
+    ci = anc_policy_class_instants(pool, a);
+    ck_assert_int_eq(ci->nelts, 2);
+    ck_assert(anc_policy_fresh_instant(rule, NULL, ci) == mfa->authn_instant);
+    ck_assert(anc_policy_fresh_instant(NULL, NULL, ci) == mfa->authn_instant);
+    /* judged on the MFA statement, the session is not fresh for 300 s */
+    ck_assert_int_eq(anc_policy_fresh(anc_policy_fresh_instant(rule, NULL, ci), 300,
+                                      pw->authn_instant + apr_time_from_sec(5), 180),
+                     0);
+
+    /* the older fixture: every statement, the first SessionIndex */
+    r = fx_verify_case(pool, find_case("05-ok-multi-authn"), replay);
+    ck_assert_int_eq(r->verdict, ANC_VERDICT_ACCEPT);
+    a = r->assertion;
+    ck_assert_int_eq(a->authn_statements->nelts, 3);
+    ck_assert_str_eq(a->session_index, "_session-0");
+    ck_assert_ptr_null(
+        APR_ARRAY_IDX(a->authn_statements, 2, anc_authn_statement_t).session_index);
 }
 END_TEST
 
@@ -780,6 +859,7 @@ static Suite *response_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_manifest);
     tcase_add_test(tc, test_record_fields);
+    tcase_add_test(tc, test_record_statements);
     tcase_add_test(tc, test_comment_inside_values);
     tcase_add_test(tc, test_comment_split_value_accepted_whole);
     tcase_add_test(tc, test_wrapping_assertion_in_extensions);

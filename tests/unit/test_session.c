@@ -39,6 +39,14 @@ static apr_array_header_t *strs(int n, ...)
     return a;
 }
 
+static void add_statement(anc_session_t *s, const char *class_ref, apr_time_t t)
+{
+    anc_class_instant_t *ci = apr_array_push(s->statements);
+
+    ci->class_ref = class_ref;
+    ci->instant = t;
+}
+
 static anc_session_t *sample_session(void)
 {
     anc_session_t *s = apr_pcalloc(pool, sizeof(*s));
@@ -52,8 +60,14 @@ static anc_session_t *sample_session(void)
     s->name_id.sp_name_qualifier = "https://sp.example.org";
     /* values with the codec's own delimiters and newlines in them */
     s->classes = strs(2, "https://refeds.org/profile/mfa", "urn:x:s3:odd;i9;n");
-    s->authn_instant = APR_INT64_C(1700000000123456);
-    s->session_index = "_idx:42";
+    /* three statements, the oldest in the middle, one without a class */
+    s->statements = apr_array_make(pool, 3, sizeof(anc_class_instant_t));
+    add_statement(s, "https://refeds.org/profile/mfa", APR_INT64_C(1700000100000000));
+    add_statement(s, "urn:x:s3:odd;i9;n", APR_INT64_C(1700000000123456));
+    add_statement(s, NULL, APR_INT64_C(1700000050000000));
+    s->authn_instant = APR_INT64_C(1700000000123456); /* agrees: the oldest */
+    s->session_indexes = strs(2, "_idx:42", "s3:i;n");
+    s->session_index = "_idx:42"; /* agrees: the first */
     s->created = APR_INT64_C(1700000001000000);
     s->expires = APR_INT64_C(1700028801000000);
     s->attributes = apr_array_make(pool, 2, sizeof(anc_attribute_t));
@@ -105,6 +119,18 @@ static void assert_session_eq(const anc_session_t *a, const anc_session_t *b)
     assert_list(a->classes, b->classes);
     ck_assert(a->authn_instant == b->authn_instant);
     assert_opt_str(a->session_index, b->session_index);
+    ck_assert_ptr_nonnull(a->statements);
+    ck_assert_int_eq(a->statements->nelts, b->statements ? b->statements->nelts : 0);
+    for (i = 0; i < a->statements->nelts; i++) {
+        const anc_class_instant_t *x =
+            &APR_ARRAY_IDX(a->statements, i, anc_class_instant_t);
+        const anc_class_instant_t *y =
+            &APR_ARRAY_IDX(b->statements, i, anc_class_instant_t);
+
+        assert_opt_str(x->class_ref, y->class_ref);
+        ck_assert(x->instant == y->instant);
+    }
+    assert_list(a->session_indexes, b->session_indexes);
     ck_assert(a->created == b->created);
     ck_assert(a->expires == b->expires);
     ck_assert_int_eq(a->attributes->nelts, b->attributes ? b->attributes->nelts : 0);
@@ -147,6 +173,9 @@ START_TEST(session_round_trip)
                      ANC_OK);
     ck_assert_int_eq(d->classes->nelts, 0);
     ck_assert_int_eq(d->attributes->nelts, 0);
+    ck_assert_int_eq(d->statements->nelts, 0);
+    ck_assert_int_eq(d->session_indexes->nelts, 0);
+    ck_assert(d->authn_instant == 0);
     ck_assert_ptr_null(d->session_index);
     ck_assert_ptr_null(d->name_id.format);
 }
@@ -230,6 +259,153 @@ START_TEST(session_variables)
 }
 END_TEST
 
+static anc_session_t *round_trip(anc_session_t *s)
+{
+    const char *buf = NULL, *buf2 = NULL;
+    apr_size_t len = 0, len2 = 0;
+    anc_session_t *d = NULL;
+    anc_error_t *err = NULL;
+
+    ck_assert_msg(anc_session_encode(pool, s, &buf, &len, &err) == ANC_OK, "encode: %s",
+                  err ? err->detail : "?");
+    ck_assert_int_eq(anc_session_decode(pool, buf, len, ANC_SESSION_DECODE_ALL, &d, &err),
+                     ANC_OK);
+    ck_assert_int_eq(anc_session_encode(pool, d, &buf2, &len2, &err), ANC_OK);
+    ck_assert_uint_eq(len, len2);
+    ck_assert_int_eq(memcmp(buf, buf2, len), 0);
+    return d;
+}
+
+static anc_session_t *bare_session(void)
+{
+    anc_session_t *s = apr_pcalloc(pool, sizeof(*s));
+
+    s->id = "ab";
+    s->idp = "i";
+    s->name_id.value = "n";
+    return s;
+}
+
+/* Every statement's (class, instant) and every SessionIndex are kept
+ * (issue 11 item 3, Single Logout); the single values are derived. */
+START_TEST(session_statements_and_indexes)
+{
+    anc_session_t *s, *d;
+    const char *buf;
+    apr_size_t len;
+    apr_table_t *t;
+    const anc_class_instant_t *ci;
+
+    /* lists only: the oldest instant and the first index are derived */
+    s = bare_session();
+    s->statements = apr_array_make(pool, 2, sizeof(anc_class_instant_t));
+    add_statement(s, "urn:pwd", apr_time_from_sec(1700000300));
+    add_statement(s, "https://refeds.org/profile/mfa", apr_time_from_sec(1700000000));
+    s->session_indexes = strs(2, "_s1", "_s0");
+    d = round_trip(s);
+    ck_assert_int_eq(d->statements->nelts, 2);
+    ci = &APR_ARRAY_IDX(d->statements, 1, anc_class_instant_t);
+    ck_assert_str_eq(ci->class_ref, "https://refeds.org/profile/mfa");
+    ck_assert(ci->instant == apr_time_from_sec(1700000000));
+    ck_assert(d->authn_instant == apr_time_from_sec(1700000000));
+    assert_list(d->session_indexes, strs(2, "_s1", "_s0"));
+    ck_assert_str_eq(d->session_index, "_s1");
+    t = apr_table_make(pool, 8);
+    anc_session_vars_each(d, collect_var, t);
+    /* AUTHN_CONTEXT_INSTANT is the oldest statement's (2023-11-14T22:13:20Z),
+     * AUTHN_CONTEXT_SESSION_INDEX the first */
+    ck_assert_str_eq(apr_table_get(t, "AUTHN_CONTEXT_INSTANT"), "2023-11-14T22:13:20Z");
+    ck_assert_str_eq(apr_table_get(t, "Shib-Authentication-Instant"),
+                     "2023-11-14T22:13:20Z");
+    ck_assert_str_eq(apr_table_get(t, "AUTHN_CONTEXT_SESSION_INDEX"), "_s1");
+
+    /* a caller that only knows one instant and one index: one-element lists */
+    s = bare_session();
+    s->authn_instant = apr_time_from_sec(1700000000);
+    s->session_index = "";
+    d = round_trip(s);
+    ck_assert_int_eq(d->statements->nelts, 1);
+    ci = &APR_ARRAY_IDX(d->statements, 0, anc_class_instant_t);
+    ck_assert_ptr_null(ci->class_ref);
+    ck_assert(ci->instant == apr_time_from_sec(1700000000));
+    ck_assert(d->authn_instant == apr_time_from_sec(1700000000));
+    assert_list(d->session_indexes, strs(1, ""));
+    ck_assert_str_eq(d->session_index, "");
+
+    /* single values that disagree with the lists are refused */
+    s = sample_session();
+    s->authn_instant = APR_INT64_C(1700000100000000); /* not the oldest */
+    ck_assert_int_eq(anc_session_encode(pool, s, &buf, &len, NULL), ANC_E_INPUT);
+    s = sample_session();
+    s->session_index = "s3:i;n"; /* not the first */
+    ck_assert_int_eq(anc_session_encode(pool, s, &buf, &len, NULL), ANC_E_INPUT);
+    /* and statements or indexes the decoder would refuse */
+    s = sample_session();
+    add_statement(s, "", APR_INT64_C(1700000200000000));
+    ck_assert_int_eq(anc_session_encode(pool, s, &buf, &len, NULL), ANC_E_INPUT);
+    s = sample_session();
+    add_statement(s, "urn:x", -1);
+    ck_assert_int_eq(anc_session_encode(pool, s, &buf, &len, NULL), ANC_E_INPUT);
+    s = sample_session();
+    APR_ARRAY_PUSH(s->session_indexes, const char *) = NULL;
+    ck_assert_int_eq(anc_session_encode(pool, s, &buf, &len, NULL), ANC_E_INPUT);
+}
+END_TEST
+
+/* The session's statements from a verified assertion record. */
+START_TEST(session_set_authn_from_assertion)
+{
+    anc_assertion_t a;
+    anc_authn_statement_t *st;
+    anc_session_t *s = bare_session(), *d;
+    const anc_class_instant_t *ci;
+
+    memset(&a, 0, sizeof(a));
+    a.authn_statements = apr_array_make(pool, 3, sizeof(anc_authn_statement_t));
+    st = apr_array_push(a.authn_statements);
+    memset(st, 0, sizeof(*st));
+    st->class_refs = strs(1, "urn:pwd");
+    st->authn_instant = apr_time_from_sec(1700000300);
+    st->session_index = "_a";
+    st = apr_array_push(a.authn_statements);
+    memset(st, 0, sizeof(*st));
+    st->class_refs = strs(0); /* a DeclRef only */
+    st->authn_instant = apr_time_from_sec(1700000100);
+    st->session_index = NULL;
+    st = apr_array_push(a.authn_statements);
+    memset(st, 0, sizeof(*st));
+    st->class_refs = strs(1, "https://refeds.org/profile/mfa");
+    st->authn_instant = apr_time_from_sec(1700000000);
+    st->session_index = "_a"; /* a repeat: kept once */
+    st = apr_array_push(a.authn_statements);
+    memset(st, 0, sizeof(*st));
+    st->class_refs = strs(1, "urn:otp");
+    st->authn_instant = apr_time_from_sec(1700000200);
+    st->session_index = "_b";
+
+    anc_session_set_authn(pool, s, &a);
+    d = round_trip(s);
+    ck_assert_int_eq(d->statements->nelts, 4);
+    ci = &APR_ARRAY_IDX(d->statements, 1, anc_class_instant_t);
+    ck_assert_ptr_null(ci->class_ref);
+    ck_assert(ci->instant == apr_time_from_sec(1700000100));
+    ci = &APR_ARRAY_IDX(d->statements, 2, anc_class_instant_t);
+    ck_assert_str_eq(ci->class_ref, "https://refeds.org/profile/mfa");
+    ck_assert(d->authn_instant == apr_time_from_sec(1700000000));
+    assert_list(d->session_indexes, strs(2, "_a", "_b"));
+    ck_assert_str_eq(d->session_index, "_a");
+
+    /* no statements at all (cannot come from the verifier): nothing known */
+    s = bare_session();
+    a.authn_statements = NULL;
+    anc_session_set_authn(pool, s, &a);
+    d = round_trip(s);
+    ck_assert_int_eq(d->statements->nelts, 0);
+    ck_assert(d->authn_instant == 0);
+    ck_assert_ptr_null(d->session_index);
+}
+END_TEST
+
 START_TEST(session_encode_refuses_what_decode_would_refuse)
 {
     anc_session_t *s = sample_session();
@@ -282,37 +458,50 @@ END_TEST
 
 START_TEST(session_corrupt_records)
 {
+    /* fields after the NameID: classes, statements (class, instant each),
+     * SessionIndexes, created, expires, block, attributes */
     static const char *const bad[] = {
         "",
-        "ANCS2\n",
-        "ANCS2",
-        "ANCS2\ns2:ab",                    /* truncated */
-        "ANCS2\ns99:ab",                   /* length past the end */
-        "ANCS2\ns18446744073709551617:ab", /* overflowing length */
-        "ANCS2\ns-1:ab",
-        "ANCS2\nns1:is1:n",                                    /* required id is null */
-        "ANCS2\ns0:s1:is1:n",                                  /* required id is empty */
-        "ANCS2\ns2:abs1:is1:nnnni999999;",                     /* class count > bytes */
-        "ANCS2\ns2:abs1:is1:nnnni-1;",                         /* negative count */
-        "ANCS2\ns2:abs1:is1:nnnni1;ni0;ni0;i0;b0:i0;",         /* null class */
-        "ANCS2\ns2:abs1:is1:nnnni0;i-5;ni0;i0;b0:i0;",         /* negative time */
-        "ANCS2\ns2:abs1:is1:nnnni0;i0x;ni0;i0;b0:i0;",         /* bad number */
-        "ANCS2\ns2:abs1:is1:nnnni0;i;ni0;i0;b0:i0;",           /* empty number */
-        "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b0:i1;ns0:nni0;", /* null attr name */
-        "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b0:i1;s0:nni0;",  /* empty attr name */
-        "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b0:i0;x",         /* trailing byte */
-        "ANCS2\ns2:abs1:is1:nnnnx0;i0;ni0;i0;b0:i0;",          /* wrong tag */
-        "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;i0;",             /* no variable block */
-        "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;s0:i0;",  /* block of the wrong type */
-        "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b9:i0;",  /* block past the end */
-        "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b01:i0;", /* leading zero */
-        "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b0:",     /* no attribute count */
-        "ANCS1\ns2:abs1:is1:nnnni0;i0;ni0;i0;i0;",     /* the old format */
+        "ANCS3\n",
+        "ANCS3",
+        "ANCS3\ns2:ab",                    /* truncated */
+        "ANCS3\ns99:ab",                   /* length past the end */
+        "ANCS3\ns18446744073709551617:ab", /* overflowing length */
+        "ANCS3\ns-1:ab",
+        "ANCS3\nns1:is1:n",                                   /* required id is null */
+        "ANCS3\ns0:s1:is1:n",                                 /* required id is empty */
+        "ANCS3\ns2:abs1:is1:nnnni999999;",                    /* class count > bytes */
+        "ANCS3\ns2:abs1:is1:nnnni-1;",                        /* negative count */
+        "ANCS3\ns2:abs1:is1:nnnni1;ni0;i0;i0;i0;b0:i0;",      /* null class */
+        "ANCS3\ns2:abs1:is1:nnnni0;i1;ni-5;i0;i0;i0;b0:i0;",  /* negative instant */
+        "ANCS3\ns2:abs1:is1:nnnni0;i1;s0:i5;i0;i0;i0;b0:i0;", /* empty statement class */
+        "ANCS3\ns2:abs1:is1:nnnni0;i1;i5;i0;i0;i0;b0:i0;", /* statement without class */
+        "ANCS3\ns2:abs1:is1:nnnni0;i1;n;i0;i0;i0;b0:i0;",  /* statement without time */
+        "ANCS3\ns2:abs1:is1:nnnni0;i999;ni5;i0;i0;i0;b0:i0;", /* statement count > bytes
+                                                               */
+        "ANCS3\ns2:abs1:is1:nnnni0;i-1;i0;i0;i0;b0:i0;",      /* negative statements */
+        "ANCS3\ns2:abs1:is1:nnnni0;i0;i1;ni0;i0;b0:i0;",      /* null SessionIndex */
+        "ANCS3\ns2:abs1:is1:nnnni0;i0;ni0;i0;b0:i0;",         /* ANCS2's instant, index */
+        "ANCS3\ns2:abs1:is1:nnnni0;i0;i0;i-5;i0;b0:i0;",      /* negative time */
+        "ANCS3\ns2:abs1:is1:nnnni0;i0;i0;i0x;i0;b0:i0;",      /* bad number */
+        "ANCS3\ns2:abs1:is1:nnnni0;i0;i0;i;i0;b0:i0;",        /* empty number */
+        "ANCS3\ns2:abs1:is1:nnnni0;i0;i0;i0;i0;b0:i1;ns0:nni0;", /* null attr name */
+        "ANCS3\ns2:abs1:is1:nnnni0;i0;i0;i0;i0;b0:i1;s0:nni0;",  /* empty attr name */
+        "ANCS3\ns2:abs1:is1:nnnni0;i0;i0;i0;i0;b0:i0;x",         /* trailing byte */
+        "ANCS3\ns2:abs1:is1:nnnnx0;i0;i0;i0;i0;b0:i0;",          /* wrong tag */
+        "ANCS3\ns2:abs1:is1:nnnni0;i0;i0;i0;i0;i0;",             /* no variable block */
+        "ANCS3\ns2:abs1:is1:nnnni0;i0;i0;i0;i0;s0:i0;",  /* block of the wrong type */
+        "ANCS3\ns2:abs1:is1:nnnni0;i0;i0;i0;i0;b9:i0;",  /* block past the end */
+        "ANCS3\ns2:abs1:is1:nnnni0;i0;i0;i0;i0;b01:i0;", /* leading zero */
+        "ANCS3\ns2:abs1:is1:nnnni0;i0;i0;i0;i0;b0:",     /* no attribute count */
+        /* the older formats read as unknown (users sign in again) */
+        "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b0:i0;",
+        "ANCS1\ns2:abs1:is1:nnnni0;i0;ni0;i0;i0;",
     };
     size_t i;
     anc_session_t *d;
     anc_error_t *err;
-    const char *good = "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b0:i0;";
+    const char *good = "ANCS3\ns2:abs1:is1:nnnni0;i0;i0;i0;i0;b0:i0;";
 
     /* the hand-made baseline is itself valid, so each row tests one defect */
     ck_assert_int_eq(
@@ -328,7 +517,7 @@ START_TEST(session_corrupt_records)
     }
     /* an embedded NUL inside a string field */
     {
-        const char nul[] = "ANCS2\ns2:a\0s1:is1:nnnni0;i0;ni0;i0;b0:i0;";
+        const char nul[] = "ANCS3\ns2:a\0s1:is1:nnnni0;i0;i0;i0;i0;b0:i0;";
 
         ck_assert_int_eq(anc_session_decode(pool, nul, sizeof(nul) - 1,
                                             ANC_SESSION_DECODE_ALL, &d, NULL),
@@ -353,7 +542,7 @@ START_TEST(session_corrupt_records)
             ROW("AUTHN_CONTEXT_A\0v\0PATH\0/x\0"), /* one good, one not */
 #undef ROW
         };
-        const char *head = "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;";
+        const char *head = "ANCS3\ns2:abs1:is1:nnnni0;i0;i0;i0;i0;";
         size_t k;
 
         for (k = 0; k < sizeof(blocks) / sizeof(blocks[0]); k++) {
@@ -372,9 +561,10 @@ START_TEST(session_corrupt_records)
         }
         /* and a good one, used where it lies */
         {
-            const char rec[] = "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b26:Shib-X\0v\0AUTHN_"
-                               "CONTEXT_1\0\0i0;";
-            const char tail[] = "ANCS2\ns2:abs1:is1:nnnni0;i0;ni0;i0;b0:i7;junk";
+            const char rec[] =
+                "ANCS3\ns2:abs1:is1:nnnni0;i0;i0;i0;i0;b26:Shib-X\0v\0AUTHN_"
+                "CONTEXT_1\0\0i0;";
+            const char tail[] = "ANCS3\ns2:abs1:is1:nnnni0;i0;i0;i0;i0;b0:i7;junk";
 
             ck_assert_int_eq(anc_session_decode(pool, rec, sizeof(rec) - 1,
                                                 ANC_SESSION_DECODE_ALL, &d, NULL),
@@ -617,6 +807,8 @@ static Suite *session_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, session_round_trip);
     tcase_add_test(tc, session_variables);
+    tcase_add_test(tc, session_statements_and_indexes);
+    tcase_add_test(tc, session_set_authn_from_assertion);
     tcase_add_test(tc, session_encode_refuses_what_decode_would_refuse);
     tcase_add_test(tc, session_every_truncation_rejected);
     tcase_add_test(tc, session_corrupt_records);
