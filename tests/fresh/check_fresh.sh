@@ -127,6 +127,15 @@ for f in /etc/apt/apt.conf.d/*; do
     case "$(basename "$f")" in *docker*|*autoremove*|*packagekit*) ;; *) cp "$f" "$root/etc/apt/apt.conf.d/" ;; esac
 done
 cp /etc/hosts /etc/resolv.conf "$root/etc/"
+# The host's trusted CAs, for the one HTTPS client the tests use (npm, which
+# fetches axe-core): where the host's network inspects TLS with a CA of its
+# own, a root with only Debian's bundle would refuse the registry.
+host_ca=""
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    mkdir -p "$root/etc/ssl/host"
+    cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/host/ca.crt"
+    host_ca=/etc/ssl/host/ca.crt
+fi
 # Like any chroot, services that packages install are not started inside
 # (they would share this machine's ports); the tests start their own.
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
@@ -146,6 +155,8 @@ mkdir -p "$root/src"
 inside() {
     chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin CI="${CI:-}" \
+        ${host_ca:+NODE_EXTRA_CA_CERTS=$host_ca npm_config_cafile=$host_ca} \
+        ${http_proxy:+http_proxy=$http_proxy} ${https_proxy:+https_proxy=$https_proxy} \
         /bin/bash -c "$1"
 }
 
