@@ -206,42 +206,19 @@ static const char *redis_format(request_rec *r, size_t *len, const char *fmt, ..
     }
 }
 
-static apr_status_t redis_add(request_rec *r, const anc_cache_t *c, int i,
+/* SET key val PX ttl, with NX (only when absent: *added says whether it
+ * was set) or without (always set; added may be NULL). */
+static apr_status_t redis_set(request_rec *r, const anc_cache_t *c, int i,
                               const char *wkey, const char *val, apr_size_t len,
-                              apr_time_t expiry, int *added, const char **why)
-{
-    size_t n = 0;
-    const char *cmd = redis_format(r, &n, "SET %s %b NX PX %lld", wkey, val, (size_t)len,
-                                   ttl_ms(expiry));
-    redisReply *reply = NULL;
-    apr_status_t rv;
-
-    if (!cmd) {
-        *why = "cannot format";
-        return APR_ENOMEM;
-    }
-    if ((rv = redis_run(r, c, i, 1, &cmd, &n, &reply, why)) != APR_SUCCESS) {
-        return rv;
-    }
-    /* "+OK" when set, a nil reply when the key was there */
-    *added = reply->type == REDIS_REPLY_STATUS;
-    if (!*added && reply->type != REDIS_REPLY_NIL) {
-        *why = "unexpected reply to SET NX";
-        rv = APR_EGENERAL;
-    }
-    freeReplyObject(reply);
-    return rv;
-}
-
-static apr_status_t redis_put(request_rec *r, const anc_cache_t *c, int i,
-                              const char *wkey, const char *val, apr_size_t len,
-                              apr_time_t expiry, const char **why)
+                              apr_time_t expiry, int nx, int *added, const char **why)
 {
     size_t n = 0;
     const char *cmd =
-        redis_format(r, &n, "SET %s %b PX %lld", wkey, val, (size_t)len, ttl_ms(expiry));
+        redis_format(r, &n, nx ? "SET %s %b NX PX %lld" : "SET %s %b PX %lld", wkey, val,
+                     (size_t)len, ttl_ms(expiry));
     redisReply *reply = NULL;
     apr_status_t rv;
+    int set;
 
     if (!cmd) {
         *why = "cannot format";
@@ -250,9 +227,14 @@ static apr_status_t redis_put(request_rec *r, const anc_cache_t *c, int i,
     if ((rv = redis_run(r, c, i, 1, &cmd, &n, &reply, why)) != APR_SUCCESS) {
         return rv;
     }
-    if (reply->type != REDIS_REPLY_STATUS) {
-        *why = "unexpected reply to SET";
+    /* "+OK" when set; with NX a nil reply when the key was there */
+    set = reply->type == REDIS_REPLY_STATUS;
+    if (!set && !(nx && reply->type == REDIS_REPLY_NIL)) {
+        *why = nx ? "unexpected reply to SET NX" : "unexpected reply to SET";
         rv = APR_EGENERAL;
+    }
+    if (added) {
+        *added = set;
     }
     freeReplyObject(reply);
     return rv;
@@ -474,7 +456,7 @@ anc_status_t anc_shared_add(request_rec *r, const anc_cache_t *c, const char *ke
         return ANC_E_CACHE;
     }
     rv = c->kind == ANC_STORE_REDIS
-             ? redis_add(r, c, i, wkey, val, len, expiry, added, &why)
+             ? redis_set(r, c, i, wkey, val, len, expiry, 1, added, &why)
              : memcache_add(r, c, i, wkey, val, len, expiry, added, &why);
     if (rv != APR_SUCCESS) {
         log_failure(r, c, rv, "add", server_at(c, i), why);
@@ -496,7 +478,7 @@ anc_status_t anc_shared_put_all(request_rec *r, const anc_cache_t *c, const char
     for (int i = 0; i < c->servers->nelts; i++) {
         const char *why = NULL;
         apr_status_t rv = c->kind == ANC_STORE_REDIS
-                              ? redis_put(r, c, i, wkey, val, len, expiry, &why)
+                              ? redis_set(r, c, i, wkey, val, len, expiry, 0, NULL, &why)
                               : memcache_put(r, c, i, wkey, val, len, expiry, &why);
 
         if (rv != APR_SUCCESS) {
