@@ -30,6 +30,7 @@
  */
 #include <malloc.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "httpd.h"
@@ -244,19 +245,29 @@ static apr_pool_t *unmanaged_pool(void)
     return p;
 }
 
-static int stat_version(apr_pool_t *tmp, const char *path, md_version_t *v)
+static int stat_version_why(apr_pool_t *tmp, const char *path, md_version_t *v,
+                            apr_status_t *why)
 {
     apr_finfo_t fi;
+    apr_status_t rv =
+        apr_stat(&fi, path, APR_FINFO_MTIME | APR_FINFO_SIZE | APR_FINFO_INODE, tmp);
 
-    if (apr_stat(&fi, path, APR_FINFO_MTIME | APR_FINFO_SIZE | APR_FINFO_INODE, tmp) !=
-        APR_SUCCESS) {
+    if (rv != APR_SUCCESS) {
         memset(v, 0, sizeof(*v));
+        *why = rv;
         return 0;
     }
     v->mtime = fi.mtime;
     v->size = fi.size;
     v->inode = fi.inode;
     return 1;
+}
+
+static int stat_version(apr_pool_t *tmp, const char *path, md_version_t *v)
+{
+    apr_status_t why;
+
+    return stat_version_why(tmp, path, v, &why);
 }
 
 static int same_version(const md_version_t *a, const md_version_t *b)
@@ -281,6 +292,7 @@ static apr_uint32_t version_hash(const md_version_t *v)
  * only the first process that looks at a version does. */
 #define LOG_LOADED 0u
 #define LOG_EXPIRED 0x5a5a5a5au
+#define LOG_UNREADABLE 0x3c3c3c3cu
 
 static int first_to_log(anc_md_store_t *st, int i, const md_version_t *v,
                         apr_uint32_t event)
@@ -745,8 +757,26 @@ static apr_time_t refresh_store(anc_md_store_t *st, apr_pool_t *tmp)
             changed = 1;
         }
         if (src->refresh > 0 && now >= st->next_check[i]) {
+            apr_status_t why = APR_SUCCESS;
+
             st->next_check[i] = now + check_interval(src, part);
-            if (stat_version(tmp, src->watch, &v) && !same_version(&v, &st->seen[i])) {
+            if (!stat_version_why(tmp, src->watch, &v, &why)) {
+                /* Typically the root parent could read the source at
+                 * start-up but the httpd User cannot: without this line,
+                 * new versions would go unnoticed in silence. Logged once
+                 * per cause, by the first process that meets it. */
+                md_version_t bad = {0, -1, (apr_ino_t)why};
+                char msg[120];
+
+                if (first_to_log(st, i, &bad, LOG_UNREADABLE)) {
+                    ap_log_error(APLOG_MARK, APLOG_ERR, why, st->server,
+                                 "authncontext: metadata: %s: cannot look at it for a "
+                                 "refresh reason=%s detail=%s (uid %ld); new versions "
+                                 "are not seen until it is readable by the httpd user",
+                                 src->watch, anc_reason(ANC_E_INPUT),
+                                 apr_strerror(why, msg, sizeof(msg)), (long)getuid());
+                }
+            } else if (!same_version(&v, &st->seen[i])) {
                 md_part_t *np = NULL;
                 anc_md_info_t *info = NULL;
                 anc_error_t *err = NULL;
