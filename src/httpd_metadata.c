@@ -35,6 +35,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
 #include "apr_allocator.h"
 #include "apr_atomic.h"
@@ -100,6 +101,10 @@ struct anc_md_store_t {
     md_version_t *seen; /* the version of each file last looked at */
     apr_time_t *next_check;
     apr_uint32_t *log_slots; /* shared memory, one per source, or NULL */
+    /* second start-up pass: what each source's load found, logged in
+     * post_config (its check_config runs after the detach, before the
+     * error log is open again, so lines logged there are lost) */
+    anc_md_info_t **start_info;
 };
 
 /* ---- directive --------------------------------------------------------- */
@@ -534,6 +539,31 @@ static apr_status_t store_cleanup(void *data)
 
 /* ---- start-up ------------------------------------------------------------ */
 
+static int second_pass(void)
+{
+    return ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_CONFIG &&
+           ap_state_query(AP_SQ_CONFIG_GEN) == 1;
+}
+
+/* The start-up lines of source i: skipped entities, then the summary. */
+static void log_loaded(apr_pool_t *p, const anc_md_store_t *st, int i)
+{
+    const anc_md_source_cfg_t *src = &APR_ARRAY_IDX(st->sources, i, anc_md_source_cfg_t);
+    const anc_md_info_t *info = st->start_info[i];
+
+    if (!info || !st->parts[i]) {
+        return;
+    }
+    log_skips(st->server, src, info);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, st->server,
+                 "authncontext: metadata: %s: %d IdP(s), %d skipped, %d filtered "
+                 "out%s%s (%s)",
+                 src->path, info->idps, info->skipped->nelts, info->filtered,
+                 info->valid_until ? ", validUntil " : "",
+                 info->valid_until ? anc_time_format(p, info->valid_until) : "",
+                 version_text(p, &st->parts[i]->version));
+}
+
 int anc_md_store_load(apr_pool_t *pconf, server_rec *s, apr_array_header_t *sources,
                       int allow_sha1, anc_md_store_t **store)
 {
@@ -547,6 +577,7 @@ int anc_md_store_load(apr_pool_t *pconf, server_rec *s, apr_array_header_t *sour
     st->parts = apr_pcalloc(pconf, sizeof(md_part_t *) * (apr_size_t)n);
     st->seen = apr_pcalloc(pconf, sizeof(md_version_t) * (apr_size_t)n);
     st->next_check = apr_pcalloc(pconf, sizeof(apr_time_t) * (apr_size_t)n);
+    st->start_info = apr_pcalloc(pconf, sizeof(anc_md_info_t *) * (apr_size_t)n);
     if (apr_thread_mutex_create(&st->lock, APR_THREAD_MUTEX_DEFAULT, pconf) !=
         APR_SUCCESS) {
         return !OK;
@@ -597,14 +628,10 @@ int anc_md_store_load(apr_pool_t *pconf, server_rec *s, apr_array_header_t *sour
             return !OK;
         }
         st->seen[i] = st->parts[i]->version;
-        log_skips(s, src, info);
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                     "authncontext: metadata: %s: %d IdP(s), %d skipped, %d filtered "
-                     "out%s%s (%s)",
-                     src->path, info->idps, info->skipped->nelts, info->filtered,
-                     info->valid_until ? ", validUntil " : "",
-                     info->valid_until ? anc_time_format(pconf, info->valid_until) : "",
-                     version_text(pconf, &st->parts[i]->version));
+        st->start_info[i] = info;
+        if (!second_pass()) {
+            log_loaded(pconf, st, i);
+        }
     }
     snap = make_snapshot(st, st->parts, 1);
     if (!snap) {
@@ -677,6 +704,13 @@ void anc_md_post_config(apr_pool_t *pconf, server_rec *s)
         anc_md_store_t *st = apr_hash_this_val(hi);
         apr_shm_t *shm = NULL;
         int i, n = st->sources->nelts;
+
+        if (second_pass()) {
+            for (i = 0; i < n; i++) {
+                log_loaded(pconf, st, i);
+            }
+        }
+        memset(st->start_info, 0, sizeof(anc_md_info_t *) * (apr_size_t)n);
 
         if (st->log_slots || !anc_md_refreshable(st)) {
             continue;
