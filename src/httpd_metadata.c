@@ -411,6 +411,7 @@ static anc_status_t load_part(anc_md_store_t *st, int i, apr_pool_t *errp,
     part->version.inode = fi.inode;
     memset(&o, 0, sizeof(o));
     o.name = apr_pstrdup(pool, src->path);
+    o.version = version_text(pool, &part->version);
     o.verify_key = src->verify_key;
     o.allow_sha1 = st->allow_sha1;
     o.max_validity = apr_time_from_sec(src->max_validity);

@@ -139,7 +139,8 @@ def test_key_rollover_without_restart(keys, fed_sp):
     assert early.status != 303 and not early.session_cookie_set()
     assert "signature-invalid" in sp.reasons(early.test_id), sp.log_lines(early.test_id)
     # the log names the source the keys came from
-    assert any("keys from %s" % sp.fed in l for l in sp.log_lines(early.test_id)), \
+    assert any("keys from %s, version mtime " % sp.fed in l
+               for l in sp.log_lines(early.test_id)), \
         sp.log_lines(early.test_id)
 
     # the federation publishes the new key; no restart
