@@ -37,7 +37,7 @@ typedef struct anc_idp_t {
      * document (SAML metadata 2.3.1/2.3.2); 0 when none is given. From
      * that instant on anc_trust_find() no longer returns it. */
     apr_time_t valid_until;
-    const char *source; /* the source's name (anc_md_options_t.name), or NULL */
+    const char *source;         /* the source's name (anc_md_options_t.name), or NULL */
     const char *source_version; /* anc_md_options_t.version, or NULL */
 } anc_idp_t;
 
