@@ -143,8 +143,12 @@ anc_status_t anc_logout_verify(apr_pool_t *p, const anc_logout_cfg_t *cfg,
  * the session's. */
 int anc_logout_matches(const anc_logout_msg_t *m, const anc_session_t *s);
 
-/* The key under which the sessions of one principal are indexed: 32 hex
- * chars of SHA-256 over the IdP's entityID and the NameID value. */
-const char *anc_logout_principal_key(apr_pool_t *p, const char *idp, const char *name_id);
+/* The key under which the sessions of one principal at one SP are
+ * indexed: 32 hex chars of SHA-256 over the SP's entityID, the IdP's
+ * entityID and the NameID value (NUL-separated). Virtual hosts with other
+ * entityIDs that share a store keep apart: an IdP's LogoutRequest to one
+ * SP does not end the sessions of another. */
+const char *anc_logout_principal_key(apr_pool_t *p, const char *sp, const char *idp,
+                                     const char *name_id);
 
 #endif

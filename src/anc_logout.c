@@ -572,7 +572,8 @@ int anc_logout_matches(const anc_logout_msg_t *m, const anc_session_t *s)
     return 0;
 }
 
-const char *anc_logout_principal_key(apr_pool_t *p, const char *idp, const char *name_id)
+const char *anc_logout_principal_key(apr_pool_t *p, const char *sp, const char *idp,
+                                     const char *name_id)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
@@ -583,8 +584,9 @@ const char *anc_logout_principal_key(apr_pool_t *p, const char *idp, const char 
 
     memset(md, 0, sizeof(md));
     if (ctx != NULL) {
-        /* the NUL separates the two: ("ab", "c") is not ("a", "bc") */
+        /* the NULs separate the parts: ("ab", "c") is not ("a", "bc") */
         if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+            EVP_DigestUpdate(ctx, sp ? sp : "", strlen(sp ? sp : "") + 1) != 1 ||
             EVP_DigestUpdate(ctx, idp ? idp : "", strlen(idp ? idp : "") + 1) != 1 ||
             EVP_DigestUpdate(ctx, name_id ? name_id : "",
                              strlen(name_id ? name_id : "")) != 1 ||

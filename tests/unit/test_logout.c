@@ -336,11 +336,13 @@ START_TEST(test_matches)
                 NULL),
         &s));
     /* the principal key separates its two parts */
-    ck_assert_str_ne(anc_logout_principal_key(pool, "ab", "c"),
-                     anc_logout_principal_key(pool, "a", "bc"));
-    ck_assert_str_eq(anc_logout_principal_key(pool, IDP_ID, "alice"),
-                     anc_logout_principal_key(pool, IDP_ID, "alice"));
-    ck_assert_uint_eq(strlen(anc_logout_principal_key(pool, IDP_ID, "alice")), 32);
+    ck_assert_str_ne(anc_logout_principal_key(pool, SP_ID, "ab", "c"),
+                     anc_logout_principal_key(pool, SP_ID, "a", "bc"));
+    ck_assert_str_eq(anc_logout_principal_key(pool, SP_ID, IDP_ID, "alice"),
+                     anc_logout_principal_key(pool, SP_ID, IDP_ID, "alice"));
+    ck_assert_uint_eq(strlen(anc_logout_principal_key(pool, SP_ID, IDP_ID, "alice")), 32);
+    ck_assert_str_ne(anc_logout_principal_key(pool, "https://other/sp", IDP_ID, "alice"),
+                     anc_logout_principal_key(pool, SP_ID, IDP_ID, "alice"));
 }
 END_TEST
 
