@@ -287,3 +287,32 @@ def test_idp_without_slo_keeps_local_logout(sp, idp_server):
     assert r.status_code == 302 and r.headers["Location"].endswith("/public/")
     assert not idp_server.events("logout_request")
     assert not has_session(b, sp)
+
+
+# --- fail closed: a store that cannot confirm the end is PartialLogout -----------
+
+def test_idp_initiated_logout_store_down_answers_partial_logout(workdir, slo_idp, sp_keys,
+                                                                sp_md_dir, backend):
+    idp = slo_idp
+    idp.reset()
+    store = servers.Redis(os.path.join(workdir, "redis-slo-partial-%d" % os.getpid())).start()
+    sp = make_sp("slo-partial", idp, sp_keys, sp_md_dir, backend,
+                 cache="redis:127.0.0.1:%d" % store.port,
+                 extra="AuthnContextReplayCache shmcb:%s(512000)\n"
+                       % os.path.join(workdir, "slo-partial-replay"))
+    try:
+        b = login(sp, "alice")
+        assert has_session(b, sp)
+        store.stop()
+        r = Browser().get(idp.base + "/initiate_logout?" + urllib.parse.urlencode(
+            {"user": "alice", "sp": sp.entity_id}))
+        assert "logout finished" in r.text, (r.status_code, r.text[:300], sp.httpd.log_tail(5))
+        ev = idp.events("logout_response")
+        assert len(ev) == 1 and ev[0]["signature_valid"], ev
+        assert ev[0]["status"] == "urn:oasis:names:tc:SAML:2.0:status:Responder", ev
+        assert ev[0]["status2"] == PARTIAL, ev
+        assert "reason=cache-unavailable (answering PartialLogout)" in sp.httpd.log_text()
+    finally:
+        sp.stop()
+        sp.httpd.cleanup()
+        store.stop()
