@@ -719,84 +719,80 @@ anc_status_t anc_store_client_count(request_rec *r, const char *client,
 /* An IdP's LogoutRequest names a principal (IdP, NameID), not a session,
  * and every session of that principal on every server sharing the store
  * must end. ap_socache can neither append to a record nor list keys
- * (DESIGN.md "Shared stores"), so a principal gets a fixed set of
+ * (DESIGN.md "Shared stores"), so a principal gets a fixed ring of
  * ANC_SLO_SLOTS slot keys, "<c>l:<principal>:<k>", each holding one
  * session id and expiring with that session; a logout reads them all (a
  * bounded number of reads, at logout only: the request path still reads
  * the session record alone). Which slot a new session takes comes from a
- * per-principal counter "<c>n:<principal>" that is incremented atomically
- * (redis INCR or memcached incr through httpd_shared.c, the mutex for
- * shmcb), so two logins of one user at the same instant on two servers
- * take two slots instead of overwriting one. A slot whose session has
- * ended is reused; when every slot holds a live session, the session in
- * the slot the counter names (the oldest in turn) is ended before it is
- * replaced: never a live session that an IdP logout could not find. The
- * slot value is only a pointer: the logout loads each session and
- * matches it against the request (anc_logout_matches). */
-#define ANC_SLO_SLOTS 16
+ * per-principal counter "<c>n:<principal>" incremented atomically (redis
+ * INCR or memcached incr through httpd_shared.c, the mutex for shmcb), so
+ * two logins of one user at the same instant on two servers take two
+ * slots instead of overwriting one; a login costs the increment, a read
+ * of its slot (and of the session there, if any) and a write, never a
+ * scan. A Redis set (SADD) would need no ring, but the same index must
+ * work on shmcb and memcached, which have no such type.
+ *
+ * More than ANC_SLO_SLOTS live sessions of one user at once: the slot's
+ * previous session is still live when it is reused. It is not ended (a
+ * login must not sign out another browser); instead the principal gets an
+ * overflow mark "<c>l:<principal>:over", kept as long as a session can
+ * live, and an IdP logout of that principal answers PartialLogout (fail
+ * closed and say so: some session may have escaped the index). The slot
+ * value is only a pointer: the logout loads each session and matches it
+ * against the request (anc_logout_matches). */
+#define ANC_SLO_SLOTS 64
 
 static const char *slot_key(request_rec *r, const char *principal, int k)
 {
     return store_key(r->pool, "l:", apr_psprintf(r->pool, "%s:%d", principal, k));
 }
 
-/* 1 when the slot is free for a new session (absent, or its session
- * ended), 0 when it holds a live session (*sid), -1 cache error. */
-static int slot_state(request_rec *r, const char *key, const char **sid)
+static const char *overflow_key(request_rec *r, const char *principal)
 {
-    char *val = NULL;
-    unsigned int len = 0;
-    int found = 0;
-    anc_session_t *s = NULL;
-    anc_status_t st;
-
-    *sid = NULL;
-    if (store_get(r, key, STORE_SMALL_VALUE, &val, &len, &found) != ANC_OK) {
-        return -1;
-    }
-    if (!found || !anc_is_hex_id(val, 16)) {
-        return 1;
-    }
-    *sid = val;
-    st = anc_store_session_load(r, val, ANC_SESSION_DECODE_ALL, &s);
-    if (st == ANC_E_CACHE) {
-        return -1;
-    }
-    return st == ANC_OK ? 0 : 1;
+    return store_key(r->pool, "l:", apr_pstrcat(r->pool, principal, ":over", NULL));
 }
 
 anc_status_t anc_store_slo_index_add(request_rec *r, const anc_session_t *s,
                                      const char *principal)
 {
     unsigned long count = 0;
-    const char *sid = NULL, *key;
-    int first, k, state;
+    const char *key;
+    char *val = NULL;
+    unsigned int len = 0;
+    int found = 0;
 
     if (counter_incr(r, cache_of(r), store_key(r->pool, "n:", principal), s->expires,
                      &count) != ANC_OK) {
         return ANC_E_CACHE;
     }
-    first = (int)((count - 1) % ANC_SLO_SLOTS);
-    for (k = 0; k < ANC_SLO_SLOTS; k++) {
-        key = slot_key(r, principal, (first + k) % ANC_SLO_SLOTS);
-        state = slot_state(r, key, &sid);
-        if (state < 0) {
-            return ANC_E_CACHE;
-        }
-        if (state == 1) {
-            return store_put(r, key, s->id, strlen(s->id), s->expires);
-        }
-    }
-    /* every slot holds a live session: the one in the counter's slot ends
-     * (fail closed: it could not be found by an IdP logout any more) */
-    key = slot_key(r, principal, first);
-    if (slot_state(r, key, &sid) < 0 ||
-        (sid && anc_store_session_end(r, sid) != ANC_OK)) {
+    key = slot_key(r, principal, (int)((count - 1) % ANC_SLO_SLOTS));
+    if (store_get(r, key, STORE_SMALL_VALUE, &val, &len, &found) != ANC_OK) {
         return ANC_E_CACHE;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "authncontext: slo: %d sessions of one user: the oldest in turn ended",
-                  ANC_SLO_SLOTS);
+    if (found && anc_is_hex_id(val, 16) && strcmp(val, s->id) != 0) {
+        anc_session_t *old = NULL;
+        anc_status_t st = anc_store_session_load(r, val, ANC_SESSION_DECODE_ALL, &old);
+
+        if (st == ANC_E_CACHE) {
+            return ANC_E_CACHE;
+        }
+        if (st == ANC_OK) {
+            apr_time_t until =
+                apr_time_now() +
+                apr_time_from_sec(anc_srv_session_lifetime(anc_srv(r->server)));
+
+            if (old->expires > until) {
+                until = old->expires;
+            }
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "authncontext: slo: more than %d sessions of one user at once: "
+                          "an IdP logout of this user will answer PartialLogout",
+                          ANC_SLO_SLOTS);
+            if (store_put(r, overflow_key(r, principal), "1", 1, until) != ANC_OK) {
+                return ANC_E_CACHE;
+            }
+        }
+    }
     return store_put(r, key, s->id, strlen(s->id), s->expires);
 }
 
@@ -841,6 +837,23 @@ anc_status_t anc_store_slo_index_end(request_rec *r, const char *principal,
         }
         (*ended)++;
         store_del(r, key);
+    }
+    /* sessions that did not fit in the ring may live on: not a Success */
+    {
+        char *val = NULL;
+        unsigned int len = 0;
+        int found = 0;
+
+        if (store_get(r, overflow_key(r, principal), STORE_SMALL_VALUE, &val, &len,
+                      &found) != ANC_OK) {
+            (*failed)++;
+        } else if (found) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "authncontext: slo: this user had more than %d sessions at "
+                          "once: some may not be indexed",
+                          ANC_SLO_SLOTS);
+            (*failed)++;
+        }
     }
     return *failed ? ANC_E_CACHE : ANC_OK;
 }
