@@ -728,8 +728,9 @@ anc_status_t anc_store_client_count(request_rec *r, const char *client,
  * INCR or memcached incr through httpd_shared.c, the mutex for shmcb), so
  * two logins of one user at the same instant on two servers take two
  * slots instead of overwriting one; a login costs the increment, a read
- * of its slot (and of the session there, if any) and a write, never a
- * scan. A Redis set (SADD) would need no ring, but the same index must
+ * of its slot (and of the session there, if any) and a write, a few more
+ * (ANC_SLO_PROBES) only when that slot's session still lives; never a
+ * scan of the ring. A Redis set (SADD) would need no ring, but the same index must
  * work on shmcb and memcached, which have no such type.
  *
  * More than ANC_SLO_SLOTS live sessions of one user at once: the slot's
@@ -752,45 +753,78 @@ static const char *overflow_key(request_rec *r, const char *principal)
     return store_key(r->pool, "l:", apr_pstrcat(r->pool, principal, ":over", NULL));
 }
 
-anc_status_t anc_store_slo_index_add(request_rec *r, const anc_session_t *s,
-                                     const char *principal)
+/* 1 when the slot is free for session sid (absent, its own, or its
+ * session gone), 0 when another live session holds it (*until: when that
+ * one ends), -1 cache error. */
+static int slot_free(request_rec *r, const char *key, const char *sid, apr_time_t *until)
 {
-    unsigned long count = 0;
-    const char *key;
     char *val = NULL;
     unsigned int len = 0;
     int found = 0;
+    anc_session_t *old = NULL;
+    anc_status_t st;
 
-    if (counter_incr(r, cache_of(r), store_key(r->pool, "n:", principal), s->expires,
-                     &count) != ANC_OK) {
-        return ANC_E_CACHE;
-    }
-    key = slot_key(r, principal, (int)((count - 1) % ANC_SLO_SLOTS));
     if (store_get(r, key, STORE_SMALL_VALUE, &val, &len, &found) != ANC_OK) {
+        return -1;
+    }
+    if (!found || !anc_is_hex_id(val, 16) || !strcmp(val, sid)) {
+        return 1;
+    }
+    st = anc_store_session_load(r, val, ANC_SESSION_DECODE_ALL, &old);
+    if (st == ANC_E_CACHE) {
+        return -1;
+    }
+    if (st != ANC_OK) {
+        return 1;
+    }
+    *until = old->expires;
+    return 0;
+}
+
+/* Slots tried after a collision before the principal counts as
+ * overflowing: the counter may have restarted (it expires, and memcached
+ * cannot extend an expiry) while a few sessions of the last round live. */
+#define ANC_SLO_PROBES 4
+
+anc_status_t anc_store_slo_index_add(request_rec *r, const anc_session_t *s,
+                                     const char *principal)
+{
+    apr_interval_time_t lifetime =
+        apr_time_from_sec(anc_srv_session_lifetime(anc_srv(r->server)));
+    unsigned long count = 0;
+    apr_time_t until = 0;
+    const char *key = NULL;
+    int k, first, state = 0;
+
+    /* kept twice a session's lifetime: a restart of the count (once no
+     * login came for that long) finds the earlier sessions gone */
+    if (counter_incr(r, cache_of(r), store_key(r->pool, "n:", principal),
+                     apr_time_now() + 2 * lifetime, &count) != ANC_OK) {
         return ANC_E_CACHE;
     }
-    if (found && anc_is_hex_id(val, 16) && strcmp(val, s->id) != 0) {
-        anc_session_t *old = NULL;
-        anc_status_t st = anc_store_session_load(r, val, ANC_SESSION_DECODE_ALL, &old);
-
-        if (st == ANC_E_CACHE) {
+    first = (int)((count - 1) % ANC_SLO_SLOTS);
+    for (k = 0; k < ANC_SLO_PROBES; k++) {
+        key = slot_key(r, principal, (first + k) % ANC_SLO_SLOTS);
+        state = slot_free(r, key, s->id, &until);
+        if (state < 0) {
             return ANC_E_CACHE;
         }
-        if (st == ANC_OK) {
-            apr_time_t until =
-                apr_time_now() +
-                apr_time_from_sec(anc_srv_session_lifetime(anc_srv(r->server)));
-
-            if (old->expires > until) {
-                until = old->expires;
-            }
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                          "authncontext: slo: more than %d sessions of one user at once: "
-                          "an IdP logout of this user will answer PartialLogout",
-                          ANC_SLO_SLOTS);
-            if (store_put(r, overflow_key(r, principal), "1", 1, until) != ANC_OK) {
-                return ANC_E_CACHE;
-            }
+        if (state == 1) {
+            break;
+        }
+    }
+    if (state == 0) {
+        /* the counter's own slot is reused; its session escapes the index */
+        key = slot_key(r, principal, first);
+        if (until < apr_time_now() + lifetime) {
+            until = apr_time_now() + lifetime;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "authncontext: slo: more than %d sessions of one user at once: "
+                      "an IdP logout of this user will answer PartialLogout",
+                      ANC_SLO_SLOTS);
+        if (store_put(r, overflow_key(r, principal), "1", 1, until) != ANC_OK) {
+            return ANC_E_CACHE;
         }
     }
     return store_put(r, key, s->id, strlen(s->id), s->expires);
