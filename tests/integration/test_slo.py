@@ -316,3 +316,58 @@ def test_idp_initiated_logout_store_down_answers_partial_logout(workdir, slo_idp
         sp.stop()
         sp.httpd.cleanup()
         store.stop()
+
+
+def test_more_sessions_than_the_index_holds_answers_partial_logout(pair, idp):
+    """The index keeps 64 sessions of one user (httpd_store.c): a 65th
+    login signs nobody out, and an IdP logout of that user ends the
+    indexed ones and answers PartialLogout (one session escaped)."""
+    a, bsp = pair
+    browsers = []
+    for _ in range(65):
+        c = Browser()
+        r = c.get(idp.base + "/unsolicited?" + urllib.parse.urlencode(
+            {"user": "carol", "sp": a.entity_id, "acs": bsp.url("/saml/acs"),
+             "relay": "/public/"}))
+        assert r.status_code == 200, (r.status_code, bsp.httpd.log_tail(5))
+        browsers.append(c)
+    assert all(has_session(c, bsp) for c in browsers[:2] + browsers[-2:])
+    assert "more than 64 sessions of one user" in bsp.httpd.log_text()
+    r = Browser().get(idp.base + "/initiate_logout?user=carol")
+    assert "logout finished" in r.text
+    ev = idp.events("logout_response")
+    assert ev[-1]["status2"] == PARTIAL, ev[-1]
+    assert not has_session(browsers[-1], bsp) and not has_session(browsers[1], a)
+
+
+# --- HTTP-POST both ways: an IdP whose SingleLogoutService takes POST only ----------
+
+@pytest.fixture(scope="module")
+def post_pair(workdir, sp_md_dir, sp_keys, backend):
+    idp = servers.IdPServer(os.path.join(workdir, "idp-slo-post"), sp_md_dir,
+                            extra_args=["--slo-post-only"])
+    idp.start()
+    sp = make_sp("slo-post", idp, sp_keys, sp_md_dir, backend)
+    yield sp, idp
+    sp.stop()
+    sp.httpd.cleanup()
+    idp.stop()
+
+
+def test_sp_initiated_logout_post_binding(post_pair):
+    sp, idp = post_pair
+    idp.reset()
+    b = login(sp, "alice")
+    r = b.get(sp.url("/saml/logout?return=/public/"), follow=False)
+    # the signed LogoutRequest in an auto-submitting form to the IdP
+    assert r.status_code == 200 and 'name="SAMLRequest"' in r.text, r.text[:300]
+    assert idp.base + "/slo/post" in r.text
+    r = b.follow(r)
+    assert page_of(r) == "public", (r.status_code, r.text[:300], sp.httpd.log_tail(5))
+    ev = idp.events("logout_request")
+    # our enveloped signature, checked by the IdP with python3-xmlsec
+    assert len(ev) == 1 and ev[0]["signature_valid"] is True, ev
+    assert ev[0]["binding"].endswith("HTTP-POST")
+    b.reset_trace()
+    r = b.get(sp.url("/private/"), login=False)
+    assert "Test IdP login" in r.text
