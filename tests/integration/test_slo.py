@@ -60,7 +60,8 @@ def pair(slo_idp, sp_keys, sp_md_dir, backend, redis):
     to its own ACS."""
     cache = "redis:127.0.0.1:%d" % redis.port
     a = make_sp("slo-a", slo_idp, sp_keys, sp_md_dir, backend, cache=cache,
-                entity_id="http://sp.test/slo-cluster")
+                entity_id="http://sp.test/slo-cluster",
+                extra="LogLevel warn authncontext:trace1\n")
     b = make_sp("slo-b", slo_idp, sp_keys, sp_md_dir, backend, cache=cache,
                 entity_id="http://sp.test/slo-cluster", unsolicited="On", register=False)
     yield a, b
@@ -108,6 +109,22 @@ def test_sp_metadata_advertises_slo(pair):
     slo = re.findall(r'<md:SingleLogoutService Binding="([^"]+)" Location="([^"]+)"', r.text)
     assert (("urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect", a.url("/saml/slo")) in slo
             and ("urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST", a.url("/saml/slo")) in slo), r.text
+
+
+def test_request_path_stays_one_cache_read(pair, idp):
+    """The index is written at the ACS and read at logout only: a request
+    with a session still costs one read, of the session record."""
+    a, _ = pair
+    start = log_offset(a)
+    b = login(a, "alice")
+    at_login = re.findall(r"cache: retrieve key=(\w):", log_since(a, start))
+    # the login's reads: the pending request, the slot of the index (and
+    # the replay and session stores write without reading)
+    assert "l" in at_login, at_login
+    start = log_offset(a)
+    r = b.get(a.url("/private/"), follow=False)
+    assert r.status_code == 200
+    assert re.findall(r"cache: retrieve key=(\w):", log_since(a, start)) == ["s"]
 
 
 # --- SP-initiated ----------------------------------------------------------------
