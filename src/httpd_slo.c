@@ -330,7 +330,7 @@ static int slo_request(request_rec *r, const anc_logout_msg_t *m)
     const anc_endpoint_t *ep;
     anc_logout_response_t res;
     anc_error_t *err = NULL;
-    const char *hex = NULL, *xml = NULL;
+    const char *hex = NULL, *xml = NULL, *relay;
     int ended = 0, failed = 0, rc;
 
     anc_store_slo_index_end(r, principal, match_session, (void *)m, &ended, &failed);
@@ -385,8 +385,17 @@ static int slo_request(request_rec *r, const anc_logout_msg_t *m)
         log_refused(r, "LogoutResponse", err->code, err->detail);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    /* RelayState echoed (bindings 3.4.3 / 3.5.3) */
-    rc = send_to_idp(r, "SAMLResponse", ep, res.destination, xml, m->relay_state);
+    /* RelayState echoed (bindings 3.4.3 / 3.5.3); one over the binding's
+     * 80 bytes is the IdP's error: answered without it rather than not
+     * at all */
+    relay = m->relay_state;
+    if (relay && strlen(relay) > 80) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "authncontext: slo: RelayState over 80 bytes not echoed ref=%s",
+                      anc_request_ref(r));
+        relay = NULL;
+    }
+    rc = send_to_idp(r, "SAMLResponse", ep, res.destination, xml, relay);
     return rc == DECLINED ? HTTP_INTERNAL_SERVER_ERROR : rc;
 }
 
@@ -422,6 +431,7 @@ int anc_handle_slo(request_rec *r)
         apr_size_t len = 0;
 
         if (!ctype || strncasecmp(ctype, "application/x-www-form-urlencoded", 33) ||
+            (ctype[33] != '\0' && ctype[33] != ';' && ctype[33] != ' ') ||
             anc_read_body(r, max * 2 + 8192, &body, &len) != OK ||
             !slo_form_parse(r->pool, body, len, &form) || form.n_msg != 1 ||
             form.n_relay > 1) {
