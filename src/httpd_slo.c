@@ -152,7 +152,7 @@ int anc_slo_start(request_rec *r, const anc_session_t *s, const char *ret)
      * local by PATH/logout, and "-" means the logout page. */
     memset(&st, 0, sizeof(st));
     st.request_id = req.id;
-    st.target = ret ? ret : "-";
+    st.target = ret && strlen(ret) <= ANC_MAX_TARGET ? ret : "-";
     st.idp = s->idp;
     st.created = now;
     st.expires = now + apr_time_from_sec(SLO_PENDING_SECONDS);
