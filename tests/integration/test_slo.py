@@ -397,3 +397,21 @@ def test_sp_initiated_logout_post_binding(post_pair):
     b.reset_trace()
     r = b.get(sp.url("/private/"), login=False)
     assert "Test IdP login" in r.text
+
+
+def test_single_logout_off_is_local_only(slo_idp, sp_keys, sp_md_dir, backend):
+    idp = slo_idp
+    idp.reset()
+    sp = make_sp("slo-off", idp, sp_keys, sp_md_dir, backend,
+                 extra="AuthnContextSingleLogout Off\n")
+    try:
+        md = requests.get(sp.url("/saml/metadata"), timeout=10).text
+        assert "SingleLogoutService" not in md
+        b = login(sp, "alice")
+        r = b.get(sp.url("/saml/logout?return=/public/"), follow=False)
+        assert r.status_code == 302 and r.headers["Location"].endswith("/public/")
+        assert not idp.events("logout_request")
+        assert requests.get(sp.url("/saml/slo?SAMLRequest=x"), timeout=10).status_code == 404
+    finally:
+        sp.stop()
+        sp.httpd.cleanup()
