@@ -475,7 +475,12 @@ anc_status_t anc_logout_verify(apr_pool_t *p, const anc_logout_cfg_t *cfg,
             anc_error_t *e = NULL;
 
             rc = in->replay->check_and_insert(
-                in->replay->ctx, apr_pstrcat(p, "logout:", m->issuer, ":", m->id, NULL),
+                in->replay->ctx,
+                /* a fixed-size key whatever the lengths of the entityID
+                 * and ID (the replay store caps its keys) */
+                apr_pstrcat(
+                    p, "logout:", anc_logout_principal_key(p, "logout", m->issuer, m->id),
+                    NULL),
                 m->issue_instant + skew + max_age + skew, in->now, p, &e);
             if (rc == ANC_E_REPLAY) {
                 return failf(p, err, ANC_E_LOGOUT_REPLAY, "LogoutRequest %s already seen",
