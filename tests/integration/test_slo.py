@@ -415,3 +415,20 @@ def test_single_logout_off_is_local_only(slo_idp, sp_keys, sp_md_dir, backend):
     finally:
         sp.stop()
         sp.httpd.cleanup()
+
+
+def test_idp_initiated_logout_by_session_index_ends_only_that_session(pair, idp):
+    """SAML core 3.7.3.2: with SessionIndex, only the sessions it names."""
+    from helpers import variables
+    a, _ = pair
+    b1 = login(a, "bob")
+    idx1 = variables(b1, a)["AUTHN_CONTEXT_SESSION_INDEX"]
+    b2 = Browser("bob", "bob-pw")
+    idp.control(reset_sessions=True)              # a second login at the IdP
+    assert b2.get(a.url("/private/")).status_code == 200
+    idx2 = variables(b2, a)["AUTHN_CONTEXT_SESSION_INDEX"]
+    assert idx1 and idx2 and idx1 != idx2, (idx1, idx2)
+    r = Browser().get(idp.base + "/initiate_logout?" + urllib.parse.urlencode(
+        {"user": "bob", "sp": a.entity_id, "session_index": idx1}))
+    assert "logout finished" in r.text
+    assert not has_session(b1, a) and has_session(b2, a)
