@@ -93,7 +93,6 @@ static int send_to_idp(request_rec *r, const char *param, const anc_endpoint_t *
             return DECLINED;
         }
         ap_set_content_type(r, "text/html; charset=utf-8");
-        apr_table_setn(r->headers_out, "Cache-Control", "no-store");
         ap_rputs(out, r);
         return OK;
     }
