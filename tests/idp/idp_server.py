@@ -37,6 +37,8 @@ Test hooks (loopback only; this is a test IdP):
                              "tamper": bool (after signing, the class text
                              PasswordProtectedTransport is rewritten to REFEDS
                              MFA: what an attacker upgrading a claim sends),
+                             "slo_pysaml2": bool (--slo: LogoutResponses made
+                             and bound by pysaml2 instead of samlforge),
                              "reset_log": bool, "reset_sessions": bool}
   GET  /unsolicited?user=U&class=C[&acs=URL][&relay=R][&age=S]
                              IdP-initiated response (no InResponseTo)
@@ -485,7 +487,7 @@ class IdP:
         data = json.loads(environ["wsgi.input"].read(n) or b"{}")
         with self.lock:
             for k in ("misbehave", "entra", "authn_age", "sign", "want_signed_requests",
-                      "session_seconds", "encrypt", "tamper"):
+                      "session_seconds", "encrypt", "tamper", "slo_pysaml2"):
                 if k in data:
                     self.modes[k] = data[k]
             if data.get("reset_log"):
@@ -767,6 +769,15 @@ class IdP:
                               "<html><body><h1>IdP: logout finished</h1><p id=\"status\">%s %s"
                               "</p></body></html>" % (html.escape(ev["status"] or ""),
                                                       html.escape(ev["status2"] or "")))
+        # pysaml2's own reading of the SP's LogoutRequest (schema classes,
+        # Destination, IssueInstant), as a second opinion
+        try:
+            srv = self.server()
+            parsed = srv.parse_logout_request(q[param], binding)
+            ev["pysaml2_parsed"] = parsed is not None and parsed.message is not None
+        except Exception as e:  # recorded, the test decides
+            ev["pysaml2_parsed"] = False
+            ev["pysaml2_error"] = "%s: %s" % (e.__class__.__name__, e)
         nid = root.find("{%s}NameID" % sf.NS_SAML)
         ev.update(type="logout_request", name_id=nid.text if nid is not None else None,
                   name_id_format=nid.get("Format") if nid is not None else None,
@@ -781,9 +792,27 @@ class IdP:
         dest = self.sp_slo(issuer, binding) or self.sp_slo(issuer, BINDING_HTTP_REDIRECT)
         if dest is None:
             return self.reply(start_response, "400 Bad Request", "SP has no SLO\n", "text/plain")
+        clear = ("Set-Cookie", "%s=; Path=/; Max-Age=0" % SESSION_COOKIE)
+        if self.modes.get("slo_pysaml2") and ev.get("pysaml2_parsed"):
+            # the LogoutResponse made and bound by pysaml2 itself: another
+            # IdP's way of writing and signing it
+            srv = self.server()
+            req_msg = srv.parse_logout_request(q[param], binding).message
+            sign_post = binding == BINDING_HTTP_POST
+            resp = srv.create_logout_response(req_msg, [binding], sign=sign_post,
+                                              sign_alg=SIG_RSA_SHA256,
+                                              digest_alg=DIGEST_SHA256)
+            http = srv.apply_binding(binding, str(resp), dest[0], relay, response=True,
+                                     sign=not sign_post, sigalg=SIG_RSA_SHA256)
+            self.event(type="logout_response_sent", by="pysaml2", binding=binding)
+            if binding == BINDING_HTTP_REDIRECT:
+                loc = dict(http["headers"])["Location"]
+                start_response("302 Found", [("Location", loc), ("Content-Length", "0"),
+                                             clear])
+                return [b""]
+            return self.reply(start_response, "200 OK", http["data"], headers=[clear])
         resp = sf.build_logout_response(sf.utcnow(), issuer=self.entity_id,
                                         destination=dest[0], in_response_to=root.get("ID"))
-        clear = ("Set-Cookie", "%s=; Path=/; Max-Age=0" % SESSION_COOKIE)
         return self.send_slo(start_response, binding, dest[0], "SAMLResponse", resp, relay,
                              headers=[clear])
 

@@ -146,6 +146,7 @@ def test_sp_initiated_logout_ends_both_sessions(pair, idp):
     ev = idp.events("logout_request")
     assert len(ev) == 1 and ev[0]["signature_valid"] is True and ev[0]["name_id"] == "alice", ev
     assert ev[0]["session_indexes"], ev
+    assert ev[0]["pysaml2_parsed"] is True, ev[0].get("pysaml2_error")
     # both sessions ended: the next protected page shows the IdP's login form
     b.reset_trace()
     r = b.get(a.url("/private/"), login=False)
@@ -394,6 +395,7 @@ def test_sp_initiated_logout_post_binding(post_pair):
     # our enveloped signature, checked by the IdP with python3-xmlsec
     assert len(ev) == 1 and ev[0]["signature_valid"] is True, ev
     assert ev[0]["binding"].endswith("HTTP-POST")
+    assert ev[0]["pysaml2_parsed"] is True, ev[0].get("pysaml2_error")
     b.reset_trace()
     r = b.get(sp.url("/private/"), login=False)
     assert "Test IdP login" in r.text
@@ -432,3 +434,20 @@ def test_idp_initiated_logout_by_session_index_ends_only_that_session(pair, idp)
         {"user": "bob", "sp": a.entity_id, "session_index": idx1}))
     assert "logout finished" in r.text
     assert not has_session(b1, a) and has_session(b2, a)
+
+
+@pytest.mark.parametrize("which", ["redirect", "post"])
+def test_pysaml2_logout_response_is_accepted(which, pair, post_pair):
+    """The IdP's LogoutResponse as pysaml2 itself writes, signs and binds it
+    (Redirect: its query signature; POST: its enveloped signature)."""
+    sp, idp = (pair[0], None) if which == "redirect" else post_pair
+    idp = idp or sp.idp
+    idp.reset()
+    idp.control(slo_pysaml2=True)
+    try:
+        b = login(sp, "alice")
+        r = b.get(sp.url("/saml/logout?return=/public/"))
+        assert page_of(r) == "public", (r.status_code, r.text[:300], sp.httpd.log_tail(5))
+        assert [e for e in idp.events("logout_response_sent") if e["by"] == "pysaml2"]
+    finally:
+        idp.control(slo_pysaml2=False)
