@@ -828,6 +828,23 @@ class IdP:
         if dest is None:
             return self.reply(start_response, "400 Bad Request", "SP has no SLO\n", "text/plain")
         self.end_idp_sessions(user)
+        if self.modes.get("slo_pysaml2"):
+            # the LogoutRequest made and bound by pysaml2 itself
+            sign_post = binding == BINDING_HTTP_POST
+            req_id, req = srv.create_logout_request(
+                dest[1], self.entity_id,
+                name_id=saml.NameID(format=NAMEID_FORMAT_UNSPECIFIED, text=user),
+                session_indexes=q.get("session_index") or None, sign=sign_post,
+                sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256)
+            http = srv.apply_binding(binding, str(req), dest[1], q.get("relay", [None])[0],
+                                     sign=not sign_post, sigalg=SIG_RSA_SHA256)
+            self.event(type="logout_initiated", user=user, sp=sp, id=req_id,
+                       binding=binding, by="pysaml2")
+            if binding == BINDING_HTTP_REDIRECT:
+                start_response("302 Found", [("Location", dict(http["headers"])["Location"]),
+                                             ("Content-Length", "0")])
+                return [b""]
+            return self.reply(start_response, "200 OK", http["data"])
         req = sf.build_logout_request(sf.utcnow(), issuer=self.entity_id, destination=dest[1],
                                       name_id=user, name_id_format=NAMEID_FORMAT_UNSPECIFIED,
                                       session_indexes=q.get("session_index", []))

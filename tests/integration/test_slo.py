@@ -451,3 +451,23 @@ def test_pysaml2_logout_response_is_accepted(which, pair, post_pair):
         assert [e for e in idp.events("logout_response_sent") if e["by"] == "pysaml2"]
     finally:
         idp.control(slo_pysaml2=False)
+
+
+@pytest.mark.parametrize("binding", ["redirect", "post"])
+def test_pysaml2_logout_request_is_accepted(binding, pair):
+    """An IdP-initiated LogoutRequest as pysaml2 writes, signs and binds it."""
+    a, _ = pair
+    idp = a.idp
+    idp.reset()
+    idp.control(slo_pysaml2=True)
+    try:
+        b = login(a, "alice")
+        r = Browser().get(idp.base + "/initiate_logout?" + urllib.parse.urlencode(
+            {"user": "alice", "sp": a.entity_id, "binding": binding, "relay": "r1"}))
+        assert "logout finished" in r.text, (r.status_code, r.text[:300], a.httpd.log_tail(5))
+        assert idp.events("logout_initiated")[0].get("by") == "pysaml2"
+        ev = idp.events("logout_response")
+        assert ev and ev[-1]["status"].endswith(":Success") and ev[-1]["signature_valid"], ev
+        assert not has_session(b, a)
+    finally:
+        idp.control(slo_pysaml2=False)
