@@ -113,11 +113,23 @@ int anc_slo_applies(request_rec *r, const anc_session_t *s)
     const anc_srv_cfg_t *c = anc_srv(r->server);
     const anc_idp_t *idp;
 
-    if (!slo_on(c) || !s || !s->idp || !anc_srv_key(c)) {
+    if (!slo_on(c) || !s || !s->idp) {
         return 0;
     }
     idp = anc_trust_find(anc_idps_trust(r), s->idp);
-    return idp && idp_slo(idp, 0) != NULL;
+    if (!idp || !idp_slo(idp, 0)) {
+        return 0;
+    }
+    if (!anc_srv_key(c)) {
+        /* an unsigned LogoutRequest is one any page could send the user
+         * through: not sent (SAML profiles 4.4.4.1 wants it authenticated) */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "authncontext: slo: %s takes Single Logout but there is no "
+                      "AuthnContextSPKeyFile to sign with: local logout only",
+                      s->idp);
+        return 0;
+    }
+    return 1;
 }
 
 int anc_slo_start(request_rec *r, const anc_session_t *s, const char *ret)

@@ -37,7 +37,8 @@ Test hooks (loopback only; this is a test IdP):
                              "tamper": bool (after signing, the class text
                              PasswordProtectedTransport is rewritten to REFEDS
                              MFA: what an attacker upgrading a claim sends),
-                             "slo_pysaml2": bool (--slo: LogoutResponses made
+                             "slo_pysaml2": bool (--slo: LogoutRequests of
+                             /initiate_logout and LogoutResponses made, signed
                              and bound by pysaml2 instead of samlforge),
                              "reset_log": bool, "reset_sessions": bool}
   GET  /unsolicited?user=U&class=C[&acs=URL][&relay=R][&age=S]
