@@ -121,8 +121,8 @@ int anc_slo_applies(request_rec *r, const anc_session_t *s)
         return 0;
     }
     if (!anc_srv_key(c)) {
-        /* an unsigned LogoutRequest is one any page could send the user
-         * through: not sent (SAML profiles 4.4.4.1 wants it authenticated) */
+        /* SAML profiles 4.4.4.1: the IdP must authenticate the request,
+         * and on the front channel only a signature does that */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "authncontext: slo: %s takes Single Logout but there is no "
                       "AuthnContextSPKeyFile to sign with: local logout only",
