@@ -471,3 +471,12 @@ def test_pysaml2_logout_request_is_accepted(binding, pair):
         assert not has_session(b, a)
     finally:
         idp.control(slo_pysaml2=False)
+
+
+def test_sp_initiated_logout_without_return_shows_the_logout_page(pair, idp):
+    a, _ = pair
+    b = login(a, "alice")
+    r = b.get(a.url("/saml/logout"))
+    assert r.status_code == 200 and "signed out of this site and at your identity provider" \
+        in r.text, (r.status_code, r.text[:400])
+    assert r.headers.get("Cache-Control") == "no-store"
