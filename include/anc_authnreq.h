@@ -53,6 +53,15 @@ anc_status_t anc_redirect_encode(apr_pool_t *p, const char *destination, const c
                                  const char *sig_alg, const char **url,
                                  anc_error_t **err);
 
+/* anc_redirect_encode with the message parameter named: "SAMLRequest" or
+ * "SAMLResponse" (a LogoutResponse, SAML bindings 3.4.4.1). Errors: as
+ * anc_redirect_encode; ANC_E_CONFIG for another name. */
+anc_status_t anc_redirect_encode_param(apr_pool_t *p, const char *param,
+                                       const char *destination, const char *xml,
+                                       const char *relay_state, const anc_key_t *sign_key,
+                                       const char *sig_alg, const char **url,
+                                       anc_error_t **err);
+
 /* An HTML page that POSTs SAMLRequest (enveloped-signed when sign_key is
  * given) and RelayState to destination, auto-submitting with a script and
  * with a visible button when scripts are off. Values HTML-escaped. The
@@ -65,6 +74,14 @@ anc_status_t anc_redirect_encode(apr_pool_t *p, const char *destination, const c
 anc_status_t anc_post_form(apr_pool_t *p, const char *destination, const char *xml,
                            const char *relay_state, const anc_key_t *sign_key,
                            const char *sig_alg, const char **html, anc_error_t **err);
+
+/* anc_post_form with the form field named "SAMLRequest" or "SAMLResponse"
+ * (bindings 3.5.4). Errors: as anc_post_form. */
+anc_status_t anc_post_form_param(apr_pool_t *p, const char *param,
+                                 const char *destination, const char *xml,
+                                 const char *relay_state, const anc_key_t *sign_key,
+                                 const char *sig_alg, const char **html,
+                                 anc_error_t **err);
 
 /* Decodes a Redirect-binding query string (SAMLRequest or SAMLResponse,
  * RelayState, SigAlg, Signature). The inflated XML is capped at max bytes

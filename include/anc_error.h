@@ -73,6 +73,18 @@ typedef enum {
     ANC_E_METADATA_VALIDITY, /* "metadata-validity": past validUntil, or (maxValidity)
                                 no validUntil or one too far ahead */
     ANC_E_TOO_MANY,          /* "too-many-requests": a client over a per-client bound */
+    /* Single Logout (anc_logout.h) */
+    ANC_E_LOGOUT_SIGNATURE,   /* "logout-signature": a logout message unsigned, or its
+                                 signature not by the IdP's metadata key or breaking a
+                                 rule (the detail names which) */
+    ANC_E_LOGOUT_ISSUER,      /* "logout-issuer": no Issuer, or not a trusted IdP */
+    ANC_E_LOGOUT_DESTINATION, /* "logout-destination": Destination absent or not our SLO
+                                 URL */
+    ANC_E_LOGOUT_STALE,       /* "logout-stale": IssueInstant outside the clock skew and
+                                 transit time, or NotOnOrAfter passed */
+    ANC_E_LOGOUT_REPLAY,      /* "logout-replay": LogoutRequest ID already seen */
+    ANC_E_LOGOUT_UNSOLICITED, /* "logout-unsolicited": LogoutResponse that answers no
+                                 pending LogoutRequest of ours (or another IdP's) */
     ANC_E__COUNT
 } anc_status_t;
 

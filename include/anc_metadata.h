@@ -19,8 +19,9 @@
 #define ANC_BINDING_POST "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
 
 typedef struct anc_endpoint_t {
-    const char *binding;  /* binding URI */
-    const char *location; /* URL */
+    const char *binding;           /* binding URI */
+    const char *location;          /* URL */
+    const char *response_location; /* ResponseLocation (SAML metadata 2.2.2), or NULL */
 } anc_endpoint_t;
 
 /* An opaque key: an xmlsec key plus its OpenSSL EVP_PKEY. Owned by the pool
@@ -208,6 +209,9 @@ const anc_idp_t *anc_trust_first(const anc_trust_t *trust);
 /* All IdPs (array of const anc_idp_t *), in load order. */
 const apr_array_header_t *anc_trust_idps(const anc_trust_t *trust);
 
+/* The first SingleLogoutService of the IdP for the binding, or NULL. */
+const anc_endpoint_t *anc_idp_slo_endpoint(const anc_idp_t *idp, const char *binding);
+
 /* The first SSO endpoint of the IdP for the binding, or NULL. */
 const char *anc_idp_sso_location(const anc_idp_t *idp, const char *binding);
 
@@ -234,7 +238,8 @@ void *anc_key_xmlsec(const anc_key_t *key);
 typedef struct anc_sp_metadata_t {
     const char *entity_id;
     const char *acs_url;   /* HTTP-POST AssertionConsumerService */
-    const char *slo_url;   /* may be NULL */
+    const char *slo_url;   /* SingleLogoutService for HTTP-Redirect and HTTP-POST;
+                              may be NULL */
     const anc_key_t *cert; /* signing+encryption cert; may be NULL */
     int authn_requests_signed;
     int want_assertions_signed;

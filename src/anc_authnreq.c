@@ -442,6 +442,16 @@ anc_status_t anc_redirect_encode(apr_pool_t *p, const char *destination, const c
                                  const char *relay_state, const anc_key_t *sign_key,
                                  const char *sig_alg, const char **url, anc_error_t **err)
 {
+    return anc_redirect_encode_param(p, "SAMLRequest", destination, xml, relay_state,
+                                     sign_key, sig_alg, url, err);
+}
+
+anc_status_t anc_redirect_encode_param(apr_pool_t *p, const char *param,
+                                       const char *destination, const char *xml,
+                                       const char *relay_state, const anc_key_t *sign_key,
+                                       const char *sig_alg, const char **url,
+                                       anc_error_t **err)
+{
     unsigned char *deflated = NULL;
     apr_size_t dlen = 0;
     const EVP_MD *md = NULL;
@@ -474,8 +484,12 @@ anc_status_t anc_redirect_encode(apr_pool_t *p, const char *destination, const c
     }
     /* Bindings 3.4.4.1: SAMLRequest=value&RelayState=value&SigAlg=value,
      * each URL-encoded, and the signature over exactly these octets. */
-    query = apr_pstrcat(
-        p, "SAMLRequest=", anc_url_encode(p, b64_encode(p, deflated, dlen)), NULL);
+    if (param == NULL ||
+        (strcmp(param, "SAMLRequest") != 0 && strcmp(param, "SAMLResponse") != 0)) {
+        return anc_error_set(p, err, ANC_E_CONFIG, "unknown message parameter");
+    }
+    query = apr_pstrcat(p, param, "=", anc_url_encode(p, b64_encode(p, deflated, dlen)),
+                        NULL);
     if (relay_state != NULL && *relay_state != '\0') {
         query =
             apr_pstrcat(p, query, "&RelayState=", anc_url_encode(p, relay_state), NULL);
@@ -908,11 +922,23 @@ anc_status_t anc_post_form(apr_pool_t *p, const char *destination, const char *x
                            const char *relay_state, const anc_key_t *sign_key,
                            const char *sig_alg, const char **html, anc_error_t **err)
 {
+    return anc_post_form_param(p, "SAMLRequest", destination, xml, relay_state, sign_key,
+                               sig_alg, html, err);
+}
+
+anc_status_t anc_post_form_param(apr_pool_t *p, const char *param,
+                                 const char *destination, const char *xml,
+                                 const char *relay_state, const anc_key_t *sign_key,
+                                 const char *sig_alg, const char **html,
+                                 anc_error_t **err)
+{
     const char *msg = xml;
     const char *rs_input = "";
     anc_status_t rc;
 
-    if (destination == NULL || *destination == '\0' || xml == NULL || *xml == '\0') {
+    if (destination == NULL || *destination == '\0' || xml == NULL || *xml == '\0' ||
+        param == NULL ||
+        (strcmp(param, "SAMLRequest") != 0 && strcmp(param, "SAMLResponse") != 0)) {
         return anc_error_set(p, err, ANC_E_CONFIG,
                              "POST needs a destination and a message");
     }
@@ -941,9 +967,9 @@ anc_status_t anc_post_form(apr_pool_t *p, const char *destination, const char *x
         "<noscript><p>Scripts are off in your browser: press Continue to go on "
         "to your sign-in page.</p></noscript>\n"
         "<form method=\"post\" action=\"",
-        anc_html_escape(p, destination), "\">\n",
-        "<input type=\"hidden\" name=\"SAMLRequest\" value=\"",
-        b64_encode(p, (const unsigned char *)msg, strlen(msg)), "\"/>\n", rs_input,
+        anc_html_escape(p, destination), "\">\n", "<input type=\"hidden\" name=\"", param,
+        "\" value=\"", b64_encode(p, (const unsigned char *)msg, strlen(msg)), "\"/>\n",
+        rs_input,
         "<noscript><input type=\"submit\" value=\"Continue\"/></noscript>\n"
         "</form>\n</body>\n</html>\n",
         NULL);

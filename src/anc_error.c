@@ -56,6 +56,12 @@ static const char *const reason_names[ANC_E__COUNT] = {
     [ANC_E_METADATA_SIG] = "metadata-signature",
     [ANC_E_METADATA_VALIDITY] = "metadata-validity",
     [ANC_E_TOO_MANY] = "too-many-requests",
+    [ANC_E_LOGOUT_SIGNATURE] = "logout-signature",
+    [ANC_E_LOGOUT_ISSUER] = "logout-issuer",
+    [ANC_E_LOGOUT_DESTINATION] = "logout-destination",
+    [ANC_E_LOGOUT_STALE] = "logout-stale",
+    [ANC_E_LOGOUT_REPLAY] = "logout-replay",
+    [ANC_E_LOGOUT_UNSOLICITED] = "logout-unsolicited",
 };
 
 const char *anc_reason(anc_status_t code)

@@ -334,6 +334,7 @@ static void add_endpoints(apr_pool_t *p, xmlNodePtr role, const char *name,
 
             ep->binding = binding;
             ep->location = location;
+            ep->response_location = anc_xml_attr(p, e, "ResponseLocation");
         }
     }
 }
@@ -1075,6 +1076,23 @@ const apr_array_header_t *anc_trust_idps(const anc_trust_t *trust)
     return trust->idps;
 }
 
+const anc_endpoint_t *anc_idp_slo_endpoint(const anc_idp_t *idp, const char *binding)
+{
+    int i;
+
+    if (idp == NULL || binding == NULL || idp->slo_endpoints == NULL) {
+        return NULL;
+    }
+    for (i = 0; i < idp->slo_endpoints->nelts; i++) {
+        const anc_endpoint_t *ep = &APR_ARRAY_IDX(idp->slo_endpoints, i, anc_endpoint_t);
+
+        if (strcmp(ep->binding, binding) == 0) {
+            return ep;
+        }
+    }
+    return NULL;
+}
+
 const char *anc_idp_sso_location(const anc_idp_t *idp, const char *binding)
 {
     int i;
@@ -1171,8 +1189,12 @@ anc_status_t anc_sp_metadata_build(apr_pool_t *p, const anc_sp_metadata_t *sp,
         add_key_descriptor(role, md, "encryption", anc_key_cert_base64(sp->cert), 1);
     }
     if (sp->slo_url != NULL && *sp->slo_url != '\0') {
+        /* SAML metadata 2.4.2: one element per binding; one URL takes both */
         ep = xmlNewChild(role, md, BAD_CAST "SingleLogoutService", NULL);
         xmlNewProp(ep, BAD_CAST "Binding", BAD_CAST ANC_BINDING_REDIRECT);
+        xmlNewProp(ep, BAD_CAST "Location", BAD_CAST sp->slo_url);
+        ep = xmlNewChild(role, md, BAD_CAST "SingleLogoutService", NULL);
+        xmlNewProp(ep, BAD_CAST "Binding", BAD_CAST ANC_BINDING_POST);
         xmlNewProp(ep, BAD_CAST "Location", BAD_CAST sp->slo_url);
     }
     ep = xmlNewChild(role, md, BAD_CAST "AssertionConsumerService", NULL);

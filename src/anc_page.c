@@ -124,7 +124,12 @@ static const char logout_html[] =
     "<ul class=\"actions\">\n"
     "{{#homeURL}}<li><a class=\"button\" href=\"{{homeURL}}\">Go to the home "
     "page</a></li>\n{{/homeURL}}"
-    "</ul>\n";
+    "</ul>\n"
+    "{{#statusCode}}" DETAILS_OPEN "<dt>Identity provider</dt><dd>{{entityID}}</dd>\n"
+    "<dt>Status</dt><dd>{{statusCode}}</dd>\n"
+    "{{#statusCode2}}<dt>Detail</dt><dd>{{statusCode2}}</dd>\n{{/statusCode2}}"
+    "{{#statusMessage}}<dt>Message</dt><dd>{{statusMessage}}</dd>\n{{/"
+    "statusMessage}}" DETAILS_CLOSE "{{/statusCode}}";
 
 static const char notice_html[] =
     "<h1>{{title}}</h1>\n"
@@ -147,8 +152,9 @@ static const char *const error_names[] = {
     NULL};
 static const char *const unavailable_names[] = {
     "title", "message", "retryURL", "reason", "requestURL", "ref", "now", NULL};
-static const char *const logout_names[] = {"title", "message", "idpNote", "homeURL",
-                                           NULL};
+static const char *const logout_names[] = {
+    "title",         "message",  "idpNote", "homeURL", "statusCode", "statusCode2",
+    "statusMessage", "entityID", "ref",     "now",     NULL};
 static const char *const notice_names[] = {"title", "message", "homeURL", NULL};
 
 static const struct {

@@ -262,7 +262,11 @@ static anc_status_t check_placement(apr_pool_t *p, const xmlNode *n,
         return ANC_OK;
     }
     if (samlp) {
+        /* LogoutRequest (SessionIndex) and LogoutResponse (Status): SAML
+         * core 3.7.1, 3.7.2 */
         if (!(anc_xml_is(parent, ANC_NS_SAMLP, "Response") ||
+              anc_xml_is(parent, ANC_NS_SAMLP, "LogoutRequest") ||
+              anc_xml_is(parent, ANC_NS_SAMLP, "LogoutResponse") ||
               anc_xml_is(parent, ANC_NS_SAMLP, "Status") ||
               anc_xml_is(parent, ANC_NS_SAMLP, "StatusCode"))) {
             return refuse(p, err, n, "is not where the protocol schema puts it");

@@ -37,15 +37,17 @@ anc_status_t anc_structure_init(apr_pool_t *p, anc_error_t **err);
 /* Frees the compiled schema (anc_lib_init's cleanup). */
 void anc_structure_shutdown(void);
 
-/* Checks the subtree at elem (a samlp:Response, or a decrypted
- * saml:Assertion) against the schema, then against the rules the schema's
+/* Checks the subtree at elem (a samlp:Response, a decrypted
+ * saml:Assertion, or a samlp:LogoutRequest / LogoutResponse) against the
+ * schema, then against the rules the schema's
  * wildcards leave open:
  *   - an element whose local name is a SAML 2.0 assertion or protocol
  *     element's but whose namespace is another (a typo, SAML 1.x, none) is
  *     refused anywhere, Extensions, Advice and AttributeValue included;
  *   - an element in the SAML protocol namespace is allowed only under
- *     samlp:Response, samlp:Status or samlp:StatusCode (so not in
- *     Extensions, StatusDetail, Advice, AttributeValue, ds:Object...);
+ *     samlp:Response, samlp:LogoutRequest, samlp:LogoutResponse,
+ *     samlp:Status or samlp:StatusCode (so not in Extensions,
+ *     StatusDetail, Advice, AttributeValue, ds:Object...);
  *   - an element in the SAML assertion namespace is allowed only under a
  *     SAML element other than samlp:Extensions and samlp:StatusDetail, and
  *     saml:Assertion / saml:EncryptedAssertion only under samlp:Response or

@@ -85,6 +85,7 @@ void *anc_create_server_config(apr_pool_t *p, server_rec *s)
     c->max_response_size = ANC_UNSET;
     c->cookie_secure = ANC_UNSET;
     c->show_attribute_values = ANC_UNSET;
+    c->single_logout = ANC_UNSET;
     return c;
 }
 
@@ -108,6 +109,7 @@ void *anc_merge_server_config(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(clock_skew);
     MERGE_INT(unsolicited_max_age);
     MERGE_INT(allow_unsolicited);
+    MERGE_INT(single_logout);
     MERGE_INT(allow_sha1);
     MERGE_INT(require_signed_assertion);
     MERGE_INT(max_response_size);
@@ -931,6 +933,9 @@ const command_rec anc_cmds[] = {
                   "0 = no maximum (default 300)"),
     AP_INIT_FLAG("AuthnContextAllowUnsolicited", set_srv_flag, SRV_OFF(allow_unsolicited),
                  RSRC_CONF, "Accept IdP-initiated responses (default Off)"),
+    AP_INIT_FLAG("AuthnContextSingleLogout", set_srv_flag, SRV_OFF(single_logout),
+                 RSRC_CONF,
+                 "SAML Single Logout at PATH/slo and from PATH/logout (default On)"),
     AP_INIT_FLAG("AuthnContextAllowSHA1", set_srv_flag, SRV_OFF(allow_sha1), RSRC_CONF,
                  "Accept SHA-1 signatures and digests (default Off)"),
     AP_INIT_FLAG("AuthnContextRequireSignedAssertion", set_srv_flag,

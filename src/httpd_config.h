@@ -154,6 +154,7 @@ typedef struct anc_srv_cfg_t {
     apr_array_header_t *error_hosts;      /* const char *, lower case */
     anc_pages_cfg_t *pages;    /* AuthnContextTemplateDir, AuthnContextClassName */
     int show_attribute_values; /* PATH/session: values too (default Off) */
+    int single_logout;         /* AuthnContextSingleLogout (default On) */
 } anc_srv_cfg_t;
 
 #define ANC_BINDING_IS_REDIRECT 0

@@ -123,7 +123,7 @@ static int is_form_urlencoded(const char *ctype)
 /* The body, at most cap bytes. The buffer follows what arrives (the
  * announced length, or doubling for a chunked body), so a small POST does
  * not cost the whole cap in memory. */
-static int read_body(request_rec *r, apr_size_t cap, char **body, apr_size_t *len)
+int anc_read_body(request_rec *r, apr_size_t cap, char **body, apr_size_t *len)
 {
     apr_size_t n = 0, size;
     char *buf;
@@ -508,6 +508,14 @@ static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
     if (anc_store_session_save(r, s) != ANC_OK) {
         return acs_reject(r, ctx, relay_state, ANC_E_CACHE, "cannot store the session");
     }
+    /* Single Logout: the IdP's LogoutRequest names the user, not this
+     * session id; without its index entry the session could outlive an
+     * IdP logout, so no entry, no session (httpd_slo.c) */
+    if (anc_slo_index_session(r, s) != ANC_OK) {
+        anc_store_session_delete(r, s->id);
+        return acs_reject(r, ctx, relay_state, ANC_E_CACHE,
+                          "cannot index the session for Single Logout");
+    }
     /* Without the mark, the retry's session would be stepped up again and
      * answered NoAuthnContext again: a loop. No mark, no session. */
     if (pd && pd->st->is_retry && anc_store_retry_mark(r, s) != ANC_OK) {
@@ -585,7 +593,7 @@ static int handle_acs(request_rec *r)
     }
     /* base64 grows the XML by 4/3 and URL-encoding may triple a few
      * characters; the decoded size is capped again by the verifier. */
-    rc = read_body(r, max * 2 + 8192, &body, &len);
+    rc = anc_read_body(r, max * 2 + 8192, &body, &len);
     if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE) {
         return acs_reject(
             r, &ctx, NULL, ANC_E_TOO_LARGE,
@@ -722,6 +730,7 @@ static int handle_logout(request_rec *r)
     const anc_srv_cfg_t *c = anc_srv(r->server);
     const char *sid = anc_cookie_get(r, anc_srv_cookie_name(c));
     const char *ret;
+    anc_session_t *slo_session = NULL;
     int n = 0;
 
     ret = anc_query_param(r, "return", &n);
@@ -732,6 +741,12 @@ static int handle_logout(request_rec *r)
                           "logout page");
         }
         ret = NULL; /* the page that confirms the logout */
+    }
+    /* Single Logout needs the session's IdP, NameID and SessionIndexes:
+     * read before it ends (httpd_slo.c) */
+    if (sid && anc_is_hex_id(sid, 16) &&
+        anc_store_session_load(r, sid, ANC_SESSION_DECODE_ALL, &slo_session) != ANC_OK) {
+        slo_session = NULL;
     }
     /* The browser forgets the cookie whatever the store says. */
     anc_cookie_set(r, anc_srv_cookie_name(c), "", "/", 0, anc_srv_cookie_samesite(c));
@@ -750,6 +765,15 @@ static int handle_logout(request_rec *r)
                                "be signed out. Please try again later.");
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "authncontext: logout: session ended");
+    /* The local session has ended first (a user who closes the tab is
+     * still signed out here); then the IdP, when it takes Single Logout */
+    if (slo_session && anc_slo_applies(r, slo_session)) {
+        int rc = anc_slo_start(r, slo_session, ret);
+
+        if (rc != DECLINED) {
+            return rc;
+        }
+    }
     if (!ret) {
         apr_table_t *t = apr_table_make(r->pool, 4);
 
@@ -786,6 +810,10 @@ static int handle_metadata(request_rec *r)
     md.cert =
         anc_srv_key(c) && anc_key_cert_base64(anc_srv_key(c)) ? anc_srv_key(c) : NULL;
     md.authn_requests_signed = anc_srv_key(c) != NULL;
+    if (anc_dir_flag(c->single_logout, 1)) {
+        md.slo_url = ap_construct_url(
+            r->pool, apr_pstrcat(r->pool, anc_srv_endpoint(c), "/slo", NULL), r);
+    }
     md.want_assertions_signed = anc_dir_flag(c->require_signed_assertion, 0);
     if (anc_sp_metadata_build(r->pool, &md, &xml, &err) != ANC_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
@@ -903,6 +931,9 @@ int anc_quick_handler(request_rec *r, int lookup)
     }
     if (!strcmp(rest, "session")) {
         return anc_handle_session(r);
+    }
+    if (!strcmp(rest, "slo")) {
+        return anc_handle_slo(r);
     }
     if (!strcmp(rest, "metadata")) {
         return handle_metadata(r);

@@ -80,6 +80,23 @@ anc_status_t anc_store_pending_take(request_rec *r, const char *request_id);
  * (logged). Atomic in the shared stores and under the mutex for shmcb. */
 anc_status_t anc_store_client_count(request_rec *r, const char *client,
                                     unsigned long *count, apr_time_t *window_end);
+/* Single Logout (httpd_store.c "the Single Logout index"): files session s
+ * under its principal (anc_logout_principal_key). ANC_OK or ANC_E_CACHE. */
+anc_status_t anc_store_slo_index_add(request_rec *r, const anc_session_t *s,
+                                     const char *principal);
+/* Ends every indexed session of principal for which match() says yes:
+ * *ended counts those the store confirmed, *failed the slots or sessions
+ * it could not (then ANC_E_CACHE: the caller answers PartialLogout). */
+anc_status_t anc_store_slo_index_end(request_rec *r, const char *principal,
+                                     int (*match)(void *ctx, const anc_session_t *s),
+                                     void *ctx, int *ended, int *failed);
+/* Pending LogoutRequests of ours, by request ID, in the request cache. */
+anc_status_t anc_store_logout_pending_save(request_rec *r, const anc_request_state_t *st);
+/* ANC_OK, ANC_E_IN_RESPONSE_TO (unknown, expired), ANC_E_CACHE. */
+anc_status_t anc_store_logout_pending_load(request_rec *r, const char *request_id,
+                                           anc_request_state_t **st);
+/* ANC_OK (this call removed it), ANC_E_IN_RESPONSE_TO (gone), ANC_E_CACHE. */
+anc_status_t anc_store_logout_pending_take(request_rec *r, const char *request_id);
 /* The replay cache of the verifier, over the replay socache
  * (AuthnContextReplayCache). */
 anc_replay_cache_t *anc_store_replay(request_rec *r);
@@ -246,6 +263,24 @@ int anc_quick_handler(request_rec *r, int lookup);
 /* The decoded value of query parameter name (the last one; NULL when
  * absent or badly escaped); *count tells how often it appears. */
 const char *anc_query_param(request_rec *r, const char *name, int *count);
+
+/* ---- httpd_slo.c: Single Logout. PATH/slo (HTTP-Redirect GET, HTTP-POST)
+ * takes the IdP's LogoutRequest and LogoutResponse. */
+int anc_handle_slo(request_rec *r);
+/* Whether PATH/logout sends a LogoutRequest for s: AuthnContextSingleLogout
+ * On, s's IdP publishes a SingleLogoutService, the SP has a signing key. */
+int anc_slo_applies(request_rec *r, const anc_session_t *s);
+/* Called by PATH/logout once the local session s has ended (and only
+ * then): sends the signed LogoutRequest (302 Redirect binding, or the POST
+ * form) and returns the handler's answer, or DECLINED when it could not
+ * (logged; the caller answers the local logout as without SLO). ret: the
+ * validated local return URL or NULL. */
+int anc_slo_start(request_rec *r, const anc_session_t *s, const char *ret);
+/* At the ACS: index session s for IdP-initiated logout when its IdP
+ * publishes a SingleLogoutService. ANC_OK or ANC_E_CACHE. */
+anc_status_t anc_slo_index_session(request_rec *r, const anc_session_t *s);
+/* The body of a POST, at most cap bytes (httpd_endpoints.c). */
+int anc_read_body(request_rec *r, apr_size_t cap, char **body, apr_size_t *len);
 
 /* ---- httpd_session_endpoint.c: GET PATH/session (JSON or HTML) */
 int anc_handle_session(request_rec *r);

@@ -662,24 +662,19 @@ anc_status_t anc_store_pending_delete(request_rec *r, const char *request_id)
  * lives a little past it. */
 #define COUNT_WINDOW 60
 
-anc_status_t anc_store_client_count(request_rec *r, const char *client,
-                                    unsigned long *count, apr_time_t *window_end)
+/* Increments the counter at key in c, creating it when absent: atomic in
+ * the shared stores (anc_shared_incr) and under the mutex for shmcb; a
+ * read and a write for other providers. */
+static anc_status_t counter_incr(request_rec *r, anc_cache_t *c, const char *key,
+                                 apr_time_t expiry, unsigned long *count)
 {
-    anc_cache_t *c = request_cache_of(r);
-    apr_time_t now = apr_time_now();
-    apr_int64_t minute = apr_time_sec(now) / COUNT_WINDOW;
-    const char *key;
     char *val = NULL;
     unsigned int len = 0;
     apr_status_t rv;
 
     *count = 0;
-    *window_end = apr_time_from_sec((minute + 1) * COUNT_WINDOW);
-    key = store_key(r->pool, "c:",
-                    apr_psprintf(r->pool, "%" APR_INT64_T_FMT ":%.64s", minute, client));
     if (anc_shared_handles(c)) {
-        return anc_shared_incr(r, c, key, *window_end + apr_time_from_sec(COUNT_WINDOW),
-                               count);
+        return anc_shared_incr(r, c, key, expiry, count);
     }
     /* shmcb (and other local stores): a read and a write under the mutex */
     if (!(c = open_cache(r, c, "count", key))) {
@@ -695,11 +690,276 @@ anc_status_t anc_store_client_count(request_rec *r, const char *client,
     }
     (*count)++;
     val = apr_psprintf(r->pool, "%lu", *count);
-    rv = put_retrying(r, c, key, val, strlen(val),
-                      *window_end + apr_time_from_sec(COUNT_WINDOW));
+    rv = put_retrying(r, c, key, val, strlen(val), expiry);
     unlock(c);
     if (rv != APR_SUCCESS) {
         log_cache_error(r, c, rv, "count", key);
+        return ANC_E_CACHE;
+    }
+    return ANC_OK;
+}
+
+anc_status_t anc_store_client_count(request_rec *r, const char *client,
+                                    unsigned long *count, apr_time_t *window_end)
+{
+    apr_time_t now = apr_time_now();
+    apr_int64_t minute = apr_time_sec(now) / COUNT_WINDOW;
+    const char *key;
+
+    *window_end = apr_time_from_sec((minute + 1) * COUNT_WINDOW);
+    key = store_key(r->pool, "c:",
+                    apr_psprintf(r->pool, "%" APR_INT64_T_FMT ":%.64s", minute, client));
+    return counter_incr(r, request_cache_of(r), key,
+                        *window_end + apr_time_from_sec(COUNT_WINDOW), count);
+}
+
+/* ---------------------------------------------------------------------- */
+/* the Single Logout index                                                 */
+
+/* An IdP's LogoutRequest names a principal (IdP, NameID), not a session,
+ * and every session of that principal on every server sharing the store
+ * must end. ap_socache can neither append to a record nor list keys
+ * (DESIGN.md "Shared stores"), so a principal gets a fixed ring of
+ * ANC_SLO_SLOTS slot keys, "<c>l:<principal>:<k>", each holding one
+ * session id and expiring with that session; a logout reads them all (a
+ * bounded number of reads, at logout only: the request path still reads
+ * the session record alone). Which slot a new session takes comes from a
+ * per-principal counter "<c>n:<principal>" incremented atomically (redis
+ * INCR or memcached incr through httpd_shared.c, the mutex for shmcb), so
+ * two logins of one user at the same instant on two servers take two
+ * slots instead of overwriting one; a login costs the increment, a read
+ * of its slot (and of the session there, if any) and a write, a few more
+ * (ANC_SLO_PROBES) only when that slot's session still lives; never a
+ * scan of the ring. A Redis set (SADD) would need no ring, but the same index must
+ * work on shmcb and memcached, which have no such type.
+ *
+ * More than ANC_SLO_SLOTS live sessions of one user at once: the slot's
+ * previous session is still live when it is reused. It is not ended (a
+ * login must not sign out another browser); instead the principal gets an
+ * overflow mark "<c>l:<principal>:over", kept as long as a session can
+ * live, and an IdP logout of that principal answers PartialLogout (fail
+ * closed and say so: some session may have escaped the index). The slot
+ * value is only a pointer: the logout loads each session and matches it
+ * against the request (anc_logout_matches). */
+#define ANC_SLO_SLOTS 64
+
+static const char *slot_key(request_rec *r, const char *principal, int k)
+{
+    return store_key(r->pool, "l:", apr_psprintf(r->pool, "%s:%d", principal, k));
+}
+
+static const char *overflow_key(request_rec *r, const char *principal)
+{
+    return store_key(r->pool, "l:", apr_pstrcat(r->pool, principal, ":over", NULL));
+}
+
+/* 1 when the slot is free for session sid (absent, its own, or its
+ * session gone), 0 when another live session holds it (*until: when that
+ * one ends), -1 cache error. */
+static int slot_free(request_rec *r, const char *key, const char *sid, apr_time_t *until)
+{
+    char *val = NULL;
+    unsigned int len = 0;
+    int found = 0;
+    anc_session_t *old = NULL;
+    anc_status_t st;
+
+    if (store_get(r, key, STORE_SMALL_VALUE, &val, &len, &found) != ANC_OK) {
+        return -1;
+    }
+    if (!found || !anc_is_hex_id(val, 16) || !strcmp(val, sid)) {
+        return 1;
+    }
+    st = anc_store_session_load(r, val, ANC_SESSION_DECODE_ALL, &old);
+    if (st == ANC_E_CACHE) {
+        return -1;
+    }
+    if (st != ANC_OK) {
+        return 1;
+    }
+    *until = old->expires;
+    return 0;
+}
+
+/* Slots tried after a collision before the principal counts as
+ * overflowing: the counter may have restarted (it expires, and memcached
+ * cannot extend an expiry) while a few sessions of the last round live. */
+#define ANC_SLO_PROBES 4
+
+anc_status_t anc_store_slo_index_add(request_rec *r, const anc_session_t *s,
+                                     const char *principal)
+{
+    apr_interval_time_t lifetime =
+        apr_time_from_sec(anc_srv_session_lifetime(anc_srv(r->server)));
+    unsigned long count = 0;
+    apr_time_t until = 0;
+    const char *key = NULL;
+    int k, first, state = 0;
+
+    /* kept twice a session's lifetime: a restart of the count (once no
+     * login came for that long) finds the earlier sessions gone */
+    if (counter_incr(r, cache_of(r), store_key(r->pool, "n:", principal),
+                     apr_time_now() + 2 * lifetime, &count) != ANC_OK) {
+        return ANC_E_CACHE;
+    }
+    first = (int)((count - 1) % ANC_SLO_SLOTS);
+    for (k = 0; k < ANC_SLO_PROBES; k++) {
+        key = slot_key(r, principal, (first + k) % ANC_SLO_SLOTS);
+        state = slot_free(r, key, s->id, &until);
+        if (state < 0) {
+            return ANC_E_CACHE;
+        }
+        if (state == 1) {
+            break;
+        }
+    }
+    if (state == 0) {
+        /* the counter's own slot is reused; its session escapes the index */
+        key = slot_key(r, principal, first);
+        if (until < apr_time_now() + lifetime) {
+            until = apr_time_now() + lifetime;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "authncontext: slo: more than %d sessions of one user at once: "
+                      "an IdP logout of this user will answer PartialLogout",
+                      ANC_SLO_SLOTS);
+        if (store_put(r, overflow_key(r, principal), "1", 1, until) != ANC_OK) {
+            return ANC_E_CACHE;
+        }
+    }
+    return store_put(r, key, s->id, strlen(s->id), s->expires);
+}
+
+anc_status_t anc_store_slo_index_end(request_rec *r, const char *principal,
+                                     int (*match)(void *ctx, const anc_session_t *s),
+                                     void *ctx, int *ended, int *failed)
+{
+    int k;
+
+    *ended = 0;
+    *failed = 0;
+    for (k = 0; k < ANC_SLO_SLOTS; k++) {
+        const char *key = slot_key(r, principal, k);
+        char *val = NULL;
+        unsigned int len = 0;
+        int found = 0;
+        anc_session_t *s = NULL;
+        anc_status_t st;
+
+        if (store_get(r, key, STORE_SMALL_VALUE, &val, &len, &found) != ANC_OK) {
+            (*failed)++;
+            continue;
+        }
+        if (!found || !anc_is_hex_id(val, 16)) {
+            continue;
+        }
+        st = anc_store_session_load(r, val, ANC_SESSION_DECODE_ALL, &s);
+        if (st == ANC_E_CACHE) {
+            (*failed)++;
+            continue;
+        }
+        if (st != ANC_OK) {
+            store_del(r, key); /* its session is gone: the slot is free */
+            continue;
+        }
+        if (!match(ctx, s)) {
+            continue;
+        }
+        if (anc_store_session_end(r, val) != ANC_OK) {
+            (*failed)++;
+            continue;
+        }
+        (*ended)++;
+        store_del(r, key);
+    }
+    /* sessions that did not fit in the ring may live on: not a Success */
+    {
+        char *val = NULL;
+        unsigned int len = 0;
+        int found = 0;
+
+        if (store_get(r, overflow_key(r, principal), STORE_SMALL_VALUE, &val, &len,
+                      &found) != ANC_OK) {
+            (*failed)++;
+        } else if (found) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "authncontext: slo: this user had more than %d sessions at "
+                          "once: some may not be indexed",
+                          ANC_SLO_SLOTS);
+            (*failed)++;
+        }
+    }
+    return *failed ? ANC_E_CACHE : ANC_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* pending LogoutRequests                                                  */
+
+/* A LogoutRequest we sent, under "<c>o:<request id>" in the request cache:
+ * the IdP's LogoutResponse comes back without our cookies (SameSite) and
+ * is matched by its InResponseTo alone. The record is the core's request
+ * state (request_id, idp, target = the local return URL). */
+anc_status_t anc_store_logout_pending_save(request_rec *r, const anc_request_state_t *st)
+{
+    anc_error_t *err = NULL;
+    const char *buf = NULL;
+    apr_size_t len = 0;
+
+    if (anc_request_state_encode(r->pool, st, &buf, &len, &err) != ANC_OK) {
+        return ANC_E_INTERNAL;
+    }
+    return store_put_in(r, request_cache_of(r), store_key(r->pool, "o:", st->request_id),
+                        buf, len, st->expires);
+}
+
+anc_status_t anc_store_logout_pending_load(request_rec *r, const char *request_id,
+                                           anc_request_state_t **out)
+{
+    char *val = NULL;
+    unsigned int len = 0;
+    int found = 0;
+    anc_status_t st;
+
+    *out = NULL;
+    if (!is_request_id(request_id)) {
+        return ANC_E_IN_RESPONSE_TO;
+    }
+    st = store_get_in(r, request_cache_of(r), store_key(r->pool, "o:", request_id),
+                      STORE_MAX_VALUE, &val, &len, &found);
+    if (st != ANC_OK) {
+        return st;
+    }
+    if (!found || anc_request_state_decode(r->pool, val, len, out, NULL) != ANC_OK ||
+        strcmp((*out)->request_id, request_id) != 0 ||
+        ((*out)->expires && (*out)->expires <= apr_time_now())) {
+        *out = NULL;
+        return ANC_E_IN_RESPONSE_TO;
+    }
+    return ANC_OK;
+}
+
+/* ANC_OK when this call removed it (the one answer), ANC_E_IN_RESPONSE_TO
+ * when it was gone, ANC_E_CACHE. */
+anc_status_t anc_store_logout_pending_take(request_rec *r, const char *request_id)
+{
+    const char *key;
+    anc_cache_t *c;
+    apr_status_t rv;
+
+    if (!is_request_id(request_id)) {
+        return ANC_E_IN_RESPONSE_TO;
+    }
+    key = store_key(r->pool, "o:", request_id);
+    if (!(c = open_cache(r, request_cache_of(r), "remove", key))) {
+        return ANC_E_CACHE;
+    }
+    rv = del_retrying(r, c, key);
+    unlock(c);
+    if (rv == APR_NOTFOUND) {
+        return ANC_E_IN_RESPONSE_TO;
+    }
+    if (rv != APR_SUCCESS) {
+        log_cache_error(r, c, rv, "remove", key);
         return ANC_E_CACHE;
     }
     return ANC_OK;

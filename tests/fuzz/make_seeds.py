@@ -161,6 +161,47 @@ def redirect_seeds(fixtures, out, st):
         write(os.path.join(out, name), data)
 
 
+def logout_seeds(fixtures, out, st):
+    """Signed logout messages of the fixtures' IdP at the fixtures' time
+    (tests/lib/samlforge.py): byte 0 bit 0 = POST, bit 1 = SAMLResponse."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "lib"))
+    import samlforge as sf
+    now = sf.parse_time(st["now"])
+    kp = sf.KeyPair.read(os.path.join(fixtures, st["idp_key"]),
+                         os.path.join(fixtures, st["idp_cert"]))
+
+    def req(**kw):
+        return sf.build_logout_request(
+            now, name_id="alice", session_indexes=["s1", "s2"],
+            name_id_format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent", **kw)
+
+    def resp(**kw):
+        return sf.build_logout_response(now, in_response_to="_r1", **kw)
+
+    seeds = {
+        "req-redirect": b"\x00" + sf.redirect_query(req(), kp, relay_state="rs").encode(),
+        "req-redirect-unsigned": b"\x00" + sf.redirect_query(req()).encode(),
+        "resp-redirect": b"\x00" + sf.redirect_query(resp(), kp).encode(),
+        "resp-redirect-partial": b"\x00" + sf.redirect_query(resp(
+            status2="urn:oasis:names:tc:SAML:2.0:status:PartialLogout", message="m"),
+            kp).encode(),
+    }
+    r = req()
+    sf.sign_logout(r, kp)
+    seeds["req-post"] = b"\x01" + sf.to_base64(r)
+    r = resp()
+    sf.sign_logout(r, kp)
+    seeds["resp-post"] = b"\x03" + sf.to_base64(r)
+    seeds["req-post-unsigned"] = b"\x01" + sf.to_base64(req())
+    for name, data in HOSTILE_XML.items():
+        seeds["hostile-post-" + name] = b"\x01" + base64.b64encode(data)
+        seeds["hostile-redirect-" + name] = b"\x00" + redirect_query(data, "SAMLRequest",
+                                                                      None)
+    for name, data in seeds.items():
+        write(os.path.join(out, name), data)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--fixtures", required=True)
@@ -171,7 +212,7 @@ def main():
     st = settings(args.fixtures)
     shutil.rmtree(args.out, ignore_errors=True)
     for t in ("fuzz_response", "fuzz_metadata", "fuzz_redirect", "fuzz_session",
-              "fuzz_template", "fuzz_structure"):
+              "fuzz_template", "fuzz_structure", "fuzz_logout"):
         os.makedirs(os.path.join(args.out, t))
     response_seeds(args.fixtures, os.path.join(args.out, "fuzz_response"))
     # the schema check takes raw XML: the responses' XML forms
@@ -181,6 +222,7 @@ def main():
                         os.path.join(args.out, "fuzz_structure", name))
     metadata_seeds(args.fixtures, os.path.join(args.out, "fuzz_metadata"))
     redirect_seeds(args.fixtures, os.path.join(args.out, "fuzz_redirect"), st)
+    logout_seeds(args.fixtures, os.path.join(args.out, "fuzz_logout"), st)
     sess = os.path.join(args.out, "fuzz_session")
     subprocess.run([args.session_tool, sess], check=True)
     write(os.path.join(sess, "garbage"), b"\x00ANCS1\ns999999999999999999999:")

@@ -30,9 +30,10 @@ MAX_LEN = {
     "fuzz_redirect": 8192,
     "fuzz_session": 4096,
     "fuzz_structure": 32768,
+    "fuzz_logout": 16384,
 }
 DICT = {"fuzz_response": "saml.dict", "fuzz_metadata": "saml.dict",
-        "fuzz_structure": "saml.dict"}
+        "fuzz_structure": "saml.dict", "fuzz_logout": "saml.dict"}
 
 
 def fixture_env(build):

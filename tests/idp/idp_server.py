@@ -37,9 +37,30 @@ Test hooks (loopback only; this is a test IdP):
                              "tamper": bool (after signing, the class text
                              PasswordProtectedTransport is rewritten to REFEDS
                              MFA: what an attacker upgrading a claim sends),
+                             "slo_pysaml2": bool (--slo: LogoutRequests of
+                             /initiate_logout and LogoutResponses made, signed
+                             and bound by pysaml2 instead of samlforge),
                              "reset_log": bool, "reset_sessions": bool}
   GET  /unsolicited?user=U&class=C[&acs=URL][&relay=R][&age=S]
                              IdP-initiated response (no InResponseTo)
+
+Single Logout (only with --slo or --slo-post-only, so that IdPs started
+without it publish no SingleLogoutService and SPs keep local logout):
+  GET  /slo/redirect, POST /slo/post
+                             the IdP's SingleLogoutService (--slo lists
+                             both, Redirect first; --slo-post-only only
+                             POST): an SP's LogoutRequest (its signature
+                             checked with the SP's metadata certificate)
+                             ends the IdP sessions of that NameID and is
+                             answered with a signed LogoutResponse; an SP's
+                             LogoutResponse (to /initiate_logout) is logged
+  GET  /initiate_logout?user=U[&sp=ENTITYID][&binding=redirect|post]
+       [&session_index=S][&relay=R]
+                             IdP-initiated logout: ends U's IdP sessions and
+                             sends a signed LogoutRequest to the SP's SLO
+                             endpoint (302 or an auto-submitting form)
+Messages are forged with tests/lib/samlforge.py and signed with this IdP's
+key; events logout_request, logout_response, logout_initiated go to /log.
 """
 
 import argparse
@@ -156,9 +177,9 @@ class IdP:
             "digest_algorithm": DIGEST_SHA256,
             "service": {"idp": {
                 "name": "mod_authncontext test IdP",
-                "endpoints": {"single_sign_on_service": [
+                "endpoints": dict({"single_sign_on_service": [
                     (self.base + "/sso/redirect", BINDING_HTTP_REDIRECT),
-                    (self.base + "/sso/post", BINDING_HTTP_POST)]},
+                    (self.base + "/sso/post", BINDING_HTTP_POST)]}, **self.slo_endpoints()),
                 "policy": {"default": {
                     "lifetime": {"minutes": 5},
                     "attribute_restrictions": None,
@@ -173,6 +194,15 @@ class IdP:
             if files:
                 conf["metadata"] = {"local": files}
         return conf
+
+    def slo_endpoints(self):
+        if getattr(self.args, "slo_post_only", False):
+            return {"single_logout_service": [(self.base + "/slo/post", BINDING_HTTP_POST)]}
+        if getattr(self.args, "slo", False):
+            return {"single_logout_service": [
+                (self.base + "/slo/redirect", BINDING_HTTP_REDIRECT),
+                (self.base + "/slo/post", BINDING_HTTP_POST)]}
+        return {}
 
     def sp_md_files(self):
         """--sp-metadata is a file or a directory of *.xml files (one per SP)."""
@@ -222,7 +252,7 @@ class IdP:
         lines = [body[i:i + 64] for i in range(0, len(body), 64)]
         return "-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n" % "\n".join(lines)
 
-    def verify_redirect_signature(self, raw_query, sp_entity_id):
+    def verify_redirect_signature(self, raw_query, sp_entity_id, param="SAMLRequest"):
         """SAML bindings 3.4.4.1: the signature covers the octets of
         SAMLRequest=..&RelayState=..&SigAlg=.. exactly as received. Verified
         with python3-cryptography, independently of the SP's code."""
@@ -235,7 +265,7 @@ class IdP:
             parts[k] = v
         if "Signature" not in parts or "SigAlg" not in parts:
             return False, "unsigned"
-        signed = "SAMLRequest=" + parts.get("SAMLRequest", "")
+        signed = param + "=" + parts.get(param, "")
         if "RelayState" in parts:
             signed += "&RelayState=" + parts["RelayState"]
         signed += "&SigAlg=" + parts["SigAlg"]
@@ -414,6 +444,12 @@ class IdP:
                 return self.login(environ, start_response)
             if path == "/unsolicited":
                 return self.unsolicited(environ, start_response)
+            if path == "/slo/redirect" and method == "GET":
+                return self.slo(environ, start_response, BINDING_HTTP_REDIRECT)
+            if path == "/slo/post" and method == "POST":
+                return self.slo(environ, start_response, BINDING_HTTP_POST)
+            if path == "/initiate_logout":
+                return self.initiate_logout(environ, start_response)
             if path == "/":
                 return self.reply(start_response, "200 OK",
                                   "<html><body><h1>mod_authncontext test IdP</h1>"
@@ -452,7 +488,7 @@ class IdP:
         data = json.loads(environ["wsgi.input"].read(n) or b"{}")
         with self.lock:
             for k in ("misbehave", "entra", "authn_age", "sign", "want_signed_requests",
-                      "session_seconds", "encrypt", "tamper"):
+                      "session_seconds", "encrypt", "tamper", "slo_pysaml2"):
                 if k in data:
                     self.modes[k] = data[k]
             if data.get("reset_log"):
@@ -629,6 +665,195 @@ class IdP:
         body = self.success_response(user, klass, instant, None, acs, sp)
         return self.reply(start_response, "200 OK", self.post_form(acs, body, q.get("relay")))
 
+    # --- Single Logout -------------------------------------------------------
+
+    @staticmethod
+    def forge():
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))), "lib"))
+        import samlforge
+        return samlforge
+
+    def keypair(self):
+        return self.forge().KeyPair.read(self.key, self.cert)
+
+    def sp_slo(self, sp, binding):
+        srv = self.server()
+        try:
+            eps = srv.metadata.single_logout_service(sp, binding, "spsso")
+        except Exception:
+            eps = []
+        if not eps:
+            return None
+        ep = eps[0]
+        return ep.get("response_location") or ep["location"], ep["location"]
+
+    def verify_post_signature(self, xml, sp_entity_id):
+        import xmlsec
+        from lxml import etree
+        pem = self.sp_cert_pem(sp_entity_id)
+        if not pem:
+            return False
+        root = etree.fromstring(xml.encode() if isinstance(xml, str) else xml)
+        xmlsec.tree.add_ids(root, ["ID"])
+        sig = xmlsec.tree.find_node(root, xmlsec.constants.NodeSignature)
+        if sig is None:
+            return False
+        ctx = xmlsec.SignatureContext()
+        ctx.key = xmlsec.Key.from_memory(pem.encode(), xmlsec.constants.KeyDataFormatCertPem)
+        try:
+            ctx.verify(sig)
+            return True
+        except Exception:
+            return False
+
+    def end_idp_sessions(self, user):
+        with self.lock:
+            for k in [k for k, v in self.sessions.items() if v["user"] == user]:
+                del self.sessions[k]
+
+    def send_slo(self, start_response, binding, url, param, root, relay, headers=()):
+        sf = self.forge()
+        kp = self.keypair()
+        if binding == BINDING_HTTP_REDIRECT:
+            q = sf.redirect_query(root, kp, relay_state=relay, param=param)
+            loc = url + ("&" if "?" in url else "?") + q
+            start_response("302 Found", [("Location", loc), ("Content-Length", "0"),
+                                         ("Cache-Control", "no-store")] + list(headers))
+            return [b""]
+        sf.sign_logout(root, kp)
+        b64 = sf.to_base64(root).decode()
+        rs = ""
+        if relay is not None:
+            rs = '<input type="hidden" name="RelayState" value="%s"/>' % html.escape(relay)
+        body = ("<!DOCTYPE html><html><head><title>Continue</title></head>"
+                '<body onload="document.forms[0].submit()">'
+                '<form id="saml-post" method="post" action="%s">'
+                '<input type="hidden" name="%s" value="%s"/>%s'
+                '<input type="submit" value="Continue"/></form></body></html>'
+                % (html.escape(url), param, b64, rs))
+        return self.reply(start_response, "200 OK", body, headers=headers)
+
+    def slo(self, environ, start_response, binding):
+        from lxml import etree
+        sf = self.forge()
+        raw_query = environ.get("QUERY_STRING", "")
+        if binding == BINDING_HTTP_REDIRECT:
+            q = {k: v[0] for k, v in urllib.parse.parse_qs(raw_query).items()}
+        else:
+            q = self.form_fields(environ)
+        param = "SAMLRequest" if "SAMLRequest" in q else "SAMLResponse"
+        if param not in q:
+            return self.reply(start_response, "400 Bad Request", "no SAML message\n", "text/plain")
+        data = base64.b64decode(q[param])
+        xml = zlib.decompress(data, -15) if binding == BINDING_HTTP_REDIRECT else data
+        root = etree.fromstring(xml)
+        issuer = root.findtext("{%s}Issuer" % sf.NS_SAML)
+        if binding == BINDING_HTTP_REDIRECT:
+            ok, why = self.verify_redirect_signature(raw_query, issuer, param)
+        else:
+            ok, why = self.verify_post_signature(xml, issuer), "enveloped"
+        relay = q.get("RelayState")
+        ev = {"binding": binding, "issuer": issuer, "id": root.get("ID"),
+              "destination": root.get("Destination"), "signature_valid": ok,
+              "signature_info": why, "relay_state": relay, "xml": xml.decode()}
+        if param == "SAMLResponse":
+            sc = root.find("{%s}Status/{%s}StatusCode" % (sf.NS_SAMLP, sf.NS_SAMLP))
+            sc2 = sc.find("{%s}StatusCode" % sf.NS_SAMLP) if sc is not None else None
+            ev.update(type="logout_response", in_response_to=root.get("InResponseTo"),
+                      status=sc.get("Value") if sc is not None else None,
+                      status2=sc2.get("Value") if sc2 is not None else None,
+                      message=root.findtext("{%s}Status/{%s}StatusMessage"
+                                            % (sf.NS_SAMLP, sf.NS_SAMLP)))
+            self.event(**ev)
+            return self.reply(start_response, "200 OK",
+                              "<html><body><h1>IdP: logout finished</h1><p id=\"status\">%s %s"
+                              "</p></body></html>" % (html.escape(ev["status"] or ""),
+                                                      html.escape(ev["status2"] or "")))
+        # pysaml2's own reading of the SP's LogoutRequest (schema classes,
+        # Destination, IssueInstant), as a second opinion
+        try:
+            srv = self.server()
+            parsed = srv.parse_logout_request(q[param], binding)
+            ev["pysaml2_parsed"] = parsed is not None and parsed.message is not None
+        except Exception as e:  # recorded, the test decides
+            ev["pysaml2_parsed"] = False
+            ev["pysaml2_error"] = "%s: %s" % (e.__class__.__name__, e)
+        nid = root.find("{%s}NameID" % sf.NS_SAML)
+        ev.update(type="logout_request", name_id=nid.text if nid is not None else None,
+                  name_id_format=nid.get("Format") if nid is not None else None,
+                  session_indexes=[e.text for e in root.findall("{%s}SessionIndex"
+                                                                % sf.NS_SAMLP)])
+        self.event(**ev)
+        if not ok:
+            return self.reply(start_response, "403 Forbidden",
+                              "LogoutRequest signature: %s\n" % html.escape(str(why)), "text/plain")
+        if nid is not None:
+            self.end_idp_sessions(nid.text)
+        dest = self.sp_slo(issuer, binding) or self.sp_slo(issuer, BINDING_HTTP_REDIRECT)
+        if dest is None:
+            return self.reply(start_response, "400 Bad Request", "SP has no SLO\n", "text/plain")
+        clear = ("Set-Cookie", "%s=; Path=/; Max-Age=0" % SESSION_COOKIE)
+        if self.modes.get("slo_pysaml2") and ev.get("pysaml2_parsed"):
+            # the LogoutResponse made and bound by pysaml2 itself: another
+            # IdP's way of writing and signing it
+            srv = self.server()
+            req_msg = srv.parse_logout_request(q[param], binding).message
+            sign_post = binding == BINDING_HTTP_POST
+            resp = srv.create_logout_response(req_msg, [binding], sign=sign_post,
+                                              sign_alg=SIG_RSA_SHA256,
+                                              digest_alg=DIGEST_SHA256)
+            http = srv.apply_binding(binding, str(resp), dest[0], relay, response=True,
+                                     sign=not sign_post, sigalg=SIG_RSA_SHA256)
+            self.event(type="logout_response_sent", by="pysaml2", binding=binding)
+            if binding == BINDING_HTTP_REDIRECT:
+                loc = dict(http["headers"])["Location"]
+                start_response("302 Found", [("Location", loc), ("Content-Length", "0"),
+                                             clear])
+                return [b""]
+            return self.reply(start_response, "200 OK", http["data"], headers=[clear])
+        resp = sf.build_logout_response(sf.utcnow(), issuer=self.entity_id,
+                                        destination=dest[0], in_response_to=root.get("ID"))
+        return self.send_slo(start_response, binding, dest[0], "SAMLResponse", resp, relay,
+                             headers=[clear])
+
+    def initiate_logout(self, environ, start_response):
+        sf = self.forge()
+        q = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        user = q.get("user", ["alice"])[0]
+        srv = self.server()
+        sp = q.get("sp", [None])[0] or next(iter(srv.metadata.keys()), None)
+        binding = BINDING_HTTP_POST if q.get("binding", ["redirect"])[0] == "post" \
+            else BINDING_HTTP_REDIRECT
+        dest = self.sp_slo(sp, binding)
+        if dest is None:
+            return self.reply(start_response, "400 Bad Request", "SP has no SLO\n", "text/plain")
+        self.end_idp_sessions(user)
+        if self.modes.get("slo_pysaml2"):
+            # the LogoutRequest made and bound by pysaml2 itself
+            sign_post = binding == BINDING_HTTP_POST
+            req_id, req = srv.create_logout_request(
+                dest[1], self.entity_id,
+                name_id=saml.NameID(format=NAMEID_FORMAT_UNSPECIFIED, text=user),
+                session_indexes=q.get("session_index") or None, sign=sign_post,
+                sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256)
+            http = srv.apply_binding(binding, str(req), dest[1], q.get("relay", [None])[0],
+                                     sign=not sign_post, sigalg=SIG_RSA_SHA256)
+            self.event(type="logout_initiated", user=user, sp=sp, id=req_id,
+                       binding=binding, by="pysaml2")
+            if binding == BINDING_HTTP_REDIRECT:
+                start_response("302 Found", [("Location", dict(http["headers"])["Location"]),
+                                             ("Content-Length", "0")])
+                return [b""]
+            return self.reply(start_response, "200 OK", http["data"])
+        req = sf.build_logout_request(sf.utcnow(), issuer=self.entity_id, destination=dest[1],
+                                      name_id=user, name_id_format=NAMEID_FORMAT_UNSPECIFIED,
+                                      session_indexes=q.get("session_index", []))
+        self.event(type="logout_initiated", user=user, sp=sp, id=req.get("ID"),
+                   binding=binding)
+        return self.send_slo(start_response, binding, dest[1], "SAMLRequest", req,
+                             q.get("relay", [None])[0])
+
 
 class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
@@ -655,6 +880,10 @@ def main(argv=None):
     ap.add_argument("--encrypt", action="store_true",
                     help="encrypt assertions (AES-256-GCM, RSA-OAEP) to the SP")
     ap.add_argument("--sign", choices=["assertion", "response", "both"], default="assertion")
+    ap.add_argument("--slo", action="store_true",
+                    help="publish a SingleLogoutService (Redirect and POST)")
+    ap.add_argument("--slo-post-only", action="store_true",
+                    help="publish a SingleLogoutService for HTTP-POST only")
     ap.add_argument("--pid-file")
     ap.add_argument("--max-seconds", type=float, default=3600)
     args = ap.parse_args(argv)

@@ -1224,6 +1224,106 @@ def make_fixtures(outdir, now):
 
 # --- command line ------------------------------------------------------------
 
+# --- Single Logout (issue 16) ---------------------------------------------------
+
+def build_logout_request(now=None, *, request_id=None, issuer=IDP_ENTITY_ID,
+                         destination=DEFAULT, name_id="alice@example.org",
+                         name_id_format=None, name_qualifier=None,
+                         sp_name_qualifier=None, session_indexes=(),
+                         issue_instant=DEFAULT, not_on_or_after=None, version="2.0"):
+    """An IdP's samlp:LogoutRequest (SAML core 3.7.1). destination DEFAULT is
+    https://sp.example.org/saml/slo; None leaves it out."""
+    now = now or utcnow()
+    root = etree.Element(_q(NS_SAMLP, "LogoutRequest"),
+                         nsmap={"samlp": NS_SAMLP, "saml": NS_SAML})
+    root.set("ID", request_id or new_id())
+    root.set("Version", version)
+    root.set("IssueInstant", fmt_time(now) if issue_instant is DEFAULT else issue_instant)
+    if destination is DEFAULT:
+        destination = SP_SLO_URL
+    if destination is not None:
+        root.set("Destination", destination)
+    if not_on_or_after is not None:
+        root.set("NotOnOrAfter", not_on_or_after)
+    if issuer is not None:
+        etree.SubElement(root, _q(NS_SAML, "Issuer")).text = issuer
+    nid = etree.SubElement(root, _q(NS_SAML, "NameID"))
+    nid.text = name_id
+    for attr, v in (("NameQualifier", name_qualifier),
+                    ("SPNameQualifier", sp_name_qualifier), ("Format", name_id_format)):
+        if v is not None:
+            nid.set(attr, v)
+    for si in session_indexes:
+        etree.SubElement(root, _q(NS_SAMLP, "SessionIndex")).text = si
+    register_ids(root)
+    return root
+
+
+def build_logout_response(now=None, *, response_id=None, issuer=IDP_ENTITY_ID,
+                          destination=DEFAULT, in_response_to=None,
+                          status="urn:oasis:names:tc:SAML:2.0:status:Success",
+                          status2=None, message=None, issue_instant=DEFAULT):
+    """An IdP's samlp:LogoutResponse (SAML core 3.7.2)."""
+    now = now or utcnow()
+    root = etree.Element(_q(NS_SAMLP, "LogoutResponse"),
+                         nsmap={"samlp": NS_SAMLP, "saml": NS_SAML})
+    root.set("ID", response_id or new_id())
+    root.set("Version", "2.0")
+    root.set("IssueInstant", fmt_time(now) if issue_instant is DEFAULT else issue_instant)
+    if destination is DEFAULT:
+        destination = SP_SLO_URL
+    if destination is not None:
+        root.set("Destination", destination)
+    if in_response_to is not None:
+        root.set("InResponseTo", in_response_to)
+    if issuer is not None:
+        etree.SubElement(root, _q(NS_SAML, "Issuer")).text = issuer
+    _status(root, status, status2, message)
+    register_ids(root)
+    return root
+
+
+SP_SLO_URL = "https://sp.example.org/saml/slo"
+
+REDIRECT_SIG_HASHES = {
+    "rsa-sha256": ("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", hashes.SHA256),
+    "rsa-sha384": ("http://www.w3.org/2001/04/xmldsig-more#rsa-sha384", hashes.SHA384),
+    "rsa-sha512": ("http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", hashes.SHA512),
+    "rsa-sha1": ("http://www.w3.org/2000/09/xmldsig#rsa-sha1", hashes.SHA1),
+}
+
+
+def redirect_query(root_or_bytes, kp=None, relay_state=None, sig_alg="rsa-sha256",
+                   param=None):
+    """HTTP-Redirect binding (bindings 3.4.4.1): raw DEFLATE, base64, URL
+    encoding; with kp, SigAlg and Signature over the exact octets
+    PARAM=..&RelayState=..&SigAlg=.. (signed with python3-cryptography).
+    Returns the query string (no '?')."""
+    import urllib.parse
+    import zlib
+    from cryptography.hazmat.primitives.asymmetric import padding
+    data = root_or_bytes if isinstance(root_or_bytes, bytes) else to_bytes(root_or_bytes, False)
+    if param is None:
+        param = "SAMLResponse" if b"LogoutResponse" in data.split(b">", 1)[0] else "SAMLRequest"
+    co = zlib.compressobj(9, zlib.DEFLATED, -15)
+    deflated = co.compress(data) + co.flush()
+    q = param + "=" + urllib.parse.quote(base64.b64encode(deflated).decode(), safe="")
+    if relay_state is not None:
+        q += "&RelayState=" + urllib.parse.quote(relay_state, safe="")
+    if kp is not None:
+        uri, h = REDIRECT_SIG_HASHES[sig_alg]
+        q += "&SigAlg=" + urllib.parse.quote(uri, safe="")
+        key = serialization.load_pem_private_key(kp.key_pem, password=None)
+        sig = key.sign(q.encode("ascii"), padding.PKCS1v15(), h())
+        q += "&Signature=" + urllib.parse.quote(base64.b64encode(sig).decode(), safe="")
+    return q
+
+
+def sign_logout(root, kp, **kw):
+    """Enveloped signature on a LogoutRequest/LogoutResponse root."""
+    return sign_element(root, kp, **kw)
+
+
 def _main(argv):
     ap = argparse.ArgumentParser(prog="samlforge.py", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
