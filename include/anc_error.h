@@ -73,6 +73,8 @@ typedef enum {
     ANC_E_METADATA_VALIDITY, /* "metadata-validity": past validUntil, or (maxValidity)
                                 no validUntil or one too far ahead */
     ANC_E_TOO_MANY,          /* "too-many-requests": a client over a per-client bound */
+    ANC_E_IDP_NOT_ALLOWED,   /* "idp-not-allowed": an IdP in metadata that this location
+                                does not offer (AuthnContextIdP) */
     ANC_E__COUNT
 } anc_status_t;
 

@@ -56,6 +56,7 @@ static const char *const reason_names[ANC_E__COUNT] = {
     [ANC_E_METADATA_SIG] = "metadata-signature",
     [ANC_E_METADATA_VALIDITY] = "metadata-validity",
     [ANC_E_TOO_MANY] = "too-many-requests",
+    [ANC_E_IDP_NOT_ALLOWED] = "idp-not-allowed",
 };
 
 const char *anc_reason(anc_status_t code)

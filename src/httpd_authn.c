@@ -255,6 +255,27 @@ apr_time_t anc_session_fresh_instant(request_rec *r, const anc_dir_cfg_t *d,
                                     anc_srv_vocab(anc_srv(r->server)), s->statements);
 }
 
+/* A location with an IdP set (AuthnContextIdP) takes only sessions one of
+ * its IdPs opened: with several IdPs in the metadata (a federation), any of
+ * them could otherwise assert this location's users and classes (SAML core
+ * 2.2.5: an assertion speaks for its Issuer only). The single-entityID form
+ * needs no metadata lookup (as before); a set with entityAttribute= judges
+ * the IdP by its current metadata. */
+static int session_idp_allowed(request_rec *r, const anc_dir_cfg_t *d,
+                               const anc_session_t *s)
+{
+    if (!d->idp_ids && !d->idp_attrs) {
+        return 1;
+    }
+    if (!s->idp) {
+        return 0;
+    }
+    if (d->idp) {
+        return strcmp(s->idp, d->idp) == 0;
+    }
+    return anc_idp_allowed(r, d, s->idp) == ANC_OK;
+}
+
 static int start_login(request_rec *r, const anc_dir_cfg_t *d, int stale, const char *why)
 {
     anc_login_t l;
@@ -358,11 +379,11 @@ int anc_check_authn(request_rec *r)
      * that IdP opened: with several IdPs in the metadata (a federation),
      * any of them could otherwise assert this location's users and classes
      * (SAML core 2.2.5: an assertion speaks for its Issuer only). */
-    if (d->idp && (!s->idp || strcmp(s->idp, d->idp) != 0)) {
+    if (!session_idp_allowed(r, d, s)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "authncontext: authn: session not usable here reason=%s "
-                      "detail=session from %s, AuthnContextIdP is %s",
-                      anc_reason(ANC_E_ISSUER), s->idp ? s->idp : "-", d->idp);
+                      "detail=session from %s, not in this location's AuthnContextIdP",
+                      anc_reason(ANC_E_ISSUER), s->idp ? s->idp : "-");
         return start_login(r, d, 0, "session from another IdP");
     }
     user = user_from_session(r, d, s);
@@ -418,11 +439,11 @@ static anc_status_t lazy_load(request_rec *r, const anc_dir_cfg_t *d, anc_sessio
     if (st != ANC_OK) {
         return ANC_OK;
     }
-    if (d->idp && (!s->idp || strcmp(s->idp, d->idp) != 0)) {
+    if (!session_idp_allowed(r, d, s)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "authncontext: lazy: session not usable here reason=%s "
-                      "detail=session from %s, AuthnContextIdP is %s",
-                      anc_reason(ANC_E_ISSUER), s->idp ? s->idp : "-", d->idp);
+                      "detail=session from %s, not in this location's AuthnContextIdP",
+                      anc_reason(ANC_E_ISSUER), s->idp ? s->idp : "-");
         return ANC_OK;
     }
     *user = user_from_session(r, d, s);
