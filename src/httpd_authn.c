@@ -276,7 +276,10 @@ static int session_idp_allowed(request_rec *r, const anc_dir_cfg_t *d,
     return anc_idp_allowed(r, d, s->idp) == ANC_OK;
 }
 
-static int start_login(request_rec *r, const anc_dir_cfg_t *d, int stale, const char *why)
+/* idp: the IdP to go to (a step-up: the session's), or NULL (the one the
+ * location allows, or discovery) */
+static int start_login_at(request_rec *r, const anc_dir_cfg_t *d, int stale,
+                          const char *why, const char *idp)
 {
     anc_login_t l;
     int rc;
@@ -299,9 +302,17 @@ static int start_login(request_rec *r, const anc_dir_cfg_t *d, int stale, const 
                   "browser to the IdP",
                   why);
     anc_login_from_dir(r, d, anc_request_target(r), stale, &l);
+    if (idp && !l.idp) {
+        l.idp = idp;
+    }
     rc = anc_login_send(r, &l, HTTP_MOVED_TEMPORARILY);
     /* a POST-binding page was written: the request is complete */
     return rc == OK ? DONE : rc;
+}
+
+static int start_login(request_rec *r, const anc_dir_cfg_t *d, int stale, const char *why)
+{
+    return start_login_at(r, d, stale, why, NULL);
 }
 
 /* OK when s meets the location's AuthnContextRequest and
@@ -326,9 +337,14 @@ static int step_up_if_needed(request_rec *r, const anc_dir_cfg_t *d,
             return OK;
         }
     }
-    return start_login(r, d, stale,
-                       stale ? "session older than AuthnContextMaxAge"
-                             : "session does not meet AuthnContextRequest (step-up)");
+    /* A step-up goes back to the IdP that opened the session (when the
+     * location offers it): never a chooser in the middle of a step-up, and
+     * never the first IdP of the metadata when there are several. */
+    return start_login_at(r, d, stale,
+                          stale ? "session older than AuthnContextMaxAge"
+                                : "session does not meet AuthnContextRequest (step-up)",
+                          s->idp && anc_idp_allowed(r, d, s->idp) == ANC_OK ? s->idp
+                                                                            : NULL);
 }
 
 int anc_check_authn(request_rec *r)

@@ -159,7 +159,7 @@ static const char *remembered(request_rec *r)
         return NULL;
     }
     dec = apr_pstrdup(r->pool, v);
-    if (ap_unescape_url(dec) != OK) {
+    if (ap_unescape_urlencoded(dec) != OK) {
         return NULL;
     }
     return dec;
@@ -187,14 +187,10 @@ static int discovery_param(const char *name, apr_size_t n)
 
 static char *form_decode(apr_pool_t *p, const char *s, apr_size_t n)
 {
-    char *o = apr_pstrmemdup(p, s, n), *q;
+    char *o = apr_pstrmemdup(p, s, n);
 
-    for (q = o; *q; q++) {
-        if (*q == '+') {
-            *q = ' ';
-        }
-    }
-    return ap_unescape_url(o) == OK ? o : NULL;
+    /* '+' is a space; %2F is a slash (a target is a path) */
+    return ap_unescape_urlencoded(o) == OK ? o : NULL;
 }
 
 typedef struct kept_t {
