@@ -755,9 +755,8 @@ static void jput(jbuf_t *b, const char *s, apr_size_t n)
     b->d[b->len] = '\0';
 }
 
-/* a literal, or a literal + 0/1 (its first byte dropped) */
-#define JSP(b, s) jput((b), (s), strlen(s))
-#define JS(b, lit) JSP((b), (lit))
+/* a literal, or &literal[1] (its leading comma dropped) */
+#define JS(b, s) jput((b), (s), strlen(s))
 
 /* The length of the valid UTF-8 sequence at s (RFC 3629 4), 0 if invalid. */
 static int utf8_len(const unsigned char *s)
@@ -842,7 +841,7 @@ static void jtexts(jbuf_t *b, const char *name, const apr_array_header_t *a)
     for (i = 0; i < a->nelts; i++) {
         const anc_lang_text_t *t = &APR_ARRAY_IDX(a, i, anc_lang_text_t);
 
-        JS(b, ",{\"value\":" + (i ? 0 : 1));
+        JS(b, &",{\"value\":"[i ? 0 : 1]);
         jstr(b, t->value);
         if (*t->lang) {
             JS(b, ",\"lang\":");
@@ -868,7 +867,7 @@ anc_status_t anc_disco_feed_json(apr_pool_t *p, const anc_disco_list_t *l,
         const anc_disco_entry_t *e = anc_disco_list_get(l, i);
         const anc_ui_info_t *ui = e->ui;
 
-        JS(&b, ",\n{\"entityID\":" + (i ? 0 : 1));
+        JS(&b, &",\n{\"entityID\":"[i ? 0 : 1]);
         jstr(&b, e->entity_id);
         jtexts(&b, "DisplayNames", ui->display_names);
         jtexts(&b, "Descriptions", ui->descriptions);
@@ -880,7 +879,7 @@ anc_status_t anc_disco_feed_json(apr_pool_t *p, const anc_disco_list_t *l,
                 const anc_logo_t *lg = &APR_ARRAY_IDX(ui->logos, j, anc_logo_t);
                 char dims[64];
 
-                JS(&b, ",{\"value\":" + (j ? 0 : 1));
+                JS(&b, &",{\"value\":"[j ? 0 : 1]);
                 jstr(&b, lg->url);
                 snprintf(dims, sizeof(dims), ",\"height\":\"%d\",\"width\":\"%d\"",
                          lg->height, lg->width);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <apr_strings.h>
 #include "fuzz_common.h"
 #include "anc_disco.h"
 
