@@ -476,6 +476,38 @@ static int chooser(request_rec *r, const anc_dir_cfg_t *d, const kept_t *k)
                                ctx.facts, chooser_count, chooser_item, &ctx);
 }
 
+static int passive_without_idp(request_rec *r, const anc_dir_cfg_t *d,
+                               const anc_login_t *l)
+{
+    apr_table_t *facts;
+
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    if (anc_dir_is_lazy(d) && anc_is_local_url(l->target)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "authncontext: login: passive, several IdPs and none chosen or "
+                      "remembered; back to %s without a session",
+                      l->target);
+        apr_table_setn(r->headers_out, "Location",
+                       ap_construct_url(r->pool, l->target, r));
+        return HTTP_SEE_OTHER;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "authncontext: login: passive, several IdPs and none chosen or "
+                  "remembered; error page (%s needs a sign-in)",
+                  l->target);
+    facts = apr_table_make(r->pool, 4);
+    apr_table_setn(facts, "message",
+                   "Signing in without asking you was not possible: no organisation was "
+                   "chosen for this page.");
+    apr_table_setn(facts, "errorType", "saml-status");
+    apr_table_setn(facts, "statusCode2", "urn:oasis:names:tc:SAML:2.0:status:NoPassive");
+    apr_table_setn(facts, "loginURL",
+                   apr_pstrcat(r->pool, anc_srv_endpoint(anc_srv(r->server)),
+                               "/login?target=", anc_url_encode(r->pool, l->target),
+                               NULL));
+    return anc_page_send(r, HTTP_FORBIDDEN, ANC_PAGE_ERROR, "Sign-in needed", facts);
+}
+
 int anc_disco_start(request_rec *r, const anc_dir_cfg_t *d, anc_login_t *l)
 {
     const char *only = NULL, *ds = d->disco_url;
@@ -499,6 +531,19 @@ int anc_disco_start(request_rec *r, const anc_dir_cfg_t *d, anc_login_t *l)
     }
     kept_params(r, &k);
     anc_query_param(r, "discoReturn", &back);
+    if (l->passive && (!ds || !*ds || back)) {
+        /* A passive login shows nothing: the remembered IdP may be tried
+         * (when trusted and allowed here), else it ends as an IdP's
+         * NoPassive would, without asking any IdP: back to a lazy target
+         * without a session, or the error page. */
+        const char *mine = remembered(r);
+
+        if (mine && anc_idp_allowed(r, d, mine) == ANC_OK) {
+            l->idp = mine;
+            return DECLINED;
+        }
+        return passive_without_idp(r, d, l);
+    }
     /* An answer without a choice (a passive DS that found none, a user who
      * came back without choosing): the built-in chooser, not the DS again. */
     if (ds && *ds && !back) {

@@ -752,6 +752,20 @@ static int handle_login(request_rec *r)
         return OK;
     }
     if (!l.idp) {
+        /* A browser with a session asks again (an application's "confirm
+         * with MFA" link): the session's IdP, when the target offers it,
+         * as a step-up does; no chooser. The store not answering only
+         * means no shortcut. */
+        const char *sid = anc_cookie_get(r, anc_srv_cookie_name(anc_srv(r->server)));
+        anc_session_t *s = NULL;
+
+        if (sid && anc_is_hex_id(sid, 16) &&
+            anc_store_session_load(r, sid, ANC_SESSION_SKIP_ATTRIBUTES, &s) == ANC_OK &&
+            s->idp && anc_idp_allowed(r, l.dir, s->idp) == ANC_OK) {
+            l.idp = s->idp;
+        }
+    }
+    if (!l.idp) {
         rc = anc_disco_start(r, l.dir, &l);
         if (rc != DECLINED) {
             ap_destroy_sub_req(rr);

@@ -179,6 +179,10 @@ def dsp(idps, ds, workdir, sp_keys, sp_md_dir, backend):
     AuthnContextIdP entityAttribute=%(MS)s=%(MFA)s
     Require valid-user
 </Location>
+<Location /lazy-d>
+    AuthType SAML
+    AuthnContextUnauthenticatedAction pass
+</Location>
 <Location /ds>
     AuthType SAML
     AuthnContextDiscoveryURL %(DS)s
@@ -187,7 +191,7 @@ def dsp(idps, ds, workdir, sp_keys, sp_md_dir, backend):
 """ % {"A": A, "B": B, "C": C, "MS": MFA_SUPPORT, "MFA": MFA, "DS": ds.url}
     sp = SP("disco", _MetadataOnly(path), sp_keys, sp_md_dir, extra=extra,
             backend_port=backend.port)
-    for page in ("two", "only-b", "mfa-idps", "ds"):
+    for page in ("two", "only-b", "mfa-idps", "ds", "lazy-d"):
         sp.httpd.write("htdocs/%s/index.html" % page,
                        "<html><body><h1>PAGE:%s</h1></body></html>\n" % page)
     try:
@@ -369,18 +373,57 @@ def test_external_discovery_service_round_trip(dsp, fresh, ds):
     assert "%s://%s" % (ret.scheme, ret.netloc) == dsp.base and ret.path == "/saml/login"
     assert urllib.parse.parse_qs(ret.query)["target"] == ["/ds/"]
     assert variables(b, dsp)["AUTHN_CONTEXT_IDP"] == C
-    # isPassive travels to the DS; a DS answer with no choice falls back to
-    # the built-in chooser (no loop back to the DS)
+    # a DS answer with no choice falls back to the built-in chooser (no
+    # loop back to the DS)
     ds.requests.clear()
     ds.answer = ""
-    nb = Browser()
-    r = nb.get(dsp.url("/saml/login?target=%2Fds%2F&isPassive=true"), login=False)
-    assert len(ds.requests) == 1 and ds.requests[0]["isPassive"] == "true"
+    r = Browser().get(dsp.url("/ds/"), login=False)
+    assert len(ds.requests) == 1
     assert r.status_code == 200 and "Choose your organisation" in r.text
+    # isPassive travels to the DS; a passive answer with no choice ends as
+    # NoPassive would, asking no IdP
+    ds.requests.clear()
+    before = sum(len(s.events("authn_request")) for s in fresh.values())
+    r = Browser().get(dsp.url("/saml/login?target=%2Fds%2F&isPassive=true"), login=False)
+    assert len(ds.requests) == 1 and ds.requests[0]["isPassive"] == "true"
+    assert r.status_code == 403 and "NoPassive" in r.text
+    assert sum(len(s.events("authn_request")) for s in fresh.values()) == before
     # the DS cannot pick an IdP the location does not offer, nor an unknown one
     ds.answer = "https://evil.example/idp"
     r = Browser().get(dsp.url("/ds/"), login=False)
     assert r.status_code == 400 and "unknown-idp" in r.text
+
+
+def test_passive_login_without_a_choice_asks_no_idp(dsp, fresh):
+    # nothing chosen or remembered: back to a lazy page without a session,
+    # or the error page, and no IdP is asked
+    b = Browser()
+    r = b.get(dsp.url("/saml/login?target=%2Flazy-d%2F&isPassive=1"), follow=False)
+    assert r.status_code == 303 and r.headers["Location"] == dsp.url("/lazy-d/")
+    r = b.get(dsp.url("/saml/login?target=%2Fprivate%2F&isPassive=1"), follow=False)
+    assert r.status_code == 403 and "NoPassive" in r.text
+    assert all(s.events("authn_request") == [] for s in fresh.values())
+    # remembered: a passive attempt there
+    a = Browser("alice", PASSWORDS["alice"])
+    a.idp = C
+    a.get(dsp.url("/private/"))
+    name = _idp_cookie_name(a)
+    nb = Browser()
+    nb.s.cookies.set(name, a.s.cookies.get(name), domain="127.0.0.1", path="/")
+    r = nb.get(dsp.url("/saml/login?target=%2Flazy-d%2F&isPassive=1"), follow=False)
+    assert r.status_code == 302 and r.headers["Location"].startswith(
+        fresh[C].base + "/sso/redirect?"), r.headers
+
+
+def test_login_with_a_session_asks_the_sessions_idp(dsp, fresh):
+    b = Browser("bob", PASSWORDS["bob"], "123456")
+    b.idp = B
+    b.get(dsp.url("/private/"))
+    assert b.chooser_pages == 1
+    r = b.get(dsp.url("/saml/login?target=%2Fprivate%2F&authnContextClassRef=" +
+                      urllib.parse.quote(MFA, safe="")), follow=False)
+    assert r.status_code == 302 and r.headers["Location"].startswith(
+        fresh[B].base + "/sso/redirect?"), r.headers
 
 
 def test_discofeed_json_etag_and_304(dsp):
