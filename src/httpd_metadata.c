@@ -90,6 +90,7 @@ typedef struct md_snap_t {
      * (set once under store->lock, read-only after), in its own pool */
     const void *derived;
     apr_pool_t *derived_pool;
+    anc_md_derive_fn *derived_by; /* the build function it came from */
 } md_snap_t;
 
 struct anc_md_store_t {
@@ -1082,6 +1083,12 @@ const anc_trust_t *anc_idps_trust(request_rec *r)
     return h->trust;
 }
 
+static apr_status_t destroy_derived_pool(void *data)
+{
+    apr_pool_destroy(data);
+    return APR_SUCCESS;
+}
+
 /* Built at most once per snapshot and process: the first request that asks
  * builds it outside the lock (others go on; two first requests may both
  * build, one result is kept and the other freed), then it is published
@@ -1106,7 +1113,7 @@ const void *anc_idps_derived(request_rec *r, anc_md_derive_fn *build, void *ctx)
         return NULL;
     }
     apr_thread_mutex_lock(st->lock);
-    got = h->snap->derived;
+    got = h->snap->derived_by == build ? h->snap->derived : NULL;
     apr_thread_mutex_unlock(st->lock);
     if (got) {
         return got;
@@ -1124,10 +1131,19 @@ const void *anc_idps_derived(request_rec *r, anc_md_derive_fn *build, void *ctx)
     if (!h->snap->derived && mine) {
         h->snap->derived = mine;
         h->snap->derived_pool = pool;
+        h->snap->derived_by = build;
         pool = NULL;
     }
-    got = h->snap->derived;
+    got = h->snap->derived_by == build ? h->snap->derived : NULL;
     apr_thread_mutex_unlock(st->lock);
+    if (pool && !got) {
+        /* the slot holds another function's data: this one is not cached
+         * (one derivation per store is the intended use); it lives as long
+         * as the request */
+        apr_pool_cleanup_register(r->pool, pool, destroy_derived_pool,
+                                  apr_pool_cleanup_null);
+        return mine;
+    }
     if (pool) {
         apr_pool_destroy(pool);
     }

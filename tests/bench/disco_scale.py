@@ -21,6 +21,7 @@ Writes tests/bench/disco-scale.md.
 import argparse
 import datetime
 import http.client
+import json
 import os
 import statistics
 import subprocess
@@ -94,7 +95,7 @@ def p95(xs):
     return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
 
 
-def measure(keys, name, md_line):
+def measure(keys, name, md_line, n_idps):
     sp = sp_with(keys, name, md_line)
     try:
         sp.start()
@@ -104,6 +105,9 @@ def measure(keys, name, md_line):
         assert r.status == 200, r.status
         etag = r.getheader("ETag")
         size = len(body)
+        entries = json.loads(body)
+        assert len(entries) == n_idps, (len(entries), n_idps)
+        assert entries[0]["DisplayNames"][0]["value"] == name_of(0), entries[0]
         feed = [timed_get(conn, "/saml/discofeed")[0] for _ in range(50)]
         revalidate = []
         for _ in range(50):
@@ -149,10 +153,11 @@ def main():
     subprocess.run(["chmod", "-R", "a+rX", d], check=True)
 
     rows = [("per-entity directory (--metadata-split)",
-             measure(keys, "disco-scale-dir", "AuthnContextIdPMetadataFile %s" % d)),
+             measure(keys, "disco-scale-dir", "AuthnContextIdPMetadataFile %s" % d,
+                     a.entities)),
             ("aggregate as one file source (verify=)",
              measure(keys, "disco-scale-file", "AuthnContextIdPMetadataFile %s verify=%s"
-                     % (agg, keys.fed_cert)))]
+                     % (agg, keys.fed_cert), a.entities))]
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Discovery at federation scale",
