@@ -238,6 +238,7 @@ install: all
 	    $(DESTDIR)/usr/bin $(DESTDIR)$(EXAMPLEDIR) $(DESTDIR)$(CGIDIR)
 	install -m 0644 $(MODULE) $(DESTDIR)$(HTTPD_LIBEXECDIR)/mod_authncontext.so
 	install -m 0755 $(CLI) $(DESTDIR)/usr/bin/authncontext-verify
+	install -m 0755 conf-examples/authncontext-fetch-metadata $(DESTDIR)/usr/bin/
 	install -d $(DESTDIR)/usr/share/man/man1
 	install -m 0644 src/cli/authncontext-verify.1 $(DESTDIR)/usr/share/man/man1/
 	@set -e; for f in authncontext.load authncontext.conf; do \
@@ -257,6 +258,7 @@ install: all
 # note), as do the module's enabled links (a2dismod authncontext first).
 uninstall:
 	rm -f $(DESTDIR)$(HTTPD_LIBEXECDIR)/mod_authncontext.so $(DESTDIR)/usr/bin/authncontext-verify \
+	    $(DESTDIR)/usr/bin/authncontext-fetch-metadata \
 	    $(DESTDIR)/usr/share/man/man1/authncontext-verify.1 \
 	    $(DESTDIR)$(MODS_AVAILABLE)/authncontext.conf.dist $(DESTDIR)$(MODS_AVAILABLE)/authncontext.load.dist
 	@set -e; for f in authncontext.load authncontext.conf; do \

@@ -70,8 +70,9 @@ typedef struct anc_idp_t {
      * document (SAML metadata 2.3.1/2.3.2); 0 when none is given. From
      * that instant on anc_trust_find() no longer returns it. */
     apr_time_t valid_until;
-    const char *source;      /* the source's name (anc_md_options_t.name), or NULL */
-    const anc_ui_info_t *ui; /* never NULL for a loaded IdP */
+    const char *source;         /* the source's name (anc_md_options_t.name), or NULL */
+    const char *source_version; /* anc_md_options_t.version, or NULL */
+    const anc_ui_info_t *ui;    /* never NULL for a loaded IdP */
 } anc_idp_t;
 
 typedef struct anc_trust_t anc_trust_t;
@@ -109,6 +110,7 @@ typedef struct anc_md_options_t {
     const apr_array_header_t *entities;     /* const char *: only these (NULL: all) */
     const apr_array_header_t *entity_attrs; /* anc_md_attr_t: carry one (NULL: all) */
     apr_time_t now;                         /* 0: apr_time_now() */
+    const char *version; /* which version of the source, for anc_idp_t.source_version */
 } anc_md_options_t;
 
 typedef struct anc_md_skip_t {

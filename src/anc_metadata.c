@@ -599,6 +599,7 @@ static void load_entity(load_ctx_t *c, xmlNodePtr ed, apr_time_t valid_until)
     idp->valid_until = valid_until;
     idp->source = c->opt->name;
     idp->ui = anc_ui_info_parse(p, ed);
+    idp->source_version = c->opt->version;
     idp->signing_keys = apr_array_make(p, 2, sizeof(anc_key_t *));
     idp->sso_endpoints = apr_array_make(p, 2, sizeof(anc_endpoint_t));
     idp->slo_endpoints = apr_array_make(p, 2, sizeof(anc_endpoint_t));

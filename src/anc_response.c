@@ -288,9 +288,10 @@ static anc_status_t verify_sig(verify_ctx_t *c, xmlNodePtr elem, xmlNodePtr sig)
     /* which metadata the keys came from: after a key rollover, the first
      * question is whether that source was refreshed */
     if (rv == ANC_E_SIG_INVALID && c->err != NULL && c->idp->source != NULL) {
-        c->err->detail =
-            apr_psprintf(c->p, "%s (keys from %s)", c->err->detail ? c->err->detail : "",
-                         c->idp->source);
+        c->err->detail = apr_psprintf(
+            c->p, "%s (keys from %s%s%s)", c->err->detail ? c->err->detail : "",
+            c->idp->source, c->idp->source_version ? ", version " : "",
+            c->idp->source_version ? c->idp->source_version : "");
     }
     return rv;
 }

@@ -30,10 +30,12 @@
  */
 #include <malloc.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
 #include "apr_allocator.h"
 #include "apr_atomic.h"
@@ -104,6 +106,10 @@ struct anc_md_store_t {
     md_version_t *seen; /* the version of each file last looked at */
     apr_time_t *next_check;
     apr_uint32_t *log_slots; /* shared memory, one per source, or NULL */
+    /* second start-up pass: what each source's load found, logged in
+     * post_config (its check_config runs after the detach, before the
+     * error log is open again, so lines logged there are lost) */
+    anc_md_info_t **start_info;
 };
 
 /* ---- directive --------------------------------------------------------- */
@@ -249,19 +255,29 @@ static apr_pool_t *unmanaged_pool(void)
     return p;
 }
 
-static int stat_version(apr_pool_t *tmp, const char *path, md_version_t *v)
+static int stat_version_why(apr_pool_t *tmp, const char *path, md_version_t *v,
+                            apr_status_t *why)
 {
     apr_finfo_t fi;
+    apr_status_t rv =
+        apr_stat(&fi, path, APR_FINFO_MTIME | APR_FINFO_SIZE | APR_FINFO_INODE, tmp);
 
-    if (apr_stat(&fi, path, APR_FINFO_MTIME | APR_FINFO_SIZE | APR_FINFO_INODE, tmp) !=
-        APR_SUCCESS) {
+    if (rv != APR_SUCCESS) {
         memset(v, 0, sizeof(*v));
+        *why = rv;
         return 0;
     }
     v->mtime = fi.mtime;
     v->size = fi.size;
     v->inode = fi.inode;
     return 1;
+}
+
+static int stat_version(apr_pool_t *tmp, const char *path, md_version_t *v)
+{
+    apr_status_t why;
+
+    return stat_version_why(tmp, path, v, &why);
 }
 
 static int same_version(const md_version_t *a, const md_version_t *b)
@@ -286,6 +302,7 @@ static apr_uint32_t version_hash(const md_version_t *v)
  * only the first process that looks at a version does. */
 #define LOG_LOADED 0u
 #define LOG_EXPIRED 0x5a5a5a5au
+#define LOG_UNREADABLE 0x3c3c3c3cu
 
 static int first_to_log(anc_md_store_t *st, int i, const md_version_t *v,
                         apr_uint32_t event)
@@ -399,6 +416,7 @@ static anc_status_t load_part(anc_md_store_t *st, int i, apr_pool_t *errp,
     part->version.inode = fi.inode;
     memset(&o, 0, sizeof(o));
     o.name = apr_pstrdup(pool, src->path);
+    o.version = version_text(pool, &part->version);
     o.verify_key = src->verify_key;
     o.allow_sha1 = st->allow_sha1;
     o.max_validity = apr_time_from_sec(src->max_validity);
@@ -530,6 +548,31 @@ static apr_status_t store_cleanup(void *data)
 
 /* ---- start-up ------------------------------------------------------------ */
 
+static int second_pass(void)
+{
+    return ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_CONFIG &&
+           ap_state_query(AP_SQ_CONFIG_GEN) == 1;
+}
+
+/* The start-up lines of source i: skipped entities, then the summary. */
+static void log_loaded(apr_pool_t *p, const anc_md_store_t *st, int i)
+{
+    const anc_md_source_cfg_t *src = &APR_ARRAY_IDX(st->sources, i, anc_md_source_cfg_t);
+    const anc_md_info_t *info = st->start_info[i];
+
+    if (!info || !st->parts[i]) {
+        return;
+    }
+    log_skips(st->server, src, info);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, st->server,
+                 "authncontext: metadata: %s: %d IdP(s), %d skipped, %d filtered "
+                 "out%s%s (%s)",
+                 src->path, info->idps, info->skipped->nelts, info->filtered,
+                 info->valid_until ? ", validUntil " : "",
+                 info->valid_until ? anc_time_format(p, info->valid_until) : "",
+                 version_text(p, &st->parts[i]->version));
+}
+
 int anc_md_store_load(apr_pool_t *pconf, server_rec *s, apr_array_header_t *sources,
                       int allow_sha1, anc_md_store_t **store)
 {
@@ -543,6 +586,7 @@ int anc_md_store_load(apr_pool_t *pconf, server_rec *s, apr_array_header_t *sour
     st->parts = apr_pcalloc(pconf, sizeof(md_part_t *) * (apr_size_t)n);
     st->seen = apr_pcalloc(pconf, sizeof(md_version_t) * (apr_size_t)n);
     st->next_check = apr_pcalloc(pconf, sizeof(apr_time_t) * (apr_size_t)n);
+    st->start_info = apr_pcalloc(pconf, sizeof(anc_md_info_t *) * (apr_size_t)n);
     if (apr_thread_mutex_create(&st->lock, APR_THREAD_MUTEX_DEFAULT, pconf) !=
         APR_SUCCESS) {
         return !OK;
@@ -593,14 +637,10 @@ int anc_md_store_load(apr_pool_t *pconf, server_rec *s, apr_array_header_t *sour
             return !OK;
         }
         st->seen[i] = st->parts[i]->version;
-        log_skips(s, src, info);
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                     "authncontext: metadata: %s: %d IdP(s), %d skipped, %d filtered "
-                     "out%s%s (%s)",
-                     src->path, info->idps, info->skipped->nelts, info->filtered,
-                     info->valid_until ? ", validUntil " : "",
-                     info->valid_until ? anc_time_format(pconf, info->valid_until) : "",
-                     version_text(pconf, &st->parts[i]->version));
+        st->start_info[i] = info;
+        if (!second_pass()) {
+            log_loaded(pconf, st, i);
+        }
     }
     snap = make_snapshot(st, st->parts, 1);
     if (!snap) {
@@ -673,6 +713,13 @@ void anc_md_post_config(apr_pool_t *pconf, server_rec *s)
         anc_md_store_t *st = apr_hash_this_val(hi);
         apr_shm_t *shm = NULL;
         int i, n = st->sources->nelts;
+
+        if (second_pass()) {
+            for (i = 0; i < n; i++) {
+                log_loaded(pconf, st, i);
+            }
+        }
+        memset(st->start_info, 0, sizeof(anc_md_info_t *) * (apr_size_t)n);
 
         if (st->log_slots || !anc_md_refreshable(st)) {
             continue;
@@ -753,8 +800,26 @@ static apr_time_t refresh_store(anc_md_store_t *st, apr_pool_t *tmp)
             changed = 1;
         }
         if (src->refresh > 0 && now >= st->next_check[i]) {
+            apr_status_t why = APR_SUCCESS;
+
             st->next_check[i] = now + check_interval(src, part);
-            if (stat_version(tmp, src->watch, &v) && !same_version(&v, &st->seen[i])) {
+            if (!stat_version_why(tmp, src->watch, &v, &why)) {
+                /* Typically the root parent could read the source at
+                 * start-up but the httpd User cannot: without this line,
+                 * new versions would go unnoticed in silence. Logged once
+                 * per cause, by the first process that meets it. */
+                md_version_t bad = {0, -1, (apr_ino_t)why};
+                char msg[120];
+
+                if (first_to_log(st, i, &bad, LOG_UNREADABLE)) {
+                    ap_log_error(APLOG_MARK, APLOG_ERR, why, st->server,
+                                 "authncontext: metadata: %s: cannot look at it for a "
+                                 "refresh reason=%s detail=%s (uid %ld); new versions "
+                                 "are not seen until it is readable by the httpd user",
+                                 src->watch, anc_reason(ANC_E_INPUT),
+                                 apr_strerror(why, msg, sizeof(msg)), (long)getuid());
+                }
+            } else if (!same_version(&v, &st->seen[i])) {
                 md_part_t *np = NULL;
                 anc_md_info_t *info = NULL;
                 anc_error_t *err = NULL;

@@ -29,6 +29,7 @@ TESTS = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(TESTS, "lib"))
 sys.path.insert(0, os.path.join(TESTS, "security"))
 sys.path.insert(0, os.path.join(TESTS, "integration"))
+sys.path.insert(0, HERE)
 
 import clirunner  # noqa: E402
 import samlforge as sf  # noqa: E402
@@ -126,6 +127,79 @@ def measure(keys, name, md_line, targets=None):
         sp.stop()
 
 
+def measure_mellon(agg, targets):
+    """mod_auth_mellon (Debian's package) with the same aggregate as its
+    MellonIdPMetadataFile: every process parses it with lasso at start-up.
+    None when mellon is not installed; a dict with "error" when it does not
+    start within the time allowed."""
+    import benchlib as bl
+    import run_bench as rb
+    import servers
+    mellon = "/usr/lib/apache2/modules/mod_auth_mellon.so"
+    if not os.path.exists(mellon):
+        return None
+    body = rb.MELLON_BODY % {"host": rb.SP_HOST, "entity": rb.SP_ENTITY, "mfa": rb.MFA}
+    inst = bl.Instance("md-scale-mellon", body, extra_modules=[mellon])
+    try:
+        import shutil
+        shutil.copy(agg, inst.h.path("conf", "idp-metadata.xml"))
+        key, crt = servers.make_keypair(inst.h.path("conf"), "sp", rb.SP_HOST)
+        with open(crt) as f:
+            cert = "".join(l.strip() for l in f if "-----" not in l)
+        inst.h.write("conf/sp-metadata.xml", rb.MELLON_SP_METADATA % {
+            "entity": rb.SP_ENTITY, "cert": cert, "acs": rb.MELLON_ACS,
+            "base": rb.MELLON_ACS.rsplit("/", 1)[0]})
+        inst.h.write("conf/httpd.conf", inst.conf_text)
+        inst.h.fix_permissions()
+        c0 = children_cpu()
+        r = inst.h.configtest()
+        t_ct = children_cpu() - c0
+        if r.returncode != 0:
+            return {"error": "configtest failed: " + r.stdout[-300:]}
+        t0 = time.monotonic()
+        try:
+            inst.h.start(timeout=600)
+        except Exception as e:  # noqa: BLE001 - reported in the table
+            return {"error": "did not start: %s" % str(e)[:300]}
+        t_start = time.monotonic() - t0
+        cpu_parent = proc_cpu(servers.read_pid(inst.h.pid_file))
+        time.sleep(1)
+
+        import urllib.parse
+        import urllib.request
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *a, **k):
+                return None
+        opener = urllib.request.build_opener(NoRedirect)
+        times = []
+        for t in targets:
+            url = "http://127.0.0.1:%d/saml/login?ReturnTo=%s&IdP=%s" % (
+                inst.port, urllib.parse.quote("http://%s/app" % rb.SP_HOST, safe=""),
+                urllib.parse.quote(t, safe=""))
+            t0 = time.monotonic()
+            try:
+                opener.open(url, timeout=900)
+                status = 200
+            except urllib.error.HTTPError as e:
+                status = e.code
+            except OSError as e:
+                return {"error": "a login naming an IdP got no answer (%s); error log: %s"
+                        % (e, inst.h.log_tail(5)[-600:])}
+            times.append((time.monotonic() - t0) * 1000)
+            assert status in (302, 303), status
+        class P:
+            pid = servers.read_pid(inst.h.pid_file)
+        rss = worker_rss(P)  # after the logins: mellon parses the metadata then
+        return {"configtest": t_ct, "start": t_start, "start_cpu": cpu_parent, "rss": rss,
+                "login_first": times[0],
+                "login_cached": statistics.median(times[1:]) if len(times) > 1 else float("nan"),
+                "n": len(times)}
+    finally:
+        inst.h.stop()
+        inst.h.cleanup()
+
+
 def baseline(keys):
     """The same server with one small metadata file."""
     return measure(keys, "md-scale-small",
@@ -136,6 +210,8 @@ def baseline(keys):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--entities", type=int, default=10000)
+    ap.add_argument("--mellon-logins", type=int, default=3,
+                    help="logins timed with mod_auth_mellon (each can take minutes)")
     ap.add_argument("--out", default=os.path.join(HERE, "metadata-scale.md"))
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="anc-mdscale-")
@@ -168,6 +244,20 @@ def main():
     rows = [("one small metadata file (1 IdP)", base),
             ("aggregate as one file source (verify=)", whole),
             ("per-entity directory (--metadata-split)", lazy)]
+    # few logins: mellon answers a login in seconds to minutes here
+    mel = measure_mellon(agg, ["https://idp%05d.member.example.org/idp" % i
+                               for i in range(10, 10 + max(1, a.mellon_logins))])
+    mel_note = "mod_auth_mellon: not installed (`.ci/install-deps.sh peers`)."
+    if mel and "error" in mel:
+        mel_note = "mod_auth_mellon with the aggregate: %s" % mel["error"]
+    elif mel:
+        rows.append(("mod_auth_mellon, aggregate as MellonIdPMetadataFile (no signature "
+                     "check)", mel))
+        mel_note = ("mod_auth_mellon (Debian's package, no signature check on the "
+                    "aggregate): its login columns are `/saml/login?IdP=`, the first "
+                    "login and the median of the next %d (not 30: each takes long); its "
+                    "worker RSS, taken after those logins, is %.1f MiB over our one-file "
+                    "server." % (mel["n"] - 1, mel["rss"] - base["rss"]))
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Metadata at federation scale",
@@ -195,6 +285,8 @@ def main():
         "",
         "Worker RSS growth over the one-file server: aggregate %.1f MiB, directory %.1f MiB."
         % (whole["rss"] - base["rss"], lazy["rss"] - base["rss"]),
+        "",
+        mel_note,
         "",
         "CLI (`authncontext-verify`, one process, unprivileged): check the aggregate "
         "(`--metadata-only --metadata-verify`) %.2f s CPU, peak RSS %.1f MiB; split it "

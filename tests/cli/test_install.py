@@ -26,6 +26,7 @@ def test_install_keeps_edited_conf_and_uninstall(tmp_path):
     shipped = open(os.path.join(REPO, "conf-examples", "authncontext.conf")).read()
     assert conf.read_text() == shipped
     for rel in ("usr/lib/apache2/modules/mod_authncontext.so", "usr/bin/authncontext-verify",
+                "usr/bin/authncontext-fetch-metadata",
                 MODS + "/authncontext.load", "usr/share/doc/mod-authncontext/README.md",
                 "usr/share/doc/mod-authncontext/examples/04-stepup-admin.conf",
                 "usr/lib/cgi-bin/authncontext-error.cgi",
@@ -44,6 +45,7 @@ def test_install_keeps_edited_conf_and_uninstall(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "edited.example" in conf.read_text()
     for rel in ("usr/lib/apache2/modules/mod_authncontext.so", "usr/bin/authncontext-verify",
+                "usr/bin/authncontext-fetch-metadata",
                 MODS + "/authncontext.load", MODS + "/authncontext.conf.dist",
                 "usr/share/doc/mod-authncontext", "usr/lib/cgi-bin/authncontext-error.cgi"):
         assert not (tmp_path / rel).exists(), rel

@@ -139,7 +139,8 @@ def test_key_rollover_without_restart(keys, fed_sp):
     assert early.status != 303 and not early.session_cookie_set()
     assert "signature-invalid" in sp.reasons(early.test_id), sp.log_lines(early.test_id)
     # the log names the source the keys came from
-    assert any("keys from %s" % sp.fed in l for l in sp.log_lines(early.test_id)), \
+    assert any("keys from %s, version mtime " % sp.fed in l
+               for l in sp.log_lines(early.test_id)), \
         sp.log_lines(early.test_id)
 
     # the federation publishes the new key; no restart
@@ -254,6 +255,53 @@ def test_filtered_source_and_several_files(keys):
         assert r.returncode == 0 and "Syntax OK" in r.stdout, r.stdout
     finally:
         sp.httpd.cleanup()
+
+
+def test_startup_lines_reach_the_error_log_and_restart_reloads(keys):
+    """httpd reads its configuration twice at start-up, and the second
+    pass runs detached, before its error log is open: what a source's load
+    found (skipped entities, the summary) is logged from post_config so
+    that it lands in the error log, not only on the terminal of the first
+    pass. A graceful restart reloads the file."""
+    sp = sp_with(keys, "md-startlog", "AuthnContextIdPMetadataFile @FED@ verify=%s "
+                 "maxValidity=864000 refresh=0" % keys.fed_cert)
+    fed = sp.httpd.path("conf", "federation.xml")
+    dup = "https://idp001.member.example.org/idp"
+
+    def with_duplicate(cert_pem):
+        members = [{"entity_id": "https://idp%03d.member.example.org/idp" % i,
+                    "cert_pem": keys.filler.cert_pem} for i in range(20)]
+        members.append({"entity_id": dup, "cert_pem": keys.filler.cert_pem})
+        members.append({"entity_id": sf.IDP_ENTITY_ID, "cert_pem": cert_pem,
+                        "sso_url": sf.IDP_SSO_URL})
+        root = sf.federation_metadata(members)
+        sf.sign_metadata(root, keys.fed)
+        return sf.to_bytes(root)
+
+    replace_file(fed, with_duplicate(keys.idp.cert_pem))
+    sp.conf_text = sp.conf_text.replace("@FED@", fed)
+    summary = r"metadata: %s: 21 IdP\(s\), 1 skipped" % re.escape(fed)
+    skipped = r"metadata: %s: entity %s skipped reason=\S+" % (re.escape(fed), re.escape(dup))
+    try:
+        sp.start()
+        log = sp.httpd.log_text()
+        assert len(re.findall(summary, log)) == 1, log[-3000:]
+        assert len(re.findall(skipped, log)) == 1, log[-3000:]
+        assert login_with(keys, sp, keys.idp).status == 303
+        # the file changes, then a graceful restart: loaded again
+        replace_file(fed, with_duplicate(keys.idp_new.cert_pem))
+        pid = sp.pid
+        r = sp.httpd.apache("-k", "graceful")
+        assert r.returncode == 0, r.stdout
+        assert wait_for(lambda: len(re.findall(summary, sp.httpd.log_text())) == 2, 20), \
+            sp.httpd.log_tail(20)
+        assert wait_for(lambda: login_with(keys, sp, keys.idp_new).status == 303, 20), \
+            sp.httpd.log_tail(20)
+        assert login_with(keys, sp, keys.idp).status != 303
+        assert livehttpd.servers.read_pid(sp.httpd.pid_file) == pid
+        assert not sp.bad_lines()
+    finally:
+        sp.stop()
 
 
 # --- per-entity directory (authncontext-verify --metadata-split) -----------
