@@ -85,6 +85,8 @@ typedef enum {
     ANC_E_LOGOUT_REPLAY,      /* "logout-replay": LogoutRequest ID already seen */
     ANC_E_LOGOUT_UNSOLICITED, /* "logout-unsolicited": LogoutResponse that answers no
                                  pending LogoutRequest of ours (or another IdP's) */
+    ANC_E_IDP_NOT_ALLOWED,    /* "idp-not-allowed": an IdP in metadata that this location
+                                 does not offer (AuthnContextIdP) */
     ANC_E__COUNT
 } anc_status_t;
 

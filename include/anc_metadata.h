@@ -28,6 +28,39 @@ typedef struct anc_endpoint_t {
  * it was loaded into (freed by a pool cleanup). */
 typedef struct anc_key_t anc_key_t;
 
+typedef struct anc_md_attr_t {
+    const char *name;  /* saml:Attribute Name inside mdattr:EntityAttributes */
+    const char *value; /* one saml:AttributeValue, compared after collapsing */
+} anc_md_attr_t;
+
+/* A text in one language (mdui:DisplayName, Description, InformationURL,
+ * PrivacyStatementURL). lang is "" when the element has no xml:lang. */
+typedef struct anc_lang_text_t {
+    const char *lang;
+    const char *value;
+} anc_lang_text_t;
+
+/* An mdui:Logo: width and height in pixels (0 when not given). */
+typedef struct anc_logo_t {
+    const char *lang;
+    const char *url;
+    int width, height;
+} anc_logo_t;
+
+/* What a person choosing an IdP sees of it (the IDPSSODescriptor's
+ * mdui:UIInfo, SAML V2.0 Metadata Extensions for Login and Discovery User
+ * Interface 2.1) and the entity's mdattr:EntityAttributes (name/value
+ * pairs, for per-location IdP sets). Every array is present, possibly
+ * empty; strings are whitespace-collapsed and hold no control character. */
+typedef struct anc_ui_info_t {
+    apr_array_header_t *display_names; /* anc_lang_text_t */
+    apr_array_header_t *descriptions;  /* anc_lang_text_t */
+    apr_array_header_t *logos;         /* anc_logo_t */
+    apr_array_header_t *info_urls;     /* anc_lang_text_t */
+    apr_array_header_t *privacy_urls;  /* anc_lang_text_t */
+    apr_array_header_t *entity_attrs;  /* anc_md_attr_t */
+} anc_ui_info_t;
+
 typedef struct anc_idp_t {
     const char *entity_id;
     apr_array_header_t *signing_keys;  /* of anc_key_t *; at least one */
@@ -40,6 +73,7 @@ typedef struct anc_idp_t {
     apr_time_t valid_until;
     const char *source;         /* the source's name (anc_md_options_t.name), or NULL */
     const char *source_version; /* anc_md_options_t.version, or NULL */
+    const anc_ui_info_t *ui;    /* never NULL for a loaded IdP */
 } anc_idp_t;
 
 typedef struct anc_trust_t anc_trust_t;
@@ -67,11 +101,6 @@ anc_status_t anc_trust_load_memory(anc_trust_t *trust, const char *data, apr_siz
  * rule is skipped with a recorded reason, one that a filter leaves out is
  * counted, the rest are added. A source that ends up with no IdP is
  * refused (with the first skip's reason when there was one). */
-
-typedef struct anc_md_attr_t {
-    const char *name;  /* saml:Attribute Name inside mdattr:EntityAttributes */
-    const char *value; /* one saml:AttributeValue, compared after collapsing */
-} anc_md_attr_t;
 
 typedef struct anc_md_options_t {
     const char *name;                       /* for details and anc_idp_t.source */
@@ -160,7 +189,11 @@ anc_trust_t *anc_trust_overlay(apr_pool_t *p, const anc_trust_t *base,
  * effective validUntil on its root, then DIR/index.tsv:
  *   #anc-md-index 1 <TAB> source name <TAB> root validUntil (epoch s, 0)
  *   HEX <TAB> SHA-256 of the file <TAB> validUntil <TAB> entityID <TAB>
- *       display name (mdui:DisplayName, "" when none)
+ *       display name (mdui:DisplayName, "" when none) <TAB> UI
+ * (UI: anc_ui_encode() of the entity's anc_ui_info_t, so discovery lists
+ * every IdP without reading its file). The header's version is 2; version
+ * 1 indexes (no UI column) are still read (UI from the display name);
+ * any other version is refused with a message saying so.
  * Split files carry no signature: they are trusted because the index that
  * the verifier wrote names their hash (keep DIR writable by the verifier
  * only). Files are written to temporary names and renamed; the index last.
@@ -179,6 +212,10 @@ int anc_md_index_count(const anc_md_index_t *idx);
 int anc_md_index_has(const anc_md_index_t *idx, const char *entity_id);
 /* The index's entityIDs (const char *), in file order. */
 const apr_array_header_t *anc_md_index_entities(const anc_md_index_t *idx);
+/* The UI information of the i-th entity (file order) and its validUntil
+ * (0 when none), or NULL when i is out of range. */
+const anc_ui_info_t *anc_md_index_ui(const anc_md_index_t *idx, int i,
+                                     apr_time_t *valid_until);
 /* Loads the entity's file into trust after checking its SHA-256 against
  * the index. Errors: ANC_E_UNKNOWN_IDP (not in the index), ANC_E_INPUT,
  * ANC_E_METADATA (hash mismatch, or the file's own checks). */
@@ -241,6 +278,7 @@ typedef struct anc_sp_metadata_t {
     const char *slo_url;   /* SingleLogoutService for HTTP-Redirect and HTTP-POST;
                               may be NULL */
     const anc_key_t *cert; /* signing+encryption cert; may be NULL */
+    const char *disco_url; /* idpdisc:DiscoveryResponse Location, or NULL */
     int authn_requests_signed;
     int want_assertions_signed;
 } anc_sp_metadata_t;

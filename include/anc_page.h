@@ -8,7 +8,12 @@
  *                          replaced), so it is safe in text and in a quoted
  *                          attribute value;
  *   {{#name}}...{{/name}}  the part between is kept only when name has a
- *                          non-empty value (sections may nest, 8 deep).
+ *                          non-empty value (sections may nest, 8 deep);
+ *   {{*name}}...{{/name}}  a list: the part between is repeated once per
+ *                          item of list name (none: left out); inside it a
+ *                          name is first looked up in the item, then in the
+ *                          page. Lists do not nest; an item repeats at most
+ *                          ANC_PAGE_MAX_ITEMS times.
  * Only names the page declares are accepted: an unknown or misspelt name,
  * an unclosed or crossed section, or a template over 64 KB is refused when
  * the template is parsed (so a bad admin template fails configtest, never a
@@ -32,6 +37,7 @@ typedef enum {
     ANC_PAGE_UNAVAILABLE, /* the session store cannot answer */
     ANC_PAGE_LOGOUT,      /* signed out */
     ANC_PAGE_NOTICE,      /* a short message (bad request, wrong method) */
+    ANC_PAGE_CHOOSER,     /* choose the identity provider to sign in with */
     ANC_PAGE__COUNT
 } anc_page_id_t;
 
@@ -54,9 +60,20 @@ anc_status_t anc_template_parse(apr_pool_t *p, anc_page_id_t id, const char *tex
 /* The value of a name, or NULL / "" when it has none. */
 typedef const char *(*anc_page_value_fn)(void *ctx, const char *name);
 
-/* The rendered text, allocated in p. */
+/* The rendered text, allocated in p (lists render no item). */
 const char *anc_template_render(apr_pool_t *p, const anc_template_t *t,
                                 anc_page_value_fn value, void *ctx);
+
+#define ANC_PAGE_MAX_ITEMS 1000
+/* The number of items of a list (0 for none), and the value of a name in
+ * item i of a list (NULL: not an item's name; the page's value is used). */
+typedef int (*anc_page_count_fn)(void *ctx, const char *list);
+typedef const char *(*anc_page_item_fn)(void *ctx, const char *list, int i,
+                                        const char *name);
+/* anc_template_render() with lists. */
+const char *anc_template_render_lists(apr_pool_t *p, const anc_template_t *t,
+                                      anc_page_value_fn value, anc_page_count_fn count,
+                                      anc_page_item_fn item, void *ctx);
 
 /* A readable name for a well-known class URI ("multi-factor
  * authentication (REFEDS MFA)"), or NULL when it is not one. */

@@ -62,6 +62,7 @@ static const char *const reason_names[ANC_E__COUNT] = {
     [ANC_E_LOGOUT_STALE] = "logout-stale",
     [ANC_E_LOGOUT_REPLAY] = "logout-replay",
     [ANC_E_LOGOUT_UNSOLICITED] = "logout-unsolicited",
+    [ANC_E_IDP_NOT_ALLOWED] = "idp-not-allowed",
 };
 
 const char *anc_reason(anc_status_t code)

@@ -18,12 +18,14 @@
 #include <libxml/tree.h>
 #include <openssl/evp.h>
 
+#include "anc_disco.h"
 #include "anc_metadata.h"
 #include "anc_response.h"
 #include "anc_xml.h"
 
 #define INDEX_NAME "index.tsv"
-#define INDEX_MAGIC "#anc-md-index 1"
+#define INDEX_MAGIC_PREFIX "#anc-md-index "
+#define INDEX_MAGIC "#anc-md-index 2"
 #define NS_MDUI "urn:oasis:names:tc:SAML:metadata:ui"
 
 typedef struct index_entry_t {
@@ -32,12 +34,14 @@ typedef struct index_entry_t {
     apr_time_t valid_until;
     const char *entity_id;
     const char *display_name;
+    const anc_ui_info_t *ui;
 } index_entry_t;
 
 struct anc_md_index_t {
     const char *dir;
     apr_hash_t *by_id; /* entityID -> index_entry_t * */
     apr_array_header_t *ids;
+    apr_array_header_t *entries; /* index_entry_t *, file order */
 };
 
 static const char *hex_digest(apr_pool_t *p, const char *md_name, const void *data,
@@ -165,9 +169,9 @@ static anc_status_t split_entity(void *baton, xmlNodePtr ed, const anc_idp_t *id
         return rv;
     }
     APR_ARRAY_PUSH(sp->lines, const char *) =
-        apr_psprintf(p, "%s\t%s\t%" APR_TIME_T_FMT "\t%s\t%s\n", hex, sha256,
+        apr_psprintf(p, "%s\t%s\t%" APR_TIME_T_FMT "\t%s\t%s\t%s\n", hex, sha256,
                      apr_time_sec(idp->valid_until), index_safe(p, idp->entity_id),
-                     index_safe(p, display_name(p, ed)));
+                     index_safe(p, display_name(p, ed)), anc_ui_encode(p, idp->ui));
     return ANC_OK;
 }
 
@@ -257,31 +261,55 @@ anc_status_t anc_md_index_load(apr_pool_t *p, const char *dir, anc_md_index_t **
     const char *path = apr_pstrcat(p, dir, "/" INDEX_NAME, NULL);
     anc_md_index_t *x;
     char *data, *line, *state = NULL;
+    int version;
     apr_size_t len;
     anc_status_t rv = read_whole(p, path, &data, &len, err);
 
     if (rv != ANC_OK) {
         return rv;
     }
-    if (strncmp(data, INDEX_MAGIC "\t", strlen(INDEX_MAGIC) + 1) != 0) {
+    if (strncmp(data, INDEX_MAGIC_PREFIX, strlen(INDEX_MAGIC_PREFIX)) != 0) {
         return anc_error_set(p, err, ANC_E_METADATA, "%s is not an index", path);
+    }
+    /* Version 1 has no UI column; 2 adds it. A later version may mean
+     * something this build cannot read: refused, not guessed at. */
+    if (!strncmp(data, "#anc-md-index 1\t", 16)) {
+        version = 1;
+    } else if (!strncmp(data, "#anc-md-index 2\t", 16)) {
+        version = 2;
+    } else {
+        return anc_error_set(
+            p, err, ANC_E_METADATA,
+            "%s: index version %.8s is not supported (this build reads "
+            "versions 1 and 2): run authncontext-verify --metadata-split "
+            "of this build again",
+            path, data + strlen(INDEX_MAGIC_PREFIX));
     }
     x = apr_pcalloc(p, sizeof(*x));
     x->dir = apr_pstrdup(p, dir);
     x->by_id = apr_hash_make(p);
     x->ids = apr_array_make(p, 256, sizeof(const char *));
+    x->entries = apr_array_make(p, 256, sizeof(index_entry_t *));
     line = apr_strtok(data, "\n", &state); /* the header */
     while ((line = apr_strtok(NULL, "\n", &state)) != NULL) {
-        char *f[5], *fs = NULL;
+        char *f[6], *fs = NULL;
         index_entry_t *e;
         int i;
 
-        f[0] = apr_strtok(line, "\t", &fs);
-        for (i = 1; i < 5; i++) {
-            /* an empty display name leaves the last field missing */
-            f[i] = f[i - 1] != NULL ? apr_strtok(NULL, "\t", &fs) : NULL;
+        /* fields split one TAB each (apr_strtok would merge an empty
+         * display name into the next separator) */
+        f[0] = line;
+        for (i = 1; i < 6; i++) {
+            char *tab = f[i - 1] != NULL ? strchr(f[i - 1], '\t') : NULL;
+
+            if (tab != NULL) {
+                *tab = '\0';
+            }
+            f[i] = tab != NULL ? tab + 1 : NULL;
         }
-        if (f[3] == NULL || strlen(f[0]) != 40 || strlen(f[1]) != 64) {
+        (void)fs;
+        if (f[3] == NULL || strlen(f[0]) != 40 || strlen(f[1]) != 64 ||
+            (version == 2 && f[5] == NULL)) {
             return anc_error_set(p, err, ANC_E_METADATA, "%s: a malformed line", path);
         }
         e = apr_pcalloc(p, sizeof(*e));
@@ -290,8 +318,28 @@ anc_status_t anc_md_index_load(apr_pool_t *p, const char *dir, anc_md_index_t **
         e->valid_until = apr_time_from_sec(apr_atoi64(f[2]));
         e->entity_id = f[3];
         e->display_name = f[4] != NULL ? f[4] : "";
+        if (version == 2) {
+            anc_ui_info_t *ui = NULL;
+
+            if (anc_ui_decode(p, f[5], &ui, err) != ANC_OK) {
+                return anc_error_set(p, err, ANC_E_METADATA, "%s: entity %s: %s", path,
+                                     e->entity_id,
+                                     err != NULL && *err != NULL ? (*err)->detail : "");
+            }
+            e->ui = ui;
+        } else {
+            anc_ui_info_t *ui = anc_ui_info_make(p);
+
+            if (*e->display_name) {
+                anc_lang_text_t *t = apr_array_push(ui->display_names);
+                t->lang = "";
+                t->value = e->display_name;
+            }
+            e->ui = ui;
+        }
         apr_hash_set(x->by_id, e->entity_id, APR_HASH_KEY_STRING, e);
         APR_ARRAY_PUSH(x->ids, const char *) = e->entity_id;
+        APR_ARRAY_PUSH(x->entries, index_entry_t *) = e;
     }
     *idx = x;
     return ANC_OK;
@@ -311,6 +359,21 @@ int anc_md_index_count(const anc_md_index_t *idx)
 const apr_array_header_t *anc_md_index_entities(const anc_md_index_t *idx)
 {
     return idx->ids;
+}
+
+const anc_ui_info_t *anc_md_index_ui(const anc_md_index_t *idx, int i,
+                                     apr_time_t *valid_until)
+{
+    const index_entry_t *e;
+
+    if (idx == NULL || i < 0 || i >= idx->entries->nelts) {
+        return NULL;
+    }
+    e = APR_ARRAY_IDX(idx->entries, i, const index_entry_t *);
+    if (valid_until != NULL) {
+        *valid_until = e->valid_until;
+    }
+    return e->ui;
 }
 
 anc_status_t anc_md_index_load_entity(const anc_md_index_t *idx, anc_trust_t *trust,

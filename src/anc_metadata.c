@@ -26,6 +26,7 @@
 #include <xmlsec/openssl/evp.h>
 
 #include "anc_dsig.h"
+#include "anc_disco.h"
 #include "anc_metadata.h"
 #include "anc_response.h"
 #include "anc_xml.h"
@@ -598,6 +599,7 @@ static void load_entity(load_ctx_t *c, xmlNodePtr ed, apr_time_t valid_until)
     idp->entity_id = entity_id;
     idp->valid_until = valid_until;
     idp->source = c->opt->name;
+    idp->ui = anc_ui_info_parse(p, ed);
     idp->source_version = c->opt->version;
     idp->signing_keys = apr_array_make(p, 2, sizeof(anc_key_t *));
     idp->sso_endpoints = apr_array_make(p, 2, sizeof(anc_endpoint_t));
@@ -1151,6 +1153,8 @@ static void add_key_descriptor(xmlNodePtr role, xmlNsPtr md, const char *use,
     }
 }
 
+#define NS_IDPDISC "urn:oasis:names:tc:SAML:profiles:SSO:idp-discovery-protocol"
+
 anc_status_t anc_sp_metadata_build(apr_pool_t *p, const anc_sp_metadata_t *sp,
                                    const char **xml, anc_error_t **err)
 {
@@ -1184,6 +1188,18 @@ anc_status_t anc_sp_metadata_build(apr_pool_t *p, const anc_sp_metadata_t *sp,
     xmlNewProp(role, BAD_CAST "WantAssertionsSigned",
                BAD_CAST(sp->want_assertions_signed ? "true" : "false"));
     xmlNewProp(role, BAD_CAST "protocolSupportEnumeration", BAD_CAST ANC_NS_SAMLP);
+    if (sp->disco_url != NULL && *sp->disco_url != '\0') {
+        /* Identity Provider Discovery Service Protocol and Profile 2.4.1:
+         * the return endpoint, in the role's md:Extensions (first child). */
+        xmlNodePtr ext = xmlNewChild(role, md, BAD_CAST "Extensions", NULL);
+        xmlNsPtr disc = xmlNewNs(ext, BAD_CAST NS_IDPDISC, BAD_CAST "idpdisc");
+
+        ep = xmlNewChild(ext, disc, BAD_CAST "DiscoveryResponse", NULL);
+        xmlNewProp(ep, BAD_CAST "Binding", BAD_CAST NS_IDPDISC);
+        xmlNewProp(ep, BAD_CAST "Location", BAD_CAST sp->disco_url);
+        xmlNewProp(ep, BAD_CAST "index", BAD_CAST "0");
+        xmlNewProp(ep, BAD_CAST "isDefault", BAD_CAST "true");
+    }
     if (sp->cert != NULL && anc_key_cert_base64(sp->cert) != NULL) {
         add_key_descriptor(role, md, "signing", anc_key_cert_base64(sp->cert), 0);
         add_key_descriptor(role, md, "encryption", anc_key_cert_base64(sp->cert), 1);

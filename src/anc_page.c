@@ -46,6 +46,22 @@ static const char layout_html[] =
     "font-size:.9rem;margin:1rem 0 0}\n"
     "dt{font-weight:600}\n"
     "dd{margin:0;overflow-wrap:anywhere}\n"
+    "ul.idps{list-style:none;padding:0;margin:1rem 0}\n"
+    "ul.idps li{margin:.5rem 0}\n"
+    "a.idp{display:flex;align-items:center;gap:.75rem;padding:.6rem .8rem;"
+    "border:1px solid #b0b6be;border-radius:6px;color:#0b57d0;text-decoration:none;"
+    "font-weight:600}\n"
+    "a.idp img{height:32px;width:auto}\n"
+    "p.desc{margin:.25rem .8rem 0;font-size:.9rem;color:#3c4043}\n"
+    "form.search{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:1rem "
+    "0}\n"
+    "form.search label{flex-basis:100%;font-weight:600}\n"
+    "form.search input[type=search]{flex:1;min-width:12rem;padding:.5rem;font-size:1rem;"
+    "border:1px solid #5f6368;border-radius:4px}\n"
+    "form.search button{padding:.5rem 1rem;font-size:1rem;border-radius:4px;"
+    "border:0;background:#0b57d0;color:#fff;font-weight:600}\n"
+    "a.idp:focus,form.search input:focus,form.search button:focus{outline:3px solid "
+    "#e8a400;outline-offset:2px}\n"
     "</style>\n"
     "</head>\n"
     "<body>\n"
@@ -139,6 +155,39 @@ static const char notice_html[] =
     "Go to the home page</a></li>\n{{/homeURL}}"
     "</ul>\n";
 
+/* The IdP chooser: a server-side search (works without script), the IdP
+ * remembered from the last sign-in first, then at most a page of matches. */
+static const char chooser_html[] =
+    "<h1>{{title}}</h1>\n"
+    "<p>{{message}}</p>\n"
+    "{{#rememberedURL}}<h2 id=\"anc-last\">Last used</h2>\n"
+    "<ul class=\"idps\" aria-labelledby=\"anc-last\">\n"
+    "<li><a class=\"idp\" href=\"{{rememberedURL}}\"{{#rememberedLang}} "
+    "lang=\"{{rememberedLang}}\"{{/rememberedLang}}>{{#rememberedLogo}}<img "
+    "src=\"{{rememberedLogo}}\" alt=\"Logo of {{rememberedName}}\" height=\"32\">"
+    "{{/rememberedLogo}}<span>{{rememberedName}}</span></a></li>\n</ul>\n"
+    "<p><a href=\"{{forgetURL}}\">Choose another organisation</a></p>\n"
+    "{{/rememberedURL}}"
+    "<form class=\"search\" method=\"get\" action=\"{{formAction}}\" "
+    "role=\"search\">\n"
+    "{{*params}}<input type=\"hidden\" name=\"{{paramName}}\" "
+    "value=\"{{paramValue}}\">\n{{/params}}"
+    "<label for=\"anc-q\">Search for your organisation</label>\n"
+    "<input id=\"anc-q\" type=\"search\" name=\"q\" value=\"{{query}}\" "
+    "autocomplete=\"organization\">\n"
+    "<button type=\"submit\">Search</button>\n"
+    "</form>\n"
+    "<p role=\"status\">{{summary}}</p>\n"
+    "{{#shown}}<ul class=\"idps\">\n"
+    "{{*idps}}<li><a class=\"idp\" href=\"{{idpURL}}\"{{#idpLang}} "
+    "lang=\"{{idpLang}}\"{{/idpLang}}>{{#idpLogo}}<img src=\"{{idpLogo}}\" "
+    "alt=\"Logo of {{idpName}}\" height=\"32\">{{/idpLogo}}<span>{{idpName}}</span>"
+    "</a>{{#idpDescription}}<p class=\"desc\"{{#idpLang}} lang=\"{{idpLang}}\""
+    "{{/idpLang}}>{{idpDescription}}</p>{{/idpDescription}}</li>\n{{/idps}}"
+    "</ul>\n{{/shown}}"
+    "{{#moreURL}}<p><a href=\"{{moreURL}}\">Show more organisations</a></p>\n"
+    "{{/moreURL}}";
+
 /* The names each page may use (its facts; title everywhere). */
 static const char *const layout_names[] = {"title", "content", NULL};
 static const char *const forbidden_names[] = {
@@ -156,6 +205,32 @@ static const char *const logout_names[] = {
     "title",         "message",  "idpNote", "homeURL", "statusCode", "statusCode2",
     "statusMessage", "entityID", "ref",     "now",     NULL};
 static const char *const notice_names[] = {"title", "message", "homeURL", NULL};
+static const char *const chooser_names[] = {"title",
+                                            "message",
+                                            "homeURL",
+                                            "ref",
+                                            "now",
+                                            "rememberedURL",
+                                            "rememberedName",
+                                            "rememberedLang",
+                                            "rememberedLogo",
+                                            "forgetURL",
+                                            "formAction",
+                                            "params",
+                                            "paramName",
+                                            "paramValue",
+                                            "query",
+                                            "summary",
+                                            "shown",
+                                            "idps",
+                                            "idpURL",
+                                            "idpName",
+                                            "idpLang",
+                                            "idpLogo",
+                                            "idpDescription",
+                                            "idpEntityID",
+                                            "moreURL",
+                                            NULL};
 
 static const struct {
     const char *file;
@@ -168,6 +243,7 @@ static const struct {
     [ANC_PAGE_UNAVAILABLE] = {"unavailable.html", unavailable_html, unavailable_names},
     [ANC_PAGE_LOGOUT] = {"logout.html", logout_html, logout_names},
     [ANC_PAGE_NOTICE] = {"notice.html", notice_html, notice_names},
+    [ANC_PAGE_CHOOSER] = {"chooser.html", chooser_html, chooser_names},
 };
 
 const char *anc_page_file(anc_page_id_t id)
@@ -189,13 +265,13 @@ const char *const *anc_page_names(anc_page_id_t id)
 
 /* ---- parsing -------------------------------------------------------------- */
 
-typedef enum { PART_TEXT, PART_VALUE, PART_OPEN, PART_CLOSE } part_kind_t;
+typedef enum { PART_TEXT, PART_VALUE, PART_OPEN, PART_CLOSE, PART_LIST } part_kind_t;
 
 typedef struct part_t {
     part_kind_t kind;
     const char *s; /* text, or the name */
     apr_size_t len;
-    int jump; /* OPEN: index of its CLOSE */
+    int jump; /* OPEN, LIST: index of its CLOSE; CLOSE: index of its start */
 } part_t;
 
 struct anc_template_t {
@@ -235,7 +311,7 @@ anc_status_t anc_template_parse(apr_pool_t *p, anc_page_id_t id, const char *tex
 {
     anc_template_t *t;
     const char *const *names = anc_page_names(id);
-    int open[MAX_NESTING], depth = 0;
+    int open[MAX_NESTING], depth = 0, in_list = 0;
     apr_size_t i = 0, lit = 0;
 
     if ((unsigned)id >= ANC_PAGE__COUNT) {
@@ -268,8 +344,8 @@ anc_status_t anc_template_parse(apr_pool_t *p, anc_page_id_t id, const char *tex
         }
         start = i;
         i += 2;
-        if (i < len && (text[i] == '#' || text[i] == '/')) {
-            kind = text[i] == '#' ? PART_OPEN : PART_CLOSE;
+        if (i < len && (text[i] == '#' || text[i] == '/' || text[i] == '*')) {
+            kind = text[i] == '#' ? PART_OPEN : text[i] == '*' ? PART_LIST : PART_CLOSE;
             i++;
         }
         for (n = 0; i + n < len && name_char(text[i + n]) && n <= MAX_NAME; n++) {
@@ -278,7 +354,8 @@ anc_status_t anc_template_parse(apr_pool_t *p, anc_page_id_t id, const char *tex
             text[i + n + 1] != '}') {
             return anc_error_set(p, err, ANC_E_CONFIG,
                                  "bad markup at byte %" APR_SIZE_T_FMT
-                                 ": expected {{name}}, {{#name}} or {{/name}}",
+                                 ": expected {{name}}, {{#name}}, {{*name}} or "
+                                 "{{/name}}",
                                  start);
         }
         if (!name_allowed(names, text + i, n)) {
@@ -292,7 +369,14 @@ anc_status_t anc_template_parse(apr_pool_t *p, anc_page_id_t id, const char *tex
         pt->s = apr_pstrmemdup(p, text + i, n);
         pt->len = n;
         pt->jump = -1;
-        if (kind == PART_OPEN) {
+        if (kind == PART_LIST && in_list) {
+            return anc_error_set(p, err, ANC_E_CONFIG,
+                                 "list {{*%s}} at byte %" APR_SIZE_T_FMT
+                                 " inside another list (lists do not nest)",
+                                 pt->s, start);
+        }
+        if (kind == PART_OPEN || kind == PART_LIST) {
+            in_list += kind == PART_LIST;
             if (depth == MAX_NESTING) {
                 return anc_error_set(
                     p, err, ANC_E_CONFIG,
@@ -311,19 +395,24 @@ anc_status_t anc_template_parse(apr_pool_t *p, anc_page_id_t id, const char *tex
             }
             o = &APR_ARRAY_IDX(t->parts, open[depth - 1], part_t);
             if (strcmp(o->s, pt->s)) {
-                return anc_error_set(p, err, ANC_E_CONFIG,
-                                     "{{/%s}} at byte %" APR_SIZE_T_FMT " closes {{#%s}}",
-                                     pt->s, start, o->s);
+                return anc_error_set(
+                    p, err, ANC_E_CONFIG,
+                    "{{/%s}} at byte %" APR_SIZE_T_FMT " closes {{%c%s}}", pt->s, start,
+                    o->kind == PART_LIST ? '*' : '#', o->s);
             }
             o->jump = t->parts->nelts - 1;
+            pt->jump = open[depth - 1];
+            in_list -= o->kind == PART_LIST;
             depth--;
         }
         i += n + 2;
         lit = i;
     }
     if (depth) {
-        return anc_error_set(p, err, ANC_E_CONFIG, "section {{#%s}} is not closed",
-                             APR_ARRAY_IDX(t->parts, open[depth - 1], part_t).s);
+        const part_t *o = &APR_ARRAY_IDX(t->parts, open[depth - 1], part_t);
+
+        return anc_error_set(p, err, ANC_E_CONFIG, "section {{%c%s}} is not closed",
+                             o->kind == PART_LIST ? '*' : '#', o->s);
     }
     if (len > lit) {
         part_t *pt = apr_array_push(t->parts);
@@ -400,20 +489,34 @@ static void put_escaped(buf_t *b, const char *s)
 const char *anc_template_render(apr_pool_t *p, const anc_template_t *t,
                                 anc_page_value_fn value, void *ctx)
 {
+    return anc_template_render_lists(p, t, value, NULL, NULL, ctx);
+}
+
+const char *anc_template_render_lists(apr_pool_t *p, const anc_template_t *t,
+                                      anc_page_value_fn value, anc_page_count_fn count,
+                                      anc_page_item_fn item, void *ctx)
+{
     buf_t b = {p, NULL, 0, 0};
-    int i;
+    const char *list = NULL; /* the list being repeated */
+    int i, list_at = -1, list_i = 0, list_n = 0;
 
     put(&b, "", 0);
     for (i = 0; i < t->parts->nelts; i++) {
         const part_t *pt = &APR_ARRAY_IDX(t->parts, i, part_t);
-        const char *v;
+        const char *v = NULL;
 
+        /* inside a list, an item's own value first */
+        if (list && item && (pt->kind == PART_VALUE || pt->kind == PART_OPEN)) {
+            v = item(ctx, list, list_i, pt->s);
+        }
+        if (!v && (pt->kind == PART_VALUE || pt->kind == PART_OPEN)) {
+            v = value(ctx, pt->s);
+        }
         switch (pt->kind) {
             case PART_TEXT:
                 put(&b, pt->s, pt->len);
                 break;
             case PART_VALUE:
-                v = value(ctx, pt->s);
                 if (v && *v) {
                     if (t->raw_content && !strcmp(pt->s, "content")) {
                         put(&b, v,
@@ -424,12 +527,31 @@ const char *anc_template_render(apr_pool_t *p, const anc_template_t *t,
                 }
                 break;
             case PART_OPEN:
-                v = value(ctx, pt->s);
                 if (!v || !*v) {
                     i = pt->jump; /* past the section */
                 }
                 break;
+            case PART_LIST:
+                list_n = count ? count(ctx, pt->s) : 0;
+                if (list_n > ANC_PAGE_MAX_ITEMS) {
+                    list_n = ANC_PAGE_MAX_ITEMS;
+                }
+                if (list_n <= 0) {
+                    i = pt->jump;
+                    break;
+                }
+                list = pt->s;
+                list_at = i;
+                list_i = 0;
+                break;
             case PART_CLOSE:
+                if (list && pt->jump == list_at) {
+                    if (++list_i < list_n) {
+                        i = list_at; /* the next item */
+                    } else {
+                        list = NULL;
+                    }
+                }
                 break;
         }
     }

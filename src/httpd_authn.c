@@ -255,7 +255,31 @@ apr_time_t anc_session_fresh_instant(request_rec *r, const anc_dir_cfg_t *d,
                                     anc_srv_vocab(anc_srv(r->server)), s->statements);
 }
 
-static int start_login(request_rec *r, const anc_dir_cfg_t *d, int stale, const char *why)
+/* A location with an IdP set (AuthnContextIdP) takes only sessions one of
+ * its IdPs opened: with several IdPs in the metadata (a federation), any of
+ * them could otherwise assert this location's users and classes (SAML core
+ * 2.2.5: an assertion speaks for its Issuer only). The single-entityID form
+ * needs no metadata lookup (as before); a set with entityAttribute= judges
+ * the IdP by its current metadata. */
+static int session_idp_allowed(request_rec *r, const anc_dir_cfg_t *d,
+                               const anc_session_t *s)
+{
+    if (!d->idp_ids && !d->idp_attrs) {
+        return 1;
+    }
+    if (!s->idp) {
+        return 0;
+    }
+    if (d->idp) {
+        return strcmp(s->idp, d->idp) == 0;
+    }
+    return anc_idp_allowed(r, d, s->idp) == ANC_OK;
+}
+
+/* idp: the IdP to go to (a step-up: the session's), or NULL (the one the
+ * location allows, or discovery) */
+static int start_login_at(request_rec *r, const anc_dir_cfg_t *d, int stale,
+                          const char *why, const char *idp)
 {
     anc_login_t l;
     int rc;
@@ -278,9 +302,17 @@ static int start_login(request_rec *r, const anc_dir_cfg_t *d, int stale, const 
                   "browser to the IdP",
                   why);
     anc_login_from_dir(r, d, anc_request_target(r), stale, &l);
+    if (idp && !l.idp) {
+        l.idp = idp;
+    }
     rc = anc_login_send(r, &l, HTTP_MOVED_TEMPORARILY);
     /* a POST-binding page was written: the request is complete */
     return rc == OK ? DONE : rc;
+}
+
+static int start_login(request_rec *r, const anc_dir_cfg_t *d, int stale, const char *why)
+{
+    return start_login_at(r, d, stale, why, NULL);
 }
 
 /* OK when s meets the location's AuthnContextRequest and
@@ -305,9 +337,14 @@ static int step_up_if_needed(request_rec *r, const anc_dir_cfg_t *d,
             return OK;
         }
     }
-    return start_login(r, d, stale,
-                       stale ? "session older than AuthnContextMaxAge"
-                             : "session does not meet AuthnContextRequest (step-up)");
+    /* A step-up goes back to the IdP that opened the session (when the
+     * location offers it): never a chooser in the middle of a step-up, and
+     * never the first IdP of the metadata when there are several. */
+    return start_login_at(r, d, stale,
+                          stale ? "session older than AuthnContextMaxAge"
+                                : "session does not meet AuthnContextRequest (step-up)",
+                          s->idp && anc_idp_allowed(r, d, s->idp) == ANC_OK ? s->idp
+                                                                            : NULL);
 }
 
 int anc_check_authn(request_rec *r)
@@ -358,11 +395,11 @@ int anc_check_authn(request_rec *r)
      * that IdP opened: with several IdPs in the metadata (a federation),
      * any of them could otherwise assert this location's users and classes
      * (SAML core 2.2.5: an assertion speaks for its Issuer only). */
-    if (d->idp && (!s->idp || strcmp(s->idp, d->idp) != 0)) {
+    if (!session_idp_allowed(r, d, s)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "authncontext: authn: session not usable here reason=%s "
-                      "detail=session from %s, AuthnContextIdP is %s",
-                      anc_reason(ANC_E_ISSUER), s->idp ? s->idp : "-", d->idp);
+                      "detail=session from %s, not in this location's AuthnContextIdP",
+                      anc_reason(ANC_E_ISSUER), s->idp ? s->idp : "-");
         return start_login(r, d, 0, "session from another IdP");
     }
     user = user_from_session(r, d, s);
@@ -418,11 +455,11 @@ static anc_status_t lazy_load(request_rec *r, const anc_dir_cfg_t *d, anc_sessio
     if (st != ANC_OK) {
         return ANC_OK;
     }
-    if (d->idp && (!s->idp || strcmp(s->idp, d->idp) != 0)) {
+    if (!session_idp_allowed(r, d, s)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "authncontext: lazy: session not usable here reason=%s "
-                      "detail=session from %s, AuthnContextIdP is %s",
-                      anc_reason(ANC_E_ISSUER), s->idp ? s->idp : "-", d->idp);
+                      "detail=session from %s, not in this location's AuthnContextIdP",
+                      anc_reason(ANC_E_ISSUER), s->idp ? s->idp : "-");
         return ANC_OK;
     }
     *user = user_from_session(r, d, s);

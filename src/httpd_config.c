@@ -151,7 +151,17 @@ void *anc_merge_dir_config(apr_pool_t *p, void *basev, void *addv)
     const anc_dir_cfg_t *base = basev, *add = addv;
     anc_dir_cfg_t *m = apr_pcalloc(p, sizeof(*m));
 
-    MERGE_PTR(idp);
+    /* the IdP set is one setting: a location that names any replaces it */
+    if (add->idp_ids || add->idp_attrs) {
+        m->idp = add->idp;
+        m->idp_ids = add->idp_ids;
+        m->idp_attrs = add->idp_attrs;
+    } else {
+        m->idp = base->idp;
+        m->idp_ids = base->idp_ids;
+        m->idp_attrs = base->idp_attrs;
+    }
+    MERGE_PTR(disco_url);
     if (add->request_set != ANC_UNSET) {
         m->request_set = add->request_set;
         m->request = add->request;
@@ -729,16 +739,44 @@ static const char *add_error_host(cmd_parms *cmd, void *dummy, const char *arg)
 /* ---------------------------------------------------------------------- */
 /* directory directives                                                    */
 
+/* AuthnContextIdP entityID... [entityAttribute=NAME=VALUE]...: the IdPs this
+ * location offers (issue 15); every AuthnContextIdP line of one context
+ * adds to its set. */
 static const char *set_dir_idp(cmd_parms *cmd, void *dv, const char *arg)
 {
     deferred_t *dc = deferred_of(cmd);
+    anc_dir_cfg_t *d = dv;
     const anc_srv_cfg_t *c;
 
+    if (!strncmp(arg, "entityAttribute=", 16)) {
+        const char *nv = arg + 16, *eq = strchr(nv, '=');
+        anc_md_attr_t *a;
+
+        if (!eq || eq == nv || !eq[1] ||
+            !looks_like_uri(apr_pstrmemdup(cmd->temp_pool, nv, (apr_size_t)(eq - nv)))) {
+            return apr_psprintf(cmd->pool,
+                                "%s: '%s' is not entityAttribute=NAME=VALUE with an "
+                                "absolute URI as NAME",
+                                cmd->cmd->name, arg);
+        }
+        if (!d->idp_attrs) {
+            d->idp_attrs = apr_array_make(cmd->pool, 2, sizeof(anc_md_attr_t));
+        }
+        a = apr_array_push(d->idp_attrs);
+        a->name = apr_pstrmemdup(cmd->pool, nv, (apr_size_t)(eq - nv));
+        a->value = eq + 1;
+        d->idp = NULL;
+        return NULL;
+    }
     if (!looks_like_uri(arg)) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not an absolute URI", cmd->cmd->name,
                             arg);
     }
-    ((anc_dir_cfg_t *)dv)->idp = arg;
+    if (!d->idp_ids) {
+        d->idp_ids = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(d->idp_ids, const char *) = arg;
+    d->idp = d->idp_ids->nelts == 1 && !d->idp_attrs ? arg : NULL;
     if (dc) {
         /* the metadata is loaded in check_config, which checks this then */
         idp_use_t *u = apr_array_push(dc->idps);
@@ -754,6 +792,36 @@ static const char *set_dir_idp(cmd_parms *cmd, void *dv, const char *arg)
         return apr_psprintf(cmd->pool, "%s: %s is not in the loaded metadata",
                             cmd->cmd->name, arg);
     }
+    return NULL;
+}
+
+/* AuthnContextDiscoveryURL URL|Off: an external discovery service (OASIS
+ * IdP Discovery Protocol); http(s) only, no fragment (the protocol adds a
+ * query). */
+static const char *set_dir_disco_url(cmd_parms *cmd, void *dv, const char *arg)
+{
+    anc_dir_cfg_t *d = dv;
+    const char *q;
+
+    if (!strcasecmp(arg, "Off")) {
+        d->disco_url = "";
+        return NULL;
+    }
+    if ((strncasecmp(arg, "https://", 8) && strncasecmp(arg, "http://", 7)) ||
+        strchr(arg, '#')) {
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not an http or https URL without a fragment",
+                            cmd->cmd->name, arg);
+    }
+    for (q = arg; *q; q++) {
+        if ((unsigned char)*q <= 0x20 || *q == 0x7f) {
+            return apr_psprintf(cmd->pool,
+                                "%s: the URL holds white space or a control "
+                                "character",
+                                cmd->cmd->name);
+        }
+    }
+    d->disco_url = arg;
     return NULL;
 }
 
@@ -967,8 +1035,11 @@ const command_rec anc_cmds[] = {
                  SRV_OFF(show_attribute_values), RSRC_CONF,
                  "PATH/session shows attribute values, not only names (default Off)"),
 
-    AP_INIT_TAKE1("AuthnContextIdP", set_dir_idp, NULL, DIR_WHERE,
-                  "entityID of the IdP to use here"),
+    AP_INIT_ITERATE("AuthnContextIdP", set_dir_idp, NULL, DIR_WHERE,
+                    "entityID... [entityAttribute=NAME=VALUE]...: the IdPs offered here"),
+    AP_INIT_TAKE1("AuthnContextDiscoveryURL", set_dir_disco_url, NULL, DIR_WHERE,
+                  "URL of an external IdP discovery service, or Off (the built-in "
+                  "chooser)"),
     AP_INIT_TAKE_ARGV("AuthnContextRequest", set_dir_request, NULL, DIR_WHERE,
                       "[exact|minimum|better|maximum] URI...: RequestedAuthnContext "
                       "and the policy a session must meet here (else step-up)"),

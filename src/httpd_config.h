@@ -165,9 +165,14 @@ typedef struct anc_srv_cfg_t {
 #define ANC_UNAUTH_PASS 2
 
 typedef struct anc_dir_cfg_t {
+    /* AuthnContextIdP: the one entityID when the location names exactly one
+     * and no entityAttribute= (the old single-IdP meaning), else NULL */
     const char *idp;
-    int request_set;         /* ANC_UNSET, 0 (Off), 1 (rule) */
-    anc_rule_ref_t *request; /* the AuthnContextRequest rule when 1 */
+    apr_array_header_t *idp_ids;   /* const char *: every entityID named, or NULL */
+    apr_array_header_t *idp_attrs; /* anc_md_attr_t: entityAttribute=, or NULL */
+    const char *disco_url;         /* AuthnContextDiscoveryURL, "" for Off, NULL unset */
+    int request_set;               /* ANC_UNSET, 0 (Off), 1 (rule) */
+    anc_rule_ref_t *request;       /* the AuthnContextRequest rule when 1 */
     int max_age;
     int force_authn;
     int passive;

@@ -376,12 +376,12 @@ static void check_servers(walk_t *w)
             !idp_named_for(w->s, vs, ap_conftree)) {
             ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, vs,
                          "authncontext: configtest: %d IdPs in metadata and no "
-                         "AuthnContextIdP for %s: logins go to the first one, %s "
-                         "(name one with AuthnContextIdP, or let a link choose with "
-                         "%s/login?idp=ENTITYID)",
+                         "AuthnContextIdP for %s: a login shows the IdP chooser at "
+                         "%s/login (or the AuthnContextDiscoveryURL service); name the "
+                         "IdPs a location offers with AuthnContextIdP",
                          anc_trust_count(trust),
                          vs->server_hostname ? vs->server_hostname : "this server",
-                         anc_trust_first(trust)->entity_id, anc_srv_endpoint(c));
+                         anc_srv_endpoint(c));
         }
     }
 }

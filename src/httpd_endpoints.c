@@ -1,6 +1,8 @@
 /*
  * httpd_endpoints.c - the SP endpoints under AuthnContextEndpoint:
  *   POST PATH/acs       the Assertion Consumer Service (HTTP-POST binding)
+ *   GET  PATH/discofeed the IdPs as DiscoFeed JSON (httpd_disco.c)
+ *   GET/POST PATH/slo   Single Logout messages from the IdP (httpd_slo.c)
  *   GET  PATH/login     ?target=/local/url[&idp=|entityID=entityID] and the
  *                       parameters of httpd_login_params.c
  *   GET  PATH/logout    ?return=/local/url
@@ -655,12 +657,42 @@ static int handle_acs(request_rec *r)
 /* ---------------------------------------------------------------------- */
 /* login, logout, metadata, forbidden                                      */
 
+/* Refuses a chosen IdP (idp=, entityID=, a discovery service's answer)
+ * that is not in trusted metadata or not offered for the target's
+ * location: 400 with the reason in the log and on the page. */
+static int refuse_idp(request_rec *r, const char *idp, anc_status_t why,
+                      const char *target)
+{
+    apr_table_t *facts = apr_table_make(r->pool, 4);
+
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  "authncontext: login: rejected reason=%s ref=%s detail=IdP %s %s %s",
+                  anc_reason(why), anc_request_ref(r), idp,
+                  why == ANC_E_UNKNOWN_IDP ? "is not in the trusted metadata; target"
+                                           : "is not offered (AuthnContextIdP) for",
+                  target);
+    apr_table_setn(facts, "message",
+                   why == ANC_E_UNKNOWN_IDP
+                       ? "The organisation chosen for signing in is not one this site "
+                         "trusts."
+                       : "The organisation chosen for signing in cannot be used for this "
+                         "page.");
+    apr_table_setn(facts, "reason", anc_reason(why));
+    apr_table_setn(facts, "entityID", idp);
+    apr_table_setn(facts, "loginURL",
+                   apr_pstrcat(r->pool, anc_srv_endpoint(anc_srv(r->server)),
+                               "/login?target=", anc_url_encode(r->pool, target), NULL));
+    return anc_page_send(r, HTTP_BAD_REQUEST, ANC_PAGE_ERROR, "Unknown organisation",
+                         facts);
+}
+
 static int handle_login(request_rec *r)
 {
-    const char *target, *idp, *path;
+    const char *target, *idp, *path, *eid;
     request_rec *rr;
     anc_login_t l;
-    int n = 0, ni = 0, rc;
+    int n = 0, ni = 0, ne = 0, rc;
+    anc_status_t allowed;
 
     if (r->method_number != M_GET) {
         apr_table_setn(r->err_headers_out, "Allow", "GET, HEAD");
@@ -668,18 +700,32 @@ static int handle_login(request_rec *r)
                                "Use GET for the login endpoint.");
     }
     target = anc_query_param(r, "target", &n);
+    /* idp= (ours) and entityID= (the Shibboleth SP's name, and the
+     * discovery service's returnIDParam) name the IdP. Both at once must
+     * agree: a page cannot pick one and a discovery answer another. */
     idp = anc_query_param(r, "idp", &ni);
-    if (!ni) {
-        /* the Shibboleth SP's name for it */
-        idp = anc_query_param(r, "entityID", &ni);
-    }
-    if (n > 1 || ni > 1 || (n == 1 && !anc_is_local_url(target))) {
+    eid = anc_query_param(r, "entityID", &ne);
+    if (n > 1 || ni > 1 || ne > 1 || (n == 1 && !anc_is_local_url(target))) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "authncontext: login: rejected reason=%s detail=target must be one "
                       "local URL",
                       anc_reason(ANC_E_INPUT));
         return anc_simple_page(r, HTTP_BAD_REQUEST, "Bad request",
                                "The target must be a local URL such as /app/.");
+    }
+    if ((ni && !idp) || (ne && !eid) || (idp && eid && strcmp(idp, eid) != 0)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "authncontext: login: rejected reason=%s detail=idp and entityID "
+                      "name different IdPs, or one is malformed",
+                      anc_reason(ANC_E_INPUT));
+        return anc_simple_page(r, HTTP_BAD_REQUEST, "Bad request",
+                               "The sign-in request names two different organisations.");
+    }
+    if (!idp) {
+        idp = eid;
+    }
+    if (idp && !*idp) {
+        idp = NULL; /* "entityID=": no choice (a discovery service that found none) */
     }
     if (n == 1 && strlen(target) > ANC_MAX_TARGET) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
@@ -692,33 +738,50 @@ static int handle_login(request_rec *r)
     if (!target) {
         target = "/";
     }
-    if (idp && !anc_trust_find(anc_idps_trust(r), idp)) {
-        return anc_simple_page(r, HTTP_BAD_REQUEST, "Bad request",
-                               "Unknown identity provider.");
-    }
     /* The request the target's location would send: its
-     * AuthnContextRequest, ForceAuthn, binding, error URL. */
+     * AuthnContextRequest, ForceAuthn, binding, error URL, IdP set. */
     path = apr_pstrmemdup(r->pool, target, strcspn(target, "?#"));
     rr = ap_sub_req_lookup_uri(path, r, NULL);
     anc_login_from_dir(r, anc_dir(rr), target, 0, &l);
     if (idp) {
-        /* ?idp= picks among the IdPs only where the location does not pin
-         * one (AuthnContextIdP): the pinned location would refuse the
-         * session anyway (httpd_authn.c), so say so now. */
-        if (l.idp && strcmp(l.idp, idp) != 0) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                          "authncontext: login: rejected reason=%s detail=idp %s, but "
-                          "the target's AuthnContextIdP is %s",
-                          anc_reason(ANC_E_ISSUER), idp, l.idp);
+        /* a choice (a page's link, the chooser, a discovery service's
+         * answer): only an IdP in trusted metadata that the target's
+         * location offers (AuthnContextIdP), else the location would
+         * refuse the session anyway (httpd_authn.c) */
+        allowed = anc_idp_allowed(r, l.dir, idp);
+        if (allowed != ANC_OK) {
+            rc = refuse_idp(r, idp, allowed, target);
             ap_destroy_sub_req(rr);
-            return anc_simple_page(r, HTTP_BAD_REQUEST, "Bad request",
-                                   "This page signs in at another identity provider.");
+            return rc;
         }
         l.idp = idp;
     }
     if (anc_login_apply_params(r, &l) == ANC_LOGIN_ANSWERED) {
         ap_destroy_sub_req(rr);
         return OK;
+    }
+    if (!l.idp) {
+        /* A browser with a session asks again (an application's "confirm
+         * with MFA" link): the session's IdP, when the target offers it,
+         * as a step-up does; no chooser. The store not answering only
+         * means no shortcut. */
+        const char *sid = anc_cookie_get(r, anc_srv_cookie_name(anc_srv(r->server)));
+        anc_session_t *s = NULL;
+
+        if (sid && anc_is_hex_id(sid, 16) &&
+            anc_store_session_load(r, sid, ANC_SESSION_SKIP_ATTRIBUTES, &s) == ANC_OK &&
+            s->idp && anc_idp_allowed(r, l.dir, s->idp) == ANC_OK) {
+            l.idp = s->idp;
+        }
+    }
+    if (!l.idp) {
+        rc = anc_disco_start(r, l.dir, &l);
+        if (rc != DECLINED) {
+            ap_destroy_sub_req(rr);
+            return rc;
+        }
+    } else if (idp) {
+        anc_disco_remember(r, idp);
     }
     rc = anc_login_send(r, &l, HTTP_MOVED_TEMPORARILY);
     ap_destroy_sub_req(rr);
@@ -815,6 +878,9 @@ static int handle_metadata(request_rec *r)
             r->pool, apr_pstrcat(r->pool, anc_srv_endpoint(c), "/slo", NULL), r);
     }
     md.want_assertions_signed = anc_dir_flag(c->require_signed_assertion, 0);
+    /* a discovery service's answer comes back to the login endpoint */
+    md.disco_url = ap_construct_url(
+        r->pool, apr_pstrcat(r->pool, anc_srv_endpoint(c), "/login", NULL), r);
     if (anc_sp_metadata_build(r->pool, &md, &xml, &err) != ANC_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "authncontext: metadata: failed reason=%s detail=%s",
@@ -934,6 +1000,9 @@ int anc_quick_handler(request_rec *r, int lookup)
     }
     if (!strcmp(rest, "slo")) {
         return anc_handle_slo(r);
+    }
+    if (!strcmp(rest, "discofeed")) {
+        return anc_handle_discofeed(r);
     }
     if (!strcmp(rest, "metadata")) {
         return handle_metadata(r);

@@ -123,8 +123,10 @@ anc_status_t anc_shared_incr(request_rec *r, const anc_cache_t *c, const char *k
 
 /* ---- httpd_login.c */
 typedef struct anc_login_t {
-    const char *target; /* local URL to come back to */
-    const char *idp;    /* entityID, NULL = the only/first IdP */
+    const char *target;       /* local URL to come back to */
+    const char *idp;          /* entityID, NULL = the one the location allows, or
+                                 discovery when it allows several */
+    const anc_dir_cfg_t *dir; /* the target's location (its IdP set) */
     int has_context;
     anc_comparison_t comparison;
     const apr_array_header_t *classes;
@@ -197,6 +199,10 @@ int anc_error_respond(request_rec *r, const char *error_url, const anc_error_fac
  * Returns what a handler returns. */
 int anc_page_send(request_rec *r, int status, anc_page_id_t id, const char *title,
                   apr_table_t *facts);
+/* The same with list sections ({{*name}}): count and item answer them. */
+int anc_page_send_lists(request_rec *r, int status, anc_page_id_t id, const char *title,
+                        apr_table_t *facts, anc_page_count_fn count,
+                        anc_page_item_fn item, void *ctx);
 /* The store cannot answer (fail closed): the unavailable page with 503,
  * from a hook or a handler; returns what the caller returns. */
 int anc_unavailable(request_rec *r);
@@ -298,5 +304,20 @@ int anc_login_apply_params(request_rec *r, anc_login_t *l);
  * lets the browser through as it is; DECLINED otherwise (error page). */
 int anc_passive_return(request_rec *r, const anc_pending_t *pd, const char *status_code2);
 #define ANC_FORBIDDEN_PATH "/forbidden"
+
+/* ---- httpd_disco.c: discovery (PATH/discofeed, chooser, DS, IdP sets) */
+/* ANC_OK when entity_id is in trusted metadata and allowed by d's
+ * AuthnContextIdP set; ANC_E_UNKNOWN_IDP or ANC_E_IDP_NOT_ALLOWED. */
+anc_status_t anc_idp_allowed(request_rec *r, const anc_dir_cfg_t *d,
+                             const char *entity_id);
+/* How many IdPs d allows (0, 1, or 2 for "several"); *only is the one when 1. */
+int anc_idp_allowed_count(request_rec *r, const anc_dir_cfg_t *d, const char **only);
+/* A login with no IdP chosen: DECLINED with l->idp set when d allows one
+ * IdP only; else answers (the discovery service redirect, the chooser page,
+ * or an error page) and returns what a handler returns. */
+int anc_disco_start(request_rec *r, const anc_dir_cfg_t *d, anc_login_t *l);
+/* Remembers the IdP this browser chose (cookie NAME_idp). */
+void anc_disco_remember(request_rec *r, const char *entity_id);
+int anc_handle_discofeed(request_rec *r);
 
 #endif

@@ -130,6 +130,7 @@ void anc_login_from_dir(request_rec *r, const anc_dir_cfg_t *d, const char *targ
     memset(l, 0, sizeof(*l));
     l->target = target;
     l->idp = d->idp;
+    l->dir = d;
     if (anc_dir_request_rule(d)) {
         l->classes = anc_class_rule_classes(anc_dir_request_rule(d));
         l->comparison = anc_class_rule_comparison(anc_dir_request_rule(d));
@@ -145,26 +146,17 @@ void anc_login_from_dir(request_rec *r, const anc_dir_cfg_t *d, const char *targ
     l->error_url = d->error_url;
 }
 
-static const anc_idp_t *pick_idp(request_rec *r, const anc_srv_cfg_t *c, const char *want)
+static const anc_idp_t *pick_idp(request_rec *r, const char *want)
 {
-    const anc_idp_t *idp;
+    const anc_idp_t *idp = anc_trust_find(anc_idps_trust(r), want);
 
-    if (want) {
-        idp = anc_trust_find(anc_idps_trust(r), want);
-        if (!idp) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "authncontext: login: failed reason=%s detail=AuthnContextIdP "
-                          "%s is not in the loaded metadata",
-                          anc_reason(ANC_E_UNKNOWN_IDP), want);
-        }
-        return idp;
+    if (!idp) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "authncontext: login: failed reason=%s detail=IdP %s is not in the "
+                      "loaded metadata",
+                      anc_reason(ANC_E_UNKNOWN_IDP), want);
     }
-    if (anc_trust_count(anc_idps_trust(r)) > 1) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "authncontext: login: several IdPs and no AuthnContextIdP here; "
-                      "using the first one");
-    }
-    return anc_trust_first(anc_idps_trust(r));
+    return idp;
 }
 
 int anc_login_prepare(request_rec *r, const anc_login_t *l, const char **url,
@@ -198,7 +190,33 @@ int anc_login_prepare(request_rec *r, const anc_login_t *l, const char **url,
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
         return HTTP_REQUEST_URI_TOO_LARGE;
     }
-    if (!(idp = pick_idp(r, c, l->idp))) {
+    if (!l->idp) {
+        /* No IdP chosen: the one the location allows, or, when it allows
+         * several, discovery at the login endpoint (the chooser or the
+         * external discovery service), which comes back here with one. */
+        const char *only = NULL;
+        int n = anc_idp_allowed_count(r, l->dir, &only);
+
+        if (n > 1) {
+            *url = apr_pstrcat(
+                r->pool, ap_construct_url(r->pool, endpoint, r), "/login?target=",
+                anc_url_encode(r->pool, anc_is_local_url(l->target) ? l->target : "/"),
+                NULL);
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "authncontext: login: several IdPs allowed here; to discovery");
+            return OK;
+        }
+        if (n == 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "authncontext: login: failed reason=%s detail=no IdP in the "
+                          "metadata is allowed here (AuthnContextIdP)",
+                          anc_reason(ANC_E_IDP_NOT_ALLOWED));
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (!(idp = pick_idp(r, only))) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    } else if (!(idp = pick_idp(r, l->idp))) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     dest = anc_idp_sso_location(idp, post ? ANC_BINDING_POST : ANC_BINDING_REDIRECT);

@@ -88,6 +88,11 @@ typedef struct md_snap_t {
     anc_trust_t *trust;
     md_part_t **parts; /* one per source, NULL when it has none in force */
     int refs;          /* the store while current, plus requests (store->lock) */
+    /* what anc_idps_derived() built from this snapshot in this process
+     * (set once under store->lock, read-only after), in its own pool */
+    const void *derived;
+    apr_pool_t *derived_pool;
+    anc_md_derive_fn *derived_by; /* the build function it came from */
 } md_snap_t;
 
 struct anc_md_store_t {
@@ -503,6 +508,9 @@ static void snap_release(anc_md_store_t *st, md_snap_t *snap)
     if (last) {
         for (i = 0; i < ndead; i++) {
             apr_pool_destroy(dead[i]->pool);
+        }
+        if (snap->derived_pool) {
+            apr_pool_destroy(snap->derived_pool);
         }
         apr_pool_destroy(snap->pool);
     }
@@ -1138,4 +1146,71 @@ const anc_trust_t *anc_idps_trust(request_rec *r)
         }
     }
     return h->trust;
+}
+
+static apr_status_t destroy_derived_pool(void *data)
+{
+    apr_pool_destroy(data);
+    return APR_SUCCESS;
+}
+
+/* Built at most once per snapshot and process: the first request that asks
+ * builds it outside the lock (others go on; two first requests may both
+ * build, one result is kept and the other freed), then it is published
+ * under store->lock and read-only. It lives as long as the snapshot: the
+ * request holds the snapshot (anc_idps_trust), so the result stays valid
+ * until r's pool is cleaned up, even across a refresh. */
+const void *anc_idps_derived(request_rec *r, anc_md_derive_fn *build, void *ctx)
+{
+    anc_srv_cfg_t *c = anc_srv(r->server);
+    anc_md_store_t *st = c->idps ? c->idps->store : NULL;
+    held_t *h = NULL;
+    apr_pool_t *pool;
+    const anc_md_index_t **indexes;
+    const void *mine, *got;
+    int i, n;
+
+    if (!st || !anc_idps_trust(r)) {
+        return NULL;
+    }
+    apr_pool_userdata_get((void **)&h, SNAPSHOT_NOTE, r->pool);
+    if (!h || !h->snap) {
+        return NULL;
+    }
+    apr_thread_mutex_lock(st->lock);
+    got = h->snap->derived_by == build ? h->snap->derived : NULL;
+    apr_thread_mutex_unlock(st->lock);
+    if (got) {
+        return got;
+    }
+    if (!(pool = unmanaged_pool())) {
+        return NULL;
+    }
+    n = st->sources->nelts;
+    indexes = apr_pcalloc(pool, sizeof(*indexes) * (apr_size_t)n);
+    for (i = 0; i < n; i++) {
+        indexes[i] = h->snap->parts[i] ? h->snap->parts[i]->index : NULL;
+    }
+    mine = build(pool, h->snap->trust, indexes, n, ctx);
+    apr_thread_mutex_lock(st->lock);
+    if (!h->snap->derived && mine) {
+        h->snap->derived = mine;
+        h->snap->derived_pool = pool;
+        h->snap->derived_by = build;
+        pool = NULL;
+    }
+    got = h->snap->derived_by == build ? h->snap->derived : NULL;
+    apr_thread_mutex_unlock(st->lock);
+    if (pool && !got) {
+        /* the slot holds another function's data: this one is not cached
+         * (one derivation per store is the intended use); it lives as long
+         * as the request */
+        apr_pool_cleanup_register(r->pool, pool, destroy_derived_pool,
+                                  apr_pool_cleanup_null);
+        return mine;
+    }
+    if (pool) {
+        apr_pool_destroy(pool);
+    }
+    return got;
 }

@@ -69,4 +69,15 @@ void anc_md_child_init(apr_pool_t *pchild, server_rec *s);
  * NULL when the server has no metadata. */
 const anc_trust_t *anc_idps_trust(request_rec *r);
 
+/* Builds data from a snapshot in p (a pool of its own that lives as long
+ * as the snapshot): base holds the IdPs loaded whole, indexes[0..n-1] the
+ * per-entity directories' indexes (NULL entries for other sources). */
+typedef const void *anc_md_derive_fn(apr_pool_t *p, const anc_trust_t *base,
+                                     const anc_md_index_t *const *indexes, int n,
+                                     void *ctx);
+/* The data build made from r's snapshot, built once per snapshot and
+ * process (thread-safe; one derivation per store: the discovery list of
+ * httpd_disco.c). NULL without metadata or when build returned NULL. */
+const void *anc_idps_derived(request_rec *r, anc_md_derive_fn *build, void *ctx);
+
 #endif

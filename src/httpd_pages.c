@@ -214,7 +214,24 @@ const char *anc_classes_display(request_rec *r, const apr_array_header_t *classe
 
 typedef struct render_ctx_t {
     apr_table_t *facts;
+    anc_page_count_fn count; /* list sections, or NULL */
+    anc_page_item_fn item;
+    void *list_ctx;
 } render_ctx_t;
+
+static int list_count(void *vctx, const char *list)
+{
+    render_ctx_t *c = vctx;
+
+    return c->count ? c->count(c->list_ctx, list) : 0;
+}
+
+static const char *list_item(void *vctx, const char *list, int i, const char *name)
+{
+    render_ctx_t *c = vctx;
+
+    return c->item ? c->item(c->list_ctx, list, i, name) : NULL;
+}
 
 static const char *fact(void *vctx, const char *name)
 {
@@ -245,6 +262,13 @@ static int error_document(request_rec *r, int status, const char *doc)
 
 int anc_page_send(request_rec *r, int status, anc_page_id_t id, const char *title,
                   apr_table_t *facts)
+{
+    return anc_page_send_lists(r, status, id, title, facts, NULL, NULL, NULL);
+}
+
+int anc_page_send_lists(request_rec *r, int status, anc_page_id_t id, const char *title,
+                        apr_table_t *facts, anc_page_count_fn count,
+                        anc_page_item_fn item, void *list_ctx)
 {
     const anc_pages_cfg_t *pc = anc_srv(r->server)->pages;
     const anc_template_t *page, *layout;
@@ -285,7 +309,10 @@ int anc_page_send(request_rec *r, int status, anc_page_id_t id, const char *titl
         apr_table_setn(facts, "homeURL", "/");
     }
     ctx.facts = facts;
-    content = anc_template_render(r->pool, page, fact, &ctx);
+    ctx.count = count;
+    ctx.item = item;
+    ctx.list_ctx = list_ctx;
+    content = anc_template_render_lists(r->pool, page, fact, list_count, list_item, &ctx);
     apr_table_setn(facts, "content", content);
     r->status = status;
     ap_set_content_type(r, "text/html; charset=UTF-8");

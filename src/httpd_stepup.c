@@ -69,12 +69,22 @@ int anc_note_auth_failure(request_rec *r, const char *auth_type)
         }
     }
     anc_login_from_dir(r, d, anc_request_target(r), stale, &l);
+    /* A step-up goes to the IdP that opened the session, when the location
+     * offers it (the authn hook already refused sessions of IdPs it does
+     * not): no chooser in the middle of a step-up, and never the first IdP
+     * in metadata when there are several. */
+    if (!l.idp && note->session->idp &&
+        anc_idp_allowed(r, d, note->session->idp) == ANC_OK) {
+        l.idp = note->session->idp;
+    }
     if (l.binding == ANC_BINDING_IS_POST) {
         /* a 401 custom response cannot carry a form: go through the login
          * endpoint, which builds the POST for this target's location */
         const anc_srv_cfg_t *c = anc_srv(r->server);
         url = apr_pstrcat(r->pool, ap_construct_url(r->pool, anc_srv_endpoint(c), r),
-                          "/login?target=", anc_url_encode(r->pool, l.target), NULL);
+                          "/login?target=", anc_url_encode(r->pool, l.target),
+                          l.idp ? "&entityID=" : "",
+                          l.idp ? anc_url_encode(r->pool, l.idp) : "", NULL);
     } else {
         rc = anc_login_prepare(r, &l, &url, &html);
         if (rc != OK || !url) {

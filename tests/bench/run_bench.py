@@ -880,6 +880,11 @@ class Bench:
             text += [""]
         if self.notes:
             text += ["### Notes", ""] + ["- " + n for n in self.notes] + [""]
+        text += ["## Other benchmarks", "",
+                 "Written by their own scripts, in this directory: metadata at federation "
+                 "scale, `metadata-scale.md` (`metadata_scale.py`); IdP discovery with "
+                 "10,000 IdPs (`/saml/discofeed` cached and revalidated, the chooser's "
+                 "search), `disco-scale.md` (`disco_scale.py`).", ""]
         text += ["## How to reproduce", "",
                  "```",
                  "make bench                 # installs wrk, redis, memcached if missing",

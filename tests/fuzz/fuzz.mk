@@ -18,7 +18,7 @@ PYTHON ?= /usr/bin/python3
 CLANG ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD ?= build/fuzz
-TARGETS ?= fuzz_response fuzz_metadata fuzz_redirect fuzz_session fuzz_template fuzz_structure fuzz_logout
+TARGETS ?= fuzz_response fuzz_metadata fuzz_redirect fuzz_session fuzz_template fuzz_structure fuzz_logout fuzz_disco
 
 # UB aborts (no recovery) so that libFuzzer records it as a crash.
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined

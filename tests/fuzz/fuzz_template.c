@@ -6,7 +6,8 @@
  * (so every page's name list is explored), the rest is the template text.
  * A template that parses is rendered with a hostile value for every name,
  * and the output must not contain that value unescaped (outside the
- * layout's content slot, which carries an already escaped page).
+ * layout's content slot, which carries an already escaped page). Lists
+ * render three items, each item's values hostile too.
  */
 #include <stdint.h>
 #include <stddef.h>
@@ -35,6 +36,20 @@ static const char *value(void *ctx, const char *name)
     return strcmp(name, "content") ? HOSTILE : "";
 }
 
+static int count(void *ctx, const char *list)
+{
+    (void)ctx;
+    (void)list;
+    return 3;
+}
+
+static const char *item(void *ctx, const char *list, int i, const char *name)
+{
+    (void)ctx;
+    (void)list;
+    return i == 1 ? NULL : (strcmp(name, "content") ? HOSTILE : "");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p;
@@ -49,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     id = (anc_page_id_t)(data[0] % ANC_PAGE__COUNT);
     apr_pool_create(&p, fuzz_global_pool);
     if (anc_template_parse(p, id, (const char *)data + 1, size - 1, &t, &err) == ANC_OK) {
-        out = anc_template_render(p, t, value, NULL);
+        out = anc_template_render_lists(p, t, value, count, item, NULL);
         /* the template's own text may hold the same bytes: only a render
          * longer than the template by an unescaped value is a finding */
         if (strstr(out, HOSTILE) &&

@@ -212,7 +212,7 @@ def main():
     st = settings(args.fixtures)
     shutil.rmtree(args.out, ignore_errors=True)
     for t in ("fuzz_response", "fuzz_metadata", "fuzz_redirect", "fuzz_session",
-              "fuzz_template", "fuzz_structure", "fuzz_logout"):
+              "fuzz_template", "fuzz_structure", "fuzz_logout", "fuzz_disco"):
         os.makedirs(os.path.join(args.out, t))
     response_seeds(args.fixtures, os.path.join(args.out, "fuzz_response"))
     # the schema check takes raw XML: the responses' XML forms
@@ -228,6 +228,13 @@ def main():
     write(os.path.join(sess, "garbage"), b"\x00ANCS1\ns999999999999999999999:")
     write(os.path.join(sess, "garbage-state"), b"\x01ANCR1\ni-9223372036854775808;")
     subprocess.run([args.template_tool, os.path.join(args.out, "fuzz_template")], check=True)
+    disco = os.path.join(args.out, "fuzz_disco")
+    write(os.path.join(disco, "accept-language"), b"\x00de-CH, de;q=0.9, en;q=0.5, *;q=0.1")
+    write(os.path.join(disco, "ui-column"),
+          b"\x01n:en:Example%20University n:de:Beispiel d::A%22%3C%3E "
+          b"l:en:32:16:https://x.example/l.png a:http://macedir.org/entity-category-support:"
+          b"https%3A//refeds.org/profile/mfa")
+    write(os.path.join(disco, "json"), b"\x02a\"b\\c</script>\x01\xc3\xa4\xff")
     for t in sorted(os.listdir(args.out)):
         print("seeds: %-14s %d files" % (t, len(os.listdir(os.path.join(args.out, t)))))
     return 0

@@ -55,6 +55,10 @@ class Browser:
         self.saml_requests = []     # (url, fields/query) sent to the IdP
         self.request_pages = []     # HTML of the SP's HTTP-POST AuthnRequest forms
         self.login_forms = 0        # how many times the IdP asked for credentials
+        # the module's IdP chooser (several IdPs allowed): a person picks
+        # this entityID, or the first one listed when None
+        self.idp = None
+        self.chooser_pages = 0
 
     def set_credentials(self, user, password, otp=None):
         self.user, self.password, self.otp = user, password, otp
@@ -109,6 +113,17 @@ class Browser:
                         self.request_pages.append(r.text)
                     fields.pop("", None)
                     r = self.request("POST", action, data=fields)
+                    continue
+                choices = re.findall(r'<a class="idp" href="([^"]*)"', r.text)
+                if choices and login and 'id="anc-q"' in r.text:
+                    links = [html.unescape(c) for c in choices]
+                    if self.idp:
+                        want = "entityID=" + urllib.parse.quote(self.idp, safe="")
+                        links = [c for c in links if want in c] or links[:0]
+                        if not links:
+                            raise AssertionError("the chooser does not offer %s" % self.idp)
+                    self.chooser_pages += 1
+                    r = self.request("GET", urllib.parse.urljoin(r.url, links[0]))
                     continue
                 login_form = [f for f in forms if "username" in f[2] and "password" in f[2]]
                 if login_form and login:

@@ -418,7 +418,9 @@ def test_passive_no_return_where_a_login_is_needed(app, idp, target):
     """Returning to a page that needs a user would start the login again:
     the error page instead, no loop."""
     b = Browser()
-    r = b.get(login_url(app, target=target, isPassive="1"))
+    # the IdP named: this server trusts two (without a choice a passive
+    # login asks none; test_discovery.py)
+    r = b.get(login_url(app, target=target, isPassive="1", entityID=idp.entity_id))
     assert r.status_code == 403, (r.status_code, b.hops)
     assert "NoPassive" in r.text or "sign" in r.text.lower(), r.text[:500]
     assert len(idp.events("authn_request")) == 1
@@ -539,6 +541,9 @@ def test_chromium_sign_in_without_mfa_then_confirm_with_mfa(app, idp, browsers, 
     _wait(d, lambda x: x.find_elements(By.ID, "status"), "the lazy page")
     assert "not signed in" in d.find_element(By.ID, "status").text
     d.find_element(By.ID, "signin").click()
+    # two IdPs are trusted here: the chooser (issue 15), the first is ours
+    _wait(d, lambda x: x.find_elements(By.CSS_SELECTOR, "a.idp"), "the IdP chooser")
+    d.find_element(By.CSS_SELECTOR, "a.idp").click()
     _login(d, "bob", "bob-pw")
     _wait(d, lambda x: "without MFA" in x.page_source, "the lazy page, signed in")
     assert d.current_url == app.url("/lazy-app/"), d.current_url

@@ -142,6 +142,15 @@ BAD = [
     ("alias-target-with-space",
      'AuthnContextClassAlias urn:example:a "urn:example:b %s"' % MFA,
      r"white space|absolute URI"),
+    # discovery (issue 15)
+    ("discovery-url-not-http",
+     "<Location /x>\n AuthType SAML\n AuthnContextDiscoveryURL ftp://ds.example/\n</Location>",
+     r"AuthnContextDiscoveryURL.*http"),
+    ("discovery-url-fragment",
+     "AuthnContextDiscoveryURL https://ds.example/ds#x", r"fragment"),
+    ("idp-entity-attribute-malformed",
+     "<Location /x>\n AuthType SAML\n AuthnContextIdP entityAttribute=novalue\n</Location>",
+     r"entityAttribute=NAME=VALUE"),
 ]
 
 

@@ -835,6 +835,27 @@ static const anc_idp_t *resolve_from_index(void *ctx, const char *entity_id)
 /* The per-entity directory: an aggregate verified once, split into
  * {sha1}HEX.xml files and an index of their SHA-256; a file that does not
  * hash to the index's value is refused. */
+static char *fx_read_abs(apr_pool_t *p, const char *path, apr_size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = apr_palloc(p, 1 << 20);
+
+    ck_assert_ptr_nonnull(f);
+    *len = fread(buf, 1, (1 << 20) - 1, f);
+    buf[*len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void write_abs(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
 START_TEST(test_split_and_index)
 {
     char dir[] = "/tmp/anc-split-XXXXXX";
@@ -878,6 +899,35 @@ START_TEST(test_split_and_index)
     ck_assert_ptr_nonnull(anc_trust_find(ov, MD_IDP2));
     ck_assert_ptr_null(anc_trust_find(ov, "https://nobody.example/"));
     ck_assert_ptr_null(anc_trust_first(ov));
+
+    /* index version 2 (a UI column); version 1 still read; others refused */
+    {
+        const char *ipath = apr_pstrcat(pool, dir, "/index.tsv", NULL);
+        apr_size_t ilen = 0;
+        char *itext = (char *)fx_read_abs(pool, ipath, &ilen);
+        const anc_ui_info_t *ui;
+        apr_time_t vu = 0;
+        char *tab;
+
+        ck_assert_msg(!strncmp(itext, "#anc-md-index 2\t", 16), "%s", itext);
+        ui = anc_md_index_ui(idx, 0, &vu);
+        ck_assert_ptr_nonnull(ui);
+        ck_assert(vu != 0);
+        ck_assert_ptr_null(anc_md_index_ui(idx, 2, NULL));
+        itext[14] = '9';
+        write_abs(ipath, itext);
+        ck_assert_int_eq(anc_md_index_load(pool, dir, &idx, &err), ANC_E_METADATA);
+        ck_assert_msg(strstr(err->detail, "version 9") != NULL, "%s", err->detail);
+        /* a version 1 line: no UI column */
+        itext[14] = '1';
+        while ((tab = strstr(itext, "\t-\n")) != NULL) {
+            memmove(tab, tab + 2, strlen(tab + 2) + 1);
+        }
+        write_abs(ipath, itext);
+        ck_assert_int_eq(anc_md_index_load(pool, dir, &idx, &err), ANC_OK);
+        ck_assert_int_eq(anc_md_index_count(idx), 2);
+        ck_assert_ptr_nonnull(anc_md_index_ui(idx, 1, NULL));
+    }
 
     /* one byte changed in a split file: refused */
     file = apr_pstrcat(pool, dir, "/{sha1}b76909937076d62ecddf5065e0a61f312ce402c1.xml",

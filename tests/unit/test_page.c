@@ -178,6 +178,81 @@ START_TEST(test_readable_classes)
 }
 END_TEST
 
+typedef struct list_ctx_t {
+    apr_table_t *values;
+    int n;
+} list_ctx_t;
+
+static const char *list_value(void *ctx, const char *name)
+{
+    return apr_table_get(((list_ctx_t *)ctx)->values, name);
+}
+
+static int list_count(void *ctx, const char *list)
+{
+    return strcmp(list, "idps") ? 0 : ((list_ctx_t *)ctx)->n;
+}
+
+static const char *list_item(void *ctx, const char *list, int i, const char *name)
+{
+    apr_pool_t *p = pool;
+
+    if (!strcmp(name, "idpName")) {
+        return i == 1 ? "<b>&" : apr_psprintf(p, "IdP %d", i);
+    }
+    if (!strcmp(name, "idpURL")) {
+        return i == 2 ? "" : apr_psprintf(p, "/x?i=%d&j", i);
+    }
+    return NULL;
+}
+
+START_TEST(test_lists)
+{
+    const char *tpl = "{{*idps}}[{{idpName}}{{#idpURL}}:{{idpURL}}{{/idpURL}}|{{title}}]"
+                      "{{/idps}}.{{*params}}x{{/params}}";
+    const anc_template_t *t = NULL;
+    anc_error_t *err = NULL;
+    list_ctx_t c;
+
+    c.values = apr_table_make(pool, 2);
+    apr_table_setn(c.values, "title", "T\"");
+    c.n = 3;
+    ck_assert_int_eq(
+        anc_template_parse(pool, ANC_PAGE_CHOOSER, tpl, strlen(tpl), &t, &err), ANC_OK);
+    /* each item escaped, its sections judged per item, page values inside */
+    ck_assert_str_eq(
+        anc_template_render_lists(pool, t, list_value, list_count, list_item, &c),
+        "[IdP 0:/x?i=0&amp;j|T&quot;][&lt;b&gt;&amp;:/x?i=1&amp;j|T&quot;]"
+        "[IdP 2|T&quot;].");
+    c.n = 0;
+    ck_assert_str_eq(
+        anc_template_render_lists(pool, t, list_value, list_count, list_item, &c), ".");
+    /* no lists given: none rendered */
+    ck_assert_str_eq(anc_template_render(pool, t, list_value, &c), ".");
+    /* capped */
+    c.n = 5000;
+    {
+        const char *out =
+            anc_template_render_lists(pool, t, list_value, list_count, list_item, &c);
+        int items = 0;
+
+        for (; *out; out++) {
+            items += *out == '[';
+        }
+        ck_assert_int_eq(items, ANC_PAGE_MAX_ITEMS);
+    }
+    /* lists do not nest; a list closed as a section is refused */
+    ck_assert_int_eq(
+        parse(ANC_PAGE_CHOOSER, "{{*idps}}{{*params}}{{/params}}{{/idps}}", &err),
+        ANC_E_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err->detail, "do not nest"));
+    ck_assert_int_eq(parse(ANC_PAGE_CHOOSER, "{{*idps}}{{/shown}}", &err), ANC_E_CONFIG);
+    ck_assert_int_eq(parse(ANC_PAGE_CHOOSER, "{{*idps}}", &err), ANC_E_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err->detail, "{{*idps}}"));
+    ck_assert_int_eq(parse(ANC_PAGE_NOTICE, "{{*idps}}{{/idps}}", &err), ANC_E_CONFIG);
+}
+END_TEST
+
 static Suite *page_suite(void)
 {
     Suite *s = suite_create("page");
@@ -187,6 +262,7 @@ static Suite *page_suite(void)
     tcase_add_test(tc, test_values_are_escaped);
     tcase_add_test(tc, test_layout_content_is_raw_title_is_not);
     tcase_add_test(tc, test_sections);
+    tcase_add_test(tc, test_lists);
     tcase_add_test(tc, test_bad_templates_refused);
     tcase_add_test(tc, test_builtin_pages_parse_and_escape);
     tcase_add_test(tc, test_readable_classes);
