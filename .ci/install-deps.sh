@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that building, testing, the demo and the
 # benchmarks need. Safe to run repeatedly: it only asks apt for what is
-# missing. Usage: .ci/install-deps.sh [build|test|demo|bench|fuzz|peers|all]...
+# missing. Usage: .ci/install-deps.sh [build|runtime|test|demo|bench|fuzz|peers|all]...
 set -euo pipefail
 
 build_pkgs="build-essential autoconf pkg-config apache2 apache2-dev libapr1-dev
  libaprutil1-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl libssl-dev
  zlib1g-dev libhiredis-dev"
-test_pkgs="check xmlsec1 openssl python3 python3-pytest python3-requests memcached
+# curl (with ca-certificates) is what authncontext-fetch-metadata downloads
+# with; its integration test runs it against a local HTTPS server.
+test_pkgs="check xmlsec1 openssl curl ca-certificates python3 python3-pytest python3-requests memcached
  python3-pysaml2 python3-cryptography python3-lxml python3-xmlsec redis-server libxml2-utils
  valgrind clang libclang-rt-14-dev"
 # npm fetches axe-core (the accessibility rules the page tests run in
@@ -25,6 +27,8 @@ want=""
 for group in "$@"; do
     case "$group" in
         build) want="$want $build_pkgs" ;;
+        # what an installed module and its tools need at run time
+        runtime) want="$want apache2 libxmlsec1-openssl curl ca-certificates" ;;
         # The integration suite drives one flow in headless Chromium.
         test) want="$want $build_pkgs $test_pkgs $browser_pkgs" ;;
         demo) want="$want $build_pkgs $test_pkgs" ;;
