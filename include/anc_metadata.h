@@ -246,10 +246,14 @@ const anc_idp_t *anc_trust_first(const anc_trust_t *trust);
 /* All IdPs (array of const anc_idp_t *), in load order. */
 const apr_array_header_t *anc_trust_idps(const anc_trust_t *trust);
 
-/* The first SingleLogoutService of the IdP for the binding, or NULL. */
+/* The first SingleLogoutService of the IdP for the binding whose Location
+ * (and ResponseLocation, when given) is an absolute http(s) URL, or NULL:
+ * an endpoint URL becomes a 302 Location or a form action on the SP's own
+ * origin, where "javascript:" and the like would run as the SP. */
 const anc_endpoint_t *anc_idp_slo_endpoint(const anc_idp_t *idp, const char *binding);
 
-/* The first SSO endpoint of the IdP for the binding, or NULL. */
+/* The first SSO endpoint of the IdP for the binding whose Location is an
+ * absolute http(s) URL (as for anc_idp_slo_endpoint), or NULL. */
 const char *anc_idp_sso_location(const anc_idp_t *idp, const char *binding);
 
 /* Loads the SP's private key (PEM, unencrypted) and, optionally, its

@@ -8,6 +8,7 @@
  * interoperability profile: metadata is the trust anchor).
  */
 #include <string.h>
+#include <strings.h>
 
 #include <apr_base64.h>
 #include <apr_file_io.h>
@@ -1078,6 +1079,36 @@ const apr_array_header_t *anc_trust_idps(const anc_trust_t *trust)
     return trust->idps;
 }
 
+/* 1 when u is an absolute http or https URL with a host and no space or
+ * control character. An endpoint's URL becomes a 302 Location or the
+ * action of a form on a page of the SP's own origin: "javascript:" (or
+ * "data:", "vbscript:", ...) there would run the metadata's script in the
+ * SP's origin, so an endpoint with any other URL is not used. */
+static int endpoint_url_ok(const char *u)
+{
+    const char *rest, *q;
+
+    if (u == NULL) {
+        return 0;
+    }
+    if (strncasecmp(u, "https://", 8) == 0) {
+        rest = u + 8;
+    } else if (strncasecmp(u, "http://", 7) == 0) {
+        rest = u + 7;
+    } else {
+        return 0;
+    }
+    if (*rest == '\0' || *rest == '/' || *rest == '?' || *rest == '#') {
+        return 0; /* no host */
+    }
+    for (q = u; *q; q++) {
+        if ((unsigned char)*q <= 0x20 || *q == 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 const anc_endpoint_t *anc_idp_slo_endpoint(const anc_idp_t *idp, const char *binding)
 {
     int i;
@@ -1088,7 +1119,8 @@ const anc_endpoint_t *anc_idp_slo_endpoint(const anc_idp_t *idp, const char *bin
     for (i = 0; i < idp->slo_endpoints->nelts; i++) {
         const anc_endpoint_t *ep = &APR_ARRAY_IDX(idp->slo_endpoints, i, anc_endpoint_t);
 
-        if (strcmp(ep->binding, binding) == 0) {
+        if (strcmp(ep->binding, binding) == 0 && endpoint_url_ok(ep->location) &&
+            (ep->response_location == NULL || endpoint_url_ok(ep->response_location))) {
             return ep;
         }
     }
@@ -1105,7 +1137,7 @@ const char *anc_idp_sso_location(const anc_idp_t *idp, const char *binding)
     for (i = 0; i < idp->sso_endpoints->nelts; i++) {
         const anc_endpoint_t *ep = &APR_ARRAY_IDX(idp->sso_endpoints, i, anc_endpoint_t);
 
-        if (strcmp(ep->binding, binding) == 0) {
+        if (strcmp(ep->binding, binding) == 0 && endpoint_url_ok(ep->location)) {
             return ep->location;
         }
     }

@@ -168,6 +168,70 @@ START_TEST(test_nested_and_fields)
 }
 END_TEST
 
+/* An endpoint URL from metadata goes into a 302 Location or a form's
+ * action on a page of the SP's own origin: only an absolute http(s) URL
+ * is an endpoint. A "javascript:" action would run the IdP's script in the
+ * SP's origin when the form is submitted (a federation member IdP against
+ * every visitor of the SP, through a signed LogoutRequest of its own). */
+START_TEST(test_endpoint_url_schemes)
+{
+    anc_trust_t *t = anc_trust_create(pool);
+    anc_error_t *err = NULL;
+    const char *cert = idp_cert_b64();
+    const anc_idp_t *idp;
+    const anc_endpoint_t *ep;
+    const char *xml;
+
+    xml = doc("EntitiesDescriptor",
+              apr_psprintf(
+                  pool,
+                  "<md:EntityDescriptor entityID=\"evil\"><md:IDPSSODescriptor "
+                  "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">"
+                  "<md:KeyDescriptor><ds:KeyInfo><ds:X509Data><ds:X509Certificate>\n%s\n"
+                  "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+                  "<md:SingleLogoutService Binding=\"" ANC_BINDING_POST "\""
+                  " Location=\"javascript:alert(document.domain)\"/>"
+                  "<md:SingleLogoutService Binding=\"" ANC_BINDING_REDIRECT "\""
+                  " Location=\"https://evil.example/slo\""
+                  " ResponseLocation=\" JavaScript:alert(1)\"/>"
+                  "<md:SingleSignOnService Binding=\"" ANC_BINDING_POST "\""
+                  " Location=\"data:text/html,x\"/>"
+                  "<md:SingleSignOnService Binding=\"" ANC_BINDING_REDIRECT "\""
+                  " Location=\"https:/no-host\"/>"
+                  "</md:IDPSSODescriptor></md:EntityDescriptor>"
+                  "<md:EntityDescriptor entityID=\"good\"><md:IDPSSODescriptor "
+                  "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">"
+                  "<md:KeyDescriptor><ds:KeyInfo><ds:X509Data><ds:X509Certificate>\n%s\n"
+                  "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+                  "<md:SingleLogoutService Binding=\"" ANC_BINDING_POST "\""
+                  " Location=\"javascript:alert(1)\"/>"
+                  "<md:SingleLogoutService Binding=\"" ANC_BINDING_POST "\""
+                  " Location=\"HTTPS://good.example/slo\""
+                  " ResponseLocation=\"http://good.example:8080/slo-resp?a=b\"/>"
+                  "<md:SingleSignOnService Binding=\"" ANC_BINDING_POST "\""
+                  " Location=\"vbscript:x\"/>"
+                  "<md:SingleSignOnService Binding=\"" ANC_BINDING_POST "\""
+                  " Location=\"https://good.example/sso\"/>"
+                  "</md:IDPSSODescriptor></md:EntityDescriptor>",
+                  cert, cert));
+    ck_assert_int_eq(load(t, xml, &err), ANC_OK);
+    idp = anc_trust_find(t, "evil");
+    ck_assert_ptr_nonnull(idp);
+    ck_assert_ptr_null(anc_idp_slo_endpoint(idp, ANC_BINDING_POST));
+    ck_assert_ptr_null(anc_idp_slo_endpoint(idp, ANC_BINDING_REDIRECT));
+    ck_assert_ptr_null(anc_idp_sso_location(idp, ANC_BINDING_POST));
+    ck_assert_ptr_null(anc_idp_sso_location(idp, ANC_BINDING_REDIRECT));
+    /* the first usable endpoint of a binding, not the first listed */
+    idp = anc_trust_find(t, "good");
+    ep = anc_idp_slo_endpoint(idp, ANC_BINDING_POST);
+    ck_assert_ptr_nonnull(ep);
+    ck_assert_str_eq(ep->location, "HTTPS://good.example/slo");
+    ck_assert_str_eq(ep->response_location, "http://good.example:8080/slo-resp?a=b");
+    ck_assert_str_eq(anc_idp_sso_location(idp, ANC_BINDING_POST),
+                     "https://good.example/sso");
+}
+END_TEST
+
 START_TEST(test_bad_metadata)
 {
     const char *cert = idp_cert_b64();
@@ -952,6 +1016,7 @@ static Suite *metadata_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_fixture_files);
     tcase_add_test(tc, test_nested_and_fields);
+    tcase_add_test(tc, test_endpoint_url_schemes);
     tcase_add_test(tc, test_bad_metadata);
     tcase_add_test(tc, test_keys);
     tcase_add_test(tc, test_sp_metadata);
