@@ -105,6 +105,62 @@ def cases(testdata, outdir, now_text):
     post("post-foreign-destination", req(destination="https://evil.example.org/slo"),
          "logout-destination")
     post("post-replayed", req(request_id="_post1"), "logout-replay")
+    # signature wrapping (POST): the IdP's signed LogoutRequest for alice
+    # kept inside a new one for another user, the signature moved up
+    import copy
+    signed = req(request_id="_wrapped-inner")
+    sf.sign_logout(signed, idp)
+    outer = req(name_id="victim@example.org")
+    outer.insert(1, copy.deepcopy(signed.find(sf._q(sf.NS_DS, "Signature"))))
+    ext = etree.Element(sf._q(sf.NS_SAMLP, "Extensions"))
+    ext.append(copy.deepcopy(signed))
+    outer.insert(2, ext)
+    post("post-wrapped-signature-moved", outer, "xml-schema", kp=None)
+    # the same with the outer message taking the inner one's ID
+    outer = req(request_id="_wrapped-inner", name_id="victim@example.org")
+    outer.insert(1, copy.deepcopy(signed.find(sf._q(sf.NS_DS, "Signature"))))
+    ext = etree.Element(sf._q(sf.NS_SAMLP, "Extensions"))
+    ext.append(copy.deepcopy(signed))
+    outer.insert(2, ext)
+    post("post-wrapped-same-id", outer, "duplicate-id", kp=None)
+    # a SigAlg that is not RSA-SHA256/384/512, the Signature made with
+    # RSA-SHA256 over the exact octets: refused for the algorithm
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+    base = sf.redirect_query(req(), None, relay_state="rs-1")
+    for name, alg in (("hmac", "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256"),
+                      ("ecdsa", "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"),
+                      ("empty", "")):
+        q = base + "&SigAlg=" + urllib.parse.quote(alg, safe="")
+        key = serialization.load_pem_private_key(idp.key_pem, password=None)
+        sig = key.sign(q.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+        q += "&Signature=" + urllib.parse.quote(base64.b64encode(sig).decode(), safe="")
+        put("redirect-sigalg-" + name, "redirect", "SAMLRequest", q, "logout-signature",
+            "rs-1")
+    # parameters in another order than signed: the signature is over the
+    # fixed order whatever the order received (bindings 3.4.4.1)
+    q = sf.redirect_query(req(request_id="_reordered"), idp, relay_state="rs-1")
+    parts = q.split("&")
+    put("redirect-reordered-ok", "redirect", "SAMLRequest", "&".join(reversed(parts)), "ok",
+        "rs-1")
+    # a second SAMLRequest after the signed one
+    put("redirect-duplicate-param", "redirect", "SAMLRequest",
+        q + "&" + parts[0], "binding-invalid", "rs-1")
+    # EncryptedID instead of NameID: refused, nothing to match
+    enc = req()
+    nid = enc.find(sf._q(sf.NS_SAML, "NameID"))
+    e = etree.Element(sf._q(sf.NS_SAML, "EncryptedID"))
+    ed = etree.SubElement(e, "{http://www.w3.org/2001/04/xmlenc#}EncryptedData")
+    cd = etree.SubElement(ed, "{http://www.w3.org/2001/04/xmlenc#}CipherData")
+    etree.SubElement(cd, "{http://www.w3.org/2001/04/xmlenc#}CipherValue").text = "AAAA"
+    enc.replace(nid, e)
+    rq("redirect-encrypted-id", enc, "no-subject")
+    # a DEFLATE bomb: 16 MB of one byte, a few KB deflated
+    co = zlib.compressobj(9, zlib.DEFLATED, -15)
+    bomb = co.compress(b"<" + b"a" * (16 << 20)) + co.flush()
+    put("redirect-deflate-bomb", "redirect", "SAMLRequest",
+        "SAMLRequest=" + urllib.parse.quote(base64.b64encode(bomb).decode(), safe=""),
+        "too-large")
     # LogoutResponses
     resp = sf.build_logout_response(now, in_response_to="_pending")
     put("response-redirect-ok", "redirect", "SAMLResponse",
