@@ -376,6 +376,14 @@ static int slo_request(request_rec *r, const anc_logout_msg_t *m)
      * has it (ResponseLocation when given, metadata 2.2.2) */
     ep = idp_slo(m->idp, m->binding == ANC_LOGOUT_BINDING_POST);
     if (!ep || anc_random_hex(r->pool, 16, &hex, &err) != ANC_OK) {
+        /* no answer can go back; the browser must not read "signed out"
+         * when the store did not confirm it (as PATH/logout: 503) */
+        if (failed) {
+            apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+            return anc_simple_page(r, HTTP_SERVICE_UNAVAILABLE, "Service unavailable",
+                                   "The session store is not available, so you may not "
+                                   "be signed out. Please try again later.");
+        }
         return logout_page(r, "You are signed out", "You are signed out of this site.",
                            NULL, NULL);
     }

@@ -342,6 +342,32 @@ def test_idp_initiated_logout_store_down_answers_partial_logout(workdir, slo_idp
         store.stop()
 
 
+def test_idp_without_slo_store_down_does_not_say_signed_out(workdir, idp_server, sp_keys,
+                                                           sp_md_dir, backend):
+    """An IdP without a SingleLogoutService gets no LogoutResponse; when the
+    store cannot confirm the end, the browser must not read "signed out"
+    either (fail closed, as /saml/logout answers 503)."""
+    idp_server.reset()
+    store = servers.Redis(os.path.join(workdir, "redis-slo-noslo-%d" % os.getpid())).start()
+    sp = make_sp("slo-noslo-down", idp_server, sp_keys, sp_md_dir, backend,
+                 cache="redis:127.0.0.1:%d" % store.port,
+                 extra="AuthnContextReplayCache shmcb:%s(512000)\n"
+                       % os.path.join(workdir, "slo-noslo-replay"))
+    try:
+        b = login(sp, "alice")
+        assert has_session(b, sp)
+        store.stop()
+        _, q = slo_query(sp, idp_server, kp=idp_key(idp_server))
+        r = b.get(sp.url("/saml/slo?" + q), follow=False)
+        assert r.status_code == 503, (r.status_code, r.text[:300])
+        assert "signed out of this site" not in r.text
+        assert "reason=cache-unavailable" in sp.httpd.log_text()
+    finally:
+        sp.stop()
+        sp.httpd.cleanup()
+        store.stop()
+
+
 def test_more_sessions_than_the_index_holds_answers_partial_logout(pair, idp):
     """The index keeps 64 sessions of one user (httpd_store.c): a 65th
     login signs nobody out, and an IdP logout of that user ends the
