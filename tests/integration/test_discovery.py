@@ -517,3 +517,20 @@ def test_chooser_in_chromium(dsp, fresh, axe_js):
         d.quit()
         for p in profiles:
             shutil.rmtree(p, ignore_errors=True)
+
+
+# ---- review (rev-disco): negative tests ------------------------------------
+
+
+def test_chooser_bounds_the_kept_parameters(dsp, fresh):
+    """The chooser and the discovery service's return URL repeat the login's
+    other parameters: a query of thousands of tiny parameters is refused
+    rather than copied (quadratically) into every link."""
+    b = Browser()
+    r = b.get(dsp.url("/saml/login?target=%2Fprivate%2F&" + "&".join(["a"] * 3000)),
+              login=False)
+    assert r.status_code == 400, (r.status_code, len(r.text))
+    # a handful of application parameters still travel
+    r = b.get(dsp.url("/saml/login?target=%2Fprivate%2F&app=1&lang=de"), login=False)
+    assert r.status_code == 200
+    assert '<input type="hidden" name="app" value="1">' in r.text
