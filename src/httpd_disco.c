@@ -345,11 +345,7 @@ static const char *safe_logo(const anc_logo_t *lg)
     if (!lg) {
         return NULL;
     }
-    if (!strncasecmp(lg->url, "https://", 8) ||
-        !strncasecmp(lg->url, "data:image/", 11)) {
-        return lg->url;
-    }
-    return NULL;
+    return anc_ui_url_safe(lg->url, 1) ? lg->url : NULL;
 }
 
 static void describe(request_rec *r, const kept_t *k, const anc_disco_entry_t *e,
