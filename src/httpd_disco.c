@@ -44,8 +44,10 @@ APLOG_USE_MODULE(authncontext);
 /* login parameters a choice keeps (target, the Shibboleth-style ones, an
  * application's own) */
 #define MAX_KEPT 32
-/* the remembered IdP: a year */
+/* the remembered IdP: a year; its cookie value (a URL-encoded entityID)
+ * at most this long */
 #define REMEMBER_LIFETIME (365 * 86400)
+#define MAX_REMEMBERED (3 * 1024)
 
 typedef struct disco_data_t {
     anc_disco_list_t *list;
@@ -146,11 +148,18 @@ static const char *remember_cookie_name(request_rec *r)
 void anc_disco_remember(request_rec *r, const char *entity_id)
 {
     const char *name = remember_cookie_name(r);
+    const disco_data_t *dd = disco_data(r);
+    const char *value = anc_url_encode(r->pool, entity_id);
+
+    /* only where there is a choice to shorten (several IdPs in the
+     * metadata), and only what remembered() would read back */
+    if (!dd || anc_disco_list_count(dd->list) < 2 || strlen(value) > MAX_REMEMBERED) {
+        return;
+    }
 
     /* Path=/: a __Host- prefix needs it, and the chooser may sit under
      * any endpoint path. Lax: sent on the top-level GET to the login. */
-    anc_cookie_set(r, name, anc_url_encode(r->pool, entity_id), "/", REMEMBER_LIFETIME,
-                   "Lax");
+    anc_cookie_set(r, name, value, "/", REMEMBER_LIFETIME, "Lax");
 }
 
 static const char *remembered(request_rec *r)
@@ -158,7 +167,7 @@ static const char *remembered(request_rec *r)
     const char *v = anc_cookie_get(r, remember_cookie_name(r));
     char *dec;
 
-    if (!v || strlen(v) > 3 * 1024) {
+    if (!v || strlen(v) > MAX_REMEMBERED) {
         return NULL;
     }
     dec = apr_pstrdup(r->pool, v);

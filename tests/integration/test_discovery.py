@@ -534,3 +534,22 @@ def test_chooser_bounds_the_kept_parameters(dsp, fresh):
     r = b.get(dsp.url("/saml/login?target=%2Fprivate%2F&app=1&lang=de"), login=False)
     assert r.status_code == 200
     assert '<input type="hidden" name="app" value="1">' in r.text
+
+
+def test_remembered_idp_is_set_by_a_completed_login_only(dsp, fresh):
+    """The README's promise: the cookie is set after a login that chose an
+    IdP. A bare link to /saml/login?entityID=X (from any site: a top-level
+    GET) must not pin X as this browser's "last used" organisation (nor the
+    IdP a later passive login tries) before any login happened there."""
+    b = Browser()
+    r = b.get(dsp.url("/saml/login?target=%2Fprivate%2F&entityID=" +
+                      urllib.parse.quote(B, safe="")), follow=False)
+    assert r.status_code == 302 and "SAMLRequest=" in r.headers["Location"]
+    assert not any("_idp=" in v for v in r.raw.headers.getlist("Set-Cookie")), \
+        r.raw.headers.getlist("Set-Cookie")
+    # the login that completes at B remembers B
+    a = Browser("alice", PASSWORDS["alice"])
+    r = chooser(a, dsp)
+    r = a.get(dsp.url([h for e, _, _, h in links(r) if e == B][0]))
+    assert page_of(r) == "private"
+    assert urllib.parse.unquote(a.s.cookies.get(_idp_cookie_name(a))) == B
