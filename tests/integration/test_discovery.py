@@ -553,3 +553,24 @@ def test_remembered_idp_is_set_by_a_completed_login_only(dsp, fresh):
     r = a.get(dsp.url([h for e, _, _, h in links(r) if e == B][0]))
     assert page_of(r) == "private"
     assert urllib.parse.unquote(a.s.cookies.get(_idp_cookie_name(a))) == B
+
+
+def test_forged_remembered_cookie_decides_no_passive_login(dsp, fresh):
+    """The remembered IdP is tried by a passive login only when it is in the
+    trusted metadata and allowed for the target: a forged cookie naming an
+    unknown IdP or one outside the location's set asks no IdP."""
+    a = Browser("alice", PASSWORDS["alice"])
+    a.idp = A
+    a.get(dsp.url("/private/"))
+    name = _idp_cookie_name(a)
+    for value, target, want in (
+            (urllib.parse.quote(B, safe=""), "%2Ftwo%2F", 403),
+            (urllib.parse.quote("https://evil.example/idp", safe=""), "%2Flazy-d%2F", 303),
+            ("%ZZ" + "x" * 5000, "%2Fprivate%2F", 403)):
+        for s in fresh.values():
+            s.reset()
+        fb = Browser()
+        fb.s.cookies.set(name, value, domain="127.0.0.1", path="/")
+        r = fb.get(dsp.url("/saml/login?target=%s&isPassive=1" % target), follow=False)
+        assert r.status_code == want, (value[:40], r.status_code, r.headers)
+        assert all(s.events("authn_request") == [] for s in fresh.values())
