@@ -82,13 +82,21 @@ const anc_disco_entry_t *anc_disco_list_find(const anc_disco_list_t *l,
 /* The feed: a JSON array with one object per IdP, in list order, as the
  * Shibboleth SP's DiscoFeed handler writes it: entityID, and when present
  * DisplayNames, Descriptions, InformationURLs, PrivacyStatementURLs
- * ([{"value","lang"}]) and Logos ([{"value","height","width","lang"}]).
- * Strings are escaped per RFC 8259 7 (", \, control characters as \uXXXX,
- * and "</" as "<\/" so the feed is safe inside a script element).
+ * ([{"value","lang"}]) and Logos ([{"value","height","width","lang"}]);
+ * logos and URLs that anc_ui_url_safe() refuses are left out.
+ * Strings are escaped per RFC 8259 7 (", \, control characters as \uXXXX),
+ * and so that the feed is safe inside a script element: "</" as "<\/",
+ * "<!" as "\u003c!", U+2028 and U+2029 as \u2028 and \u2029.
  * *etag is a strong validator of the bytes (a quoted SHA-256 prefix). */
 anc_status_t anc_disco_feed_json(apr_pool_t *p, const anc_disco_list_t *l,
                                  const char **json, apr_size_t *len, const char **etag,
                                  anc_error_t **err);
+/* Whether a URL from metadata may reach a page's src= or href= (or a feed
+ * whose consumer puts it there): a logo (logo != 0) https: or an inline
+ * image (data:image/), an information or privacy URL http: or https:
+ * (scheme case-insensitive). Never javascript:, data:text/html and the
+ * like. The feed leaves the others out. */
+int anc_ui_url_safe(const char *url, int logo);
 /* s as a JSON string literal, quotes included. Invalid UTF-8 bytes are
  * replaced with U+FFFD. */
 const char *anc_json_string(apr_pool_t *p, const char *s);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -809,6 +810,13 @@ static void jstr(jbuf_t *b, const char *str)
         } else if (*s == '<' && s[1] == '/') {
             JS(b, "<\\/");
             s += 2;
+        } else if (*s == '<' && s[1] == '!') {
+            JS(b, "\\u003c"); /* "<!--" would open an escaped script state */
+            s++;
+        } else if (s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0xa8 || s[2] == 0xa9)) {
+            /* U+2028, U+2029: line ends in JavaScript before ES2019 */
+            JS(b, s[2] == 0xa8 ? "\\u2028" : "\\u2029");
+            s += 3;
         } else if ((n = utf8_len(s)) > 0) {
             jput(b, (const char *)s, (apr_size_t)n);
             s += n;
@@ -828,20 +836,26 @@ const char *anc_json_string(apr_pool_t *p, const char *s)
     return b.d;
 }
 
-static void jtexts(jbuf_t *b, const char *name, const apr_array_header_t *a)
+/* urls: only values anc_ui_url_safe() accepts (a consumer links them) */
+static void jtexts(jbuf_t *b, const char *name, const apr_array_header_t *a, int urls)
 {
-    int i;
+    int i, k = 0;
 
     if (a == NULL || a->nelts == 0) {
         return;
     }
-    JS(b, ",\"");
-    jput(b, name, strlen(name));
-    JS(b, "\":[");
     for (i = 0; i < a->nelts; i++) {
         const anc_lang_text_t *t = &APR_ARRAY_IDX(a, i, anc_lang_text_t);
 
-        JS(b, &",{\"value\":"[i ? 0 : 1]);
+        if (urls && !anc_ui_url_safe(t->value, 0)) {
+            continue;
+        }
+        if (!k++) {
+            JS(b, ",\"");
+            jput(b, name, strlen(name));
+            JS(b, "\":[");
+        }
+        JS(b, &",{\"value\":"[k > 1 ? 0 : 1]);
         jstr(b, t->value);
         if (*t->lang) {
             JS(b, ",\"lang\":");
@@ -849,7 +863,9 @@ static void jtexts(jbuf_t *b, const char *name, const apr_array_header_t *a)
         }
         JS(b, "}");
     }
-    JS(b, "]");
+    if (k) {
+        JS(b, "]");
+    }
 }
 
 anc_status_t anc_disco_feed_json(apr_pool_t *p, const anc_disco_list_t *l,
@@ -869,17 +885,22 @@ anc_status_t anc_disco_feed_json(apr_pool_t *p, const anc_disco_list_t *l,
 
         JS(&b, &",\n{\"entityID\":"[i ? 0 : 1]);
         jstr(&b, e->entity_id);
-        jtexts(&b, "DisplayNames", ui->display_names);
-        jtexts(&b, "Descriptions", ui->descriptions);
-        jtexts(&b, "InformationURLs", ui->info_urls);
-        jtexts(&b, "PrivacyStatementURLs", ui->privacy_urls);
-        if (ui->logos->nelts) {
-            JS(&b, ",\"Logos\":[");
+        jtexts(&b, "DisplayNames", ui->display_names, 0);
+        jtexts(&b, "Descriptions", ui->descriptions, 0);
+        jtexts(&b, "InformationURLs", ui->info_urls, 1);
+        jtexts(&b, "PrivacyStatementURLs", ui->privacy_urls, 1);
+        {
+            int nlogos = 0;
+
             for (j = 0; j < ui->logos->nelts; j++) {
                 const anc_logo_t *lg = &APR_ARRAY_IDX(ui->logos, j, anc_logo_t);
                 char dims[64];
 
-                JS(&b, &",{\"value\":"[j ? 0 : 1]);
+                if (!anc_ui_url_safe(lg->url, 1)) {
+                    continue;
+                }
+                JS(&b, nlogos ? ",{\"value\":" : ",\"Logos\":[{\"value\":");
+                nlogos++;
                 jstr(&b, lg->url);
                 snprintf(dims, sizeof(dims), ",\"height\":\"%d\",\"width\":\"%d\"",
                          lg->height, lg->width);
@@ -890,7 +911,9 @@ anc_status_t anc_disco_feed_json(apr_pool_t *p, const anc_disco_list_t *l,
                 }
                 JS(&b, "}");
             }
-            JS(&b, "]");
+            if (nlogos) {
+                JS(&b, "]");
+            }
         }
         JS(&b, "}");
     }
@@ -907,6 +930,17 @@ anc_status_t anc_disco_feed_json(apr_pool_t *p, const anc_disco_list_t *l,
     *len = b.len;
     *etag = apr_pstrdup(p, tag);
     return ANC_OK;
+}
+
+int anc_ui_url_safe(const char *url, int logo)
+{
+    if (url == NULL) {
+        return 0;
+    }
+    if (!strncasecmp(url, "https://", 8)) {
+        return 1;
+    }
+    return logo ? !strncasecmp(url, "data:image/", 11) : !strncasecmp(url, "http://", 7);
 }
 
 /* ---- IdP sets and search ------------------------------------------------------- */

@@ -41,8 +41,13 @@ APLOG_USE_MODULE(authncontext);
 #define CHOOSER_PAGE 50
 #define MAX_QUERY 256
 #define MAX_START 100000
-/* the remembered IdP: a year */
+/* login parameters a choice keeps (target, the Shibboleth-style ones, an
+ * application's own) */
+#define MAX_KEPT 32
+/* the remembered IdP: a year; its cookie value (a URL-encoded entityID)
+ * at most this long */
 #define REMEMBER_LIFETIME (365 * 86400)
+#define MAX_REMEMBERED (3 * 1024)
 
 typedef struct disco_data_t {
     anc_disco_list_t *list;
@@ -143,11 +148,18 @@ static const char *remember_cookie_name(request_rec *r)
 void anc_disco_remember(request_rec *r, const char *entity_id)
 {
     const char *name = remember_cookie_name(r);
+    const disco_data_t *dd = disco_data(r);
+    const char *value = anc_url_encode(r->pool, entity_id);
+
+    /* only where there is a choice to shorten (several IdPs in the
+     * metadata), and only what remembered() would read back */
+    if (!dd || anc_disco_list_count(dd->list) < 2 || strlen(value) > MAX_REMEMBERED) {
+        return;
+    }
 
     /* Path=/: a __Host- prefix needs it, and the chooser may sit under
      * any endpoint path. Lax: sent on the top-level GET to the login. */
-    anc_cookie_set(r, name, anc_url_encode(r->pool, entity_id), "/", REMEMBER_LIFETIME,
-                   "Lax");
+    anc_cookie_set(r, name, value, "/", REMEMBER_LIFETIME, "Lax");
 }
 
 static const char *remembered(request_rec *r)
@@ -155,7 +167,7 @@ static const char *remembered(request_rec *r)
     const char *v = anc_cookie_get(r, remember_cookie_name(r));
     char *dec;
 
-    if (!v || strlen(v) > 3 * 1024) {
+    if (!v || strlen(v) > MAX_REMEMBERED) {
         return NULL;
     }
     dec = apr_pstrdup(r->pool, v);
@@ -199,9 +211,14 @@ typedef struct kept_t {
     apr_array_header_t *values;
 } kept_t;
 
-static void kept_params(request_rec *r, kept_t *k)
+/* 0, or -1 when the query holds more than MAX_KEPT parameters: each one is
+ * repeated in every link of the chooser and in the discovery service's
+ * return URL, so the count is bounded and the query is joined once
+ * (linear in its length, not one copy per parameter). */
+static int kept_params(request_rec *r, kept_t *k)
 {
     const char *q = r->args;
+    apr_array_header_t *raw = apr_array_make(r->pool, 4, sizeof(const char *));
 
     k->query = "";
     k->names = apr_array_make(r->pool, 4, sizeof(const char *));
@@ -217,14 +234,20 @@ static void kept_params(request_rec *r, kept_t *k)
             name = form_decode(r->pool, q, nlen);
             value = eq ? form_decode(r->pool, eq + 1, flen - nlen - 1) : "";
             if (name && value) {
-                k->query = apr_pstrcat(r->pool, k->query, *k->query ? "&" : "",
-                                       apr_pstrmemdup(r->pool, q, flen), NULL);
+                if (raw->nelts == MAX_KEPT) {
+                    return -1;
+                }
+                APR_ARRAY_PUSH(raw, const char *) = apr_pstrmemdup(r->pool, q, flen);
                 APR_ARRAY_PUSH(k->names, const char *) = name;
                 APR_ARRAY_PUSH(k->values, const char *) = value;
             }
         }
         q = amp ? amp + 1 : NULL;
     }
+    if (raw->nelts) {
+        k->query = apr_array_pstrcat(r->pool, raw, '&');
+    }
+    return 0;
 }
 
 static const char *login_url(request_rec *r, const kept_t *k, const char *extra)
@@ -331,11 +354,7 @@ static const char *safe_logo(const anc_logo_t *lg)
     if (!lg) {
         return NULL;
     }
-    if (!strncasecmp(lg->url, "https://", 8) ||
-        !strncasecmp(lg->url, "data:image/", 11)) {
-        return lg->url;
-    }
-    return NULL;
+    return anc_ui_url_safe(lg->url, 1) ? lg->url : NULL;
 }
 
 static void describe(request_rec *r, const kept_t *k, const anc_disco_entry_t *e,
@@ -529,7 +548,14 @@ int anc_disco_start(request_rec *r, const anc_dir_cfg_t *d, anc_login_t *l)
         l->idp = only; /* nothing to choose */
         return DECLINED;
     }
-    kept_params(r, &k);
+    if (kept_params(r, &k) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "authncontext: login: refused reason=%s detail=more than %d "
+                      "parameters to keep through discovery",
+                      anc_reason(ANC_E_INPUT), MAX_KEPT);
+        return anc_simple_page(r, HTTP_BAD_REQUEST, "Bad request",
+                               "The sign-in request has too many parameters.");
+    }
     anc_query_param(r, "discoReturn", &back);
     if (l->passive && (!ds || !*ds || back)) {
         /* A passive login shows nothing: the remembered IdP may be tried

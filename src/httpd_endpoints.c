@@ -536,6 +536,11 @@ static int acs_accept(request_rec *r, acs_ctx_t *ctx, const char *relay_state,
         target = anc_is_local_url(relay_state) ? relay_state : "/";
     }
     anc_cookie_set(r, anc_srv_cookie_name(c), sid, "/", -1, anc_srv_cookie_samesite(c));
+    /* the IdP of a login this browser started and finished, never one a
+     * link merely named (httpd_disco.c) */
+    if (pd) {
+        anc_disco_remember(r, a->idp);
+    }
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool, target, r));
     ap_log_rerror(
@@ -780,8 +785,6 @@ static int handle_login(request_rec *r)
             ap_destroy_sub_req(rr);
             return rc;
         }
-    } else if (idp) {
-        anc_disco_remember(r, idp);
     }
     rc = anc_login_send(r, &l, HTTP_MOVED_TEMPORARILY);
     ap_destroy_sub_req(rr);

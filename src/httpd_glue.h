@@ -316,7 +316,9 @@ int anc_idp_allowed_count(request_rec *r, const anc_dir_cfg_t *d, const char **o
  * IdP only; else answers (the discovery service redirect, the chooser page,
  * or an error page) and returns what a handler returns. */
 int anc_disco_start(request_rec *r, const anc_dir_cfg_t *d, anc_login_t *l);
-/* Remembers the IdP this browser chose (cookie NAME_idp). */
+/* Remembers the IdP of a login this browser completed (cookie NAME_idp),
+ * when the metadata has several IdPs: called by the ACS for a solicited
+ * answer, never for a choice a link merely names. */
 void anc_disco_remember(request_rec *r, const char *entity_id);
 int anc_handle_discofeed(request_rec *r);
 

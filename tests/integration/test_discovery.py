@@ -517,3 +517,60 @@ def test_chooser_in_chromium(dsp, fresh, axe_js):
         d.quit()
         for p in profiles:
             shutil.rmtree(p, ignore_errors=True)
+
+
+# ---- review (rev-disco): negative tests ------------------------------------
+
+
+def test_chooser_bounds_the_kept_parameters(dsp, fresh):
+    """The chooser and the discovery service's return URL repeat the login's
+    other parameters: a query of thousands of tiny parameters is refused
+    rather than copied (quadratically) into every link."""
+    b = Browser()
+    r = b.get(dsp.url("/saml/login?target=%2Fprivate%2F&" + "&".join(["a"] * 3000)),
+              login=False)
+    assert r.status_code == 400, (r.status_code, len(r.text))
+    # a handful of application parameters still travel
+    r = b.get(dsp.url("/saml/login?target=%2Fprivate%2F&app=1&lang=de"), login=False)
+    assert r.status_code == 200
+    assert '<input type="hidden" name="app" value="1">' in r.text
+
+
+def test_remembered_idp_is_set_by_a_completed_login_only(dsp, fresh):
+    """The README's promise: the cookie is set after a login that chose an
+    IdP. A bare link to /saml/login?entityID=X (from any site: a top-level
+    GET) must not pin X as this browser's "last used" organisation (nor the
+    IdP a later passive login tries) before any login happened there."""
+    b = Browser()
+    r = b.get(dsp.url("/saml/login?target=%2Fprivate%2F&entityID=" +
+                      urllib.parse.quote(B, safe="")), follow=False)
+    assert r.status_code == 302 and "SAMLRequest=" in r.headers["Location"]
+    assert not any("_idp=" in v for v in r.raw.headers.getlist("Set-Cookie")), \
+        r.raw.headers.getlist("Set-Cookie")
+    # the login that completes at B remembers B
+    a = Browser("alice", PASSWORDS["alice"])
+    r = chooser(a, dsp)
+    r = a.get(dsp.url([h for e, _, _, h in links(r) if e == B][0]))
+    assert page_of(r) == "private"
+    assert urllib.parse.unquote(a.s.cookies.get(_idp_cookie_name(a))) == B
+
+
+def test_forged_remembered_cookie_decides_no_passive_login(dsp, fresh):
+    """The remembered IdP is tried by a passive login only when it is in the
+    trusted metadata and allowed for the target: a forged cookie naming an
+    unknown IdP or one outside the location's set asks no IdP."""
+    a = Browser("alice", PASSWORDS["alice"])
+    a.idp = A
+    a.get(dsp.url("/private/"))
+    name = _idp_cookie_name(a)
+    for value, target, want in (
+            (urllib.parse.quote(B, safe=""), "%2Ftwo%2F", 403),
+            (urllib.parse.quote("https://evil.example/idp", safe=""), "%2Flazy-d%2F", 303),
+            ("%ZZ" + "x" * 5000, "%2Fprivate%2F", 403)):
+        for s in fresh.values():
+            s.reset()
+        fb = Browser()
+        fb.s.cookies.set(name, value, domain="127.0.0.1", path="/")
+        r = fb.get(dsp.url("/saml/login?target=%s&isPassive=1" % target), follow=False)
+        assert r.status_code == want, (value[:40], r.status_code, r.headers)
+        assert all(s.events("authn_request") == [] for s in fresh.values())
