@@ -542,6 +542,37 @@ static anc_status_t load_keys(load_ctx_t *c, xmlNodePtr role, anc_idp_t *idp,
     return ANC_OK;
 }
 
+/* SAML core 8.3.6: an entity identifier is at most 1024 characters. A
+ * control character (a tab or a newline, say) has no place in one and would
+ * reach log lines, the per-entity index and pages: such an entity is
+ * skipped, not trusted under a name that prints differently. */
+static int entity_id_ok(const char *id)
+{
+    size_t n = 0;
+
+    for (; *id; id++, n++) {
+        if ((unsigned char)*id < 0x20 || *id == 0x7f || n >= 1024) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A refused entityID as it may be printed: control characters as '?', at
+ * most 200 bytes. */
+static const char *shown_entity_id(apr_pool_t *p, const char *id)
+{
+    size_t n = strlen(id) > 200 ? 200 : strlen(id), i;
+    char *out = apr_pstrmemdup(p, id, n);
+
+    for (i = 0; i < n; i++) {
+        if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f) {
+            out[i] = '?';
+        }
+    }
+    return n < strlen(id) ? apr_pstrcat(p, out, "...", NULL) : out;
+}
+
 /* One EntityDescriptor: added, ignored (not an IdP), filtered out, or
  * skipped with a recorded reason. Never fails the source. */
 static void load_entity(load_ctx_t *c, xmlNodePtr ed, apr_time_t valid_until)
@@ -573,6 +604,12 @@ static void load_entity(load_ctx_t *c, xmlNodePtr ed, apr_time_t valid_until)
                         "no IDPSSODescriptor lists the SAML 2.0 protocol");
         }
         return; /* an SP or attribute authority: not ours to trust */
+    }
+    if (!entity_id_ok(entity_id)) {
+        skip_entity(c, shown_entity_id(p, entity_id), ANC_E_METADATA,
+                    "entityID longer than 1024 characters or with a control "
+                    "character (SAML core 8.3.6)");
+        return;
     }
     if (!passes_filters(c, ed, entity_id)) {
         c->info->filtered++;

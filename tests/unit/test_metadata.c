@@ -752,29 +752,41 @@ START_TEST(test_source_skips)
         {"nokey", ANC_E_METADATA, "no signing certificate"},
         {"saml1", ANC_E_METADATA, "SAML 2.0"},
         {"a", ANC_E_METADATA, "already loaded"},
+        {"bad?id", ANC_E_METADATA, "control character"},
+        {NULL, ANC_E_METADATA, "longer than 1024"},
     };
+    char long_id[1100];
     size_t i;
 
     ck_assert_ptr_nonnull(mkdtemp(dir));
     weak = openssl_cert_b64(dir, "rsa:1024");
     rmdir(dir);
-    xml = doc("EntitiesDescriptor",
-              apr_pstrcat(pool, entity("a", "", cert, ""), entity("weak", "", weak, ""),
-                          entity("nokey", " use=\"encryption\"", cert, ""),
-                          "<md:EntityDescriptor entityID=\"saml1\"><md:IDPSSODescriptor "
-                          "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:1.1:"
-                          "protocol\"/></md:EntityDescriptor>",
-                          entity("a", "", cert, ""), entity("b", "", cert, ""), NULL));
+    memset(long_id, 'x', sizeof(long_id) - 1);
+    long_id[sizeof(long_id) - 1] = '\0';
+    memcpy(long_id, "urn:", 4);
+    xml =
+        doc("EntitiesDescriptor",
+            apr_pstrcat(pool, entity("a", "", cert, ""), entity("weak", "", weak, ""),
+                        entity("nokey", " use=\"encryption\"", cert, ""),
+                        "<md:EntityDescriptor entityID=\"saml1\"><md:IDPSSODescriptor "
+                        "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:1.1:"
+                        "protocol\"/></md:EntityDescriptor>",
+                        entity("a", "", cert, ""), entity("bad&#10;id", "", cert, ""),
+                        entity(long_id, "", cert, ""), entity("b", "", cert, ""), NULL));
     ck_assert_int_eq(anc_trust_add_source(t, xml, strlen(xml), NULL, &info, &err),
                      ANC_OK);
     ck_assert_int_eq(anc_trust_count(t), 2);
     ck_assert_ptr_nonnull(anc_trust_find(t, "a"));
     ck_assert_ptr_nonnull(anc_trust_find(t, "b"));
-    ck_assert_int_eq(info->skipped->nelts, 4);
+    ck_assert_int_eq(info->skipped->nelts, 6);
     for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         const anc_md_skip_t *sk = &APR_ARRAY_IDX(info->skipped, i, anc_md_skip_t);
 
-        ck_assert_str_eq(sk->entity_id, want[i].id);
+        if (want[i].id) {
+            ck_assert_str_eq(sk->entity_id, want[i].id);
+        } else {
+            ck_assert_uint_eq(strlen(sk->entity_id), 203); /* 200 and "..." */
+        }
         ck_assert_int_eq(sk->code, want[i].code);
         ck_assert_msg(strstr(sk->detail, want[i].detail) != NULL, "%s: %s", want[i].id,
                       sk->detail);
