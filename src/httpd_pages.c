@@ -279,6 +279,12 @@ int anc_page_send_lists(request_rec *r, int status, anc_page_id_t id, const char
     int idx = ap_index_of_response(status);
 
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    /* the module's pages (the chooser, logout, errors) are never shown in
+     * another site's frame: a framed chooser or logout button is a
+     * clickjacking target. An admin's `Header always set` still wins. */
+    apr_table_setn(r->err_headers_out, "X-Frame-Options", "DENY");
+    apr_table_setn(r->err_headers_out, "Content-Security-Policy",
+                   "frame-ancestors 'none'");
     if (status != HTTP_OK && (doc = ap_response_code_string(r, idx)) != NULL) {
         return error_document(r, status, doc);
     }

@@ -244,6 +244,9 @@ def test_chooser_lists_every_idp_in_the_readers_language(dsp, fresh):
     assert 'alt="Logo of Alpha University"' in r.text and LOGO in r.text
     assert '<label for="anc-q">' in r.text and 'id="anc-q"' in r.text
     assert r.headers.get("Cache-Control") == "no-store"
+    # not to be framed by another site (clickjacking)
+    assert r.headers.get("X-Frame-Options") == "DENY", r.headers
+    assert r.headers.get("Content-Security-Policy") == "frame-ancestors 'none'"
     # German where the IdP has it, English otherwise
     b.s.headers["Accept-Language"] = "de-DE,de;q=0.9,en;q=0.5"
     r = chooser(b, dsp)
