@@ -1348,6 +1348,61 @@ static void name_cache(apr_pool_t *pconf, apr_pool_t *ptemp, apr_hash_t *named,
     }
 }
 
+/* 1 when this process is `apache2 -k stop` or `-k graceful-stop`: it reads
+ * the configuration only to find the running server's pid file, signals
+ * it and exits before post_config (when no server runs, it exits too). It
+ * must not verify metadata: a source that went bad while the server ran
+ * (the server keeps its last good version) would otherwise make the server
+ * impossible to stop with apachectl, and a 10,000-IdP file would make every
+ * stop cost a full verification. httpd keeps its -k argument to itself
+ * (mpm_common.c), so it is read from the command line the kernel recorded;
+ * where /proc is absent this answers 0 and the check runs as before.
+ * `-k restart` and `-k graceful` are not skipped: they start a server when
+ * none runs. */
+static int signalling_stop(apr_pool_t *ptemp)
+{
+    static const char takes_value[] = "CcDdEefgkn";
+    apr_file_t *f;
+    char buf[8192];
+    apr_size_t len = sizeof(buf) - 1, i = 0;
+    const char *k = NULL;
+    int first = 1;
+
+    if (ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_NORMAL ||
+        ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG ||
+        apr_file_open(&f, "/proc/self/cmdline", APR_FOPEN_READ, APR_FPROT_OS_DEFAULT,
+                      ptemp) != APR_SUCCESS) {
+        return 0;
+    }
+    if (apr_file_read_full(f, buf, len, &len) != APR_SUCCESS && len == 0) {
+        apr_file_close(f);
+        return 0;
+    }
+    apr_file_close(f);
+    buf[len] = '\0';
+    while (i < len) {
+        const char *arg = buf + i;
+
+        i += strlen(arg) + 1;
+        if (first) { /* the program's name */
+            first = 0;
+            continue;
+        }
+        if (!strcmp(arg, "-k")) {
+            k = i < len ? buf + i : "";
+            break;
+        }
+        if (!strncmp(arg, "-k", 2)) {
+            k = arg + 2;
+            break;
+        }
+        if (arg[0] == '-' && arg[1] && !arg[2] && strchr(takes_value, arg[1])) {
+            i += i < len ? strlen(buf + i) + 1 : 0; /* -d ROOT and the like */
+        }
+    }
+    return k && (!strcmp(k, "stop") || !strcmp(k, "graceful-stop"));
+}
+
 int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                      server_rec *s)
 {
@@ -1360,6 +1415,9 @@ int anc_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     int ncache = 0, nreplay = 0, nrequests = 0;
     server_rec *vs;
 
+    if (signalling_stop(ptemp)) {
+        return OK; /* this process only tells the running server to stop */
+    }
     if (build_vocabs(pconf, s) != OK) {
         return !OK;
     }

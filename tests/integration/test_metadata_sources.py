@@ -180,6 +180,31 @@ def test_key_rollover_without_restart(keys, fed_sp):
     assert rep.status != 303 and "signature-invalid" in sp.reasons(rep.test_id)
     assert not sp.bad_lines()
 
+    # `apachectl stop` still stops it (the stopping process does not verify
+    # the refused file), children included
+    r = sp.httpd.apache("-k", "stop")
+    assert r.returncode == 0, r.stdout
+    assert livehttpd.servers.wait_pid_gone(pid, 10)
+    assert wait_for(lambda: not processes_of(sp.httpd.root), 10), processes_of(sp.httpd.root)
+    assert "caught SIGTERM, shutting down" in sp.httpd.log_text()
+
+
+def processes_of(root):
+    """Pids of processes whose command line names the httpd root."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                if root.encode() in f.read():
+                    with open("/proc/%s/stat" % d) as st:
+                        if st.read().rsplit(")", 1)[1].split()[0] != "Z":
+                            out.append(int(d))
+        except OSError:
+            pass
+    return out
+
 
 # --- configtest ---------------------------------------------------------------
 

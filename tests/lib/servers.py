@@ -53,6 +53,20 @@ def stop_process(proc):
         proc.kill()
         proc.wait(timeout=5)
 
+def kill_server_group(pid):
+    """SIGKILL for an httpd parent that did not stop, and for its children:
+    a detached httpd leads its own process group, and killing the parent
+    alone would leave its workers running with no one to stop them."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    wait_pid_gone(pid, 5)
+
+
 class ServerError(RuntimeError):
     pass
 
@@ -387,11 +401,7 @@ class Httpd:
         except subprocess.TimeoutExpired:
             pass
         if pid and not wait_pid_gone(pid, timeout):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            wait_pid_gone(pid, 5)
+            kill_server_group(pid)
         self.started = False
 
     def log_text(self):

@@ -220,7 +220,7 @@ class LiveSP:
                 if ours:
                     os.kill(pid, signal.SIGTERM)
                     if not servers.wait_pid_gone(pid, 15):
-                        os.kill(pid, signal.SIGKILL)
+                        servers.kill_server_group(pid)
             self.httpd.cleanup()
 
     def url(self, path):
