@@ -33,6 +33,8 @@
 #include <unistd.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "httpd.h"
 #include "http_config.h"
 #include "http_core.h"
@@ -64,6 +66,10 @@ typedef struct md_part_t {
     apr_pool_t *pool; /* unmanaged: destroyed when refs drops to 0 */
     anc_trust_t *trust;
     md_version_t version;
+    /* SHA-256 of a file source's bytes: a new version of the file with the
+     * same bytes (a cron job copying it again) is not parsed again */
+    unsigned char digest[32];
+    int has_digest;
     apr_time_t expires; /* earliest validUntil in it, 0 = none */
     apr_interval_time_t cache_duration;
     int refs; /* snapshots that merged it (under store->lock) */
@@ -371,8 +377,9 @@ static anc_status_t load_dir_part(anc_md_store_t *st, const anc_md_source_cfg_t 
 }
 
 /* Reads and checks one source into a new part. On failure *err is copied
- * into errp and the part's pool is gone. */
-static anc_status_t load_part(anc_md_store_t *st, int i, apr_pool_t *errp,
+ * into errp and the part's pool is gone. With cur (a refresh), a file
+ * whose bytes are those of cur is not parsed: *out is cur itself. */
+static anc_status_t load_part(anc_md_store_t *st, int i, apr_pool_t *errp, md_part_t *cur,
                               md_part_t **out, anc_md_info_t **info_out,
                               anc_error_t **err)
 {
@@ -408,6 +415,20 @@ static anc_status_t load_part(anc_md_store_t *st, int i, apr_pool_t *errp,
     }
     if (fi.size == 0) {
         buf = "";
+    }
+    {
+        unsigned int dn = 0;
+
+        part->has_digest =
+            EVP_Digest(buf, got, part->digest, &dn, EVP_sha256(), NULL) == 1 &&
+            dn == sizeof(part->digest);
+    }
+    if (cur && cur->has_digest && part->has_digest &&
+        !memcmp(cur->digest, part->digest, sizeof(part->digest))) {
+        apr_pool_destroy(pool);
+        *out = cur;
+        *info_out = NULL;
+        return ANC_OK;
     }
     /* the version read, from the open file (a rename after this is
      * seen at the next look) */
@@ -622,7 +643,7 @@ int anc_md_store_load(apr_pool_t *pconf, server_rec *s, apr_array_header_t *sour
                          err->detail ? err->detail : "");
             return !OK;
         }
-        if (load_part(st, i, pconf, &st->parts[i], &info, &err) != ANC_OK) {
+        if (load_part(st, i, pconf, NULL, &st->parts[i], &info, &err) != ANC_OK) {
             for (; i >= 0; i--) {
                 if (st->parts[i]) {
                     apr_pool_destroy(st->parts[i]->pool);
@@ -826,7 +847,7 @@ static apr_time_t refresh_store(anc_md_store_t *st, apr_pool_t *tmp)
                 int log;
 
                 st->seen[i] = v;
-                if (load_part(st, i, tmp, &np, &info, &err) != ANC_OK) {
+                if (load_part(st, i, tmp, part, &np, &info, &err) != ANC_OK) {
                     if (first_to_log(st, i, &v, LOG_LOADED)) {
                         ap_log_error(APLOG_MARK, APLOG_ERR, 0, st->server,
                                      "authncontext: metadata: %s: new version refused "
@@ -838,6 +859,13 @@ static apr_time_t refresh_store(anc_md_store_t *st, apr_pool_t *tmp)
                                             "its validUntil"
                                           : "no version of it is in force");
                     }
+                } else if (np == part) {
+                    /* the same bytes as the version in force: nothing to
+                     * parse, nothing changes (seen[i] is the new stat) */
+                    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, st->server,
+                                 "authncontext: metadata: %s: new file, same bytes as "
+                                 "the version in force (%s); not parsed again",
+                                 src->path, version_text(tmp, &v));
                 } else {
                     st->seen[i] = np->version;
                     log = first_to_log(st, i, &np->version, LOG_LOADED);

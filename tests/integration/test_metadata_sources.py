@@ -189,6 +189,29 @@ def test_key_rollover_without_restart(keys, fed_sp):
     assert "caught SIGTERM, shutting down" in sp.httpd.log_text()
 
 
+def test_same_bytes_in_a_new_file_are_not_parsed_again(keys, fed_sp):
+    # a cron job that copies the same aggregate again (new inode, new
+    # mtime): every process reads and hashes it, none parses it again
+    sp = fed_sp
+    with open(sp.fed, "rb") as f:
+        data = f.read()
+    start = sp.httpd.log_size()
+    time.sleep(1.1)  # a different mtime second
+    replace_file(sp.fed, data)
+    assert wait_for(lambda: "same bytes as the version in force" in
+                    sp.httpd.log_text()[start:], 10), sp.httpd.log_tail(20)
+    time.sleep(2 * REFRESH + 1)  # both processes have looked at it
+    new = sp.httpd.log_text()[start:]
+    assert "refreshed" not in new and "refused" not in new, new[-3000:]
+    ok = login_with(keys, sp, keys.idp)
+    assert ok.status == 303, (ok.status, sp.log_lines(ok.test_id))
+    # a real change is still seen
+    replace_file(sp.fed, aggregate(keys, keys.idp_new.cert_pem))
+    assert wait_for(lambda: login_with(keys, sp, keys.idp_new).status == 303, 10), \
+        sp.httpd.log_tail(20)
+    assert not sp.bad_lines()
+
+
 def processes_of(root):
     """Pids of processes whose command line names the httpd root."""
     out = []
