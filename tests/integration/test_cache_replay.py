@@ -75,8 +75,9 @@ def churn_sp(keys):
     sp.stop()
 
 
-def unsolicited_login(keys, sp):
-    data = attack_context(keys, sp, None).base("unsolicited")
+def unsolicited_login(keys, sp, name=None):
+    ctx = attack_context(keys, sp, None)
+    data = ctx.response(in_response_to=None, name_id=name) if name else ctx.base("unsolicited")
     c = sp.client()
     rep = c.post_acs(data)
     assert rep.status == 303 and rep.session_cookie_set(), \
@@ -183,9 +184,12 @@ def test_default_session_cache_keeps_hundreds_of_sessions(keys):
         sp.httpd.stop()
         sp.httpd.start(conf)
         sp.pid = livehttpd.servers.read_pid(sp.httpd.pid_file)
-        first, _ = unsolicited_login(keys, sp)
-        for _ in range(SPREAD_LOGINS):
-            unsolicited_login(keys, sp)
+        # hundreds of users, one session each: one user logging in hundreds
+        # of times would also rewrite that user's Single Logout counter
+        # hundreds of times, all in one subcache (see the closing note)
+        first, _ = unsolicited_login(keys, sp, "user0@example.org")
+        for i in range(SPREAD_LOGINS):
+            unsolicited_login(keys, sp, "user%d@example.org" % (i + 1))
         rep = first.get("/private/")
         assert rep.status == 200, (rep.status, "the first session was evicted")
     finally:
