@@ -30,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import metadata_scale as ms  # noqa: E402  (sets the import paths)
+import benchlib  # noqa: E402
 import clirunner  # noqa: E402
 import samlforge as sf  # noqa: E402
 from test_metadata_sources import Keys, replace_file, sp_with  # noqa: E402
@@ -39,17 +40,7 @@ WORKERS = "StartServers 2\nMinSpareThreads 32\nMaxSpareThreads 64\n"
 
 def workers(sp):
     """Pids of sp's child processes (the workers and mod_cgid's daemon)."""
-    out = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % pid) as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == sp.pid:
-                    out.append(int(pid))
-        except (OSError, ValueError, IndexError):
-            continue
-    return out
+    return benchlib.children(sp.pid)
 
 
 def cpu(pids):
